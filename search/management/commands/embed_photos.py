@@ -1,0 +1,49 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from profiles.selectors import profile_ids_for_handle
+from search.encoders import EncoderUnavailable, get_encoder
+from search.services import photos_embed
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute image embeddings for photos that have none from the configured model "
+        "(PHOTOSEARCH_CLIP_MODEL / PHOTOSEARCH_CLIP_PRETRAINED). Safe to rerun and to interrupt."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--profile", help="Only this profile's photos (by name/handle).")
+        parser.add_argument("--batch-size", type=int, default=settings.PHOTOSEARCH_EMBED_BATCH_SIZE,
+                            help="Photos per model batch (default: %(default)s).")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+
+    def handle(self, *args, profile, batch_size, no_progress, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        profile_ids = None
+        if profile:
+            profile_ids = profile_ids_for_handle(profile)
+            if not profile_ids:
+                raise CommandError(f"No profile named {profile!r}.")
+        try:
+            encoder = get_encoder()
+        except EncoderUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        bar = None
+
+        def on_start(total: int) -> None:
+            nonlocal bar
+            bar = tqdm(total=total, unit="img", desc=f"Embedding with {encoder.model_id}",
+                       disable=no_progress or None, file=self.stderr._out)
+
+        try:
+            summary = photos_embed(profile_ids=profile_ids, batch_size=batch_size, encoder=encoder,
+                                   on_start=on_start, on_batch=lambda n: bar.update(n))
+        finally:
+            if bar is not None:
+                bar.close()
+        for photo_id, reason in summary.failed:
+            self.stderr.write(f"failed photo {photo_id}: {reason}")
+        self.stdout.write(self.style.SUCCESS(str(summary)))
