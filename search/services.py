@@ -84,6 +84,8 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
     with transaction.atomic(), connection.cursor() as cursor:
         # Serialise concurrent creators: IF NOT EXISTS alone races between two sessions.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # DDL takes no bind parameters: the model id goes in as a properly quoted literal.
         predicate = sql.Literal(model_id).as_string(cursor.connection)
         cursor.execute(

@@ -1,0 +1,73 @@
+"""Shared fixtures: generated images and folders, an isolated media root, photos imported through the real services."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+
+def make_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A picture that differs clearly from any other seed's: coloured background with random shapes."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
+        x1, y1 = x0 + rng.randrange(20, 160), y0 + rng.randrange(20, 120)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
+    return image
+
+
+def image_bytes(seed: int, *, fmt: str = "JPEG", quality: int = 92, size: tuple[int, int] = (320, 240)) -> bytes:
+    out = io.BytesIO()
+    image = make_image(seed, size)
+    if fmt == "JPEG":
+        image.save(out, format=fmt, quality=quality)
+    else:
+        image.save(out, format=fmt)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Every test writes thumbnails to its own folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def photo_folder(tmp_path) -> Callable[..., Path]:
+    """Build a folder: ``photo_folder({"a.jpg": 1, "a.txt": "words", "bad.jpg": b"junk"})``.
+
+    An int value is an image seed (JPEG, or PNG/WEBP/GIF by extension), str is a text file, bytes are written as is.
+    """
+
+    def build(files: dict[str, int | str | bytes], name: str = "photos") -> Path:
+        root = tmp_path / name
+        for relative, content in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, int):
+                fmt = {".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}.get(path.suffix.lower(), "JPEG")
+                path.write_bytes(image_bytes(content, fmt=fmt))
+            elif isinstance(content, str):
+                path.write_text(content, encoding="utf-8")
+            else:
+                path.write_bytes(content)
+        return root
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The configured (tiny, seeded) encoder, loaded once for the session."""
+    from search.encoders import get_encoder
+
+    return get_encoder()

@@ -1,0 +1,74 @@
+import pytest
+from django.db import connection
+
+from profiles.models import Photo
+from profiles.services import folder_import
+from search.selectors import embedding_index_name
+from search.services import photos_embed
+
+pytestmark = pytest.mark.django_db
+
+
+def test_embeddings_land_with_the_model_recorded(photo_folder, encoder):
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.png": 3}), profile_name="p")
+
+    summary = photos_embed(batch_size=2)
+
+    assert summary.embedded == 3 and summary.failed == []
+    for photo in Photo.objects.all():
+        assert photo.embedding_model == encoder.model_id == "photosearch-tiny/random-seed0"
+        assert len(photo.embedding) == encoder.dimensions == 64
+        assert photo.embedded_at is not None
+        assert abs(sum(x * x for x in photo.embedding) - 1.0) < 1e-2  # stored normalised
+
+
+def test_a_second_run_embeds_nothing(photo_folder, encoder):
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="p")
+    photos_embed()
+    stamps = list(Photo.objects.order_by("id").values_list("embedded_at", flat=True))
+
+    assert photos_embed().embedded == 0
+    assert list(Photo.objects.order_by("id").values_list("embedded_at", flat=True)) == stamps
+
+
+def test_photos_from_another_model_are_re_embedded(photo_folder, encoder):
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="p")
+    photos_embed()
+    Photo.objects.filter(source_id="a.jpg").update(embedding_model="ViT-old/openai")
+
+    assert photos_embed().embedded == 1
+    assert set(Photo.objects.values_list("embedding_model", flat=True)) == {encoder.model_id}
+
+
+def test_it_creates_the_models_hnsw_index(photo_folder, encoder):
+    folder_import(path=photo_folder({"a.jpg": 1}), profile_name="p")
+
+    photos_embed()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [embedding_index_name(encoder.model_id)])
+        (indexdef,) = cursor.fetchone()
+    assert "USING hnsw" in indexdef and "halfvec_cosine_ops" in indexdef and "halfvec(64)" in indexdef
+    assert encoder.model_id in indexdef  # partial: this model's rows only
+
+
+def test_a_photo_with_an_unreadable_thumbnail_is_reported_and_the_rest_embedded(photo_folder, encoder, media_root):
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="p")
+    broken = Photo.objects.get(source_id="a.jpg")
+    (media_root / broken.thumbnail.name).write_bytes(b"garbage")
+
+    summary = photos_embed()
+
+    assert summary.embedded == 1
+    assert [photo_id for photo_id, _ in summary.failed] == [broken.pk]
+    assert Photo.objects.get(source_id="b.jpg").embedding is not None
+
+
+def test_profile_filter_embeds_only_that_profile(photo_folder, encoder):
+    folder_import(path=photo_folder({"a.jpg": 1}, name="one"), profile_name="one")
+    folder_import(path=photo_folder({"b.jpg": 2}, name="two"), profile_name="two")
+    one = Photo.objects.get(source_id="a.jpg").profile_id
+
+    photos_embed(profile_ids=[one])
+
+    assert list(Photo.objects.filter(embedding__isnull=False).values_list("source_id", flat=True)) == ["a.jpg"]

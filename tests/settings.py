@@ -1,0 +1,18 @@
+"""Settings for the test suite: the production settings module with a tiny, seeded, random-init open_clip model.
+
+The model variables are forced (not defaulted) so a developer's own PHOTOSEARCH_CLIP_* never leaks into a test run.
+Everything else — the embedded PostgreSQL with pgvector, or DATABASE_URL if set — is the real thing.
+"""
+
+import os
+
+os.environ["PHOTOSEARCH_CLIP_MODEL"] = "photosearch-tiny"
+os.environ["PHOTOSEARCH_CLIP_PRETRAINED"] = "none"
+os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
+os.environ.pop("CELERY_BROKER_URL", None)
+# Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from photosearch.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
