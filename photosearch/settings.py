@@ -111,6 +111,8 @@ STORAGES = {
     "default": {"BACKEND": env_str("PHOTOSEARCH_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Whitenoise serves static files straight from the apps (no collectstatic needed on a single machine).
+WHITENOISE_USE_FINDERS = True
 # Serve media from Django itself (fine for one machine; put a web server or a bucket in front at scale).
 SERVE_MEDIA = env_bool("PHOTOSEARCH_SERVE_MEDIA", True)
 

@@ -1,0 +1,33 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from photosearch.env import env_bool, env_choice, env_float, env_int, env_list
+
+
+def test_values_are_parsed_and_defaulted(monkeypatch):
+    monkeypatch.setenv("PS_FLAG", "Yes")
+    monkeypatch.setenv("PS_N", "12")
+    monkeypatch.setenv("PS_W", "0.5")
+    monkeypatch.setenv("PS_HOSTS", "a.example, b.example ,")
+    monkeypatch.delenv("PS_MISSING", raising=False)
+
+    assert env_bool("PS_FLAG") is True and env_bool("PS_MISSING", True) is True
+    assert env_int("PS_N", 1, minimum=1, maximum=20) == 12 and env_int("PS_MISSING", 7) == 7
+    assert env_float("PS_W", 1.0) == 0.5
+    assert env_list("PS_HOSTS") == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize(
+    "call, value, message",
+    [
+        (lambda: env_bool("PS_X"), "maybe", "PS_X must be true or false"),
+        (lambda: env_int("PS_X", 1), "ten", "PS_X must be an integer"),
+        (lambda: env_int("PS_X", 1, minimum=1, maximum=5), "9", "PS_X must be between 1 and 5"),
+        (lambda: env_float("PS_X", 1.0, minimum=0), "-1", "PS_X must be at least 0"),
+        (lambda: env_choice("PS_X", "info", ("info", "debug")), "loud", "PS_X must be one of info, debug"),
+    ],
+)
+def test_bad_values_name_the_variable(monkeypatch, call, value, message):
+    monkeypatch.setenv("PS_X", value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        call()
