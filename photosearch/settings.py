@@ -4,6 +4,7 @@ through the typed helpers in ``photosearch.env``. See ``.env.example`` and the R
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -11,20 +12,35 @@ from django.core.exceptions import ImproperlyConfigured
 
 from photosearch.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 
+
+def _secret_key_file(path: Path) -> str:
+    if not path.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(get_random_secret_key())
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # fails if another process got there first: every process then reads one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("PHOTOSEARCH_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("PHOTOSEARCH_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set.")
-    # Development default. Production deployments set DJANGO_SECRET_KEY (see README).
-    SECRET_KEY = "dev-insecure-photosearch-key-change-me"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Where the embedded database, thumbnails and other local state live.
 DATA_DIR = env_path("PHOTOSEARCH_DATA_DIR", BASE_DIR / "var")
+
+# DJANGO_SECRET_KEY wins; without it, a random key is made once and kept in the data dir (never in the repository).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or _secret_key_file(DATA_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
