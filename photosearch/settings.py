@@ -119,6 +119,7 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start while it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env_str("PHOTOSEARCH_MEDIA_URL", "/media/")
 MEDIA_ROOT = env_path("PHOTOSEARCH_MEDIA_ROOT", DATA_DIR / "media")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Extra open_clip architectures shipped with photosearch (e.g. the tiny one the tests use).
 MODEL_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+HUB_HOST = "huggingface.co"
 
 
 class EncoderUnavailable(Exception):
@@ -122,7 +124,12 @@ def _load_pretrained(open_clip, model: str, weights: str):
             f"known tags: {', '.join(open_clip.list_pretrained_tags_by_model(model)) or 'none'}."
         )
     try:
-        created = open_clip.create_model_and_transforms(model, pretrained=str(path) if is_path else weights)
+        if is_path:
+            created = open_clip.create_model_and_transforms(model, pretrained=str(path))
+        else:
+            created = _create_from_hub(open_clip, model, weights)
+    except EncoderUnavailable:
+        raise
     except Exception as exc:  # the hub client raises many types; all mean "no weights"
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise EncoderUnavailable(
@@ -132,6 +139,32 @@ def _load_pretrained(open_clip, model: str, weights: str):
     model_obj, _, preprocess = created
     weights_id = _checkpoint_id(path) if is_path else weights
     return model_obj, preprocess, weights_id
+
+
+def _create_from_hub(open_clip, model: str, tag: str):
+    """Weights by tag: from the local hub cache without any network call when they are there; otherwise downloaded,
+    after a quick check that the hub answers at all (the hub client would retry for most of a minute)."""
+    from huggingface_hub import constants
+
+    offline = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        return open_clip.create_model_and_transforms(model, pretrained=tag)
+    except Exception:
+        if offline:
+            raise
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=5).close()
+    except OSError as exc:
+        raise EncoderUnavailable(
+            f"{model} weights {tag!r} are not in the local cache and the model hub ({HUB_HOST}) cannot be reached "
+            f"({exc.strerror or exc}); download them once with internet access (they are cached under HF_HOME) or "
+            f"set PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file."
+        ) from None
+    logger.info("Downloading %s weights %r (first use; cached under HF_HOME afterwards)", model, tag)
+    return open_clip.create_model_and_transforms(model, pretrained=tag)
 
 
 def _checkpoint_id(path: Path) -> str:

@@ -65,3 +65,16 @@ def test_a_default_tag_without_network_says_how_to_provide_weights(monkeypatch, 
     with pytest.raises(EncoderUnavailable, match="PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint") as caught:
         OpenClipEncoder(_config(model="ViT-B-32", pretrained="laion2b_s34b_b79k"))
     assert "\n" not in str(caught.value)
+
+
+def test_an_unreachable_hub_fails_fast_with_one_sentence(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    from search import encoders
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # nothing cached
+    monkeypatch.setattr(encoders, "HUB_HOST", "hub.invalid")  # RFC 2606: never resolves
+
+    with pytest.raises(EncoderUnavailable, match="cannot be reached") as caught:
+        OpenClipEncoder(_config(model="ViT-B-32", pretrained="laion2b_s34b_b79k"))
+    assert "\n" not in str(caught.value) and "HF_HOME" in str(caught.value)
