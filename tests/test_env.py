@@ -22,7 +22,7 @@ def test_values_are_parsed_and_defaulted(monkeypatch):
     [
         (lambda: env_bool("PS_X"), "maybe", "PS_X must be true or false"),
         (lambda: env_int("PS_X", 1), "ten", "PS_X must be an integer"),
-        (lambda: env_int("PS_X", 1, minimum=1, maximum=5), "9", "PS_X must be between 1 and 5"),
+        (lambda: env_int("PS_X", 1, minimum=1, maximum=5), "9", "PS_X must be at most 5"),
         (lambda: env_float("PS_X", 1.0, minimum=0), "-1", "PS_X must be at least 0"),
         (lambda: env_choice("PS_X", "info", ("info", "debug")), "loud", "PS_X must be one of info, debug"),
     ],
