@@ -1,31 +1,68 @@
-"""What every importer yields: plain records that know nothing about Django models."""
+"""What every importer yields: plain records that know nothing about Django models, and the errors that end a run."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 
 
 @dataclass(frozen=True)
 class SourceRecord:
-    """One image as a source describes it. Exactly one of ``image_path`` / ``image_url`` is set."""
+    """One image as a source describes it. Exactly one of ``image_path`` / ``image_url`` is set.
+
+    ``extra`` is kept as is in ``Photo.extra`` (JSON): licence, owner, likes… Key ``"post"`` names the post a
+    record belongs to (an Instagram shortcode: a carousel gives several records of one post); fast updates use it.
+    """
 
     source_id: str
     image_path: Path | None = None
     image_url: str = ""
     permalink: str = ""
-    taken_at: datetime | None = None
+    taken_at: datetime | None = None  # aware, UTC
     text: str = ""
     hashtags: tuple[str, ...] = field(default_factory=tuple)
     alt_text: str = ""
+    media_type: str = "image"  # "image" or "video" (a video is kept as its cover image)
+    likes: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def original(self) -> str:
         return str(self.image_path) if self.image_path is not None else self.image_url
+
+
+class SourceError(Exception):
+    """The run cannot go on. ``str(exc)`` is one clear sentence for the user."""
+
+
+class SourceNotFound(SourceError):
+    """The profile, album, folder or file does not exist (or is not visible with these credentials)."""
+
+
+class SourceRefused(SourceError):
+    """The source refused: login required or rejected, bad API key, rate limit (401 "please wait", 429), 403,
+    checkpoint/challenge. Retrying soon will not help; the user must wait or act. Progress is kept (and, where the
+    source supports it, the position saved) so a rerun continues where this one stopped."""
+
+
+class SourceUnavailable(SourceError):
+    """Transient trouble (network down, timeouts, 5xx): worth retrying later with backoff."""
+
+
+class Source(Protocol):
+    """An importer. ``records()`` may raise ``SourceError`` at any point; records yielded before that are kept.
+    ``read(record)`` returns the image bytes; it raises ``FetchError``/``OSError``/``ImageRejected`` for a record that
+    should be skipped (reported, the rest goes on) and ``SourceError`` when the whole run must stop."""
+
+    def records(self) -> Iterator[SourceRecord]: ...
+
+    def read(self, record: SourceRecord) -> bytes: ...
 
 
 def hashtags_in(text: str) -> tuple[str, ...]:
