@@ -17,6 +17,12 @@ class Profile(models.Model):
     source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
     handle = models.CharField(max_length=255, help_text="Username, album id, or a name you choose for a folder.")
     display_name = models.CharField(max_length=255, blank=True)
+    source_options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='How to reach the source again, e.g. {"path": "/photos"}, {"album": "7215…"}, {"user": "name"}, '
+        '{"file": "urls.json"}, {"session_file": "…"}.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,6 +45,11 @@ _SEARCH_DOCUMENT = (
 )
 
 
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video (cover image)"
+
+
 class Photo(models.Model):
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="photos")
     source_id = models.CharField(max_length=512, help_text="Stable id within the source (shortcode, path, URL…).")
@@ -51,6 +62,14 @@ class Photo(models.Model):
     source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
     hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
     alt_text = models.TextField(blank=True)
+    media_type = models.CharField(max_length=10, choices=MediaType.choices, default=MediaType.IMAGE)
+    likes = models.PositiveIntegerField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="Source metadata kept as is: licence, owner, post…")
+    # Same bytes already in this profile (a repost, a repeated carousel image): this row keeps its own source id,
+    # text and link, but search, thumbnails and embeddings use the original only.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
     caption = models.TextField(blank=True, help_text="Generated caption.")
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
     # No fixed dimension: the model decides it (ViT-B-32: 512, ViT-L-14: 768). Each model gets its own partial HNSW
@@ -70,6 +89,7 @@ class Photo(models.Model):
         indexes = [
             GinIndex(fields=["search_vector"], name="photo_search_vector_gin"),
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
+            models.Index(fields=["profile", "content_hash"], name="photo_profile_content_hash"),
         ]
 
     def __str__(self) -> str:
@@ -78,3 +98,46 @@ class Photo(models.Model):
     @property
     def hashtag_list(self) -> list[str]:
         return self.hashtags.split()
+
+
+class ImportJob(models.Model):
+    """One run of an importer over a profile: created queued, claimed by one runner, counts kept live."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        INTERRUPTED = "interrupted", "Interrupted (rerun to resume)"
+        FAILED = "failed", "Failed"
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="import_jobs")
+    options = models.JSONField(default=dict, blank=True, help_text="Per-run options: fast_update, limit, from_dir…")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Known in advance for folders and lists.")
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="[source id, reason] of skipped/failed items.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress write of the runner.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One import per profile at a time, enforced by the database.
+            models.UniqueConstraint(
+                fields=["profile"], condition=models.Q(status="running"), name="importjob_one_running_per_profile"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.profile} ({self.status})"
+
+    @property
+    def processed(self) -> int:
+        return self.imported + self.updated + self.unchanged + self.skipped + self.failed

@@ -1,66 +1,71 @@
-"""Writes for profiles and photos: the ingest half of the data flow (records → verified images → Photo rows)."""
+"""Writes for profiles and photos: the ingest half of the data flow (source → records → verified images → rows),
+and import jobs that run it."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
-from profiles.models import Photo, Profile, SourceKind
-from profiles.sources.base import SourceRecord
-from profiles.sources.folder import iter_folder
+from profiles.models import ImportJob, Photo, Profile, SourceKind
+from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
 
 logger = logging.getLogger(__name__)
 
-IMPORTED, UPDATED, UNCHANGED, SKIPPED = "imported", "updated", "unchanged", "skipped"
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
+IMPORTED, UPDATED, UNCHANGED, SKIPPED, FAILED = "imported", "updated", "unchanged", "skipped", "failed"
+MAX_PROBLEMS_KEPT = 200
+PROGRESS_WRITE_SECONDS = 1.0
+STALE_RUNNING_AFTER = timedelta(minutes=10)
 
 
-class ImportSourceError(Exception):
-    """The source as a whole cannot be read (missing folder, …); nothing was imported."""
+class ImportBusy(Exception):
+    """Another import of the same profile is running."""
 
 
-@dataclass
-class ImportSummary:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source id, reason)
-
-    def count(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.skipped)} skipped"
-        )
+# --- Profiles ---------------------------------------------------------------------------------------------------
 
 
-def profile_get_or_create(*, source_kind: str, handle: str, display_name: str = "") -> Profile:
-    """The profile for (source kind, handle), created on first use."""
+def profile_get_or_create(
+    *, source_kind: str, handle: str, display_name: str = "", source_options: dict | None = None
+) -> Profile:
+    """The profile for (source kind, handle), created on first use; ``source_options`` given are merged in."""
     handle = handle.strip()
     if not handle:
         raise ValueError("A profile needs a non-empty name.")
-    profile, _ = Profile.objects.get_or_create(
-        source_kind=source_kind, handle=handle, defaults={"display_name": display_name or handle}
+    profile, created = Profile.objects.get_or_create(
+        source_kind=source_kind,
+        handle=handle,
+        defaults={"display_name": display_name or handle, "source_options": source_options or {}},
     )
+    if not created and source_options and {**profile.source_options, **source_options} != profile.source_options:
+        profile.source_options = {**profile.source_options, **source_options}
+        profile.save(update_fields=["source_options", "updated_at"])
     return profile
+
+
+# --- Photos -----------------------------------------------------------------------------------------------------
 
 
 def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     """Create or update the photo for ``record`` from the image ``data``; return the outcome.
 
     Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes for a known source id
-    replace the thumbnail and clear the embedding and generated caption so the indexer recomputes them. Raises
-    ``ImageRejected`` (nothing written) when the bytes are not a usable image.
+    replace the thumbnail and clear the embedding and generated caption so the indexer recomputes them. Bytes that
+    another photo of the profile already has make this row a duplicate of that photo (own source id, text and link
+    kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
+    are not a usable image.
     """
     digest = sha256_hex(data)
     metadata = {
@@ -70,6 +75,9 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
         "source_text": record.text,
         "hashtags": " ".join(record.hashtags),
         "alt_text": record.alt_text,
+        "media_type": record.media_type,
+        "likes": record.likes,
+        "extra": dict(record.extra),
     }
     existing = Photo.objects.filter(profile=profile, source_id=record.source_id).first()
     if existing is not None and existing.content_hash == digest:
@@ -81,36 +89,47 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
         existing.save(update_fields=[*changed, "updated_at"])
         return UPDATED
 
-    checked = image_check(
-        data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE
+    original = (
+        Photo.objects.filter(profile=profile, content_hash=digest, duplicate_of__isnull=True)
+        .exclude(source_id=record.source_id)
+        .order_by("id")
+        .first()
     )
-    thumbnail_name = _thumbnail_store(checked.sha256, checked.thumbnail_jpeg)
-    image_fields = {
-        **metadata,
-        "thumbnail": thumbnail_name,
-        "width": checked.width,
-        "height": checked.height,
-        "content_hash": checked.sha256,
-        "embedding": None,
-        "embedding_model": "",
-        "embedded_at": None,
-        "caption": "",
-    }
+    if original is not None:
+        image_fields = {
+            "thumbnail": original.thumbnail.name,
+            "width": original.width,
+            "height": original.height,
+            "duplicate_of": original,
+        }
+    else:
+        checked = image_check(
+            data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE
+        )
+        image_fields = {
+            "thumbnail": _thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
+            "width": checked.width,
+            "height": checked.height,
+            "duplicate_of": None,
+        }
+    image_fields.update(content_hash=digest, embedding=None, embedding_model="", embedded_at=None, caption="")
+    old_thumbnail = existing.thumbnail.name if existing is not None else ""
     try:
         with transaction.atomic():
             if existing is None:
-                Photo.objects.create(profile=profile, source_id=record.source_id, **image_fields)
-                return IMPORTED
-            old_thumbnail = existing.thumbnail.name
-            for name, value in image_fields.items():
-                setattr(existing, name, value)
-            existing.save()
+                Photo.objects.create(profile=profile, source_id=record.source_id, **metadata, **image_fields)
+            else:
+                for name, value in {**metadata, **image_fields}.items():
+                    setattr(existing, name, value)
+                existing.save()
+                # Rows that duplicated this photo's old bytes now stand on their own and need indexing.
+                existing.duplicates.update(duplicate_of=None)
     except Exception:
-        _thumbnail_release(thumbnail_name)
+        _thumbnail_release(image_fields["thumbnail"])
         raise
-    if old_thumbnail != thumbnail_name:
+    if old_thumbnail and old_thumbnail != image_fields["thumbnail"]:
         _thumbnail_release(old_thumbnail)
-    return UPDATED
+    return IMPORTED if existing is None else UPDATED
 
 
 def records_ingest(
@@ -118,53 +137,234 @@ def records_ingest(
     profile: Profile,
     records: Iterable[SourceRecord],
     read: Callable[[SourceRecord], bytes],
-    on_item: Callable[[SourceRecord, str], None] | None = None,
-) -> ImportSummary:
-    """Upsert every record, reading its bytes with ``read``. A record whose bytes cannot be read or are not a usable
-    image is logged, listed in the summary with the reason and skipped; the others are imported."""
-    summary = ImportSummary()
+    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+) -> None:
+    """Upsert every record, reading its bytes with ``read``.
+
+    A record whose bytes cannot be read or are not a usable image is logged and reported to ``on_item`` as
+    ``skipped`` with the reason; a transient download failure as ``failed`` (a rerun retries it); the others are
+    imported. ``SourceError`` (the source itself gave up) propagates; rows written before it stay.
+    """
     for record in records:
+        reason = ""
         try:
             outcome = photo_upsert(profile=profile, record=record, data=read(record))
-        except (ImageRejected, OSError) as exc:
-            reason = str(exc) if isinstance(exc, ImageRejected) else f"cannot read file ({exc.strerror or exc})"
-            logger.warning("Skipped %s: %s", record.source_id, reason)
-            summary.skipped.append((record.source_id, reason))
-            outcome = SKIPPED
-        else:
-            summary.count(outcome)
+        except TransientFetchError as exc:
+            outcome, reason = FAILED, str(exc)
+        except (ImageRejected, FetchError) as exc:
+            outcome, reason = SKIPPED, str(exc)
+        except OSError as exc:
+            outcome, reason = SKIPPED, f"cannot read file ({exc.strerror or exc})"
+        if reason:
+            logger.warning("%s %s: %s", outcome.capitalize(), record.source_id, reason)
         if on_item is not None:
-            on_item(record, outcome)
-    return summary
+            on_item(record, outcome, reason)
+
+
+# --- Import jobs ------------------------------------------------------------------------------------------------
+
+
+def import_job_create(*, profile: Profile, options: dict[str, Any] | None = None) -> ImportJob:
+    """A queued import of ``profile`` with per-run ``options`` (fast_update, limit, from_dir…)."""
+    return ImportJob.objects.create(profile=profile, options=options or {})
+
+
+def import_job_enqueue(*, profile: Profile, options: dict[str, Any] | None = None) -> ImportJob:
+    """Create an import job and hand it to a Celery worker once the transaction commits."""
+    from profiles.tasks import import_job_task
+
+    job = import_job_create(profile=profile, options=options)
+    import_job_task.delay_on_commit(job.pk)
+    return job
+
+
+def import_job_run(
+    *,
+    job_id: int,
+    on_start: Callable[[int | None], None] | None = None,
+    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+    embed: bool = True,
+) -> ImportJob:
+    """Run a queued (or interrupted) import job to the end and return it with its final status and counts.
+
+    Claimed with a conditional update, so a job runs once; a unique index allows one running import per profile
+    (``ImportBusy`` otherwise). The source refusing (rate limit, login) or failing ends the job as ``interrupted``
+    with the reason in ``last_error``: a rerun continues. A missing source ends it as ``failed``. Either way the
+    ``SourceError`` is raised again for the caller to report (a Celery task retries ``SourceUnavailable``).
+    New or changed photos are queued for embedding when the run ends (unless ``embed`` is False).
+    """
+    job = _import_job_claim(job_id)
+    if job is None:
+        logger.info("Import job #%s has already finished; nothing to do.", job_id)
+        return ImportJob.objects.get(pk=job_id)
+    progress = _JobProgress(job)
+    try:
+        source = _source_for(job)
+        progress.start(getattr(source, "total", None))
+        if on_start is not None:
+            on_start(job.total)
+
+        def item_done(record: SourceRecord, outcome: str, reason: str) -> None:
+            progress.count(record, outcome, reason)
+            if on_item is not None:
+                on_item(record, outcome, reason)
+
+        records_ingest(profile=job.profile, records=source.records(), read=source.read, on_item=item_done)
+    except SourceError as exc:
+        status = ImportJob.Status.FAILED if isinstance(exc, SourceNotFound) else ImportJob.Status.INTERRUPTED
+        progress.finish(status, str(exc))
+        raise
+    except Exception as exc:
+        progress.finish(ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        progress.finish(ImportJob.Status.SUCCEEDED, "")
+    finally:
+        if embed and job.imported + job.updated:
+            _embedding_queue(job.profile_id)
+    return job
 
 
 def folder_import(
     *,
     path: Path,
     profile_name: str,
-    on_start: Callable[[int], None] | None = None,
-    on_item: Callable[[SourceRecord, str], None] | None = None,
-) -> ImportSummary:
-    """Import every image under ``path`` into the folder profile ``profile_name`` (created if missing).
-
-    ``on_start(total)`` is called once the folder has been listed, ``on_item(record, outcome)`` after each image.
-    """
-    path = Path(path).expanduser()
-    if not path.is_dir():
-        raise ImportSourceError(f"{path} is not a folder.")
-    profile = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=profile_name)
-    records = list(iter_folder(path))
-    if on_start is not None:
-        on_start(len(records))
-    return records_ingest(profile=profile, records=records, read=_read_local_file, on_item=on_item)
+    on_start: Callable[[int | None], None] | None = None,
+    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+) -> ImportJob:
+    """Import every image under ``path`` into the folder profile ``profile_name`` (created if missing), now."""
+    path = Path(path).expanduser().resolve()
+    profile = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=profile_name,
+                                    source_options={"path": str(path)})
+    job = import_job_create(profile=profile, options={"path": str(path)})
+    return import_job_run(job_id=job.pk, on_start=on_start, on_item=on_item)
 
 
-def _read_local_file(record: SourceRecord) -> bytes:
-    assert record.image_path is not None
-    size = record.image_path.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        raise ImageRejected(f"file too large ({size:,} bytes, limit {MAX_IMAGE_BYTES:,})")
-    return record.image_path.read_bytes()
+def _import_job_claim(job_id: int) -> ImportJob | None:
+    """The job, now running; None if it has already finished (a redelivered task has nothing to do)."""
+    now = timezone.now()
+    claimable = Q(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED]) | Q(
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_RUNNING_AFTER
+    )
+    try:
+        with transaction.atomic():
+            claimed = ImportJob.objects.filter(claimable, pk=job_id).update(
+                status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, last_error=""
+            )
+    except IntegrityError:
+        job = ImportJob.objects.select_related("profile").get(pk=job_id)
+        running = ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).first()
+        raise ImportBusy(
+            f"Another import of {job.profile} is running (job #{running.pk if running else '?'}); try again later."
+        ) from None
+    job = ImportJob.objects.select_related("profile").get(pk=job_id)
+    if not claimed and job.status == ImportJob.Status.RUNNING:
+        raise ImportBusy(f"Import job #{job_id} is already running.")
+    return job if claimed else None
+
+
+class _JobProgress:
+    """Counts kept on the job row, written at most once a second so the admin shows live progress cheaply."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.last_write = 0.0
+
+    def start(self, total: int | None) -> None:
+        self.job.total = total
+        self._write(force=True)
+
+    def count(self, record: SourceRecord, outcome: str, reason: str) -> None:
+        setattr(self.job, outcome, getattr(self.job, outcome) + 1)
+        if reason and len(self.job.problems) < MAX_PROBLEMS_KEPT:
+            self.job.problems.append([record.source_id, reason])
+        self._write()
+
+    def finish(self, status: str, error: str) -> None:
+        self.job.status = status
+        self.job.last_error = error
+        self.job.finished_at = timezone.now()
+        self._write(force=True)
+
+    def _write(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last_write < PROGRESS_WRITE_SECONDS:
+            return
+        self.last_write = time.monotonic()
+        self.job.heartbeat_at = timezone.now()
+        self.job.save(
+            update_fields=[
+                "status", "total", "imported", "updated", "unchanged", "skipped", "failed", "problems",
+                "last_error", "heartbeat_at", "finished_at",
+            ]
+        )
+
+
+def _source_for(job: ImportJob) -> Source:
+    """Build the job's source from the profile's kind (lookup table below)."""
+    return _SOURCE_BUILDERS[job.profile.source_kind](job.profile, {**job.profile.source_options, **job.options})
+
+
+def _folder_source(profile: Profile, options: dict) -> Source:
+    from profiles.sources.folder import FolderSource
+
+    if not options.get("path"):
+        raise SourceNotFound(f"Profile {profile} has no folder path; import it with import_folder PATH first.")
+    return FolderSource(Path(options["path"]))
+
+
+def _url_list_source(profile: Profile, options: dict) -> Source:
+    from profiles.sources.urls import UrlListSource
+
+    if not options.get("file"):
+        raise SourceNotFound(f"Profile {profile} has no URL list file; import it with import_urls FILE first.")
+    return UrlListSource(Path(options["file"]))
+
+
+def _flickr_source(profile: Profile, options: dict) -> Source:
+    from profiles.sources.flickr import FlickrSource
+
+    return FlickrSource(
+        album=options.get("album"),
+        user=options.get("user"),
+        api_key=settings.FLICKR_API_KEY,
+        api_secret=settings.FLICKR_API_SECRET,
+    )
+
+
+def _instagram_source(profile: Profile, options: dict) -> Source:
+    from profiles.sources.instagram import InstagramDirSource, InstagramSource
+
+    if options.get("from_dir"):
+        return InstagramDirSource(profile.handle, Path(options["from_dir"]))
+    return InstagramSource(
+        profile.handle,
+        session_file=Path(options["session_file"]) if options.get("session_file") else None,
+        login=options.get("login") or None,
+        cookies_file=Path(options["cookies_file"]) if options.get("cookies_file") else None,
+        fast_update=bool(options.get("fast_update")),
+        known_post=lambda post: Photo.objects.filter(profile=profile, extra__post=post).exists(),
+        limit=options.get("limit"),
+        resume_dir=settings.DATA_DIR / "resume",
+    )
+
+
+_SOURCE_BUILDERS: dict[str, Callable[[Profile, dict], Source]] = {
+    SourceKind.FOLDER: _folder_source,
+    SourceKind.URLS: _url_list_source,
+    SourceKind.FLICKR: _flickr_source,
+    SourceKind.INSTAGRAM: _instagram_source,
+}
+
+
+def _embedding_queue(profile_id: int) -> None:
+    if not settings.PHOTOSEARCH_AUTO_EMBED:
+        return
+    from search.services import photos_embed_enqueue
+
+    photos_embed_enqueue(profile_ids=[profile_id])
+
+
+# --- Thumbnails -------------------------------------------------------------------------------------------------
 
 
 def _thumbnail_store(sha256: str, jpeg: bytes) -> str:
@@ -179,3 +379,4 @@ def _thumbnail_release(name: str) -> None:
     """Delete a thumbnail no photo refers to any more."""
     if name and not Photo.objects.filter(thumbnail=name).exists():
         default_storage.delete(name)
+

@@ -60,7 +60,9 @@ def embedding_index_name(model_id: str) -> str:
 
 def photos_pending_embedding(*, model_id: str, profile_ids: Sequence[int] | None = None) -> QuerySet[Photo]:
     """Photos with no embedding from ``model_id`` (never embedded, or embedded by another model)."""
-    queryset = Photo.objects.filter(Q(embedding__isnull=True) | ~Q(embedding_model=model_id))
+    queryset = Photo.objects.filter(Q(embedding__isnull=True) | ~Q(embedding_model=model_id)).filter(
+        duplicate_of__isnull=True
+    )
     if profile_ids:
         queryset = queryset.filter(profile_id__in=profile_ids)
     return queryset.order_by("id")
@@ -175,7 +177,7 @@ def _hybrid_sql(
             FROM (
                 SELECT id, ts_rank_cd(search_vector, tsq) AS score
                 FROM profiles_photo, websearch_to_tsquery('{settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG}', %(query)s) tsq
-                WHERE search_vector @@ tsq {profile_clause}
+                WHERE search_vector @@ tsq AND duplicate_of_id IS NULL {profile_clause}
                 ORDER BY score DESC, id
                 LIMIT %(text_depth)s
             ) matches

@@ -14,7 +14,7 @@ from psycopg import sql
 from PIL import Image
 
 from profiles.models import Photo
-from search.encoders import Encoder, get_encoder
+from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import embedding_expression, embedding_index_name, photos_pending_embedding
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,22 @@ def photos_embed(
     if summary.embedded:
         embedding_index_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions)
     return summary
+
+
+def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
+    """Queue embedding of the pending photos of ``profile_ids`` after the current transaction commits.
+
+    Without a broker the task runs in-process right away; if the model cannot be loaded then, the import that asked
+    for it still succeeds and the log says how to finish (``embed_photos``)."""
+    from search.tasks import embed_photos_task
+
+    def send() -> None:
+        try:
+            embed_photos_task.delay(profile_ids=list(profile_ids) if profile_ids else None)
+        except EncoderUnavailable as exc:
+            logger.warning("Photos imported but not embedded: %s Then run: python manage.py embed_photos", exc)
+
+    transaction.on_commit(send)
 
 
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:

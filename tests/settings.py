@@ -10,6 +10,8 @@ os.environ["PHOTOSEARCH_CLIP_MODEL"] = "photosearch-tiny"
 os.environ["PHOTOSEARCH_CLIP_PRETRAINED"] = "none"
 os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
 os.environ.pop("CELERY_BROKER_URL", None)
+# Imports do not embed on their own in tests (tests that want it turn it on).
+os.environ["PHOTOSEARCH_AUTO_EMBED"] = "false"
 # Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

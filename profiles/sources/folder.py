@@ -13,19 +13,39 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from profiles.sources.base import SourceRecord, hashtags_in
+from profiles.images import ImageRejected
+from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
 _CAROUSEL_SUFFIX = re.compile(r"_\d+$")
 SIDECAR_MAX_BYTES = 1_000_000
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
+
+class FolderSource:
+    """Every image file under ``root`` (recursive, sorted, hidden entries skipped). The source id is the path
+    relative to ``root``, so moving the folder keeps ids stable."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).expanduser().resolve()
+        if not self.root.is_dir():
+            raise SourceNotFound(f"{root} is not a folder.")
+        self._records = list(iter_folder(self.root))
+        self.total = len(self._records)
+
+    def records(self) -> Iterator[SourceRecord]:
+        return iter(self._records)
+
+    def read(self, record: SourceRecord) -> bytes:
+        assert record.image_path is not None
+        size = record.image_path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageRejected(f"file too large ({size:,} bytes, limit {MAX_IMAGE_BYTES:,})")
+        return record.image_path.read_bytes()
 
 
 def iter_folder(root: Path) -> Iterator[SourceRecord]:
-    """Yield a record per image file under ``root`` (recursive, sorted, hidden entries skipped).
-
-    The source id is the path relative to ``root``, so moving the folder keeps ids stable.
-    """
     root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

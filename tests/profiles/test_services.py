@@ -4,7 +4,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from profiles.models import Photo, Profile, SourceKind
-from profiles.services import ImportSourceError, folder_import
+from profiles.services import folder_import
+from profiles.sources.base import SourceNotFound
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -25,11 +26,11 @@ def test_it_imports_the_good_files_and_reports_each_bad_one_with_its_reason(phot
         }
     )
 
-    summary = folder_import(path=root, profile_name="holiday")
+    job = folder_import(path=root, profile_name="holiday")
 
-    assert summary.imported == 4
-    assert dict(summary.skipped).keys() == {"not-an-image.jpg", "truncated.jpg", "empty.png"}
-    reasons = dict(summary.skipped)
+    assert (job.status, job.total, job.imported, job.skipped) == ("succeeded", 7, 4, 3)
+    reasons = dict(job.problems)
+    assert reasons.keys() == {"not-an-image.jpg", "truncated.jpg", "empty.png"}
     assert "not an image" in reasons["not-an-image.jpg"]
     assert "truncated" in reasons["truncated.jpg"]
     assert "empty" in reasons["empty.png"]
@@ -50,9 +51,9 @@ def test_a_second_import_changes_nothing(photo_folder):
     folder_import(path=root, profile_name="p")
     before = list(Photo.objects.order_by("id").values("id", "updated_at", "thumbnail", "content_hash"))
 
-    summary = folder_import(path=root, profile_name="p")
+    job = folder_import(path=root, profile_name="p")
 
-    assert (summary.imported, summary.updated, summary.unchanged, len(summary.skipped)) == (0, 0, 2, 1)
+    assert (job.imported, job.updated, job.unchanged, job.skipped) == (0, 0, 2, 1)
     assert list(Photo.objects.order_by("id").values("id", "updated_at", "thumbnail", "content_hash")) == before
     assert Profile.objects.count() == 1
 
@@ -92,10 +93,10 @@ def test_changed_bytes_replace_the_thumbnail_and_clear_the_embedding(photo_folde
     old_thumbnail = photo.thumbnail.name
 
     (root / "a.jpg").write_bytes(image_bytes(99))
-    summary = folder_import(path=root, profile_name="p")
+    job = folder_import(path=root, profile_name="p")
 
     photo.refresh_from_db()
-    assert summary.updated == 1
+    assert job.updated == 1
     assert photo.thumbnail.name != old_thumbnail
     assert not default_storage.exists(old_thumbnail)  # no orphan left behind
     assert (photo.embedding, photo.embedding_model, photo.caption) == (None, "", "")
@@ -107,25 +108,37 @@ def test_edited_sidecar_updates_text_but_keeps_the_embedding(photo_folder):
     Photo.objects.update(embedding=[0.1] * 8, embedding_model="m")
 
     (root / "a.txt").write_text("second words")
-    summary = folder_import(path=root, profile_name="p")
+    job = folder_import(path=root, profile_name="p")
 
     photo = Photo.objects.get()
-    assert summary.updated == 1
+    assert job.updated == 1
     assert photo.source_text == "second words"
     assert photo.embedding_model == "m" and photo.embedding is not None
 
 
-def test_identical_pictures_share_one_thumbnail_file(photo_folder, media_root):
-    root = photo_folder({"a.jpg": 7, "copy/a.jpg": 7})
+def test_the_same_bytes_twice_in_a_profile_are_stored_once_and_linked(photo_folder, media_root):
+    root = photo_folder({"a.jpg": 7, "copy/a.jpg": 7, "copy/a.txt": "the repost"})
 
-    folder_import(path=root, profile_name="p")
+    job = folder_import(path=root, profile_name="p")
 
-    names = set(Photo.objects.values_list("thumbnail", flat=True))
-    assert len(names) == 1
+    original, repost = Photo.objects.get(source_id="a.jpg"), Photo.objects.get(source_id="copy/a.jpg")
+    assert job.imported == 2
+    assert (original.duplicate_of, repost.duplicate_of) == (None, original)
+    assert repost.source_text == "the repost" and repost.thumbnail.name == original.thumbnail.name
     assert len(list((media_root / "thumbnails").rglob("*.jpg"))) == 1
 
 
+def test_a_duplicate_becomes_a_photo_of_its_own_when_the_original_changes(photo_folder):
+    root = photo_folder({"a.jpg": 7, "b.jpg": 7})
+    folder_import(path=root, profile_name="p")
+
+    (root / "a.jpg").write_bytes(image_bytes(8))
+    folder_import(path=root, profile_name="p")
+
+    assert set(Photo.objects.values_list("duplicate_of", flat=True)) == {None}
+
+
 def test_a_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(ImportSourceError, match="is not a folder"):
+    with pytest.raises(SourceNotFound, match="is not a folder"):
         folder_import(path=tmp_path / "nope", profile_name="p")
-    assert not Profile.objects.exists()
+    assert Profile.objects.get().import_jobs.get().status == "failed"

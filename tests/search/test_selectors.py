@@ -115,9 +115,11 @@ def test_the_vector_query_uses_the_hnsw_index_and_the_text_query_the_gin_index(l
         cursor.execute(
             """
             INSERT INTO profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text,
-                hashtags, alt_text, caption, content_hash, embedding, embedding_model, imported_at, updated_at)
+                hashtags, alt_text, caption, content_hash, embedding, embedding_model, imported_at, updated_at,
+                media_type, extra)
             SELECT %s, 'synthetic-' || g, '', '', '', 'filler text number ' || g, '', '', '', md5(g::text),
-                (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) d WHERE g > 0)::halfvec(64), %s, now(), now()
+                (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) d WHERE g > 0)::halfvec(64), %s, now(), now(),
+                'image', '{}'
             FROM generate_series(1, 3000) g
             """,
             [profile_id, encoder.model_id],

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         common = {"stdout": self.stdout, "stderr": self.stderr}
         self.stdout.write("Preparing the database…")
         call_command("migrate", interactive=False, verbosity=0, **common)
-        call_command("import_folder", str(path), profile=profile, **common)
+        call_command("import_folder", str(path), profile=profile, no_embed=True, **common)
         call_command("embed_photos", profile=profile, **common)
         if no_serve:
             return

@@ -1,0 +1,57 @@
+"""What every import_* command shares: run an import job in the foreground with a progress bar, then report."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from profiles.models import ImportJob, Profile
+from profiles.services import ImportBusy, import_job_create, import_job_run
+from profiles.sources.base import SourceError, SourceRefused, SourceUnavailable
+
+
+class ImportCommand(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+        parser.add_argument("--no-embed", action="store_true",
+                            help="Do not queue the new photos for embedding (run embed_photos later).")
+
+    def run_import(self, *, profile: Profile, job_options: dict, no_progress: bool = False, no_embed: bool = False,
+                   **_command_options) -> ImportJob:
+        """Create and run an import job for ``profile``; print skipped items and a summary; CommandError on failure."""
+        bar = None
+
+        def on_start(total: int | None) -> None:
+            nonlocal bar
+            bar = tqdm(total=total, unit="img", desc=f"Importing {profile.handle}", disable=no_progress or None,
+                       file=self.stderr._out)
+
+        job = import_job_create(profile=profile, options=job_options)
+        try:
+            job = import_job_run(job_id=job.pk, on_start=on_start, on_item=lambda *_: bar.update(),
+                                 embed=not no_embed)
+        except ImportBusy as exc:
+            raise CommandError(str(exc)) from None
+        except SourceError as exc:
+            job.refresh_from_db()
+            self._report(job)
+            hint = " Progress is saved: rerun the same command to continue." if isinstance(
+                exc, (SourceRefused, SourceUnavailable)) else ""
+            raise CommandError(f"{exc}{hint}") from None
+        finally:
+            if bar is not None:
+                bar.close()
+        self._report(job)
+        return job
+
+    def _report(self, job: ImportJob) -> None:
+        for source_id, reason in job.problems:
+            self.stderr.write(f"skipped {source_id}: {reason}")
+        summary = (
+            f"{job.profile.handle}: {job.imported} imported, {job.updated} updated, {job.unchanged} unchanged, "
+            f"{job.skipped} skipped"
+        )
+        if job.failed:
+            summary += f", {job.failed} failed (rerun to retry)"
+        style = self.style.SUCCESS if job.status == ImportJob.Status.SUCCEEDED else self.style.WARNING
+        self.stdout.write(style(summary))

@@ -1,0 +1,29 @@
+"""Celery tasks for imports: thin shells over profiles.services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from profiles.services import ImportBusy, import_job_run
+from profiles.sources.base import SourceError, SourceUnavailable
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(SourceUnavailable, ImportBusy),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=5,
+)
+def import_job_task(self, job_id: int) -> dict:
+    """Run import job ``job_id``. Network trouble and a busy profile are retried with backoff; a refusal (rate
+    limit, login) ends the job as interrupted — rerunning it resumes."""
+    try:
+        job = import_job_run(job_id=job_id)
+    except SourceError as exc:
+        if isinstance(exc, SourceUnavailable):
+            raise
+        return {"job": job_id, "status": "stopped", "error": str(exc)}
+    return {"job": job.pk, "status": job.status, "imported": job.imported, "skipped": job.skipped}
