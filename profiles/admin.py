@@ -1,8 +1,13 @@
-from django.contrib import admin
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from profiles.models import Photo, Profile
+from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import profile_list_with_counts
+from profiles.services import import_job_enqueue
+from search.services import photos_reembed
 
 
 def _thumbnail_tag(photo: Photo, size: int) -> str:
@@ -12,11 +17,94 @@ def _thumbnail_tag(photo: Photo, size: int) -> str:
                        photo.thumbnail.url, photo.caption or photo.source_id, size, size)
 
 
+# Form fields that live in Profile.source_options, per source kind: (form field, options key, kinds needing it).
+_OPTION_FIELDS = {
+    "folder_path": ("path", {SourceKind.FOLDER}),
+    "url_file": ("file", {SourceKind.URLS}),
+    "flickr_album": ("album", set()),
+    "flickr_user": ("user", set()),
+    "instagram_session_file": ("session_file", set()),
+    "instagram_login": ("login", set()),
+}
+
+
+class ProfileForm(forms.ModelForm):
+    folder_path = forms.CharField(required=False, help_text="Folder profiles: the folder to import.")
+    url_file = forms.CharField(required=False, help_text="URL-list profiles: the list file (JSON or text).")
+    flickr_album = forms.CharField(required=False, help_text="Flickr: album (photoset) id…")
+    flickr_user = forms.CharField(required=False, help_text="…or a user name / NSID.")
+    instagram_session_file = forms.CharField(required=False, help_text="Instagram: an instaloader session file…")
+    instagram_login = forms.CharField(required=False, help_text="…or the user whose `instaloader --login` session to use.")
+
+    class Meta:
+        model = Profile
+        fields = ["source_kind", "handle", "display_name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field, (key, _) in _OPTION_FIELDS.items():
+            self.fields[field].initial = self.instance.source_options.get(key, "")
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("source_kind")
+        for field, (_, kinds) in _OPTION_FIELDS.items():
+            if kind in kinds and not cleaned.get(field):
+                self.add_error(field, "Required for this kind of profile.")
+        if kind == SourceKind.FOLDER and cleaned.get("folder_path") and not Path(cleaned["folder_path"]).is_dir():
+            self.add_error("folder_path", "No such folder on the server.")
+        if kind == SourceKind.URLS and cleaned.get("url_file") and not Path(cleaned["url_file"]).is_file():
+            self.add_error("url_file", "No such file on the server.")
+        if kind == SourceKind.FLICKR and bool(cleaned.get("flickr_album")) == bool(cleaned.get("flickr_user")):
+            self.add_error("flickr_album", "Give an album id or a user, not both.")
+        return cleaned
+
+    def save(self, commit=True):
+        options = dict(self.instance.source_options)
+        for field, (key, _) in _OPTION_FIELDS.items():
+            value = self.cleaned_data.get(field, "").strip()
+            if value:
+                options[key] = value
+            else:
+                options.pop(key, None)
+        self.instance.source_options = options
+        return super().save(commit)
+
+
+class RecentJobsInline(admin.TabularInline):
+    model = ImportJob
+    fields = ("status", "imported", "updated", "unchanged", "skipped", "failed", "created_at", "finished_at",
+              "last_error")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at"]
+    verbose_name_plural = "Recent imports"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        request.jobs_of_profile = obj  # on the request, not on this shared admin instance
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_queryset(self, request):
+        profile = getattr(request, "jobs_of_profile", None)
+        recent = ImportJob.objects.filter(profile=profile).order_by("-created_at").values_list("pk", flat=True)[:10]
+        return super().get_queryset(request).filter(pk__in=list(recent))
+
+
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "updated_at")
+    form = ProfileForm
+    list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "last_import",
+                    "updated_at")
     list_filter = ("source_kind",)
     search_fields = ("handle", "display_name")
+    inlines = [RecentJobsInline]
+    actions = ["import_now", "fast_update", "reembed"]
+    fieldsets = [
+        (None, {"fields": ["source_kind", "handle", "display_name"]}),
+        ("Where to import from", {"fields": list(_OPTION_FIELDS)}),
+    ]
 
     def get_queryset(self, request):
         return profile_list_with_counts()
@@ -29,16 +117,64 @@ class ProfileAdmin(admin.ModelAdmin):
     def embedded_count(self, obj):
         return obj.embedded_count
 
+    @admin.display(description="Last import")
+    def last_import(self, obj):
+        job = obj.import_jobs.order_by("-created_at").first()
+        return f"{job.get_status_display()} ({job.imported} new)" if job else "—"
+
+    def _enqueue(self, request, queryset, options):
+        for profile in queryset:
+            job = import_job_enqueue(profile=profile, options=options)
+            self.message_user(request, f"Queued import #{job.pk} of {profile}.", messages.SUCCESS)
+
+    @admin.action(description="Import now")
+    def import_now(self, request, queryset):
+        self._enqueue(request, queryset, {})
+
+    @admin.action(description="Fast update (new posts only)")
+    def fast_update(self, request, queryset):
+        self._enqueue(request, queryset, {"fast_update": True})
+
+    @admin.action(description="Re-embed all photos")
+    def reembed(self, request, queryset):
+        count = photos_reembed(profile_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Queued {count} photos for embedding.", messages.SUCCESS)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "profile", "status", "progress", "imported", "updated", "unchanged", "skipped", "failed",
+                    "created_at", "finished_at", "last_error")
+    list_filter = ("status", "profile__source_kind")
+    list_select_related = ("profile",)
+    readonly_fields = [field.name for field in ImportJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        return f"{obj.processed}/{obj.total}" if obj.total else str(obj.processed)
+
+    def changelist_view(self, request, extra_context=None):
+        # The list reloads itself while imports are in flight: live status without JavaScript.
+        active = ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "auto_refresh": active})
+
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ("thumb", "source_id", "profile", "taken_at", "embedding_model", "imported_at")
-    list_filter = ("profile", "embedding_model")
+    list_display = ("thumb", "source_id", "profile", "media_type", "taken_at", "embedding_model", "imported_at")
+    list_filter = ("profile", "media_type", "embedding_model")
     search_fields = ("source_id", "source_text", "caption", "hashtags", "alt_text")
     list_select_related = ("profile",)
     readonly_fields = ("preview", "content_hash", "embedding_model", "embedded_at", "width", "height",
-                       "imported_at", "updated_at")
+                       "duplicate_of", "imported_at", "updated_at")
     exclude = ("embedding", "thumbnail")
+    raw_id_fields = ("profile",)
     date_hierarchy = "taken_at"
 
     def get_queryset(self, request):

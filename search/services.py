@@ -94,6 +94,15 @@ def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
     transaction.on_commit(send)
 
 
+def photos_reembed(*, profile_ids: Sequence[int]) -> int:
+    """Drop the vectors of these profiles' photos and queue them for embedding again; returns how many."""
+    count = Photo.objects.filter(profile_id__in=profile_ids, duplicate_of__isnull=True).update(
+        embedding=None, embedding_model="", embedded_at=None
+    )
+    photos_embed_enqueue(profile_ids=profile_ids)
+    return count
+
+
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
     """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if it does not exist yet."""
     name = embedding_index_name(model_id)
