@@ -13,6 +13,7 @@ import ipaddress
 import json
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +30,10 @@ IMAGE_CONTENT_TYPES = ("image/", "application/octet-stream", "binary/octet-strea
 class FetchError(Exception):
     """This URL cannot be fetched (refused address, bad scheme, too large, not an image, HTTP 4xx…)."""
 
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the server answered
+
 
 class BlockedAddress(FetchError):
     """The URL points at (or redirects to) an address we never fetch from."""
@@ -37,16 +42,25 @@ class BlockedAddress(FetchError):
 class TransientFetchError(FetchError):
     """Timeout, connection failure, HTTP 429 or 5xx: the same request may succeed later."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message, status=status)
         self.retry_after = retry_after
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def address_allowed(address: str) -> bool:
-    """Whether ``address`` (an IP literal) is a public internet address."""
+    """Whether ``address`` (an IP literal) is a public internet address. IPv6 forms that carry an IPv4 address
+    (mapped, compatible, NAT64, 6to4, Teredo) are judged by the IPv4 address they reach."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and (ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1)):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not address_allowed(str(embedded)):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -108,6 +122,14 @@ class _GuardedAdapter(HTTPAdapter):
         }
 
 
+def _drop_redirect_body(response: requests.Response, **kwargs) -> requests.Response:
+    """requests reads the whole body of every redirect response (``resolve_redirects``), with no size cap. A
+    redirect's body is never needed: close the connection unread."""
+    if response.is_redirect:
+        response.raw.close()
+    return response
+
+
 _local = threading.local()
 
 
@@ -119,6 +141,7 @@ def _session() -> requests.Session:
         session.trust_env = False  # no environment proxies: they would bypass the address check
         session.max_redirects = MAX_REDIRECTS
         session.headers["User-Agent"] = USER_AGENT
+        session.hooks["response"].append(_drop_redirect_body)
         adapter = _GuardedAdapter(max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -173,10 +196,13 @@ def fetch(
             retry_after = response.headers.get("Retry-After")
             raise TransientFetchError(
                 f"HTTP {response.status_code} from {urlsplit(response.url).hostname}",
+                status=response.status_code,
                 retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
             )
         if response.status_code >= 400:
-            raise FetchError(f"HTTP {response.status_code} from {urlsplit(response.url).hostname}")
+            raise FetchError(
+                f"HTTP {response.status_code} from {urlsplit(response.url).hostname}", status=response.status_code
+            )
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_types is not None and not content_type.startswith(content_types):
             raise FetchError(f"not an image (content type {content_type or 'missing'})")
@@ -184,11 +210,14 @@ def fetch(
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise FetchError(f"too large ({int(declared):,} bytes, limit {max_bytes:,})")
         body = bytearray()
+        deadline = time.monotonic() + timeout  # the socket timeout is per read; this bounds the whole download
         try:
             for chunk in response.iter_content(64 * 1024):
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchError(f"too large (over {max_bytes:,} bytes)")
+                if time.monotonic() > deadline:
+                    raise TransientFetchError(f"download too slow (over {timeout:g} s)")
         except requests.exceptions.RequestException as exc:
             raise TransientFetchError(f"download interrupted ({type(exc).__name__})") from None
         return bytes(body), content_type

@@ -1,0 +1,356 @@
+"""Flickr source: the public photos of an album (photoset) or of a member's photostream, through Flickr's REST API.
+
+Unsigned public calls with an API key (``FLICKR_API_KEY``); the secret only matters for OAuth, which is not used yet.
+Every API call and image download goes through ``profiles.fetch`` (SSRF-safe, size-capped, timed out).
+
+Errors (all ``SourceError`` subclasses, one sentence each; the API key never appears in a message):
+
+* no key → ``SourceRefused`` (raised by the constructor);
+* Flickr ``stat=fail`` code 100 (invalid or expired key) → ``SourceRefused``;
+* codes 1/2 ("Photoset not found", "User not found") → ``SourceNotFound``;
+* codes 0/105/106 (service unavailable, temporary failure) → ``SourceUnavailable``;
+* any other ``stat=fail`` (signatures, permissions, bad arguments…) → ``SourceRefused`` with Flickr's message;
+* transport: HTTP 429 → ``SourceRefused`` (rate limit: wait, retrying soon will not help); other
+  ``TransientFetchError`` (timeouts, connection errors, 5xx) → ``SourceUnavailable``; an answer that is not JSON
+  (an HTML error page) → ``SourceUnavailable``; HTTP 401/403 or any other ``FetchError`` (a blocked address, a
+  4xx) → ``SourceRefused``.
+
+``read(record)`` lets ``FetchError`` through: one image that cannot be downloaded is skipped, the run goes on.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit
+
+from profiles.fetch import FetchError, TransientFetchError, fetch_image, fetch_json
+from profiles.sources.base import SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
+
+logger = logging.getLogger(__name__)
+
+API_URL = "https://api.flickr.com/services/rest/"
+KEY_HELP = (
+    "FLICKR_API_KEY is not set; get a key at https://www.flickr.com/services/apps/create/ and export FLICKR_API_KEY=…"
+)
+MAX_PER_PAGE = 500  # Flickr's documented maximum for both list methods
+# Largest first: url_l (1024 px) is plenty for search and thumbnails; url_c (800) and url_o (the original, only when
+# the owner allows downloads) next; url_z (640) and url_m (500) exist for every photo, so small uploads still import.
+IMAGE_SIZES = ("url_l", "url_c", "url_o", "url_z", "url_m")
+EXTRAS = ",".join(
+    ("description", "license", "date_taken", "date_upload", "owner_name", "tags", "media", "path_alias", *IMAGE_SIZES)
+)
+
+# flickr.photos.licenses.getInfo (ids 0–10, as documented). Flickr added CC 4.0 licences in 2025 under ids not listed
+# here; those show as "Flickr licence N" (the id is kept in ``license_id`` either way).
+LICENSES: dict[int, str] = {
+    0: "All Rights Reserved",
+    1: "Attribution-NonCommercial-ShareAlike License",
+    2: "Attribution-NonCommercial License",
+    3: "Attribution-NonCommercial-NoDerivs License",
+    4: "Attribution License",
+    5: "Attribution-ShareAlike License",
+    6: "Attribution-NoDerivs License",
+    7: "No known copyright restrictions",
+    8: "United States Government Work",
+    9: "Public Domain Dedication (CC0)",
+    10: "Public Domain Mark",
+}
+
+_NSID = re.compile(r"^\d+@N\d+$")
+_ALBUM_URL = re.compile(r"/photos/([^/]+)/(?:albums|sets)/(\d+)")
+_USER_URL = re.compile(r"/(?:photos|people)/([^/?#]+)")
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_NOT_FOUND_CODES = frozenset({1, 2})
+_UNAVAILABLE_CODES = frozenset({0, 105, 106})
+_INVALID_KEY = 100
+
+
+class FlickrSource:
+    """Records for every public photo of one album (``album``: id or album URL) or one member (``user``: NSID, screen
+    name or profile URL). Exactly one of the two. ``fetch_json``/``fetch`` are injectable for tests."""
+
+    def __init__(
+        self,
+        *,
+        album: str | None = None,
+        user: str | None = None,
+        api_key: str,
+        api_secret: str = "",
+        fetch_json: Callable[..., dict] = fetch_json,
+        fetch: Callable[[str], bytes] = fetch_image,
+        per_page: int = MAX_PER_PAGE,
+    ):
+        album = (album or "").strip() or None
+        user = (user or "").strip() or None
+        if (album is None) == (user is None):
+            raise ValueError("FlickrSource needs exactly one of album= or user=.")
+        self._api_key = (api_key or "").strip()
+        if not self._api_key:
+            raise SourceRefused(KEY_HELP)
+        self._api_secret = api_secret  # kept for OAuth (private photos) later; public calls are unsigned
+        self._fetch_json = fetch_json
+        self._fetch = fetch
+        self._per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self._album_owner: str | None = None
+        if album is not None:
+            self._album, self._album_owner = _parse_album(album)
+        else:
+            self._album = None
+        self._user = user
+        self._nsid: str | None = None
+        self._title: str | None = None  # album title / member name, learnt on the way
+        self._unavailable: dict[str, str] = {}  # source id → why no image URL (read() raises it)
+
+    # -- Source protocol -------------------------------------------------------------------------------------------
+
+    def records(self) -> Iterator[SourceRecord]:
+        """Every photo, page by page (``per_page``, all ``pages``). Photos that Flickr lists twice (pages shift when
+        the owner uploads during the run) are yielded once."""
+        seen: set[str] = set()
+        for photo, owner in self._photos():
+            record = self._record(photo, owner)
+            if record.source_id in seen:
+                continue
+            seen.add(record.source_id)
+            yield record
+
+    def read(self, record: SourceRecord) -> bytes:
+        if not record.image_url:
+            raise FetchError(self._unavailable.get(record.source_id, "Flickr gave no image URL for this photo"))
+        return self._fetch(record.image_url)
+
+    def describe(self) -> str:
+        """A display name: the album title, or the member's real name (else screen name)."""
+        if self._title:
+            return self._title
+        if self._album is not None:
+            info = self._call("flickr.photosets.getInfo", photoset_id=self._album, **self._album_user_param())
+            photoset = info.get("photoset") or {}
+            self._title = _content(photoset.get("title")) or f"Flickr album {self._album}"
+        else:
+            info = self._call("flickr.people.getInfo", user_id=self._user_nsid())
+            person = info.get("person") or {}
+            self._title = _content(person.get("realname")) or _content(person.get("username")) or self._user
+        return self._title
+
+    # -- listing ---------------------------------------------------------------------------------------------------
+
+    def _photos(self) -> Iterator[tuple[dict, str]]:
+        if self._album is not None:
+            method, container_key = "flickr.photosets.getPhotos", "photoset"
+            params: dict[str, Any] = {"photoset_id": self._album, **self._album_user_param()}
+        else:
+            method, container_key = "flickr.people.getPublicPhotos", "photos"
+            params = {"user_id": self._user_nsid()}
+        page = 1
+        while True:
+            payload = self._call(method, **params, extras=EXTRAS, per_page=self._per_page, page=page)
+            container = payload.get(container_key) or {}
+            if self._album is not None and not self._title:
+                self._title = str(container.get("title") or "").strip() or None
+            owner = str(container.get("owner") or self._nsid or "")
+            photos = container.get("photo") or []
+            for photo in photos:
+                if isinstance(photo, dict) and photo.get("id"):
+                    yield photo, owner
+            pages = _int(container.get("pages")) or 1
+            if page >= pages or not photos:
+                return
+            page += 1
+
+    def _album_user_param(self) -> dict[str, str]:
+        return {"user_id": self._album_owner} if self._album_owner else {}
+
+    def _user_nsid(self) -> str:
+        if self._nsid is None:
+            assert self._user is not None
+            self._nsid = self._resolve_user(self._user)
+        return self._nsid
+
+    def _resolve_user(self, user: str) -> str:
+        """An NSID as is; a profile URL via flickr.urls.lookupUser; else a screen name via findByUsername (and, when
+        that finds nobody, the URL alias — what people copy from the address bar — via lookupUser)."""
+        if _NSID.match(user):
+            return user
+        if urlsplit(user).scheme in ("http", "https"):
+            match = _USER_URL.search(urlsplit(user).path)
+            if match and _NSID.match(match.group(1)):
+                return match.group(1)
+            return self._lookup_url(user)
+        try:
+            payload = self._call("flickr.people.findByUsername", username=user)
+        except SourceNotFound:
+            try:
+                return self._lookup_url(f"https://www.flickr.com/photos/{quote(user)}/")
+            except SourceNotFound:
+                raise SourceNotFound(f"No Flickr member is called {user!r} (screen name, URL alias or NSID).") from None
+        found = payload.get("user") or {}
+        nsid = str(found.get("nsid") or found.get("id") or "")
+        if not nsid:
+            raise SourceNotFound(f"No Flickr member is called {user!r}.")
+        return nsid
+
+    def _lookup_url(self, url: str) -> str:
+        payload = self._call("flickr.urls.lookupUser", url=url)
+        found = payload.get("user") or {}
+        nsid = str(found.get("id") or found.get("nsid") or "")
+        if not nsid:
+            raise SourceNotFound(f"Flickr knows no member at {url}.")
+        return nsid
+
+    # -- one photo -------------------------------------------------------------------------------------------------
+
+    def _record(self, photo: dict, container_owner: str) -> SourceRecord:
+        photo_id = str(photo["id"])
+        owner = str(photo.get("owner") or container_owner or "")
+        title = html.unescape(str(photo.get("title") or "")).strip()
+        description = _plain_text(_content(photo.get("description")))
+        text = "\n\n".join(part for part in (title, description) if part)
+        tags: dict[str, None] = {}
+        for tag in str(photo.get("tags") or "").split():
+            tags.setdefault(tag.lower(), None)
+        license_id = _int(photo.get("license"))
+        extra: dict[str, Any] = {
+            "license": _license_name(license_id, photo.get("license")),
+            "license_id": license_id if license_id is not None else photo.get("license"),
+            "owner": owner,
+            "owner_name": str(photo.get("ownername") or ""),
+            "post": photo_id,
+        }
+        image_url = next((str(photo[size]) for size in IMAGE_SIZES if photo.get(size)), "")
+        if not image_url:
+            # Yielded anyway so the run reports it as skipped (read() raises this reason).
+            self._unavailable[photo_id] = "Flickr offers no downloadable size of this photo to this API key"
+            logger.warning("Flickr photo %s has no downloadable size", photo_id)
+        return SourceRecord(
+            source_id=photo_id,
+            image_url=image_url,
+            permalink=f"https://www.flickr.com/photos/{owner}/{photo_id}/" if owner else "",
+            taken_at=_taken_at(photo),
+            text=text,
+            hashtags=tuple(tags),
+            media_type="video" if photo.get("media") == "video" else "image",
+            extra=extra,
+        )
+
+    # -- API -------------------------------------------------------------------------------------------------------
+
+    def _call(self, method: str, **params: Any) -> dict:
+        query = {
+            "method": method,
+            "api_key": self._api_key,
+            "format": "json",
+            "nojsoncallback": "1",
+            **{name: str(value) for name, value in params.items()},
+        }
+        try:
+            payload = self._fetch_json(API_URL, params=query)
+        except TransientFetchError as exc:
+            reason = self._scrub(str(exc))
+            if _http_status(exc) == 429:
+                wait = f" (Flickr asks to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+                raise SourceRefused(f"Flickr is rate-limiting this API key{wait}; try again later.") from None
+            raise SourceUnavailable(f"Flickr's API is not reachable right now ({reason}); try again later.") from None
+        except FetchError as exc:
+            reason = self._scrub(str(exc))
+            if "did not answer with JSON" in reason:
+                raise SourceUnavailable(
+                    f"Flickr's API gave an unexpected answer ({reason}); try again later."
+                ) from None
+            if _http_status(exc) in (401, 403):
+                raise SourceRefused(f"Flickr refused the request ({reason}); check FLICKR_API_KEY.") from None
+            raise SourceRefused(f"Flickr's API cannot be used ({reason}).") from None
+        if not isinstance(payload, dict):
+            raise SourceUnavailable("Flickr's API gave an unexpected answer (not a JSON object); try again later.")
+        if payload.get("stat") != "ok":
+            self._raise_api_error(method, payload)
+        return payload
+
+    def _raise_api_error(self, method: str, payload: dict) -> NoReturn:
+        code = _int(payload.get("code"))
+        message = self._scrub(str(payload.get("message") or "no message"))
+        if code == _INVALID_KEY:
+            raise SourceRefused(
+                f"Flickr rejected the API key ({message}); check that FLICKR_API_KEY is the key of an active app at "
+                "https://www.flickr.com/services/apps/ (not the secret)."
+            )
+        if code in _NOT_FOUND_CODES:
+            if method.startswith("flickr.photosets.") and code == 1:
+                raise SourceNotFound(f"Flickr album {self._album} does not exist or is not public ({message}).")
+            who = self._user or self._album_owner or "the album's owner"
+            raise SourceNotFound(f"Flickr found no member {who!r} ({message}).")
+        if code in _UNAVAILABLE_CODES:
+            raise SourceUnavailable(f"Flickr's API is temporarily unavailable ({message}); try again later.")
+        raise SourceRefused(f"Flickr refused {method}: {message} (error {code}).")
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------------
+
+
+def _parse_album(album: str) -> tuple[str, str | None]:
+    """An album id, or an album URL (``…/photos/<owner>/albums/<id>``): the id, and the owner when it is an NSID."""
+    if urlsplit(album).scheme in ("http", "https"):
+        match = _ALBUM_URL.search(urlsplit(album).path)
+        if not match:
+            raise SourceNotFound(f"{album} is not a Flickr album URL (…/photos/<owner>/albums/<id>).")
+        owner = match.group(1)
+        return match.group(2), owner if _NSID.match(owner) else None
+    return album, None
+
+
+def _content(value: Any) -> str:
+    """Flickr's JSON wraps text as {"_content": "…"}; some fields are plain strings."""
+    if isinstance(value, dict):
+        value = value.get("_content")
+    return str(value or "").strip()
+
+
+def _plain_text(description: str) -> str:
+    """Descriptions may hold HTML (links, <b>…, <br>) and entities: keep the words and the line breaks."""
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", description))).strip()
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _license_name(license_id: int | None, raw: Any) -> str:
+    if license_id is None:
+        return "" if raw in (None, "") else f"Flickr licence {raw}"
+    return LICENSES.get(license_id, f"Flickr licence {license_id}")
+
+
+def _taken_at(photo: dict) -> datetime | None:
+    """``datetaken`` is the camera's local time with no zone: we store it as if it were UTC (Flickr has no better
+    information). When Flickr marks it unknown (``datetakenunknown=1``) it holds the upload time instead, so the exact
+    ``dateupload`` (a Unix time, truly UTC) is used."""
+    upload = _int(photo.get("dateupload"))
+    uploaded = datetime.fromtimestamp(upload, tz=timezone.utc) if upload else None
+    if str(photo.get("datetakenunknown") or "0") == "1":
+        return uploaded
+    raw = str(photo.get("datetaken") or "").strip()
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)  # local time, read as UTC
+    except ValueError:
+        return uploaded  # missing or "0000-00-00 00:00:00"
+
+
+def _http_status(exc: FetchError) -> int | None:
+    """The HTTP status behind a ``FetchError`` ("HTTP 429 from host"), when there is one."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int):
+        return status
+    match = re.match(r"HTTP (\d{3}) ", str(exc))
+    return int(match.group(1)) if match else None

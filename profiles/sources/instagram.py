@@ -1,0 +1,719 @@
+"""Instagram sources: a live import through instaloader's Python API, and an offline import of a folder that the
+``instaloader`` command line wrote.
+
+Both give the same records for the same post, so a live and an offline import of one profile never duplicate:
+
+- a single image: source id = shortcode; a carousel ("sidecar") of N items: ``{shortcode}_1`` … ``{shortcode}_N``,
+  one record per item; a video (or a video item of a carousel) is kept as its cover image, ``media_type="video"``;
+- permalink ``https://www.instagram.com/p/{shortcode}/``, ``taken_at`` aware UTC, text = the caption, hashtags from
+  it, alt text = Instagram's ``accessibility_caption`` of the item (or of the post), likes when known;
+- ``extra = {"post": shortcode, "owner": username, "index": i (carousels only), "is_pinned": bool}``.
+
+Live (``InstagramSource``): instaloader 4.16 lists a profile's posts through Instagram's web GraphQL API, which in
+practice needs a logged-in session (a session file, the session ``instaloader --login USER`` saved, or a browser's
+cookies.txt); anonymous access is tried but Instagram nearly always refuses it. Instagram's refusals (login wanted,
+checkpoint, 401 "Please wait a few minutes", 403, 429) end the run with ``SourceRefused``; the position in the
+profile is saved in ``resume_dir`` (instaloader's ``resumable_iteration``), so the next run continues there.
+
+Offline (``InstagramDirSource``): the ``{date}_UTC.json.xz`` metadata files are the source of truth; images are
+found next to them by instaloader's naming (``{date}_UTC.jpg``, ``{date}_UTC_1.jpg``… for a carousel). Nothing is
+fetched: the instaloader context used to read the metadata refuses every request.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import io
+import logging
+import lzma
+import math
+import pickle
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import instaloader
+import requests
+from instaloader import (
+    AbortDownloadException,
+    BadCredentialsException,
+    ConnectionException,
+    InstaloaderContext,
+    InstaloaderException,
+    LoginException,
+    LoginRequiredException,
+    Post,
+    PrivateProfileNotFollowedException,
+    Profile,
+    ProfileNotExistsException,
+    QueryReturnedForbiddenException,
+    TooManyRequestsException,
+    TwoFactorAuthRequiredException,
+)
+from instaloader.instaloader import get_default_session_filename, get_legacy_session_filename
+
+from profiles.fetch import fetch_image
+from profiles.images import ImageRejected
+from profiles.sources.base import (
+    SourceError,
+    SourceNotFound,
+    SourceRecord,
+    SourceRefused,
+    SourceUnavailable,
+    hashtags_in,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PERMALINK = "https://www.instagram.com/p/{shortcode}/"
+# Up to three posts can be pinned; they come first whatever their age. Instagram no longer marks them reliably, so
+# (as instaloader's own --fast-update does) the first three positions never end a fast update.
+POSSIBLY_PINNED = 3
+# Settings of the Instaloader we build: fail fast rather than sleep for minutes or retry for long.
+FATAL_STATUS_CODES = (400, 401, 403, 429)  # → AbortDownloadException instead of instaloader's retries and sleeps
+MAX_CONNECTION_ATTEMPTS = 2
+REQUEST_TIMEOUT_SECONDS = 30.0
+MAX_THROTTLE_WAIT_SECONDS = 30.0  # instaloader's own request throttle may wait this long; longer ends the run
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")  # Instagram's alphabet; also keeps file names we derive safe
+_SESSION_FILE_NAME = re.compile(r"^session-([A-Za-z0-9._]{1,30})$")  # what `instaloader --login USER` writes
+_METADATA_SUFFIXES = (".json.xz", ".json")
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")  # instaloader names files by the served type
+
+
+# --- Records ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Media:
+    """One image of a post: the image itself, or a video's cover."""
+
+    url: str
+    is_video: bool
+    alt_text: str
+
+
+def post_records(post: Post, owner: str) -> list[SourceRecord]:
+    """The records of one post (one per carousel item), with ``image_url`` set. Shared by both sources so that the
+    same post gives the same ids and fields, live or offline."""
+    raw = _raw_node(post)
+    shortcode = post.shortcode
+    text = post.caption or ""
+    carousel = post.typename == "GraphSidecar"
+    common: dict[str, Any] = {
+        "permalink": PERMALINK.format(shortcode=shortcode),
+        "taken_at": post.date_utc.replace(tzinfo=timezone.utc),  # instaloader's date_utc is naive UTC
+        "text": text,
+        "hashtags": hashtags_in(text),
+        "likes": _optional(lambda: post.likes),
+    }
+    pinned = is_pinned(raw)
+    records = []
+    for index, media in enumerate(_carousel_media(post, raw) if carousel else [_single_media(post)], start=1):
+        extra: dict[str, Any] = {"post": shortcode, "owner": owner}
+        if carousel:
+            extra["index"] = index
+        extra["is_pinned"] = pinned
+        records.append(
+            SourceRecord(
+                source_id=f"{shortcode}_{index}" if carousel else shortcode,
+                image_url=media.url,
+                alt_text=media.alt_text,
+                media_type="video" if media.is_video else "image",
+                extra=extra,
+                **common,
+            )
+        )
+    return records
+
+
+def is_pinned(raw: dict[str, Any]) -> bool:
+    """Whether the post's data marks it pinned: ``timeline_pinned_user_ids`` (web/iPhone API, also inside the
+    ``iphone_struct`` instaloader keeps) or the older ``pinned_for_users``."""
+    iphone = raw.get("iphone_struct") or {}
+    return bool(
+        raw.get("timeline_pinned_user_ids") or iphone.get("timeline_pinned_user_ids") or raw.get("pinned_for_users")
+    )
+
+
+def _raw_node(post: Post) -> dict[str, Any]:
+    """The post's data as instaloader holds (and saves) it: GraphQL-style fields, plus ``iphone_struct`` when
+    the post came from the web/iPhone API."""
+    return instaloader.get_json_structure(post)["node"]
+
+
+def _single_media(post: Post) -> _Media:
+    # post.url is the image, or a video's cover (display_url); logged in, instaloader prefers the full-size
+    # candidate of the iPhone data it already holds.
+    return _Media(
+        url=_optional(lambda: post.url) or "",
+        is_video=bool(_optional(lambda: post.is_video)),
+        alt_text=_optional(lambda: post.accessibility_caption) or "",
+    )
+
+
+def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
+    """The carousel's items, read from the post's own data: ``Post.get_sidecar_nodes`` would fetch the full
+    metadata for video items (and its items carry no alt text)."""
+    edges = (raw.get("edge_sidecar_to_children") or {}).get("edges")
+    if edges is None:  # data without the items (not seen in 4.16's listings): let instaloader fetch them
+        return [_Media(node.display_url, node.is_video, "") for node in post.get_sidecar_nodes()]
+    # Posts from the web/iPhone API keep the alt texts in iphone_struct.carousel_media, in the same order.
+    iphone_items = (raw.get("iphone_struct") or {}).get("carousel_media") or []
+    media = []
+    for position, edge in enumerate(edges):
+        node = edge.get("node") or {}
+        alt = node.get("accessibility_caption")
+        if not alt and position < len(iphone_items):
+            alt = iphone_items[position].get("accessibility_caption")
+        url = node.get("display_url") or node.get("display_src") or ""
+        media.append(_Media(url=url, is_video=bool(node.get("is_video")), alt_text=alt or ""))
+    return media
+
+
+def _optional(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when the post's data lacks the field. Offline, instaloader would fetch a missing field;
+    our offline context refuses (``NetworkDisabled``), which means the same: not available."""
+    try:
+        return read()
+    except (KeyError, NetworkDisabled):
+        return None
+
+
+# --- Live import ------------------------------------------------------------------------------------------------
+
+
+class InstagramSource:
+    """Live import of a profile's posts through instaloader's Python API.
+
+    Session (at most one is needed): ``session_file`` (an instaloader session file; the account is taken from its
+    name ``session-USER`` or ``login``, else asked from Instagram), ``login`` (the session ``instaloader --login
+    USER`` saved at its default path; none there → ``SourceRefused`` telling to run that once, never a password
+    prompt) or ``cookies_file`` (a Netscape cookies.txt exported from a browser logged in to instagram.com). With
+    none, the import is tried anonymously, which Instagram nearly always refuses.
+
+    ``limit``: at most that many posts, counted by position in the profile (as instaloader's ``--count``: a
+    resumed run counts the posts of the interrupted one). ``fast_update``: stop at the first post for which
+    ``known_post(shortcode)`` is true, except pinned posts (marked pinned, or among the first three), which are
+    skipped; so is the first post of a resumed run (the interrupted run's last one).
+
+    Interruptions: when Instagram refuses mid-profile, the records before were yielded, instaloader saves the
+    iterator in ``resume_dir`` (``{username}_{magic}.json.xz``) and ``SourceRefused`` says what to do; the next
+    run for the same username and session continues there (re-yielding the interrupted post) and removes the file
+    when the profile is done.
+    """
+
+    def __init__(
+        self,
+        username: str,
+        *,
+        session_file: Path | None = None,
+        login: str | None = None,
+        cookies_file: Path | None = None,
+        fast_update: bool = False,
+        known_post: Callable[[str], bool] = lambda shortcode: False,
+        limit: int | None = None,
+        resume_dir: Path,
+        loader: instaloader.Instaloader | None = None,
+        fetch: Callable[[str], bytes] = fetch_image,
+    ):
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.username = _handle(username)
+        self.session_file = Path(session_file).expanduser() if session_file is not None else None
+        self.login = login.strip().lstrip("@") if login else None
+        self.cookies_file = Path(cookies_file).expanduser() if cookies_file is not None else None
+        self.fast_update = fast_update
+        self.known_post = known_post
+        self.limit = limit
+        self.resume_dir = Path(resume_dir)
+        self._loader = loader
+        self._fetch = fetch
+
+    def records(self) -> Iterator[SourceRecord]:
+        loader: instaloader.Instaloader | None = None
+        try:
+            _check_username(self.username, "profile")
+            loader = self._loader if self._loader is not None else default_loader()
+            self._log_in(loader)
+            profile = Profile.from_username(loader.context, self.username)
+            yield from self._posts_records(loader.context, profile.get_posts())
+        except _INSTAGRAM_ERRORS as exc:
+            context = loader.context if loader is not None else None
+            viewer = context.username if context is not None and context.is_logged_in else None
+            error = source_error(exc, profile=self.username, viewer=viewer)
+            logger.warning("Instagram import of %s stopped: %s (%s: %s)", self.username, error, type(exc).__name__, exc)
+            raise error from exc
+
+    def read(self, record: SourceRecord) -> bytes:
+        return self._fetch(record.image_url)
+
+    # Posts, resume and fast update.
+
+    def _posts_records(self, context: InstaloaderContext, posts: Iterator[Post]) -> Iterator[SourceRecord]:
+        try:
+            self.resume_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceUnavailable(
+                f"Cannot create the resume folder {self.resume_dir} ({exc.strerror or exc}); check its permissions."
+            ) from exc
+        # Any exception inside (refusal, abort, network) makes instaloader save the iterator's state; finishing
+        # the block normally (end of profile, limit, fast-update stop) deletes it.
+        with instaloader.resumable_iteration(
+            context=context,
+            iterator=posts,
+            load=instaloader.load_structure_from_file,
+            save=instaloader.save_structure_to_file,
+            format_path=self._resume_file,
+        ) as (is_resuming, start_index):
+            if self.limit is not None and start_index >= self.limit:
+                return
+            for number, post in enumerate(posts, start=start_index + 1):
+                pinned = is_pinned(_raw_node(post))
+                if self.fast_update and self.known_post(post.shortcode):
+                    resumed_post = is_resuming and number == start_index + 1
+                    if pinned or number <= POSSIBLY_PINNED or resumed_post:
+                        continue  # known, but says nothing about the posts after it
+                    return
+                yield from self._downloadable(post_records(post, self.username))
+                if self.limit is not None and number >= self.limit:
+                    return  # before asking for the next post, which may cost a page request
+
+    def _resume_file(self, magic: str) -> str:
+        # A str: instaloader.load_structure_from_file() tests the name with str.endswith().
+        return str(self.resume_dir / f"{self.username}_{magic}.json.xz")
+
+    @staticmethod
+    def _downloadable(records: Iterable[SourceRecord]) -> Iterator[SourceRecord]:
+        for record in records:
+            if record.image_url:
+                yield record
+            else:
+                logger.warning("Skipped %s: Instagram gave no image URL for it.", record.source_id)
+
+    # Sessions.
+
+    def _log_in(self, loader: instaloader.Instaloader) -> None:
+        """Load the session chosen (or none: anonymous)."""
+        if self.session_file is not None:
+            name = self.login or _session_file_owner(self.session_file)
+            _session_load(loader, _session_file_read(self.session_file), name, f"session file {self.session_file}")
+        elif self.login is not None:
+            _check_username(self.login, "login")
+            path = _saved_session_path(self.login)
+            if path is None:
+                raise SourceRefused(
+                    f"There is no saved Instagram session for {self.login}; run `instaloader --login {self.login}` "
+                    f"once in a terminal (it asks for the password and saves the session), then import again."
+                )
+            _session_load(loader, _session_file_read(path), self.login, f"the saved session of {self.login}")
+        elif self.cookies_file is not None:
+            _session_load(loader, _cookies_file_read(self.cookies_file), None, f"cookies file {self.cookies_file}")
+
+
+def default_loader() -> instaloader.Instaloader:
+    """An Instaloader for background imports: quiet, writes nothing, never prompts, and fails fast instead of
+    sleeping: Instagram's 400/401/403/429 raise ``AbortDownloadException`` at once (rather than retries with
+    waits of up to hours), requests time out after 30 s, and the built-in throttle may wait 30 s at most."""
+    return instaloader.Instaloader(
+        sleep=True,  # instaloader's short random pause between requests (seconds): it keeps rate limits away
+        quiet=True,
+        download_pictures=False,
+        download_videos=False,
+        download_video_thumbnails=False,
+        download_geotags=False,
+        download_comments=False,
+        save_metadata=False,
+        post_metadata_txt_pattern="",
+        max_connection_attempts=MAX_CONNECTION_ATTEMPTS,
+        request_timeout=REQUEST_TIMEOUT_SECONDS,
+        rate_controller=ImpatientRateController,
+        resume_prefix=None,  # we resume ourselves, in resume_dir
+        fatal_status_codes=list(FATAL_STATUS_CODES),
+    )
+
+
+class ThrottleWaitTooLong(AbortDownloadException):
+    """instaloader's own request throttle wanted to wait longer than we allow."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"instaloader's request throttle wants to wait {seconds:.0f} seconds")
+        self.seconds = seconds
+
+
+class ImpatientRateController(instaloader.RateController):
+    """instaloader's request throttle, except that a wait of more than ``MAX_THROTTLE_WAIT_SECONDS`` ends the run
+    (``ThrottleWaitTooLong``, an abort: the position is saved) instead of blocking a worker for up to an hour."""
+
+    def sleep(self, secs: float) -> None:
+        if secs > MAX_THROTTLE_WAIT_SECONDS:
+            raise ThrottleWaitTooLong(secs)
+        time.sleep(secs)
+
+
+def _handle(username: str) -> str:
+    return username.strip().lstrip("@").lower()
+
+
+def _check_username(name: str, what: str) -> None:
+    if not _USERNAME.match(name):
+        raise SourceNotFound(
+            f"{name!r} is not a valid Instagram {what} name; use the account name as in instagram.com/NAME."
+        )
+
+
+def _saved_session_path(login: str) -> Path | None:
+    """Where `instaloader --login LOGIN` saved its session (its default path, or the pre-4.4.4 one), if any."""
+    for candidate in (get_default_session_filename(login), get_legacy_session_filename(login)):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def _session_file_owner(path: Path) -> str | None:
+    match = _SESSION_FILE_NAME.match(path.name)
+    return match.group(1) if match else None
+
+
+class _CookiesOnlyUnpickler(pickle.Unpickler):
+    """Session files are pickled dicts of cookie names to values. Unpickling anything else could run code, so
+    any class reference is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
+
+
+_NOT_A_SESSION_FILE = "{path} is not an instaloader session file; create one with `instaloader --login YOUR_ACCOUNT`."
+
+
+def _session_file_read(path: Path) -> dict[str, str]:
+    """The cookies of an instaloader session file (what ``Instaloader.save_session_to_file`` wrote)."""
+    try:
+        data = _CookiesOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
+    except FileNotFoundError:
+        raise SourceNotFound(f"The session file {path} does not exist; check the path.") from None
+    except OSError as exc:
+        raise SourceRefused(
+            f"Cannot read the session file {path} ({exc.strerror or exc}); check its permissions."
+        ) from exc
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise SourceRefused(_NOT_A_SESSION_FILE.format(path=path)) from exc
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise SourceRefused(_NOT_A_SESSION_FILE.format(path=path))
+    return data
+
+
+def _cookies_file_read(path: Path) -> dict[str, str]:
+    """Instagram's cookies from a Netscape cookies.txt (what browser "export cookies" extensions write)."""
+    jar = http.cookiejar.MozillaCookieJar()
+    try:
+        jar.load(str(path), ignore_discard=True, ignore_expires=True)
+    except FileNotFoundError:
+        raise SourceNotFound(f"The cookies file {path} does not exist; check the path.") from None
+    except (http.cookiejar.LoadError, UnicodeDecodeError) as exc:
+        raise SourceRefused(
+            f"{path} is not a Netscape cookies.txt file; export the cookies of instagram.com again in that format."
+        ) from exc
+    except OSError as exc:
+        raise SourceRefused(
+            f"Cannot read the cookies file {path} ({exc.strerror or exc}); check its permissions."
+        ) from exc
+    return {cookie.name: cookie.value or "" for cookie in jar if cookie.domain.lstrip(".").endswith("instagram.com")}
+
+
+def _session_load(loader: instaloader.Instaloader, cookies: dict[str, str], account: str | None, origin: str) -> None:
+    """Make ``loader`` use the logged-in session in ``cookies``; ask Instagram whose it is when not known."""
+    if not cookies.get("sessionid") or not cookies.get("csrftoken"):
+        raise SourceRefused(
+            f"The {origin} holds no Instagram login (no sessionid/csrftoken cookie); log in to instagram.com "
+            f"(or run `instaloader --login YOUR_ACCOUNT`) and try again with a fresh session."
+        )
+    loader.load_session(account or "", cookies)
+    if account:
+        return
+    # As instaloader's --load-cookies does. test_login() answers None also when Instagram cannot be reached.
+    account = loader.test_login()
+    if not account:
+        raise SourceRefused(
+            f"Instagram did not confirm the login in the {origin} (it has expired or been logged out, or Instagram "
+            f"could not be reached); log in again, export a fresh session, then import again."
+        )
+    loader.context.username = account
+
+
+# --- Errors -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How an instaloader failure ends the run: our error class, a label of what Instagram did (used for the
+    anonymous case) and the sentence for a logged-in run. Fields: {profile}, {viewer}, {account}, {detail},
+    {minutes}."""
+
+    error: type[SourceError]
+    label: str
+    message: str
+
+
+_RESUMES = "the import will continue where it stopped"
+NOT_FOUND = _Outcome(
+    SourceNotFound, "profile not found",
+    "Instagram profile {profile} does not exist or is not visible to {viewer}; check the username.",
+)
+PRIVATE = _Outcome(
+    SourceRefused, "private profile",
+    "Instagram profile {profile} is private and {viewer} does not follow it; follow it from that account (or use "
+    "the session of an account that does), then import again.",
+)
+LOGIN_REQUIRED = _Outcome(
+    SourceRefused, "login required",
+    "Instagram asked {viewer} to log in again (the session has expired or was logged out); run `instaloader "
+    "--login {account}` to renew it, then import again — " + _RESUMES + ".",
+)
+LOGIN_REJECTED = _Outcome(
+    SourceRefused, "login rejected",
+    "Instagram rejected the login ({detail}); run `instaloader --login {account}` in a terminal to log in again "
+    "(it handles two-factor codes), then import again.",
+)
+CHECKPOINT = _Outcome(
+    SourceRefused, "security checkpoint",
+    "Instagram wants {viewer} to pass a security check (checkpoint/challenge); open instagram.com in a browser "
+    "logged in as that account, complete the check, then import again — " + _RESUMES + ".",
+)
+ACTION_BLOCKED = _Outcome(
+    SourceRefused, "actions blocked (feedback_required)",
+    "Instagram has temporarily blocked {viewer} (feedback_required); wait a day, then import again — "
+    + _RESUMES + ".",
+)
+PLEASE_WAIT = _Outcome(
+    SourceRefused, "HTTP 401 \"Please wait a few minutes\"",
+    "Instagram is throttling {viewer} (HTTP 401 \"Please wait a few minutes\"); wait at least an hour, then "
+    "import again — " + _RESUMES + ".",
+)
+RATE_LIMITED = _Outcome(
+    SourceRefused, "HTTP 429 Too Many Requests",
+    "Instagram is rate-limiting {viewer} (HTTP 429 Too Many Requests); wait a few hours, then import again — "
+    + _RESUMES + ".",
+)
+FORBIDDEN = _Outcome(
+    SourceRefused, "HTTP 403 Forbidden",
+    "Instagram refused access to {viewer} (HTTP 403 Forbidden); wait a few hours and, if it persists, log in "
+    "again with `instaloader --login {account}`, then import again — " + _RESUMES + ".",
+)
+THROTTLE_WAIT = _Outcome(
+    SourceRefused, "too many requests in a short time",
+    "This session has made as many requests as Instagram tolerates for now (instaloader would have to wait "
+    "{minutes} minutes); import again after that — " + _RESUMES + ".",
+)
+ABORTED = _Outcome(
+    SourceRefused, "request refused",
+    "Instagram refused a request ({detail}); wait a while, then import again — " + _RESUMES + ".",
+)
+NETWORK = _Outcome(
+    SourceUnavailable, "network error",
+    "Could not reach Instagram ({detail}); check the network connection and try again later.",
+)
+UNEXPECTED = _Outcome(
+    SourceUnavailable, "unexpected answer",
+    "Instagram gave an answer instaloader could not use ({detail}); try again later, and update instaloader if "
+    "it keeps happening.",
+)
+ANONYMOUS_REFUSED = (
+    "Instagram refused to show {profile}'s posts to an anonymous visitor ({label}); anonymous access hardly works "
+    "any more: run `instaloader --login YOUR_ACCOUNT` once and import with that login (or a session or cookies file)."
+)
+
+# Checked in this order: specific exception types first, then the text of the generic ones (AbortDownloadException
+# and ConnectionException carry the HTTP status and Instagram's message only in their text), then the fallbacks.
+_BY_TYPE: tuple[tuple[type[BaseException], _Outcome], ...] = (
+    (ProfileNotExistsException, NOT_FOUND),
+    (PrivateProfileNotFollowedException, PRIVATE),
+    (LoginRequiredException, LOGIN_REQUIRED),
+    (TooManyRequestsException, RATE_LIMITED),
+    (QueryReturnedForbiddenException, FORBIDDEN),
+    (ThrottleWaitTooLong, THROTTLE_WAIT),
+    (TwoFactorAuthRequiredException, LOGIN_REJECTED),
+    (BadCredentialsException, LOGIN_REJECTED),
+)
+_BY_TEXT: tuple[tuple[re.Pattern[str], _Outcome], ...] = (
+    (re.compile(r"checkpoint|challenge", re.IGNORECASE), CHECKPOINT),
+    (re.compile(r"feedback_required"), ACTION_BLOCKED),
+    (re.compile(r"please wait a few minutes|\b401\b", re.IGNORECASE), PLEASE_WAIT),
+    (re.compile(r"\b429\b|too many requests", re.IGNORECASE), RATE_LIMITED),
+    (re.compile(r"\b403\b|forbidden", re.IGNORECASE), FORBIDDEN),
+    (re.compile(r"redirected to login page", re.IGNORECASE), LOGIN_REQUIRED),
+)
+_FALLBACKS: tuple[tuple[type[BaseException], _Outcome], ...] = (
+    (LoginException, LOGIN_REJECTED),
+    (AbortDownloadException, ABORTED),
+    (ConnectionException, NETWORK),
+    (requests.RequestException, NETWORK),
+    (InstaloaderException, UNEXPECTED),
+)
+# What records() translates. AbortDownloadException is not an InstaloaderException; some instaloader paths let
+# requests' exceptions through.
+_INSTAGRAM_ERRORS = (InstaloaderException, AbortDownloadException, requests.RequestException)
+
+
+def source_error(exc: BaseException, *, profile: str, viewer: str | None) -> SourceError:
+    """Our error for an instaloader failure, with one sentence saying what happened and what to do. ``viewer`` is
+    the logged-in account, None for an anonymous run."""
+    outcome = _outcome(exc)
+    detail = _first_line(str(exc))
+    if viewer is None and outcome.error is SourceRefused:
+        return SourceRefused(ANONYMOUS_REFUSED.format(profile=profile, label=outcome.label))
+    message = outcome.message.format(
+        profile=profile,
+        viewer=f"the account {viewer}" if viewer else "anonymous visitors",
+        account=viewer or "YOUR_ACCOUNT",
+        detail=detail,
+        minutes=math.ceil(getattr(exc, "seconds", 0) / 60),
+    )
+    return outcome.error(message)
+
+
+def _outcome(exc: BaseException) -> _Outcome:
+    for kind, outcome in _BY_TYPE:
+        if isinstance(exc, kind):
+            return outcome
+    if isinstance(exc, (AbortDownloadException, ConnectionException, LoginException)):
+        text = str(exc)
+        for pattern, outcome in _BY_TEXT:
+            if pattern.search(text):
+                return outcome
+    for kind, outcome in _FALLBACKS:
+        if isinstance(exc, kind):
+            return outcome
+    return UNEXPECTED
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no details"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# --- Offline import ---------------------------------------------------------------------------------------------
+
+
+class NetworkDisabled(InstaloaderException):
+    """An offline read wanted data that is not in the saved metadata (instaloader would have fetched it)."""
+
+
+class OfflineContext(InstaloaderContext):
+    """An instaloader context for reading saved metadata: every method that would talk to Instagram raises
+    ``NetworkDisabled`` (through ``_refuse``), and it is never logged in, so instaloader does not even try its
+    iPhone endpoints."""
+
+    NETWORK_METHODS = (
+        "get_json", "graphql_query", "doc_id_graphql_query", "graphql_node_list", "get_iphone_json", "get_raw",
+        "get_and_write_raw", "head", "get_page_data", "_get_page", "_csrf_token", "_web_api_tokens", "login",
+        "two_factor_login", "test_login",
+    )
+
+    def __init__(self) -> None:
+        super().__init__(sleep=False, quiet=True, max_connection_attempts=1, iphone_support=False)
+
+    def _refuse(self, method: str) -> Any:
+        raise NetworkDisabled(f"offline: instaloader wanted to call {method}()")
+
+
+def _refusing(method: str) -> Callable[..., Any]:
+    def refuse(self: OfflineContext, *args: Any, **kwargs: Any) -> Any:
+        return self._refuse(method)
+
+    refuse.__name__ = method
+    return refuse
+
+
+for _method in OfflineContext.NETWORK_METHODS:
+    setattr(OfflineContext, _method, _refusing(_method))
+
+
+class InstagramDirSource:
+    """Offline import of the folder the ``instaloader`` CLI wrote for one profile (not recursive).
+
+    Each ``*.json.xz`` (or ``*.json``) post metadata file gives the post's records, exactly as a live import would
+    (same ids, text, alt text, likes…); other metadata (the profile's, resume files, comments) is ignored. The images
+    are the files instaloader downloaded next to it: ``{name}.jpg`` for an image or a video's cover, ``{name}_{i}.jpg``
+    for carousel item i (any of .jpg/.jpeg/.png/.webp/.gif). An item whose image file is missing (``--slide``,
+    ``--no-pictures``, ``--no-video-thumbnails``, a deleted file) is skipped with a warning in the log; so is a
+    metadata file that cannot be read or that lacks what a record needs. Nothing is fetched from the internet.
+    """
+
+    def __init__(self, username: str, directory: Path):
+        self.username = _handle(username)
+        self.directory = Path(directory).expanduser()
+        self.context = OfflineContext()
+
+    def records(self) -> Iterator[SourceRecord]:
+        if not self.directory.is_dir():
+            raise SourceNotFound(
+                f"{self.directory} is not a folder; give the folder the instaloader command wrote for {self.username}."
+            )
+        for metadata in self._metadata_files():
+            post = self._post_load(metadata)
+            if post is None:
+                continue
+            try:
+                records = post_records(post, self.username)
+            except (NetworkDisabled, KeyError) as exc:
+                logger.warning("Skipped %s: its metadata is incomplete (%s).", metadata.name, exc)
+                continue
+            base = _metadata_stem(metadata)
+            for record in records:
+                image = _image_file(self.directory, base, record.extra.get("index"))
+                if image is None:
+                    logger.warning("Skipped %s: no image file %s[.jpg] next to %s.", record.source_id,
+                                   base + (f"_{record.extra['index']}" if "index" in record.extra else ""),
+                                   metadata.name)
+                    continue
+                yield replace(record, image_url="", image_path=image)
+
+    def read(self, record: SourceRecord) -> bytes:
+        assert record.image_path is not None
+        size = record.image_path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ImageRejected(f"file too large ({size:,} bytes, limit {MAX_IMAGE_BYTES:,})")
+        return record.image_path.read_bytes()
+
+    def _metadata_files(self) -> list[Path]:
+        # Newest first, as a profile lists them (instaloader's default names start with the date).
+        return sorted(
+            (p for p in self.directory.iterdir() if p.is_file() and p.name.endswith(_METADATA_SUFFIXES)),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+
+    def _post_load(self, path: Path) -> Post | None:
+        try:
+            structure = instaloader.load_structure_from_file(self.context, str(path))
+        # Not instaloader JSON (comments files are plain lists) → InvalidArgumentException; a truncated or foreign
+        # file → JSON/LZMA errors; instaloader validates post data with assert.
+        except (InstaloaderException, ValueError, lzma.LZMAError, EOFError, OSError, AssertionError) as exc:
+            logger.info("Ignored %s: not instaloader post metadata (%s).", path.name, exc)
+            return None
+        if not isinstance(structure, Post):  # the profile's own metadata, a resume file…
+            return None
+        return structure
+
+
+def _metadata_stem(path: Path) -> str:
+    for suffix in _METADATA_SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return path.stem
+
+
+def _image_file(directory: Path, base: str, index: int | None) -> Path | None:
+    stem = f"{base}_{index}" if index is not None else base
+    for extension in _IMAGE_EXTENSIONS:
+        candidate = directory / f"{stem}{extension}"
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,297 @@
+"""URL-list source: images named by URL in a local file, downloaded through ``profiles.fetch`` (SSRF-safe).
+
+The format is detected from the content, not the file name:
+
+(a) a JSON list of URL strings: ``["https://…/a.jpg", …]``;
+(b) a JSON list of objects: ``[{"url": "…", "caption": "…", "taken_at": "2021-06-01T18:30:00Z", "permalink": "…",
+    "id": "…"}, …]`` — ``caption`` or ``text`` for the words, ``taken_at`` as ISO 8601 (no zone = UTC) or a Unix
+    timestamp, optional ``alt_text`` and ``tags`` (a list, merged with the caption's hashtags); strings and objects may
+    be mixed;
+(c) plain text, one URL per line; blank lines and lines starting with ``#`` are ignored;
+(d) the metadata JSON of ``instagram-scraper --media-metadata``: an object with a ``GraphImages`` list (older versions
+    wrote the bare list; a list of objects with ``shortcode`` and ``display_url``/``urls`` is read the same way).
+
+Source ids: (a)–(c) the object's ``id`` when given, else the URL without its ``#fragment`` (a URL longer than 512
+characters, the column's size, becomes ``url-sha256:<hex>``); (d) the shortcode for a single image, ``shortcode_1`` …
+``shortcode_N`` for a carousel (the Instagram importer's scheme), with the post's permalink and the importer's
+``extra`` keys: ``post`` (the shortcode), ``owner`` (instagram-scraper's ``username``, when present), ``index``
+(carousels only).
+A video post gives its cover image (``display_url``, ``media_type="video"``); a carousel's video item is listed with its
+own URL and is skipped at download time ("not an image"). An id seen twice in one file is yielded once (first wins).
+
+Errors: a missing file → ``SourceNotFound``; a file that cannot be parsed (bad JSON, bad UTF-8, an item that is neither
+a URL nor an object with ``url``, an unreadable ``taken_at``) → ``SourceError`` naming the line/column or the item,
+before any record is yielded. An entry that is not an http(s) URL (``ftp://…``, ``file:///…``, a bare path) does not
+stop the run: it is yielded, and ``read()`` raises ``FetchError`` with the reason, so it is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+from profiles.fetch import FetchError, fetch_image
+from profiles.sources.base import SourceError, SourceNotFound, SourceRecord, hashtags_in
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_SOURCE_ID = 512  # Photo.source_id max_length
+
+
+class UrlListError(SourceError):
+    """The URL list cannot be parsed."""
+
+
+class UrlListSource:
+    def __init__(self, path: Path, *, fetch: Callable[[str], bytes] = fetch_image):
+        self.path = Path(path).expanduser()
+        self._fetch = fetch
+
+    def records(self) -> Iterator[SourceRecord]:
+        """Parse the whole file first (so a broken file fails before anything is imported), then yield."""
+        records = self.parse()
+        yield from records
+
+    def parse(self) -> list[SourceRecord]:
+        text = self._read_text()
+        stripped = text.lstrip()
+        if stripped.startswith(("[", "{")):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UrlListError(
+                    f"{self.path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+                ) from None
+            records = self._from_json(data)
+        else:
+            records = self._from_lines(text)
+        return _unique(records)
+
+    def read(self, record: SourceRecord) -> bytes:
+        url = record.image_url
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"not an http(s) URL: {_short(url)!r}")
+        return self._fetch(url)
+
+    # -- formats ---------------------------------------------------------------------------------------------------
+
+    def _read_text(self) -> str:
+        try:
+            with self.path.open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise SourceNotFound(f"{self.path} does not exist.") from None
+        except IsADirectoryError:
+            raise UrlListError(f"{self.path} is a folder, not a URL list file.") from None
+        except OSError as exc:
+            raise UrlListError(f"{self.path} cannot be read ({exc.strerror or exc}).") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise UrlListError(f"{self.path} is larger than {MAX_FILE_BYTES:,} bytes.")
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise UrlListError(f"{self.path} is not UTF-8 text (bad byte at line {line}, byte {exc.start}).") from None
+
+    def _from_lines(self, text: str) -> list[SourceRecord]:
+        records = []
+        for line in text.splitlines():
+            url = line.strip()
+            if not url or url.startswith("#"):
+                continue
+            records.append(_url_record(url))
+        return records
+
+    def _from_json(self, data: Any) -> list[SourceRecord]:
+        if isinstance(data, dict):
+            if isinstance(data.get("GraphImages"), list):
+                items = data["GraphImages"]
+                records = []
+                for index, item in enumerate(items, start=1):
+                    if not isinstance(item, dict):
+                        raise UrlListError(f"{self.path}: GraphImages item {index} is not an object.")
+                    records.extend(self._instagram_records(item, index))
+                return records
+            raise UrlListError(
+                f'{self.path}: a JSON object must be instagram-scraper metadata with a "GraphImages" list; '
+                'otherwise give a list of URLs or of objects with "url".'
+            )
+        if not isinstance(data, list):
+            raise UrlListError(f'{self.path}: expected a JSON list of URLs or of objects with "url".')
+        records = []
+        for index, item in enumerate(data, start=1):
+            if isinstance(item, str):
+                if item.strip():
+                    records.append(_url_record(item.strip()))
+            elif isinstance(item, dict) and "url" in item:
+                records.append(self._object_record(item, index))
+            elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):
+                records.extend(self._instagram_records(item, index))
+            else:
+                raise UrlListError(
+                    f'{self.path}: item {index} is neither a URL string nor an object with "url" '
+                    f"(got {_short(json.dumps(item, ensure_ascii=False))})."
+                )
+        return records
+
+    def _object_record(self, item: dict, index: int) -> SourceRecord:
+        where = f"{self.path}: item {index}"
+        url = item.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise UrlListError(f'{where} has no usable "url" (a non-empty string).')
+        url = url.strip()
+        text = item.get("caption") if item.get("caption") is not None else item.get("text")
+        text = "" if text is None else str(text).strip()
+        tags = item.get("tags") or item.get("hashtags") or []
+        if isinstance(tags, str):
+            tags = tags.split()
+        if not isinstance(tags, list):
+            raise UrlListError(f'{where}: "tags" must be a list of words.')
+        permalink = str(item.get("permalink") or "").strip()
+        raw_id = item.get("id")
+        return SourceRecord(
+            source_id=_fit_id(str(raw_id).strip()) if raw_id not in (None, "") else _url_id(url),
+            image_url=url,
+            permalink=permalink if urlsplit(permalink).scheme in ("http", "https") else "",
+            taken_at=_parse_time(item.get("taken_at"), where),
+            text=text,
+            hashtags=_merge_tags(hashtags_in(text), tags),
+            alt_text=str(item.get("alt_text") or item.get("alt") or "").strip(),
+            extra={},
+        )
+
+    def _instagram_records(self, item: dict, index: int) -> list[SourceRecord]:
+        """One instagram-scraper post: its ``urls`` (several for a carousel) or its ``display_url``."""
+        where = f"{self.path}: post {index}"
+        shortcode = str(item.get("shortcode") or "").strip()
+        if not shortcode:
+            raise UrlListError(f'{where} has no "shortcode".')
+        urls = [u for u in item.get("urls") or [] if isinstance(u, str) and u.strip()]
+        display_url = str(item.get("display_url") or "").strip()
+        is_video = bool(item.get("is_video"))
+        if is_video and display_url and len(urls) <= 1:
+            urls = [display_url]  # the cover image; ``urls`` holds the .mp4
+        elif not urls and display_url:
+            urls = [display_url]
+        if not urls:
+            raise UrlListError(f'{where} ({shortcode}) has neither "urls" nor "display_url".')
+        text = _instagram_caption(item)
+        tags = [t for t in item.get("tags") or [] if isinstance(t, str)]
+        taken_at = _parse_time(item.get("taken_at_timestamp"), where)
+        likes = _instagram_likes(item)
+        alt_text = str(item.get("accessibility_caption") or "").strip()
+        owner = str(item.get("username") or "").strip()
+        permalink = f"https://www.instagram.com/p/{shortcode}/"
+        # Same ids as the Instagram importer: a carousel (GraphSidecar, or several URLs) numbers its items from 1.
+        carousel = item.get("__typename") == "GraphSidecar" or len(urls) > 1
+        records = []
+        for index, url in enumerate(urls, start=1):
+            extra: dict[str, Any] = {"post": shortcode}
+            if owner:
+                extra["owner"] = owner
+            if carousel:
+                extra["index"] = index
+            records.append(
+                SourceRecord(
+                    source_id=f"{shortcode}_{index}" if carousel else shortcode,
+                    image_url=url.strip(),
+                    permalink=permalink,
+                    taken_at=taken_at,
+                    text=text,
+                    hashtags=_merge_tags(hashtags_in(text), tags),
+                    alt_text=alt_text,
+                    media_type="video" if (not carousel and is_video) or _is_video_url(url) else "image",
+                    likes=likes,
+                    extra=extra,
+                )
+            )
+        return records
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------------
+
+
+def _url_record(url: str) -> SourceRecord:
+    return SourceRecord(source_id=_url_id(url), image_url=url)
+
+
+def _url_id(url: str) -> str:
+    return _fit_id(urldefrag(url).url)
+
+
+def _fit_id(source_id: str) -> str:
+    if len(source_id) <= MAX_SOURCE_ID:
+        return source_id
+    return "url-sha256:" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()
+
+
+def _unique(records: list[SourceRecord]) -> list[SourceRecord]:
+    seen: set[str] = set()
+    unique = []
+    for record in records:
+        if record.source_id not in seen:
+            seen.add(record.source_id)
+            unique.append(record)
+    return unique
+
+
+def _parse_time(value: Any, where: str) -> datetime | None:
+    """ISO 8601 (a missing zone means UTC) or a Unix timestamp (number or digits) → aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.strip())
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc)
+        raise ValueError
+    except (ValueError, OverflowError, OSError):
+        raise UrlListError(
+            f"{where}: cannot read the time {_short(json.dumps(value, ensure_ascii=False))} "
+            "(use ISO 8601 like 2021-06-01T18:30:00Z, or a Unix timestamp)."
+        ) from None
+
+
+def _instagram_caption(item: dict) -> str:
+    edges = ((item.get("edge_media_to_caption") or {}).get("edges")) or []
+    if edges and isinstance(edges[0], dict):
+        return str(((edges[0].get("node") or {}).get("text")) or "").strip()
+    caption = item.get("caption")
+    if isinstance(caption, dict):
+        caption = caption.get("text")
+    return str(caption or "").strip()
+
+
+def _instagram_likes(item: dict) -> int | None:
+    for key in ("edge_media_preview_like", "edge_liked_by"):
+        count = (item.get(key) or {}).get("count") if isinstance(item.get(key), dict) else None
+        if isinstance(count, int) and count >= 0:
+            return count
+    return None
+
+
+def _merge_tags(found: tuple[str, ...], extra: list) -> tuple[str, ...]:
+    tags: dict[str, None] = dict.fromkeys(found)
+    for tag in extra:
+        word = str(tag).strip().lstrip("#").lower()
+        if word:
+            tags.setdefault(word, None)
+    return tuple(tags)
+
+
+def _is_video_url(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith((".mp4", ".mov", ".webm"))
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
