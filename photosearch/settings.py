@@ -147,6 +147,10 @@ PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
 PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
 PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)
 PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
+PHOTOSEARCH_CAPTIONER = env_choice("PHOTOSEARCH_CAPTIONER", "tags", ("tags", "coca", "none"))
+PHOTOSEARCH_COCA_PRETRAINED = env_str("PHOTOSEARCH_COCA_PRETRAINED", "mscoco_finetuned_laion2b_s13b_b90k")
+# Threads that decode and preprocess thumbnails while the model runs (0 = pick from the device and CPU count).
+PHOTOSEARCH_EMBED_WORKERS = env_int("PHOTOSEARCH_EMBED_WORKERS", 0, minimum=0, maximum=64)
 # After an import, queue embedding of its new photos (in-process right away when there is no broker).
 PHOTOSEARCH_AUTO_EMBED = env_bool("PHOTOSEARCH_AUTO_EMBED", True)
 PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
@@ -171,6 +175,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("PHOTOSEARCH_TASK_SOFT_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# Redis redelivers a task whose worker died (acks_late) once this many seconds pass; it must exceed the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300, minimum=1)
+}
 
 # --- API ------------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -14,10 +18,14 @@ from psycopg import sql
 from PIL import Image
 
 from profiles.models import Photo
+from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import embedding_expression, embedding_index_name, photos_pending_embedding
 
 logger = logging.getLogger(__name__)
+
+
+CHUNK_BATCHES = 8  # batches claimed per transaction: big enough to keep the loader threads busy
 
 
 @dataclass
@@ -33,49 +41,106 @@ class EmbedSummary:
 def photos_embed(
     *,
     profile_ids: Sequence[int] | None = None,
+    photo_ids: Sequence[int] | None = None,
     batch_size: int = 32,
     encoder: Encoder | None = None,
+    captioner: Captioner | None = None,
+    workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> EmbedSummary:
-    """Embed every photo that has no vector from the configured model, ``batch_size`` photos at a time.
+    """Embed and caption every photo (of ``profile_ids``, or just ``photo_ids``) that has no vector from the
+    configured model.
 
-    Each batch is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and written in the same transaction, so two
-    workers never embed the same photo and a worker killed mid-batch leaves the batch to be redone. Photos whose
-    thumbnail cannot be read are reported and left for a later run. Ends by making sure the model's HNSW index exists.
+    Work is claimed ``CHUNK_BATCHES`` batches at a time with ``SELECT … FOR UPDATE SKIP LOCKED`` and written in the
+    same transaction, so two runs never embed the same photo, and a run killed mid-chunk leaves that chunk to be
+    redone. Within a chunk, loader threads read and preprocess the next batches while the model runs on this one.
+    Photos whose thumbnail cannot be read are reported and left for a later run. Ends by making sure the model's
+    HNSW index exists.
     """
     encoder = encoder or get_encoder()
+    captioner = captioner or get_captioner(encoder)
     summary = EmbedSummary(model_id=encoder.model_id)
+    pending = photos_pending_embedding(model_id=encoder.model_id, profile_ids=profile_ids)
+    if photo_ids is not None:
+        pending = pending.filter(id__in=list(photo_ids))
     if on_start is not None:
-        on_start(photos_pending_embedding(model_id=encoder.model_id, profile_ids=profile_ids).count())
+        on_start(pending.count())
     failed_ids: set[int] = set()
-    while True:
-        with transaction.atomic():
-            batch = list(
-                photos_pending_embedding(model_id=encoder.model_id, profile_ids=profile_ids)
-                .exclude(id__in=failed_ids)
-                .only("id", "thumbnail")
-                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
-            )
-            if not batch:
-                break
-            loaded = _thumbnails_load(batch, summary, failed_ids)
-            if loaded:
-                vectors = encoder.encode_images([image for _, image in loaded])
-                now = timezone.now()
-                photos = []
-                for (photo, _), vector in zip(loaded, vectors):
-                    photo.embedding = HalfVector(vector)
-                    photo.embedding_model = encoder.model_id
-                    photo.embedded_at = now
-                    photos.append(photo)
-                Photo.objects.bulk_update(photos, ["embedding", "embedding_model", "embedded_at"])
-                summary.embedded += len(photos)
-        if on_batch is not None:
-            on_batch(len(batch))
+    with ThreadPoolExecutor(max_workers=workers or _loader_threads(encoder.device)) as pool:
+        while True:
+            with transaction.atomic():
+                chunk = list(
+                    pending.exclude(id__in=failed_ids)
+                    .only("id", "thumbnail")
+                    .select_for_update(skip_locked=True, of=("self",))[: batch_size * CHUNK_BATCHES]
+                )
+                if not chunk:
+                    break
+                for photos, pixels in _prefetched_batches(pool, chunk, batch_size, encoder.preprocess, summary):
+                    if photos:
+                        _batch_store(photos, pixels, encoder, captioner)
+                        summary.embedded += len(photos)
+                    if on_batch is not None:
+                        on_batch(len(photos))
+            failed_ids.update(photo_id for photo_id, _ in summary.failed)
     if summary.embedded:
         embedding_index_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions)
     return summary
+
+
+def _batch_store(photos: list[Photo], pixels, encoder: Encoder, captioner: Captioner) -> None:
+    vectors = encoder.encode_pixels(pixels)
+    captions = captioner.caption(vectors, pixels)
+    now = timezone.now()
+    for photo, vector, caption in zip(photos, vectors, captions):
+        photo.embedding = HalfVector(vector)
+        photo.embedding_model = encoder.model_id
+        photo.embedded_at = now
+        photo.caption = caption
+    Photo.objects.bulk_update(photos, ["embedding", "embedding_model", "embedded_at", "caption"])
+
+
+def _prefetched_batches(
+    pool: ThreadPoolExecutor, photos: list[Photo], batch_size: int, preprocess, summary: EmbedSummary
+) -> Iterator[tuple[list[Photo], object]]:
+    """Yield (photos, stacked pixels) per batch, with at most two batches loading ahead of the one being embedded."""
+    import torch
+
+    pending: deque = deque()
+    queue = iter(photos)
+
+    def submit(count: int) -> None:
+        for photo in islice(queue, count):
+            pending.append((photo, pool.submit(_thumbnail_pixels, photo, preprocess)))
+
+    submit(batch_size * 3)
+    while pending:
+        batch, tensors = [], []
+        for _ in range(min(batch_size, len(pending))):
+            photo, future = pending.popleft()
+            try:
+                tensors.append(future.result())
+                batch.append(photo)
+            except (OSError, ValueError) as exc:
+                reason = f"cannot read thumbnail {photo.thumbnail.name!r} ({exc})"
+                logger.warning("Photo %s: %s", photo.pk, reason)
+                summary.failed.append((photo.pk, reason))
+        submit(batch_size)
+        yield batch, (torch.stack(tensors) if tensors else None)
+
+
+def _thumbnail_pixels(photo: Photo, preprocess):
+    with default_storage.open(photo.thumbnail.name, "rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    return preprocess(image.convert("RGB"))
+
+
+def _loader_threads(device: str) -> int:
+    # On CPU the model already uses every core: one loader thread overlaps decoding without starving it. A GPU
+    # is fed by as many threads as there are cores (Pillow releases the GIL while decoding and resizing).
+    return max(2, (os.cpu_count() or 2)) if device.startswith("cuda") else 1
 
 
 def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
@@ -119,21 +184,3 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
             f"WHERE embedding_model = {predicate}"
         )
     return name
-
-
-def _thumbnails_load(
-    batch: list[Photo], summary: EmbedSummary, failed_ids: set[int]
-) -> list[tuple[Photo, Image.Image]]:
-    loaded = []
-    for photo in batch:
-        try:
-            with default_storage.open(photo.thumbnail.name, "rb") as fh:
-                image = Image.open(fh)
-                image.load()
-            loaded.append((photo, image.convert("RGB")))
-        except (OSError, ValueError) as exc:
-            reason = f"cannot read thumbnail {photo.thumbnail.name!r} ({exc})"
-            logger.warning("Photo %s: %s", photo.pk, reason)
-            summary.failed.append((photo.pk, reason))
-            failed_ids.add(photo.pk)
-    return loaded

@@ -54,9 +54,11 @@ def test_typing_a_description_shows_the_matching_photo_first_with_its_text(live_
     assert tiles.first.get_attribute("data-photo-id") == str(two_profiles["b.jpg"].pk)
     first_image = tiles.first.locator("img")
     assert first_image.evaluate("img => img.complete && img.naturalWidth > 0")  # the thumbnail really loads
-    assert "Market stalls at night" in first_image.get_attribute("alt")
+    caption = Photo.objects.get(source_id="b.jpg").caption
+    assert caption and first_image.get_attribute("alt") == caption  # the generated caption describes the image
     tiles.first.hover()
     assert tiles.first.locator(".hover .text").is_visible()
+    assert "Market stalls at night" in tiles.first.locator(".hover .text").inner_text()
 
 
 def test_the_profile_filter_narrows_the_results(live_server, page, two_profiles):
