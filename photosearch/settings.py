@@ -147,6 +147,8 @@ PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
 PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
 PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)
 PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
+# Photos per embed_batch_task message (the unit a worker claims, and redoes if it dies).
+PHOTOSEARCH_EMBED_TASK_SIZE = env_int("PHOTOSEARCH_EMBED_TASK_SIZE", 256, minimum=1)
 PHOTOSEARCH_CAPTIONER = env_choice("PHOTOSEARCH_CAPTIONER", "tags", ("tags", "coca", "none"))
 PHOTOSEARCH_COCA_PRETRAINED = env_str("PHOTOSEARCH_COCA_PRETRAINED", "mscoco_finetuned_laion2b_s13b_b90k")
 # Threads that decode and preprocess thumbnails while the model runs (0 = pick from the device and CPU count).
@@ -170,6 +172,7 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 # No broker configured → run tasks in-process (photosearch/celery.py logs this once).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("PHOTOSEARCH_TASK_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

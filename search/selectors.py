@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
 from pgvector import HalfVector
 
 from profiles.models import Photo
@@ -68,6 +69,38 @@ def photos_pending_embedding(*, model_id: str, profile_ids: Sequence[int] | None
     return queryset.order_by("id")
 
 
+COVERAGE_CACHE_SECONDS = 60
+
+
+def embedding_coverage() -> dict[str, int]:
+    """How many photos (duplicates aside) carry vectors of each model (``""``: none yet). Cached for a minute: it
+    is a full count, and it only changes as fast as embed_photos runs."""
+    coverage = cache.get("photosearch:embedding-coverage")
+    if coverage is None:
+        rows = (
+            Photo.objects.filter(duplicate_of__isnull=True)
+            .values_list("embedding_model")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        coverage = {model or "": count for model, count in rows}
+        cache.set("photosearch:embedding-coverage", coverage, COVERAGE_CACHE_SECONDS)
+    return coverage
+
+
+def _coverage_warning(model_id: str) -> str | None:
+    coverage = embedding_coverage()
+    total, converted = sum(coverage.values()), coverage.get(model_id, 0)
+    if converted >= total:
+        return None
+    others = ", ".join(f"{count:,} from {model}" for model, count in coverage.items() if model and model != model_id)
+    return (
+        f"Searching {model_id} vectors: {converted:,} of {total:,} photos have them so far"
+        f"{f' ({others} still to convert)' if others else ''}; the rest match by their words only until "
+        f"embed_photos finishes."
+    )
+
+
 def photo_search(
     *,
     query: str,
@@ -88,6 +121,8 @@ def photo_search(
         encoder = encoder or get_encoder()
         query_vector = encoder.encode_texts([query])[0]
         model_id, dimensions = encoder.model_id, encoder.dimensions
+        if (partial := _coverage_warning(model_id)) is not None:
+            warnings.append(partial)
     except EncoderUnavailable as exc:
         warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
         query_vector, model_id, dimensions = None, None, 0

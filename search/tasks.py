@@ -1,17 +1,36 @@
-"""Celery tasks for indexing: thin shells over search.services."""
+"""Celery tasks for indexing: thin shells over search.services.
+
+``embed_photos_task`` lists the photos that need a vector from the configured model and fans them out as
+``embed_batch_task`` messages of ``PHOTOSEARCH_EMBED_TASK_SIZE`` ids, so several workers (GPU machines) share the
+work. Each batch claims its rows with SKIP LOCKED, so a photo is never embedded by two workers at once, and runs
+with ``acks_late`` + ``reject_on_worker_lost``: a worker killed mid-batch gets the batch redelivered, and what it had
+committed is simply no longer pending.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
+from search.encoders import get_encoder
+from search.selectors import photos_pending_embedding
 from search.services import photos_embed
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def embed_photos_task(profile_ids: list[int] | None = None, batch_size: int | None = None) -> dict:
-    """Embed pending photos (optionally of some profiles). Safe to redeliver: work is claimed row by row."""
-    summary = photos_embed(
-        profile_ids=profile_ids, batch_size=batch_size or settings.PHOTOSEARCH_EMBED_BATCH_SIZE
-    )
+def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
+    """Queue one ``embed_batch_task`` per ``PHOTOSEARCH_EMBED_TASK_SIZE`` pending photos (of ``profile_ids``)."""
+    model_id = get_encoder().model_id
+    ids = list(photos_pending_embedding(model_id=model_id, profile_ids=profile_ids).values_list("id", flat=True))
+    size = settings.PHOTOSEARCH_EMBED_TASK_SIZE
+    batches = [ids[start:start + size] for start in range(0, len(ids), size)]
+    for batch in batches:
+        embed_batch_task.delay(batch)
+    return {"model": model_id, "photos": len(ids), "batches": len(batches)}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def embed_batch_task(photo_ids: list[int]) -> dict:
+    """Embed those of ``photo_ids`` that still need it (already-embedded ones are skipped, so redelivery is safe)."""
+    summary = photos_embed(photo_ids=photo_ids, batch_size=settings.PHOTOSEARCH_EMBED_BATCH_SIZE)
     return {"model": summary.model_id, "embedded": summary.embedded, "failed": len(summary.failed)}

@@ -35,6 +35,16 @@ def image_bytes(seed: int, *, fmt: str = "JPEG", quality: int = 92, size: tuple[
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached reads (embedding coverage…) must not leak from one test's database into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path) -> Path:
     """Every test writes thumbnails to its own folder."""
     settings.MEDIA_ROOT = str(tmp_path / "media")

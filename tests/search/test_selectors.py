@@ -133,3 +133,21 @@ def test_the_vector_query_uses_the_hnsw_index_and_the_text_query_the_gin_index(l
 
     assert f"Index Scan using {embedding_index_name(encoder.model_id)}" in plan
     assert "photo_search_vector_gin" in plan
+
+
+def test_after_a_model_switch_search_says_which_model_it_searches_and_how_far_conversion_got(library, encoder):
+    from django.core.cache import cache
+
+    Photo.objects.filter(source_id__in=["img1.jpg", "img2.jpg"]).update(embedding_model="ViT-B-32/laion2b_s34b_b79k")
+
+    result = photo_search(query="zebra")
+
+    assert result.model_id == encoder.model_id
+    assert result.warnings == [
+        f"Searching {encoder.model_id} vectors: 6 of 8 photos have them so far (2 from ViT-B-32/laion2b_s34b_b79k "
+        "still to convert); the rest match by their words only until embed_photos finishes."
+    ]
+    assert result.hits[0].photo.source_id == "img5.jpg"  # still found by its words
+    photos_embed()
+    cache.clear()
+    assert photo_search(query="zebra").warnings == []

@@ -72,3 +72,81 @@ def test_profile_filter_embeds_only_that_profile(photo_folder, encoder):
     photos_embed(profile_ids=[one])
 
     assert list(Photo.objects.filter(embedding__isnull=False).values_list("source_id", flat=True)) == ["a.jpg"]
+
+
+def test_tags_captions_come_from_the_vocabulary_and_are_searchable_words(photo_folder, encoder):
+    from search.captions import TagCaptioner
+
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3}), profile_name="p")
+    labels = ["lighthouse", "harbour", "bicycle", "street market", "snowy mountain"]
+
+    photos_embed(captioner=TagCaptioner(encoder, labels=labels))
+
+    for photo in Photo.objects.all():
+        parts = photo.caption.replace(" and ", ", ").split(", ")
+        assert 1 <= len(parts) <= 3 and set(parts) <= set(labels)
+        assert Photo.objects.filter(pk=photo.pk, search_vector=parts[0].split()[-1]).exists()  # in the tsvector
+
+
+def test_the_default_captioner_tags_from_imagenet_and_scenes(photo_folder, encoder):
+    from search.captions import default_vocabulary
+
+    folder_import(path=photo_folder({"a.jpg": 1}), profile_name="p")
+
+    photos_embed()
+
+    caption = Photo.objects.get().caption
+    assert caption and caption.split(" and ")[-1] in default_vocabulary()
+
+
+def test_no_captioner_leaves_captions_empty(photo_folder, encoder, settings):
+    settings.PHOTOSEARCH_CAPTIONER = "none"
+    folder_import(path=photo_folder({"a.jpg": 1}), profile_name="p")
+
+    photos_embed()
+
+    assert Photo.objects.get().caption == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runs_never_embed_the_same_photo(photo_folder, encoder):
+    import threading
+    import time
+
+    from django.db import connections
+
+    folder_import(path=photo_folder({f"{i:02}.jpg": i for i in range(24)}), profile_name="p")
+    embedded_rows: list[int] = []
+    lock = threading.Lock()
+
+    class CountingEncoder:
+        model_id, dimensions, device = encoder.model_id, encoder.dimensions, "cpu"
+        preprocess = staticmethod(encoder.preprocess)
+        encode_texts = staticmethod(encoder.encode_texts)
+
+        def encode_pixels(self, pixels):
+            time.sleep(0.05)  # keep both runs in flight at once
+            with lock:
+                embedded_rows.append(len(pixels))
+            return encoder.encode_pixels(pixels)
+
+    start = threading.Barrier(2)
+    summaries = []
+
+    def run():
+        start.wait()
+        try:
+            summaries.append(photos_embed(batch_size=2, encoder=CountingEncoder()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sum(embedded_rows) == 24  # each photo went through the model exactly once
+    assert sum(s.embedded for s in summaries) == 24
+    assert min(s.embedded for s in summaries) > 0  # both really ran side by side, each on its own photos
+    assert not Photo.objects.filter(embedding__isnull=True).exists()
