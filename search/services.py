@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
@@ -67,7 +68,7 @@ def photos_embed(
     if on_start is not None:
         on_start(pending.count())
     failed_ids: set[int] = set()
-    with ThreadPoolExecutor(max_workers=workers or _loader_threads(encoder.device)) as pool:
+    with ThreadPoolExecutor(max_workers=workers or loader_threads(encoder.device)) as pool:
         while True:
             with transaction.atomic():
                 chunk = list(
@@ -112,7 +113,7 @@ def _prefetched_batches(
 
     def submit(count: int) -> None:
         for photo in islice(queue, count):
-            pending.append((photo, pool.submit(_thumbnail_pixels, photo, preprocess)))
+            pending.append((photo, pool.submit(thumbnail_pixels, photo, preprocess)))
 
     submit(batch_size * 3)
     while pending:
@@ -130,17 +131,19 @@ def _prefetched_batches(
         yield batch, (torch.stack(tensors) if tensors else None)
 
 
-def _thumbnail_pixels(photo: Photo, preprocess):
+def thumbnail_pixels(photo: Photo, preprocess):
     with default_storage.open(photo.thumbnail.name, "rb") as fh:
         image = Image.open(fh)
         image.load()
     return preprocess(image.convert("RGB"))
 
 
-def _loader_threads(device: str) -> int:
-    # On CPU the model already uses every core: one loader thread overlaps decoding without starving it. A GPU
-    # is fed by as many threads as there are cores (Pillow releases the GIL while decoding and resizing).
-    return max(2, (os.cpu_count() or 2)) if device.startswith("cuda") else 1
+def loader_threads(device: str) -> int:
+    """PHOTOSEARCH_EMBED_WORKERS, or: one on CPU, where the model already uses every core and one thread overlaps
+    decoding without starving it; one per core on a GPU (Pillow releases the GIL while decoding and resizing)."""
+    if settings.PHOTOSEARCH_EMBED_WORKERS:
+        return settings.PHOTOSEARCH_EMBED_WORKERS
+    return max(2, os.cpu_count() or 2) if device.startswith("cuda") else 1
 
 
 def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:

@@ -1,0 +1,33 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from profiles.models import Photo, Profile
+from search.bench import synthetic_jpegs
+
+
+def test_synthetic_photos_are_realistic_jpegs(tmp_path):
+    from PIL import Image
+
+    paths = synthetic_jpegs(tmp_path, 2)
+
+    assert [Image.open(p).size for p in paths] == [(1080, 1350)] * 2
+    assert all(50_000 < p.stat().st_size < 2_000_000 for p in paths)
+    assert paths[0].read_bytes() != paths[1].read_bytes()
+
+
+@pytest.mark.django_db
+def test_bench_index_reports_every_figure_and_leaves_nothing_behind(encoder):
+    out = StringIO()
+
+    call_command("bench_index", "--images", "6", "--model", "photosearch-tiny", "--device", "cpu", "--json",
+                 stdout=out, stderr=StringIO())
+
+    figures = json.loads(out.getvalue())
+    assert {"device", "model", "images", "decode_images_per_s", "model_images_per_s", "pipeline_images_per_s",
+            "pipeline_vs_model", "import_images_per_s", "files_to_rows_images_per_s"} <= figures.keys()
+    assert (figures["device"], figures["model"], figures["images"]) == ("cpu", encoder.model_id, 6)
+    assert all(figures[key] > 0 for key in ("decode_images_per_s", "model_images_per_s", "pipeline_images_per_s"))
+    assert not Profile.objects.exists() and not Photo.objects.exists()
