@@ -11,9 +11,12 @@ photo with no words of its own can still be found by exact words ("dog", "beach"
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -69,7 +72,7 @@ class TagCaptioner:
 
     def __init__(self, encoder: Encoder, labels: Sequence[str] | None = None):
         self.labels = list(labels) if labels is not None else default_vocabulary()
-        self.label_vectors = encoder.encode_texts([PROMPT.format(label) for label in self.labels])
+        self.label_vectors = _label_vectors(encoder, self.labels)
 
     def caption(self, vectors: np.ndarray, pixels) -> list[str]:
         if len(vectors) == 0:
@@ -116,6 +119,25 @@ class CocaCaptioner:
             self._decode(tokens).split("<end_of_text>")[0].replace("<start_of_text>", "").strip(" .")
             for tokens in generated
         ]
+
+
+def _label_vectors(encoder: Encoder, labels: list[str]) -> np.ndarray:
+    """The labels' text vectors, kept on disk per model and vocabulary: on CPU, embedding the ~1,150 default labels
+    with ViT-B-32's text tower takes about a minute, which every worker and command would otherwise pay at start."""
+    key = hashlib.sha256("\n".join([encoder.model_id, PROMPT, *labels]).encode()).hexdigest()[:24]
+    path = Path(settings.DATA_DIR) / "cache" / f"tag-vectors-{key}.npy"
+    try:
+        vectors = np.load(path)
+        if vectors.shape == (len(labels), encoder.dimensions):
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = encoder.encode_texts([PROMPT.format(label) for label in labels])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)
+    return vectors
 
 
 def _phrase(labels: list[str]) -> str:

@@ -150,3 +150,22 @@ def test_two_concurrent_runs_never_embed_the_same_photo(photo_folder, encoder):
     assert sum(s.embedded for s in summaries) == 24
     assert min(s.embedded for s in summaries) > 0  # both really ran side by side, each on its own photos
     assert not Photo.objects.filter(embedding__isnull=True).exists()
+
+
+def test_tag_label_vectors_are_computed_once_per_model_and_kept_on_disk(encoder, settings, tmp_path):
+    from search.captions import TagCaptioner
+
+    settings.DATA_DIR = tmp_path
+    labels = ["harbour", "lighthouse"]
+    first = TagCaptioner(encoder, labels=labels)
+
+    class NoTextTower:
+        model_id, dimensions = encoder.model_id, encoder.dimensions
+
+        def encode_texts(self, texts):
+            raise AssertionError("the label vectors should have come from the cache")
+
+    again = TagCaptioner(NoTextTower(), labels=labels)
+
+    assert (again.label_vectors == first.label_vectors).all()
+    assert len(list((tmp_path / "cache").glob("tag-vectors-*.npy"))) == 1
