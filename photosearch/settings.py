@@ -164,6 +164,11 @@ PHOTOSEARCH_VECTOR_WEIGHT = env_float("PHOTOSEARCH_VECTOR_WEIGHT", 1.0, minimum=
 PHOTOSEARCH_TEXT_WEIGHT = env_float("PHOTOSEARCH_TEXT_WEIGHT", 1.0, minimum=0.0)
 PHOTOSEARCH_VECTOR_CANDIDATES = env_int("PHOTOSEARCH_VECTOR_CANDIDATES", 100, minimum=1, maximum=1000)
 PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimum=1, maximum=1000)
+# Relevance cutoff: a photo found only by the vector channel is kept while its cosine distance is within this margin
+# of the best vector hit's (0 turns the cutoff off). Photos whose words matched are always kept.
+PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
+# With filters, an exact scan beats the HNSW graph when at most this many photos pass them (measured: ARCHITECTURE §4).
+PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 20_000, minimum=0)
 PHOTOSEARCH_MAX_QUERY_LENGTH = 500
 
 # --- Celery ---------------------------------------------------------------------------------------------------------

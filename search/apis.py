@@ -10,7 +10,15 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from profiles.selectors import photo_get, profile_ids_for_handle
-from search.selectors import MAX_LIMIT, InvalidQuery, NotEmbedded, SearchResult, photo_search, photo_similar
+from search.selectors import (
+    MAX_LIMIT,
+    InvalidQuery,
+    NotEmbedded,
+    SearchFilters,
+    SearchResult,
+    photo_search,
+    photo_similar,
+)
 
 
 def exception_handler(exc, context):
@@ -82,7 +90,9 @@ class SearchApi(APIView):
             if not profile_ids:
                 raise ValidationError({"profile": [f"No profile named {data['profile']!r}."]})
         try:
-            result = photo_search(query=data["q"], profile_ids=profile_ids, limit=data["limit"])
+            result = photo_search(
+                query=data["q"], filters=SearchFilters(profile_ids=tuple(profile_ids or ())), limit=data["limit"]
+            )
         except InvalidQuery as exc:
             raise ValidationError({"q": [str(exc)]}) from None
         return _results_response(request, result)

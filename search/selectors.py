@@ -4,25 +4,49 @@ Vectors of different models live in the same ``embedding`` column (``halfvec`` w
 gets a partial HNSW index over ``(embedding::halfvec(D))`` restricted to its own rows
 (``search.services.embedding_index_ensure``); the queries below use exactly that expression and predicate so the
 planner can pick the index. User text only ever travels as a bound parameter.
+
+One statement ranks a query: the vector channel (nearest photos to the query's text embedding) and the text channel
+(``websearch_to_tsquery`` over each photo's words) are fused by weighted reciprocal rank, filtered, cut off, sorted and
+paged. See ``photo_search``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import io
+import re
+import threading
+import warnings as warnings_module
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from pgvector import HalfVector
+from PIL import Image, UnidentifiedImageError
 
-from profiles.models import Photo
+from profiles.models import MediaType, Photo
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 
 MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+MAX_DEPTH = 1000
+MAX_WEIGHT = 10.0
+SORTS = ("relevance", "newest", "oldest")
+_ORDER_BY = {
+    "relevance": "fused_score DESC, photo_id",
+    "newest": "taken_at DESC NULLS LAST, fused_score DESC, photo_id",
+    "oldest": "taken_at ASC NULLS LAST, fused_score DESC, photo_id",
+}
+# ts_headline marks matches with these; the snippet is HTML-escaped first, then they become <mark> tags.
+_MARK_START, _MARK_STOP = "\x02", "\x03"
+_EXCLUDED = re.compile(r'(?:^|\s)-("[^"]*"|\S+)')
 
 
 class InvalidQuery(ValueError):
@@ -34,6 +58,31 @@ class NotEmbedded(Exception):
 
 
 @dataclass(frozen=True)
+class SearchFilters:
+    profile_ids: tuple[int, ...] = ()
+    taken_from: datetime | None = None  # inclusive
+    taken_to: datetime | None = None  # exclusive
+    media_type: str | None = None  # "image" | "video"
+    has_text: bool | None = None  # True: only photos with their own words; False: only photos without
+
+    def __bool__(self) -> bool:
+        return bool(self.profile_ids) or any(
+            value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text)
+        )
+
+
+@dataclass(frozen=True)
+class RankingOptions:
+    """Per-request overrides of the ranking settings (None: the setting). Checked against the limits above."""
+
+    vector_weight: float | None = None
+    text_weight: float | None = None
+    vector_depth: int | None = None
+    text_depth: int | None = None
+    cutoff: float | None = None  # cosine-distance margin behind the best vector hit; 0 turns the cutoff off
+
+
+@dataclass(frozen=True)
 class SearchHit:
     photo: Photo
     score: float
@@ -41,6 +90,7 @@ class SearchHit:
     vector_distance: float | None = None
     text_rank: int | None = None
     text_score: float | None = None
+    headline: str = ""  # HTML-safe snippet of the photo's words, matches in <mark>; "" when no word matched
 
 
 @dataclass(frozen=True)
@@ -48,6 +98,8 @@ class SearchResult:
     hits: list[SearchHit]
     model_id: str | None  # the embedding space searched; None when the vector channel was unavailable
     warnings: list[str] = field(default_factory=list)
+    has_more: bool = False
+    next_offset: int | None = None
 
 
 def embedding_expression(dimensions: int) -> str:
@@ -88,118 +140,154 @@ def embedding_coverage() -> dict[str, int]:
     return coverage
 
 
-def _coverage_warning(model_id: str) -> str | None:
-    coverage = embedding_coverage()
-    total, converted = sum(coverage.values()), coverage.get(model_id, 0)
-    if converted >= total:
-        return None
-    others = ", ".join(f"{count:,} from {model}" for model, count in coverage.items() if model and model != model_id)
-    return (
-        f"Searching {model_id} vectors: {converted:,} of {total:,} photos have them so far"
-        f"{f' ({others} still to convert)' if others else ''}; the rest match by their words only until "
-        f"embed_photos finishes."
-    )
-
-
 def photo_search(
     *,
     query: str,
-    profile_ids: Sequence[int] | None = None,
+    filters: SearchFilters = SearchFilters(),
+    sort: str = "relevance",
     limit: int = 20,
+    offset: int = 0,
+    ranking: RankingOptions = RankingOptions(),
     encoder: Encoder | None = None,
 ) -> SearchResult:
-    """Hybrid search: reciprocal rank fusion of the HNSW cosine-distance candidates (query embedded with the
-    configured model's text tower) and the ``websearch_to_tsquery`` full-text candidates over source text, generated
-    caption, hashtags and alt text. Each hit carries its fused score and each channel's rank.
+    """Hybrid search by description.
 
-    If the model cannot be loaded, the text channel still answers and the result says why vectors were left out.
+    Two candidate lists — the photos nearest to the query's text embedding (HNSW, cosine; an exact scan when the
+    filters leave few photos) and the full-text matches of ``websearch_to_tsquery`` (quoted phrases, ``-exclusions``,
+    ``or``) ranked by ``ts_rank_cd`` — are fused by weighted reciprocal rank, Σ w / (k + rank). Excluded words also
+    drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while its
+    distance is within ``cutoff`` of the best vector hit's: it adapts to how well the query matches at all, always
+    keeps the best hit, and never drops a photo whose words matched. Then sort, then page (``offset``/``limit``).
+
+    If the model cannot be loaded, the text channel still answers and ``warnings`` says why vectors were left out.
     """
     query = _clean_query(query)
-    limit = _clean_limit(limit)
+    ranking = _clean_ranking(ranking)
     warnings: list[str] = []
-    try:
-        encoder = encoder or get_encoder()
-        query_vector = encoder.encode_texts([query])[0]
-        model_id, dimensions = encoder.model_id, encoder.dimensions
-        if (partial := _coverage_warning(model_id)) is not None:
-            warnings.append(partial)
-    except EncoderUnavailable as exc:
-        warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
-        query_vector, model_id, dimensions = None, None, 0
-
-    sql, params = _hybrid_sql(
-        query=query,
-        query_vector=query_vector,
-        model_id=model_id,
-        dimensions=dimensions,
-        profile_ids=profile_ids,
-        limit=limit,
+    vector_text, excluded = _split_exclusions(query)
+    query_vector, model_id = None, None
+    if vector_text:
+        try:
+            encoder = encoder or get_encoder()
+            query_vector, model_id = _text_vector(encoder, vector_text), encoder.model_id
+            if (partial := _coverage_warning(model_id)) is not None:
+                warnings.append(partial)
+        except EncoderUnavailable as exc:
+            warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
+    return _ranked(
+        query=query, excluded=excluded, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
+        limit=limit, offset=offset, ranking=ranking, warnings=warnings,
     )
-    rows = _run_ranked(sql, params, vector_depth=settings.PHOTOSEARCH_VECTOR_CANDIDATES, filtered=bool(profile_ids))
-    hits = _hits_from_rows(rows)
-    return SearchResult(hits=hits, model_id=model_id, warnings=warnings)
 
 
-def photo_similar(*, photo: Photo, profile_ids: Sequence[int] | None = None, limit: int = 20) -> SearchResult:
+def photo_search_by_image(
+    *,
+    data: bytes,
+    filters: SearchFilters = SearchFilters(),
+    sort: str = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+    ranking: RankingOptions = RankingOptions(),
+    encoder: Encoder | None = None,
+) -> SearchResult:
+    """Photos that look like the uploaded image (vector channel only, same filters, cutoff, sort and paging)."""
+    image = _uploaded_image(data)
+    encoder = encoder or get_encoder()
+    query_vector = encoder.encode_images([image])[0]
+    warnings = [w for w in [_coverage_warning(encoder.model_id)] if w]
+    return _ranked(
+        query=None, excluded=[], query_vector=query_vector, model_id=encoder.model_id, filters=filters, sort=sort,
+        limit=limit, offset=offset, ranking=_clean_ranking(ranking), warnings=warnings,
+    )
+
+
+def photo_similar(
+    *, photo: Photo, filters: SearchFilters = SearchFilters(), limit: int = 20, offset: int = 0
+) -> SearchResult:
     """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself.
 
     Uses the photo's stored vector, so it needs no model load and also works for photos embedded by a previous model.
+    No cutoff: "more like this" is an ordering, not a question with right answers.
     """
     if photo.embedding is None or not photo.embedding_model:
         raise NotEmbedded(f"Photo {photo.pk} has no embedding yet; run embed_photos first.")
-    limit = _clean_limit(limit)
-    vector = _as_array(photo.embedding)
-    nearest = _nearest_sql(len(vector), filtered=bool(profile_ids), exclude_photo=True)
-    sql = f"""
-        SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS vector_rank
-        FROM ({nearest}) nearest
-        ORDER BY vector_rank
-    """
-    params = {
-        "vector": HalfVector(vector).to_text(),
-        "model_id": photo.embedding_model,
-        "photo_id": photo.pk,
-        "profile_ids": list(profile_ids or []),
-        "vector_depth": limit,
-    }
-    rows = _run_ranked(sql, params, vector_depth=limit, filtered=bool(profile_ids))
-    by_id = _photos_by_id([row[0] for row in rows])
-    hits = [
-        SearchHit(photo=by_id[pid], score=1.0 - float(distance), vector_rank=rank, vector_distance=float(distance))
-        for pid, distance, rank in rows
-        if pid in by_id
-    ]
-    return SearchResult(hits=hits, model_id=photo.embedding_model)
-
-
-def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20) -> str:
-    """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
-    sql, params = _hybrid_sql(
-        query=_clean_query(query),
-        query_vector=query_vector,
-        model_id=model_id,
-        dimensions=len(query_vector),
-        profile_ids=None,
-        limit=_clean_limit(limit),
+    return _ranked(
+        query=None, excluded=[], query_vector=_as_array(photo.embedding), model_id=photo.embedding_model,
+        filters=filters, sort="relevance", limit=limit, offset=offset,
+        ranking=_clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=photo.pk,
     )
-    rows = _run_ranked("EXPLAIN " + sql, params, vector_depth=settings.PHOTOSEARCH_VECTOR_CANDIDATES, filtered=False)
+
+
+def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
+                         filters: SearchFilters = SearchFilters()) -> str:
+    """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
+    sql, params, strategy = _hybrid_sql(
+        query=_clean_query(query), excluded=[], query_vector=query_vector, model_id=model_id, filters=filters,
+        sort="relevance", limit=_clean_limit(limit), offset=0, ranking=_clean_ranking(RankingOptions()),
+        exclude_photo=None,
+    )
+    rows = _run_ranked("EXPLAIN " + sql, params, strategy=strategy, vector_depth=params["vector_depth"])
     return "\n".join(row[0] for row in rows)
 
 
-def _hybrid_sql(
-    *,
-    query: str,
-    query_vector: np.ndarray | None,
-    model_id: str | None,
-    dimensions: int,
-    profile_ids: Sequence[int] | None,
-    limit: int,
-) -> tuple[str, dict]:
-    profile_clause = "AND profile_id = ANY(%(profile_ids)s)" if profile_ids else ""
+# --- The statement -----------------------------------------------------------------------------------------------
+
+
+def _ranked(*, query, excluded, query_vector, model_id, filters, sort, limit, offset, ranking, warnings,
+            exclude_photo=None) -> SearchResult:
+    limit, offset = _clean_limit(limit), _clean_offset(offset)
+    if sort not in SORTS:
+        raise InvalidQuery(f"sort must be one of {', '.join(SORTS)}.")
+    sql, params, strategy = _hybrid_sql(
+        query=query, excluded=excluded, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
+        limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo,
+    )
+    rows = _run_ranked(sql, params, strategy=strategy, vector_depth=params["vector_depth"])
+    has_more = len(rows) > limit
+    hits = _hits_from_rows(rows[:limit])
+    return SearchResult(hits=hits, model_id=model_id, warnings=warnings, has_more=has_more,
+                        next_offset=offset + limit if has_more else None)
+
+
+def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit, offset, ranking, exclude_photo):
+    config = settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG
+    where, params = _filter_sql(filters)
+    # A deep page needs deep candidate lists: each channel contributes at most its depth.
+    vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
+    text_depth = max(ranking.text_depth, offset + limit)
+    strategy = "none"
     if query_vector is not None:
-        vector_cte = _nearest_sql(dimensions, filtered=bool(profile_ids))
+        dimensions = len(query_vector)
+        strategy = _vector_strategy(model_id, where, params)
+        distance = f"{embedding_expression(dimensions)} <=> %(vector)s::halfvec({dimensions})"
+        # "+ 0" hides the expression from the HNSW index: with a selective filter, an exact scan of the few
+        # matching rows beats walking the graph (see _vector_strategy).
+        order = f"({distance}) + 0" if strategy == "exact" else distance
+        exclude = "AND id <> %(photo_id)s" if exclude_photo else ""
+        vector_cte = f"""
+            SELECT id, {distance} AS distance FROM profiles_photo
+            WHERE embedding_model = %(model_id)s {exclude} {where}
+            ORDER BY {order} LIMIT %(vector_depth)s"""
     else:
         vector_cte = "SELECT NULL::bigint AS id, NULL::float8 AS distance WHERE false"
+    if query is not None:
+        text_cte = f"""
+            SELECT id, ts_rank_cd(search_vector, tsq) AS score
+            FROM profiles_photo, websearch_to_tsquery('{config}', %(query)s) tsq
+            WHERE search_vector @@ tsq AND duplicate_of_id IS NULL {where}
+            ORDER BY score DESC, id LIMIT %(text_depth)s"""
+        headline = f"""CASE WHEN page.text_rank IS NOT NULL THEN ts_headline('{config}',
+                concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+                websearch_to_tsquery('{config}', %(query)s),
+                'StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2')
+            END"""
+    else:
+        text_cte = "SELECT NULL::bigint AS id, NULL::float4 AS score WHERE false"
+        headline = "NULL"
+    exclusion = ""
+    if excluded:
+        exclusion = f"AND NOT (p.search_vector @@ websearch_to_tsquery('{config}', %(excluded)s))"
+        params["excluded"] = " OR ".join(excluded)
     # MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
     # iterative index scan (relaxed order) may return candidates slightly out of order.
     sql = f"""
@@ -208,57 +296,91 @@ def _hybrid_sql(
             SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
         ),
         text_ranked AS (
-            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
-            FROM (
-                SELECT id, ts_rank_cd(search_vector, tsq) AS score
-                FROM profiles_photo, websearch_to_tsquery('{settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG}', %(query)s) tsq
-                WHERE search_vector @@ tsq AND duplicate_of_id IS NULL {profile_clause}
-                ORDER BY score DESC, id
-                LIMIT %(text_depth)s
-            ) matches
+            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM ({text_cte}) matches
+        ),
+        fused AS (
+            SELECT COALESCE(v.id, t.id) AS photo_id,
+                   COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+                     + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
+                   v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+            FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+            WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+               OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+        ),
+        page AS (
+            SELECT f.*, row_number() OVER (ORDER BY {_ORDER_BY[sort]}) AS position
+            FROM fused f JOIN profiles_photo p ON p.id = f.photo_id
+            WHERE true {exclusion}
+            ORDER BY position
+            LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT COALESCE(v.id, t.id) AS photo_id,
-               COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-                 + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
-               v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
-        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
-        ORDER BY fused_score DESC, photo_id
-        LIMIT %(limit)s
+        SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
+               page.text_score, {headline}
+        FROM page JOIN profiles_photo p ON p.id = page.photo_id
+        ORDER BY page.position
     """
-    params = {
-        "query": query,
-        "vector": HalfVector(query_vector).to_text() if query_vector is not None else None,
-        "model_id": model_id,
-        "profile_ids": list(profile_ids or []),
-        "vector_depth": settings.PHOTOSEARCH_VECTOR_CANDIDATES,
-        "text_depth": settings.PHOTOSEARCH_TEXT_CANDIDATES,
-        "vector_weight": float(settings.PHOTOSEARCH_VECTOR_WEIGHT),
-        "text_weight": float(settings.PHOTOSEARCH_TEXT_WEIGHT),
-        "rrf_k": float(settings.PHOTOSEARCH_RRF_K),
-        "limit": limit,
-    }
-    return sql, params
+    params.update(
+        query=query,
+        vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
+        model_id=model_id,
+        photo_id=exclude_photo,
+        vector_depth=vector_depth,
+        text_depth=text_depth,
+        vector_weight=ranking.vector_weight,
+        text_weight=ranking.text_weight,
+        rrf_k=float(settings.PHOTOSEARCH_RRF_K),
+        cutoff=ranking.cutoff,
+        limit=limit,
+        offset=offset,
+    )
+    return sql, params, strategy
 
 
-def _nearest_sql(dimensions: int, *, filtered: bool, exclude_photo: bool = False) -> str:
-    """Nearest neighbours of %(vector)s among %(model_id)s's rows: the ORDER BY … LIMIT shape the HNSW index serves."""
-    exclude = "AND id <> %(photo_id)s" if exclude_photo else ""
-    profile_clause = "AND profile_id = ANY(%(profile_ids)s)" if filtered else ""
-    return f"""
-        SELECT id, {embedding_expression(dimensions)} <=> %(vector)s::halfvec({int(dimensions)}) AS distance
-        FROM profiles_photo
-        WHERE embedding_model = %(model_id)s {exclude} {profile_clause}
-        ORDER BY distance
-        LIMIT %(vector_depth)s
-    """
+def _filter_sql(filters: SearchFilters) -> tuple[str, dict]:
+    """AND-clauses (both channels) for the filters that are set, and their parameters."""
+    clauses, params = [], {}
+    if filters.profile_ids:
+        clauses.append("profile_id = ANY(%(profile_ids)s)")
+        params["profile_ids"] = list(filters.profile_ids)
+    if filters.taken_from is not None:
+        clauses.append("taken_at >= %(taken_from)s")
+        params["taken_from"] = filters.taken_from
+    if filters.taken_to is not None:
+        clauses.append("taken_at < %(taken_to)s")
+        params["taken_to"] = filters.taken_to
+    if filters.media_type is not None:
+        if filters.media_type not in MediaType.values:
+            raise InvalidQuery(f"media_type must be one of {', '.join(MediaType.values)}.")
+        clauses.append("media_type = %(media_type)s")
+        params["media_type"] = filters.media_type
+    if filters.has_text is not None:
+        clauses.append("source_text <> ''" if filters.has_text else "source_text = ''")
+    return "".join(f" AND {clause}" for clause in clauses), params
 
 
-def _run_ranked(sql: str, params: dict, *, vector_depth: int, filtered: bool) -> list[tuple]:
+def _vector_strategy(model_id: str, where: str, params: dict) -> str:
+    """How to find the nearest photos: ``hnsw`` without filters; with filters, ``exact`` when at most
+    PHOTOSEARCH_EXACT_SCAN_MAX photos pass them (an exact scan of a few thousand rows is faster than an iterative
+    graph walk that discards most of what it visits, and never starves), else ``iterative`` (pgvector 0.8)."""
+    if not where:
+        return "hnsw"
+    limit = settings.PHOTOSEARCH_EXACT_SCAN_MAX
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM profiles_photo WHERE embedding_model = %(model_id)s {where} "
+            f"LIMIT %(probe)s) passing",
+            {**params, "model_id": model_id, "probe": limit + 1},
+        )
+        (passing,) = cursor.fetchone()
+    return "exact" if passing <= limit else "iterative"
+
+
+def _run_ranked(sql: str, params: dict, *, strategy: str, vector_depth: int) -> list[tuple]:
     """Run a ranking query with the HNSW search settings it needs, scoped to one transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
         # ef_search bounds how many candidates one index scan can return; it must cover the depth we ask for.
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, min(vector_depth, 1000)))])
-        if filtered:
+        if strategy == "iterative":
             # pgvector 0.8 filters after the index scan; iterative scan keeps going until enough rows pass.
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         cursor.execute(sql, params)
@@ -275,14 +397,107 @@ def _hits_from_rows(rows: list[tuple]) -> list[SearchHit]:
             vector_distance=None if distance is None else float(distance),
             text_rank=text_rank,
             text_score=None if text_score is None else float(text_score),
+            headline=_marked(headline),
         )
-        for pid, score, vector_rank, distance, text_rank, text_score in rows
+        for pid, score, vector_rank, distance, text_rank, text_score, headline in rows
         if pid in by_id
     ]
 
 
+def _marked(headline: str | None) -> str:
+    if not headline:
+        return ""
+    return html.escape(headline).replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+
+
 def _photos_by_id(ids: list[int]) -> dict[int, Photo]:
     return Photo.objects.select_related("profile").defer("embedding", "search_vector").in_bulk(ids)
+
+
+# --- Query text and its vector ------------------------------------------------------------------------------------
+
+
+class _LRU:
+    """A small thread-safe LRU map (the web process serves queries from several threads)."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_text_vectors = _LRU(1024)
+
+
+def _text_vector(encoder: Encoder, text: str) -> np.ndarray:
+    """The text tower's vector for ``text``, from an LRU keyed by model and normalised text: a repeated query (the
+    next page, a re-sort, a popular search) skips the model."""
+    key = (encoder.model_id, " ".join(text.lower().split()))
+    vector = _text_vectors.get(key)
+    if vector is None:
+        vector = encoder.encode_texts([text])[0]
+        _text_vectors.put(key, vector)
+    return vector
+
+
+def _split_exclusions(query: str) -> tuple[str, list[str]]:
+    """(the text to embed: no ``-excluded`` words, no quotes or operators; the excluded words/phrases)."""
+    excluded = [term for term in _EXCLUDED.findall(query) if term.strip('"')]
+    kept = _EXCLUDED.sub(" ", query)
+    vector_text = " ".join(kept.replace('"', " ").split())
+    if vector_text.lower() in {"or", "and"}:
+        vector_text = ""
+    return vector_text, excluded
+
+
+def _coverage_warning(model_id: str) -> str | None:
+    coverage = embedding_coverage()
+    total, converted = sum(coverage.values()), coverage.get(model_id, 0)
+    if converted >= total:
+        return None
+    others = ", ".join(f"{count:,} from {model}" for model, count in coverage.items() if model and model != model_id)
+    return (
+        f"Searching {model_id} vectors: {converted:,} of {total:,} photos have them so far"
+        f"{f' ({others} still to convert)' if others else ''}; the rest match by their words only until "
+        f"embed_photos finishes."
+    )
+
+
+def _uploaded_image(data: bytes) -> Image.Image:
+    """Decode an uploaded query image with the same guards as imports (Pillow verify, pixel cap)."""
+    if not data:
+        raise InvalidQuery("The uploaded file is empty.")
+    try:
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > settings.PHOTOSEARCH_MAX_IMAGE_PIXELS:
+                    raise InvalidQuery(f"The image is too large ({width}×{height} pixels).")
+                probe.verify()
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except InvalidQuery:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
+            SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidQuery(f"The upload is not an image Pillow can read ({exc}).") from None
+    return image.convert("RGB")
+
+
+# --- Input checks -------------------------------------------------------------------------------------------------
 
 
 def _clean_query(query: str) -> str:
@@ -292,8 +507,8 @@ def _clean_query(query: str) -> str:
     if len(query) > settings.PHOTOSEARCH_MAX_QUERY_LENGTH:
         raise InvalidQuery(f"The query is too long ({len(query)} characters, at most "
                            f"{settings.PHOTOSEARCH_MAX_QUERY_LENGTH}).")
-    if "\x00" in query:
-        raise InvalidQuery("The query contains a NUL character.")
+    if "\x00" in query or _MARK_START in query or _MARK_STOP in query:
+        raise InvalidQuery("The query contains control characters.")
     return query
 
 
@@ -301,6 +516,34 @@ def _clean_limit(limit: int) -> int:
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}.")
     return int(limit)
+
+
+def _clean_offset(offset: int) -> int:
+    if not 0 <= int(offset) <= MAX_OFFSET:
+        raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}.")
+    return int(offset)
+
+
+def _clean_ranking(ranking: RankingOptions) -> RankingOptions:
+    """Fill in the settings' defaults and refuse values outside the limits."""
+    filled = replace(
+        ranking,
+        vector_weight=settings.PHOTOSEARCH_VECTOR_WEIGHT if ranking.vector_weight is None else ranking.vector_weight,
+        text_weight=settings.PHOTOSEARCH_TEXT_WEIGHT if ranking.text_weight is None else ranking.text_weight,
+        vector_depth=settings.PHOTOSEARCH_VECTOR_CANDIDATES if ranking.vector_depth is None else ranking.vector_depth,
+        text_depth=settings.PHOTOSEARCH_TEXT_CANDIDATES if ranking.text_depth is None else ranking.text_depth,
+        cutoff=settings.PHOTOSEARCH_CUTOFF if ranking.cutoff is None else ranking.cutoff,
+    )
+    for name in ("vector_weight", "text_weight"):
+        if not 0 <= getattr(filled, name) <= MAX_WEIGHT:
+            raise InvalidQuery(f"{name} must be between 0 and {MAX_WEIGHT:g}.")
+    for name in ("vector_depth", "text_depth"):
+        if not 1 <= getattr(filled, name) <= MAX_DEPTH:
+            raise InvalidQuery(f"{name} must be between 1 and {MAX_DEPTH}.")
+    if not 0 <= filled.cutoff <= 2:
+        raise InvalidQuery("cutoff must be between 0 and 2 (a cosine distance).")
+    return replace(filled, vector_weight=float(filled.vector_weight), text_weight=float(filled.text_weight),
+                   cutoff=float(filled.cutoff))
 
 
 def _as_array(vector) -> np.ndarray:

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from profiles.selectors import profile_ids_for_handle, profile_list_with_counts
-from search.selectors import InvalidQuery, photo_search
+from search.selectors import InvalidQuery, SearchFilters, photo_search
 
 PAGE_SIZE = 48
 
@@ -23,7 +23,9 @@ def search_page(request):
             context["error"], status = f"There is no profile named “{profile}”.", 400
         else:
             try:
-                context["result"] = photo_search(query=query, profile_ids=profile_ids, limit=PAGE_SIZE)
+                context["result"] = photo_search(
+                    query=query, filters=SearchFilters(profile_ids=tuple(profile_ids or ())), limit=PAGE_SIZE
+                )
             except InvalidQuery as exc:
                 context["error"], status = str(exc), 400
     return render(request, "search/index.html", context, status=status)

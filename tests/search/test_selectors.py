@@ -8,6 +8,8 @@ from search.encoders import EncoderUnavailable
 from search.selectors import (
     InvalidQuery,
     NotEmbedded,
+    RankingOptions,
+    SearchFilters,
     embedding_index_name,
     photo_search,
     photo_search_explain,
@@ -31,7 +33,7 @@ def library(photo_folder, encoder):
 
 
 def test_a_query_whose_words_are_only_in_one_sidecar_returns_that_photo_first(library):
-    result = photo_search(query="zebra crossing bakery")
+    result = photo_search(query="zebra crossing bakery", ranking=RankingOptions(cutoff=0))
 
     first = result.hits[0]
     assert first.photo.source_id == "img5.jpg"
@@ -79,7 +81,7 @@ def test_profile_filter_keeps_other_profiles_out(photo_folder, encoder):
     photos_embed()
     two = Photo.objects.get(source_id="b.jpg").profile_id
 
-    hits = photo_search(query="red kite", profile_ids=[two]).hits
+    hits = photo_search(query="red kite", filters=SearchFilters(profile_ids=(two,))).hits
 
     assert [hit.photo.source_id for hit in hits] == ["b.jpg"]
 
