@@ -1,8 +1,12 @@
 from pathlib import Path
 
 from django import forms
+from django.db.models import Q
 from django.contrib import admin, messages
+from django.contrib.postgres.search import SearchQuery
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import profile_list_with_counts
@@ -96,13 +100,14 @@ class RecentJobsInline(admin.TabularInline):
 class ProfileAdmin(admin.ModelAdmin):
     form = ProfileForm
     list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "last_import",
-                    "updated_at")
+                    "open_search")
     list_filter = ("source_kind",)
     search_fields = ("handle", "display_name")
     inlines = [RecentJobsInline]
     actions = ["import_now", "fast_update", "reembed"]
+    readonly_fields = ("open_search",)
     fieldsets = [
-        (None, {"fields": ["source_kind", "handle", "display_name"]}),
+        (None, {"fields": ["source_kind", "handle", "display_name", "open_search"]}),
         ("Where to import from", {"fields": list(_OPTION_FIELDS)}),
     ]
 
@@ -116,6 +121,13 @@ class ProfileAdmin(admin.ModelAdmin):
     @admin.display(ordering="embedded_count")
     def embedded_count(self, obj):
         return obj.embedded_count
+
+    @admin.display(description="Search")
+    def open_search(self, obj):
+        if not obj.pk:
+            return "—"
+        url = f"{reverse('search')}?{urlencode({'profile': obj.handle})}"
+        return format_html('<a href="{}">Open search in {}</a>', url, obj.handle)
 
     @admin.display(description="Last import")
     def last_import(self, obj):
@@ -179,6 +191,14 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("embedding")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Words search the photo's full-text vector (GIN index: post text, caption, tags, alt text), with the
+        same websearch syntax as the search page; a source id also matches exactly."""
+        if not search_term.strip():
+            return queryset, False
+        words = SearchQuery(search_term, search_type="websearch", config="english")
+        return queryset.filter(Q(search_vector=words) | Q(source_id=search_term.strip())), False
 
     @admin.display(description="Thumbnail")
     def thumb(self, obj):

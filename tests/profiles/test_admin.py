@@ -100,3 +100,25 @@ def test_the_job_list_refreshes_itself_while_an_import_runs(admin_client):
     job.status = "succeeded"
     job.save()
     assert 'http-equiv="refresh"' not in admin_client.get("/admin/profiles/importjob/").text
+
+
+def test_photo_admin_search_uses_the_full_text_index(admin_client, photo_folder):
+    folder_import(path=photo_folder({"a.jpg": 1, "a.txt": "Boats in the harbours", "b.jpg": 2}), profile_name="p")
+
+    stemmed = admin_client.get("/admin/profiles/photo/", {"q": "harbour boat"})
+    excluded = admin_client.get("/admin/profiles/photo/", {"q": "harbour -boats"})
+    by_id = admin_client.get("/admin/profiles/photo/", {"q": "b.jpg"})
+
+    assert "a.jpg" in stemmed.text and "b.jpg" not in stemmed.text
+    assert "a.jpg" not in excluded.text
+    assert "b.jpg" in by_id.text
+
+
+def test_the_profile_page_links_to_its_search_and_shows_recent_imports(admin_client, photo_folder):
+    folder_import(path=photo_folder({"a.jpg": 1}), profile_name="trip")
+    profile = Profile.objects.get()
+
+    page = admin_client.get(f"/admin/profiles/profile/{profile.pk}/change/")
+
+    assert 'href="/?profile=trip"' in page.text
+    assert "Recent imports" in page.text and "Succeeded" in page.text
