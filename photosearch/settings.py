@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/: the docs page works offline
     "profiles",
     "search",
 ]
@@ -169,6 +172,8 @@ PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimu
 PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
 # With filters, an exact scan beats the HNSW graph when at most this many photos pass them (measured: ARCHITECTURE §4).
 PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 20_000, minimum=0)
+# Memory for building an HNSW index (a PostgreSQL size, e.g. "1GB"), for this build only.
+PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
 PHOTOSEARCH_MAX_QUERY_LENGTH = 500
 
 # --- Celery ---------------------------------------------------------------------------------------------------------
@@ -189,11 +194,50 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 # --- API ------------------------------------------------------------------------------------------------------------
+# Reads (search, photos, profiles, jobs) are public unless this is false; then they need a token too. Writes (create a
+# profile, start an import) always need a staff user's token (`manage.py drf_create_token USER`) or admin session.
+PHOTOSEARCH_API_PUBLIC_READS = env_bool("PHOTOSEARCH_API_PUBLIC_READS", True)
+# Requests per client address by anonymous callers: N/s, N/min, N/hour or N/day; "off" for no limit.
+PHOTOSEARCH_API_ANON_RATE = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lower() or "off"
+_count, _, _period = PHOTOSEARCH_API_ANON_RATE.partition("/")
+if PHOTOSEARCH_API_ANON_RATE == "off":
+    PHOTOSEARCH_API_ANON_RATE = None
+elif not (_count.isdigit() and int(_count) > 0 and _period in ("s", "sec", "second", "m", "min", "minute", "h",
+                                                                "hour", "d", "day")):
+    raise ImproperlyConfigured(f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, "
+                               f"got {PHOTOSEARCH_API_ANON_RATE!r}.")
+# Reverse proxies in front of the server that append to X-Forwarded-For (0: use the connection's address, which a
+# client cannot forge).
+PHOTOSEARCH_API_NUM_PROXIES = env_int("PHOTOSEARCH_API_NUM_PROXIES", 0, minimum=0)
+# Largest image accepted by search by image (20 MiB).
+PHOTOSEARCH_MAX_UPLOAD_BYTES = env_int("PHOTOSEARCH_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Token first: its WWW-Authenticate header makes missing credentials a 401. Session auth serves the admin's
+    # logged-in users (DRF checks their CSRF token; token clients need none).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Closed by default: the API's views say who may call them (search/apis.py: ReadPermission, WritePermission).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Counted in the default cache (per process unless CACHES names a shared one).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": PHOTOSEARCH_API_ANON_RATE},
+    "NUM_PROXIES": PHOTOSEARCH_API_NUM_PROXIES,
+    "DEFAULT_SCHEMA_CLASS": "search.apis.ApiAutoSchema",
     "EXCEPTION_HANDLER": "search.apis.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "photosearch API",
+    "DESCRIPTION": "Search photos by description or by example, browse profiles, start and follow imports.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "DEFAULT_GENERATOR_CLASS": "search.apis.ApiSchemaGenerator",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging --------------------------------------------------------------------------------------------------------

@@ -179,6 +179,9 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # pgvector builds fastest when the whole graph fits in maintenance_work_mem (the default 64 MB holds ~50k
+        # 512-d vectors); the setting lasts for this transaction only.
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
         # DDL takes no bind parameters: the model id goes in as a properly quoted literal.
         predicate = sql.Literal(model_id).as_string(cursor.connection)
         cursor.execute(

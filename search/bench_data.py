@@ -1,0 +1,125 @@
+"""Synthetic libraries for search benchmarks, in a database of their own.
+
+Vectors are clustered like real CLIP embeddings (uniform random 512-d vectors are the worst case for HNSW and
+measure nothing): each photo is a topic centre plus noise, and its caption uses that topic's words, so a query near a
+centre has real neighbours in both channels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from django.core.management import call_command
+from django.db import connection, connections
+
+from photosearch.embedded_db import create_database, embedded_server
+
+BENCH_MODEL = "bench/clustered-512"
+EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)
+WORDS = (
+    "beach sunset sea waves sand palm surf boat harbour lighthouse mountain snow peak hiking trail forest lake river "
+    "waterfall city street night lights traffic tram bus bridge market food coffee pizza cake dinner friends party "
+    "wedding dance concert crowd stage guitar dog cat horse bird flowers garden park tree autumn leaves rain fog "
+    "portrait smile child family baby selfie mirror fashion dress shoes art museum painting graffiti church castle "
+    "ruins desert camel road car bicycle train station airport plane window sky clouds stars moon fireworks winter "
+    "summer spring kitchen breakfast wine beer cocktail gym yoga running football stadium skyline tower rooftop"
+).split()
+
+
+@contextlib.contextmanager
+def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
+    """Point the default connection at database ``name`` (created and migrated if needed), then back.
+
+    The embedded server creates it next to the real one; with DATABASE_URL, the user must be allowed to create it.
+    """
+    default = connections["default"]
+    original = default.settings_dict["NAME"]
+    default.close()
+    if "EMBEDDED_DATA_DIR" in default.settings_dict:
+        create_database(embedded_server(Path(default.settings_dict["EMBEDDED_DATA_DIR"])), name)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')  # a fixed name of ours, not user input
+        default.close()
+    default.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield
+    finally:
+        default.close()
+        default.settings_dict["NAME"] = original
+
+
+def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics: int = 256, seed: int = 0,
+                   on_progress=lambda done: None) -> np.ndarray:
+    """Replace the bench database's photos with ``photos`` synthetic ones over ``profiles`` profiles (sizes skewed
+    like real accounts). Returns the topic centres (unit vectors), from which queries are drawn."""
+    from pgvector import HalfVector
+    from pgvector.psycopg import register_vector
+
+    from profiles.models import Profile
+
+    centres = topic_centres(topics=topics, dimensions=dimensions, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    topic_words = [rng.choice(WORDS, size=6, replace=False) for _ in range(topics)]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE profiles_photo, profiles_importjob, profiles_profile RESTART IDENTITY CASCADE")
+    Profile.objects.bulk_create(
+        [Profile(source_kind="instagram", handle=f"bench{i:04}", display_name=f"bench {i}") for i in range(profiles)]
+    )
+    profile_ids = list(Profile.objects.order_by("id").values_list("id", flat=True))
+    weights = 1.0 / np.arange(1, profiles + 1)  # a few big accounts, many small ones
+    weights /= weights.sum()
+    connection.ensure_connection()
+    raw = connection.connection
+    register_vector(raw)
+    chunk = 10_000
+    for start in range(0, photos, chunk):
+        count = min(chunk, photos - start)
+        topic = rng.integers(0, topics, size=count)
+        # Noise of the same norm as the centre: neighbours within a topic at cosine ~0.7, like CLIP photos of a theme.
+        vectors = _unit(centres[topic] + rng.normal(scale=1.0 / np.sqrt(dimensions), size=(count, dimensions)))
+        owners = rng.choice(profile_ids, size=count, p=weights)
+        days = rng.integers(0, 3650, size=count)
+        with raw.cursor() as cursor, cursor.copy(
+            "COPY profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text, hashtags, "
+            "alt_text, caption, content_hash, embedding, embedding_model, taken_at, imported_at, updated_at, "
+            "media_type, extra) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                words = topic_words[topic[i]]
+                own = " ".join(rng.choice(words, size=3)) + " " + " ".join(rng.choice(WORDS, size=3))
+                copy.write_row((
+                    int(owners[i]), f"s{start + i}", "", "", "", own, "", "",
+                    f"{words[0]}, {words[1]} and {words[2]}", f"{start + i:064x}",
+                    HalfVector(vectors[i]), BENCH_MODEL, EPOCH + timedelta(days=int(days[i])), "now", "now",
+                    "image", "{}",
+                ))
+        raw.commit()
+        on_progress(start + count)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE profiles_photo")
+    return centres
+
+
+def topic_centres(*, topics: int = 256, dimensions: int = 512, seed: int = 0) -> np.ndarray:
+    """The topic centres of ``fill_synthetic`` with the same arguments (unit vectors)."""
+    return _unit(np.random.default_rng(seed).normal(size=(topics, dimensions)).astype(np.float32))
+
+
+def query_vectors(centres: np.ndarray, count: int, *, seed: int = 1) -> np.ndarray:
+    """Queries near topic centres, as a text embedding lands near the photos it describes."""
+    rng = np.random.default_rng(seed)
+    picks = centres[rng.integers(0, len(centres), size=count)]
+    return _unit(picks + rng.normal(scale=0.8 / np.sqrt(centres.shape[1]), size=picks.shape))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)).astype(np.float32)
+
