@@ -31,3 +31,18 @@ def test_bench_index_reports_every_figure_and_leaves_nothing_behind(encoder):
     assert (figures["device"], figures["model"], figures["images"]) == ("cpu", encoder.model_id, 6)
     assert all(figures[key] > 0 for key in ("decode_images_per_s", "model_images_per_s", "pipeline_images_per_s"))
     assert not Profile.objects.exists() and not Photo.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_filters_measures_each_strategy_in_its_own_database():
+    out = StringIO()
+
+    call_command("bench_filters", "--photos", "400", "--profiles", "8", "--queries", "3", "--json",
+                 "--database", "test_photosearch_bench", stdout=out, stderr=StringIO())
+
+    figures = json.loads(out.getvalue())
+    assert figures["photos"] == 400 and figures["profiles"] == 8
+    for run in ("unfiltered", "filtered_exact", "filtered_iterative"):
+        assert figures[f"{run}_p50_ms"] > 0
+        assert figures[f"{run}_min_results"] == 20  # k results when k exist, whatever the strategy
+    assert not Photo.objects.exists()  # the test database itself was left alone

@@ -37,13 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--profiles", type=int, default=200)
         parser.add_argument("--queries", type=int, default=50)
         parser.add_argument("--reuse", action="store_true", help="Keep the data already in the bench database.")
+        parser.add_argument("--database", default="photosearch_bench",
+                            help="Benchmark database, created if missing (default: %(default)s).")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, photos, profiles, queries, reuse, **options):
         if photos < 100 or profiles < 2 or queries < 1:
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1.")
         say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
-        with bench_database():
+        with bench_database(options["database"]):
             if not (reuse and Photo.objects.count() == photos):
                 say(f"filling {photos:,} synthetic photos")
                 fill_synthetic(photos=photos, profiles=profiles,
