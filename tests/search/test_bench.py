@@ -42,7 +42,7 @@ def test_bench_filters_measures_each_strategy_in_its_own_database():
 
     figures = json.loads(out.getvalue())
     assert figures["photos"] == 400 and figures["profiles"] == 8
-    for run in ("unfiltered", "filtered_exact", "filtered_iterative"):
+    for run in ("hybrid", "filtered_exact", "filtered_iterative"):
         assert figures[f"{run}_p50_ms"] > 0
         assert figures[f"{run}_min_results"] == 20  # k results when k exist, whatever the strategy
     assert not Photo.objects.exists()  # the test database itself was left alone
