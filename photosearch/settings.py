@@ -170,8 +170,9 @@ PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimu
 # Relevance cutoff: a photo found only by the vector channel is kept while its cosine distance is within this margin
 # of the best vector hit's (0 turns the cutoff off). Photos whose words matched are always kept.
 PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
-# With filters, an exact scan beats the HNSW graph when at most this many photos pass them (measured: ARCHITECTURE §4).
-PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 20_000, minimum=0)
+# With filters, scan exactly when at most this many photos pass them: as fast as pgvector's iterative HNSW scan at
+# 0.2–2 % of 100k photos and with half its p95 (manage.py bench_filters; README "How ranking works").
+PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimum=0)
 # Memory for building an HNSW index (a PostgreSQL size, e.g. "1GB"), for this build only.
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
 PHOTOSEARCH_MAX_QUERY_LENGTH = 500
