@@ -22,3 +22,20 @@ def profile_list_with_counts() -> QuerySet[Profile]:
 
 def photo_get(*, photo_id: int) -> Photo | None:
     return Photo.objects.select_related("profile").filter(pk=photo_id).first()
+
+
+def profile_list_with_last_import() -> list[Profile]:
+    """``profile_list_with_counts()`` with each profile's newest import job as ``last_import`` (None if never
+    imported): one more query, however many profiles."""
+    from profiles.models import ImportJob
+
+    profiles = list(profile_list_with_counts())
+    latest = {
+        job.profile_id: job
+        for job in ImportJob.objects.filter(profile__in=profiles)
+        .order_by("profile_id", "-created_at", "-id")
+        .distinct("profile_id")
+    }
+    for profile in profiles:
+        profile.last_import = latest.get(profile.pk)
+    return profiles
