@@ -275,6 +275,8 @@ def test_an_empty_library_explains_what_to_do(live_server, page):
 
 def test_an_unknown_photo_is_404(live_server, page):
     assert page.goto(live_server.url + "/photos/999999/").status == 404
+    assert "Not found" in page.locator("[role=alert]").inner_text()
+    assert page.locator("nav").is_visible()  # the site's own page, not a bare error
 
 
 def test_the_profiles_page_lists_counts_and_the_last_import(live_server, page, two_profiles, photo_folder):
