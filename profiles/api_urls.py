@@ -1,0 +1,13 @@
+"""API v1 URLs of profiles and import jobs (included by ``search/api_urls.py`` under ``api/v1/``)."""
+
+from django.urls import path
+
+from profiles import apis
+from search.apis import method_dispatch
+
+urlpatterns = [
+    path("profiles/", method_dispatch(GET=apis.ProfileListApi, POST=apis.ProfileCreateApi), name="api-profiles"),
+    path("profiles/<int:profile_id>/", apis.ProfileDetailApi.as_view(), name="api-profile"),
+    path("profiles/<int:profile_id>/imports/", apis.ProfileImportApi.as_view(), name="api-profile-imports"),
+    path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="api-job"),
+]

@@ -1,0 +1,325 @@
+"""JSON API v1 for profiles and import jobs: one APIView per operation (see ``search/apis.py`` for what they share)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from profiles.models import ImportJob, Profile, SourceKind
+from profiles.selectors import profile_list_with_counts
+from profiles.services import import_job_enqueue, profile_get_or_create
+from search.apis import ApiView, Conflict, WritePermission, error_responses
+
+# --- Reads (trivial ORM one-liners over the selectors) --------------------------------------------------------------
+
+
+def _with_last_job(queryset):
+    """Prefetch each profile's newest import job as ``last_jobs`` (one query for the whole list)."""
+    newest = ImportJob.objects.order_by("-created_at", "-id")[:1]
+    return queryset.prefetch_related(Prefetch("import_jobs", queryset=newest, to_attr="last_jobs"))
+
+
+def _profile_with_counts(profile_id: int) -> Profile | None:
+    return _with_last_job(profile_list_with_counts()).filter(pk=profile_id).first()
+
+
+def _job_get(job_id: int) -> ImportJob | None:
+    return ImportJob.objects.select_related("profile").filter(pk=job_id).first()
+
+
+# --- Output -----------------------------------------------------------------------------------------------------
+
+
+class JobSummaryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=ImportJob.Status.values)
+    fast_update = serializers.SerializerMethodField()
+    total = serializers.IntegerField(allow_null=True, help_text="Known in advance for folders and URL lists.")
+    processed = serializers.IntegerField()
+    imported = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_url(self, job) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api-job", kwargs={"job_id": job.pk}))
+
+    def get_fast_update(self, job) -> bool:
+        return bool(job.options.get("fast_update"))
+
+
+class ProblemOutputSerializer(serializers.Serializer):
+    source_id = serializers.CharField()
+    reason = serializers.CharField()
+
+    def to_representation(self, instance):
+        source_id, reason = instance  # stored as [source id, reason]
+        return super().to_representation({"source_id": source_id, "reason": reason})
+
+
+class JobOutputSerializer(JobSummaryOutputSerializer):
+    profile = serializers.CharField(source="profile.handle")
+    profile_id = serializers.IntegerField()
+    problems = ProblemOutputSerializer(many=True, help_text="Skipped or failed items (the first 200).")
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    source_kind = serializers.ChoiceField(choices=SourceKind.values)
+    handle = serializers.CharField()
+    display_name = serializers.CharField()
+    photo_count = serializers.IntegerField()
+    embedded_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    last_job = serializers.SerializerMethodField()
+
+    def get_url(self, profile) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api-profile", kwargs={"profile_id": profile.pk}))
+
+    @extend_schema_field(JobSummaryOutputSerializer(allow_null=True))
+    def get_last_job(self, profile):
+        jobs = getattr(profile, "last_jobs", None)
+        return JobSummaryOutputSerializer(jobs[0], context=self.context).data if jobs else None
+
+
+# --- Input checks per source kind -----------------------------------------------------------------------------------
+
+_INSTAGRAM_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+
+
+def _existing_folder(value: str) -> str:
+    path = Path(value).expanduser()
+    if not path.is_absolute() or not path.is_dir():
+        raise ValidationError("No such folder on the server (give an absolute path).")
+    return str(path.resolve())
+
+
+def _existing_file(value: str) -> str:
+    path = Path(value).expanduser()
+    if not path.is_absolute() or not path.is_file():
+        raise ValidationError("No such file on the server (give an absolute path).")
+    return str(path.resolve())
+
+
+def _instagram_username(value: str) -> str:
+    value = value.strip().lstrip("@")
+    if not _INSTAGRAM_USERNAME.fullmatch(value):
+        raise ValidationError("Not an Instagram user name.")
+    return value
+
+
+# Per source kind: (the options it takes, the ones it needs). Each option's check, and the value it stores, below.
+_KIND_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    SourceKind.FOLDER: (frozenset({"path"}), frozenset({"path"})),
+    SourceKind.URLS: (frozenset({"file"}), frozenset({"file"})),
+    SourceKind.FLICKR: (frozenset({"album", "user"}), frozenset()),
+    SourceKind.INSTAGRAM: (frozenset({"session_file", "login"}), frozenset()),
+}
+_OPTION_CHECKS = {
+    "path": _existing_folder,
+    "file": _existing_file,
+    "session_file": _existing_file,
+    "login": _instagram_username,
+    "album": str.strip,
+    "user": str.strip,
+}
+
+
+def _checked_options(kind: str, options: dict[str, str]) -> dict[str, str]:
+    """The options of a new ``kind`` profile, checked against the server (folders and files must exist) and
+    normalised (absolute paths); ``ValidationError`` keyed by option otherwise."""
+    allowed, needed = _KIND_OPTIONS[kind]
+    errors: dict[str, list[str]] = {}
+    for key in sorted(set(options) - allowed):
+        errors[key] = [f"Not an option of {kind} profiles (they take {', '.join(sorted(allowed))})."]
+    for key in sorted(needed - set(options)):
+        errors[key] = [f"Required for {kind} profiles."]
+    if kind == SourceKind.FLICKR:
+        if ("album" in options) == ("user" in options):
+            errors.setdefault("album", []).append("Give an album id or a user, not both.")
+        if not settings.FLICKR_API_KEY:
+            errors.setdefault("album" if "album" in options else "user", []).append(
+                "The server has no FLICKR_API_KEY; set it to import from Flickr."
+            )
+    cleaned = {}
+    for key, value in options.items():
+        if key in errors:
+            continue
+        try:
+            cleaned[key] = _OPTION_CHECKS[key](value)
+        except ValidationError as exc:
+            errors[key] = list(exc.detail)
+    if errors:
+        raise ValidationError({"options": errors})
+    return cleaned
+
+
+class ProfileOptionsInputSerializer(serializers.Serializer):
+    """Where a new profile imports from; which keys apply depends on its source kind (checked below)."""
+
+    path = serializers.CharField(required=False, help_text="folder: absolute path of the folder, on the server.")
+    file = serializers.CharField(required=False, help_text="urls: absolute path of the URL list, on the server.")
+    album = serializers.CharField(required=False, help_text="flickr: album (photoset) id; or `user`.")
+    user = serializers.CharField(required=False, help_text="flickr: user name or NSID; or `album`.")
+    session_file = serializers.CharField(
+        required=False, help_text="instagram: an instaloader session file on the server; or `login`."
+    )
+    login = serializers.CharField(
+        required=False, help_text="instagram: the account whose `instaloader --login` session to use."
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            raise ValidationError({unknown[0]: ["Unknown option."]})
+        return super().to_internal_value(data)
+
+
+# --- Views --------------------------------------------------------------------------------------------------------
+
+
+class ProfileListApi(ApiView):
+    """GET /api/v1/profiles/ — every profile with its photo counts and last import."""
+
+    class OutputSerializer(serializers.Serializer):
+        results = ProfileOutputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="profile_list",
+        summary="Profiles",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request):
+        profiles = _with_last_job(profile_list_with_counts())
+        return Response(self.OutputSerializer({"results": profiles}, context={"request": request}).data)
+
+
+class ProfileCreateApi(ApiView):
+    """POST /api/v1/profiles/ — create a profile and queue its first import (staff only)."""
+
+    permission_classes = [WritePermission]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        source_kind = serializers.ChoiceField(choices=SourceKind.values)
+        handle = serializers.CharField(
+            max_length=255, help_text="Instagram user name, Flickr album/user, or a name you choose."
+        )
+        display_name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+        options = ProfileOptionsInputSerializer(required=False, default=dict)
+
+        def validate(self, data):
+            return {**data, "options": _checked_options(data["source_kind"], data.get("options") or {})}
+
+    class OutputSerializer(serializers.Serializer):
+        profile = ProfileOutputSerializer()
+        job = JobOutputSerializer()
+
+    @extend_schema(
+        operation_id="profile_create",
+        summary="Create a profile and start its import",
+        description="The import runs in a Celery worker (or in-process, before this answer, without a broker); "
+        "`job` is its state at the time of the answer. Follow `job.url` for progress.",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 409)},
+    )
+    def post(self, request):
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        existing = Profile.objects.filter(source_kind=data["source_kind"], handle=data["handle"]).first()
+        if existing is not None:
+            raise Conflict(
+                f"A {existing.source_kind} profile named {existing.handle!r} exists already (id {existing.pk}); "
+                f"POST to its imports URL to import it again."
+            )
+        with transaction.atomic():
+            profile = profile_get_or_create(
+                source_kind=data["source_kind"], handle=data["handle"], display_name=data["display_name"],
+                source_options=data["options"],
+            )
+            job = import_job_enqueue(profile=profile, options={})
+        # Without a broker the import ran on commit, just now: answer with what it did.
+        job = _job_get(job.pk)
+        output = self.OutputSerializer(
+            {"profile": _profile_with_counts(profile.pk), "job": job}, context={"request": request}
+        ).data
+        return Response(output, status=status.HTTP_201_CREATED, headers={"Location": output["profile"]["url"]})
+
+
+class ProfileDetailApi(ApiView):
+    """GET /api/v1/profiles/<id>/ — one profile with its photo counts and last import."""
+
+    @extend_schema(
+        operation_id="profile_retrieve",
+        summary="A profile",
+        responses={200: ProfileOutputSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, profile_id: int):
+        profile = _profile_with_counts(profile_id)
+        if profile is None:
+            raise Http404(f"No profile with id {profile_id}.")
+        return Response(ProfileOutputSerializer(profile, context={"request": request}).data)
+
+
+class ProfileImportApi(ApiView):
+    """POST /api/v1/profiles/<id>/imports/ — queue another import of a profile (staff only)."""
+
+    permission_classes = [WritePermission]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        fast_update = serializers.BooleanField(
+            required=False, default=False, help_text="Instagram: stop at the first post already imported."
+        )
+
+    @extend_schema(
+        operation_id="profile_import",
+        summary="Start an import of a profile",
+        request=InputSerializer,
+        responses={202: JobOutputSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, profile_id: int):
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        profile = Profile.objects.filter(pk=profile_id).first()
+        if profile is None:
+            raise Http404(f"No profile with id {profile_id}.")
+        options = {"fast_update": True} if params.validated_data["fast_update"] else {}
+        with transaction.atomic():
+            job = import_job_enqueue(profile=profile, options=options)
+        output = JobOutputSerializer(_job_get(job.pk), context={"request": request}).data
+        return Response(output, status=status.HTTP_202_ACCEPTED, headers={"Location": output["url"]})
+
+
+class JobDetailApi(ApiView):
+    """GET /api/v1/jobs/<id>/ — an import job's status and counts."""
+
+    @extend_schema(
+        operation_id="job_retrieve",
+        summary="An import job",
+        responses={200: JobOutputSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, job_id: int):
+        job = _job_get(job_id)
+        if job is None:
+            raise Http404(f"No import job with id {job_id}.")
+        return Response(JobOutputSerializer(job, context={"request": request}).data)
