@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -17,26 +16,14 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from profiles.models import ImportJob, Profile, SourceKind
-from profiles.selectors import profile_list_with_counts
-from profiles.services import import_job_enqueue, profile_get_or_create
+from profiles.selectors import (
+    import_job_get,
+    profile_get,
+    profile_get_with_last_import,
+    profile_list_with_last_import,
+)
+from profiles.services import import_job_enqueue, profile_create_with_import
 from search.apis import ApiView, Conflict, WritePermission, error_responses
-
-# --- Reads (trivial ORM one-liners over the selectors) --------------------------------------------------------------
-
-
-def _with_last_job(queryset):
-    """Prefetch each profile's newest import job as ``last_jobs`` (one query for the whole list)."""
-    newest = ImportJob.objects.order_by("-created_at", "-id")[:1]
-    return queryset.prefetch_related(Prefetch("import_jobs", queryset=newest, to_attr="last_jobs"))
-
-
-def _profile_with_counts(profile_id: int) -> Profile | None:
-    return _with_last_job(profile_list_with_counts()).filter(pk=profile_id).first()
-
-
-def _job_get(job_id: int) -> ImportJob | None:
-    return ImportJob.objects.select_related("profile").filter(pk=job_id).first()
-
 
 # --- Output -----------------------------------------------------------------------------------------------------
 
@@ -97,8 +84,8 @@ class ProfileOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(JobSummaryOutputSerializer(allow_null=True))
     def get_last_job(self, profile):
-        jobs = getattr(profile, "last_jobs", None)
-        return JobSummaryOutputSerializer(jobs[0], context=self.context).data if jobs else None
+        job = getattr(profile, "last_import", None)
+        return JobSummaryOutputSerializer(job, context=self.context).data if job else None
 
 
 # --- Input checks per source kind -----------------------------------------------------------------------------------
@@ -208,7 +195,7 @@ class ProfileListApi(ApiView):
         responses={200: OutputSerializer, **error_responses(401)},
     )
     def get(self, request):
-        profiles = _with_last_job(profile_list_with_counts())
+        profiles = profile_list_with_last_import()
         return Response(self.OutputSerializer({"results": profiles}, context={"request": request}).data)
 
 
@@ -245,22 +232,20 @@ class ProfileCreateApi(ApiView):
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        existing = Profile.objects.filter(source_kind=data["source_kind"], handle=data["handle"]).first()
+        existing = profile_get(source_kind=data["source_kind"], handle=data["handle"])
         if existing is not None:
             raise Conflict(
                 f"A {existing.source_kind} profile named {existing.handle!r} exists already (id {existing.pk}); "
                 f"POST to its imports URL to import it again."
             )
-        with transaction.atomic():
-            profile = profile_get_or_create(
-                source_kind=data["source_kind"], handle=data["handle"], display_name=data["display_name"],
-                source_options=data["options"],
-            )
-            job = import_job_enqueue(profile=profile, options={})
+        profile, job = profile_create_with_import(
+            source_kind=data["source_kind"], handle=data["handle"], display_name=data["display_name"],
+            source_options=data["options"],
+        )
         # Without a broker the import ran on commit, just now: answer with what it did.
-        job = _job_get(job.pk)
+        job = import_job_get(job_id=job.pk)
         output = self.OutputSerializer(
-            {"profile": _profile_with_counts(profile.pk), "job": job}, context={"request": request}
+            {"profile": profile_get_with_last_import(profile_id=profile.pk), "job": job}, context={"request": request}
         ).data
         return Response(output, status=status.HTTP_201_CREATED, headers={"Location": output["profile"]["url"]})
 
@@ -274,7 +259,7 @@ class ProfileDetailApi(ApiView):
         responses={200: ProfileOutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request, profile_id: int):
-        profile = _profile_with_counts(profile_id)
+        profile = profile_get_with_last_import(profile_id=profile_id)
         if profile is None:
             raise Http404(f"No profile with id {profile_id}.")
         return Response(ProfileOutputSerializer(profile, context={"request": request}).data)
@@ -300,13 +285,13 @@ class ProfileImportApi(ApiView):
     def post(self, request, profile_id: int):
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        profile = Profile.objects.filter(pk=profile_id).first()
+        profile = profile_get(profile_id=profile_id)
         if profile is None:
             raise Http404(f"No profile with id {profile_id}.")
         options = {"fast_update": True} if params.validated_data["fast_update"] else {}
         with transaction.atomic():
             job = import_job_enqueue(profile=profile, options=options)
-        output = JobOutputSerializer(_job_get(job.pk), context={"request": request}).data
+        output = JobOutputSerializer(import_job_get(job_id=job.pk), context={"request": request}).data
         return Response(output, status=status.HTTP_202_ACCEPTED, headers={"Location": output["url"]})
 
 
@@ -319,7 +304,7 @@ class JobDetailApi(ApiView):
         responses={200: JobOutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request, job_id: int):
-        job = _job_get(job_id)
+        job = import_job_get(job_id=job_id)
         if job is None:
             raise Http404(f"No import job with id {job_id}.")
         return Response(JobOutputSerializer(job, context={"request": request}).data)

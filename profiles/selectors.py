@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from profiles.models import Photo, Profile
+from profiles.models import ImportJob, Photo, Profile
 
 
 def profile_ids_for_handle(handle: str) -> list[int]:
@@ -24,12 +24,13 @@ def photo_get(*, photo_id: int) -> Photo | None:
     return Photo.objects.select_related("profile").filter(pk=photo_id).first()
 
 
-def profile_list_with_last_import() -> list[Profile]:
-    """``profile_list_with_counts()`` with each profile's newest import job as ``last_import`` (None if never
-    imported): one more query, however many profiles."""
-    from profiles.models import ImportJob
-
-    profiles = list(profile_list_with_counts())
+def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> list[Profile]:
+    """``profile_list_with_counts()`` (optionally only ``profile_ids``) with each profile's newest import job as
+    ``last_import`` (None if never imported): one more query, however many profiles."""
+    queryset = profile_list_with_counts()
+    if profile_ids is not None:
+        queryset = queryset.filter(pk__in=profile_ids)
+    profiles = list(queryset)
     latest = {
         job.profile_id: job
         for job in ImportJob.objects.filter(profile__in=profiles)
@@ -39,3 +40,21 @@ def profile_list_with_last_import() -> list[Profile]:
     for profile in profiles:
         profile.last_import = latest.get(profile.pk)
     return profiles
+
+
+def profile_get_with_last_import(*, profile_id: int) -> Profile | None:
+    """One profile with its counts and ``last_import``, or None."""
+    found = profile_list_with_last_import(profile_ids=[profile_id])
+    return found[0] if found else None
+
+
+def import_job_get(*, job_id: int) -> ImportJob | None:
+    return ImportJob.objects.select_related("profile").filter(pk=job_id).first()
+
+
+def profile_get(*, profile_id: int | None = None, source_kind: str | None = None, handle: str | None = None
+                ) -> Profile | None:
+    """A profile by id, or by (source kind, handle); None if there is none."""
+    if profile_id is not None:
+        return Profile.objects.filter(pk=profile_id).first()
+    return Profile.objects.filter(source_kind=source_kind, handle=handle).first()

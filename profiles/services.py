@@ -174,8 +174,30 @@ def import_job_enqueue(*, profile: Profile, options: dict[str, Any] | None = Non
     from profiles.tasks import import_job_task
 
     job = import_job_create(profile=profile, options=options)
-    import_job_task.delay_on_commit(job.pk)
+
+    def send() -> None:
+        try:
+            import_job_task.delay(job.pk)
+        except Exception:
+            if not settings.CELERY_TASK_ALWAYS_EAGER:
+                raise
+            # In-process (no broker): the job row already says what went wrong; the request that queued it
+            # must not fail with it.
+            logger.exception("Import job #%s failed", job.pk)
+
+    transaction.on_commit(send)
     return job
+
+
+def profile_create_with_import(
+    *, source_kind: str, handle: str, display_name: str = "", source_options: dict | None = None
+) -> tuple[Profile, ImportJob]:
+    """Create a profile and queue its first import, atomically (the task is sent once both rows are committed)."""
+    with transaction.atomic():
+        profile = profile_get_or_create(
+            source_kind=source_kind, handle=handle, display_name=display_name, source_options=source_options
+        )
+        return profile, import_job_enqueue(profile=profile)
 
 
 def import_job_run(
