@@ -23,12 +23,10 @@ class CheckedImage:
     thumbnail_jpeg: bytes
 
 
-def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> CheckedImage:
-    """Verify ``data`` fully decodes as an image and render a JPEG thumbnail (longest side ``thumbnail_size``).
-
-    Raises ``ImageRejected`` for empty, non-image, corrupt, truncated or oversized input. The pixel cap is checked
-    from the header, before any pixel is decoded, so a decompression bomb costs nothing.
-    """
+def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
+    """Open ``data`` as a fully decoded image, or raise ``ImageRejected`` with the reason (empty, not an image,
+    corrupt, truncated, oversized). The pixel cap is checked from the header, before any pixel is decoded, so a
+    decompression bomb costs nothing."""
     if not data:
         raise ImageRejected("empty file")
     try:
@@ -39,10 +37,9 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Checked
                 if width * height > max_pixels:
                     raise ImageRejected(f"image too large ({width}×{height} pixels, limit {max_pixels:,})")
                 probe.verify()  # structure and checksums
-            with Image.open(io.BytesIO(data)) as image:
-                fmt = image.format or "unknown"
-                image.load()  # verify() does not decode pixels; load() catches truncated data
-                thumbnail = _thumbnail(image, thumbnail_size)
+            image = Image.open(io.BytesIO(data))
+            image.load()  # verify() does not decode pixels; load() catches truncated data
+            return image
     except ImageRejected:
         raise
     except UnidentifiedImageError:
@@ -51,6 +48,17 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Checked
         raise ImageRejected(f"image too large ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise ImageRejected(f"corrupt or truncated image ({exc})") from None
+
+
+def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> CheckedImage:
+    """Verify ``data`` fully decodes as an image (``image_open``) and render a JPEG thumbnail (longest side
+    ``thumbnail_size``)."""
+    with image_open(data, max_pixels=max_pixels) as image:
+        fmt = image.format or "unknown"
+        try:
+            thumbnail = _thumbnail(image, thumbnail_size)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ImageRejected(f"corrupt image ({exc})") from None
     return CheckedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         width=thumbnail[1],
@@ -58,6 +66,14 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Checked
         format=fmt,
         thumbnail_jpeg=thumbnail[0],
     )
+
+
+def read_local_image(path, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+    """The bytes of an image file, refusing files over ``max_bytes`` before reading them."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImageRejected(f"file too large ({size:,} bytes, limit {max_bytes:,})")
+    return path.read_bytes()
 
 
 def _thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:

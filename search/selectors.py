@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import re
 import threading
-import warnings as warnings_module
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +27,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from pgvector import HalfVector
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from profiles.images import ImageRejected, image_open
 from profiles.models import MediaType, Photo
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 
@@ -477,23 +476,10 @@ def _coverage_warning(model_id: str) -> str | None:
 
 def _uploaded_image(data: bytes) -> Image.Image:
     """Decode an uploaded query image with the same guards as imports (Pillow verify, pixel cap)."""
-    if not data:
-        raise InvalidQuery("The uploaded file is empty.")
     try:
-        with warnings_module.catch_warnings():
-            warnings_module.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                width, height = probe.size
-                if width * height > settings.PHOTOSEARCH_MAX_IMAGE_PIXELS:
-                    raise InvalidQuery(f"The image is too large ({width}×{height} pixels).")
-                probe.verify()
-            image = Image.open(io.BytesIO(data))
-            image.load()
-    except InvalidQuery:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidQuery(f"The upload is not an image Pillow can read ({exc}).") from None
+        image = image_open(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS)
+    except ImageRejected as exc:
+        raise InvalidQuery(f"The upload is not a usable image: {exc}.") from None
     return image.convert("RGB")
 
 

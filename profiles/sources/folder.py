@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from profiles.images import ImageRejected
+from profiles.images import read_local_image
 from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
 _CAROUSEL_SUFFIX = re.compile(r"_\d+$")
 SIDECAR_MAX_BYTES = 1_000_000
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
 class FolderSource:
@@ -39,10 +38,7 @@ class FolderSource:
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
-        size = record.image_path.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            raise ImageRejected(f"file too large ({size:,} bytes, limit {MAX_IMAGE_BYTES:,})")
-        return record.image_path.read_bytes()
+        return read_local_image(record.image_path)
 
 
 def iter_folder(root: Path) -> Iterator[SourceRecord]:

@@ -57,7 +57,7 @@ from instaloader import (
 from instaloader.instaloader import get_default_session_filename, get_legacy_session_filename
 
 from profiles.fetch import fetch_image
-from profiles.images import ImageRejected
+from profiles.images import read_local_image
 from profiles.sources.base import (
     SourceError,
     SourceNotFound,
@@ -80,7 +80,6 @@ FATAL_STATUS_CODES = (400, 401, 403, 429)  # → AbortDownloadException instead 
 MAX_CONNECTION_ATTEMPTS = 2
 REQUEST_TIMEOUT_SECONDS = 30.0
 MAX_THROTTLE_WAIT_SECONDS = 30.0  # instaloader's own request throttle may wait this long; longer ends the run
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")  # Instagram's alphabet; also keeps file names we derive safe
 _SESSION_FILE_NAME = re.compile(r"^session-([A-Za-z0-9._]{1,30})$")  # what `instaloader --login USER` writes
 _METADATA_SUFFIXES = (".json.xz", ".json")
@@ -677,10 +676,7 @@ class InstagramDirSource:
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
-        size = record.image_path.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            raise ImageRejected(f"file too large ({size:,} bytes, limit {MAX_IMAGE_BYTES:,})")
-        return record.image_path.read_bytes()
+        return read_local_image(record.image_path)
 
     def _metadata_files(self) -> list[Path]:
         # Newest first, as a profile lists them (instaloader's default names start with the date).
