@@ -191,7 +191,10 @@ def photo_search_by_image(
 ) -> SearchResult:
     """Photos that look like the uploaded image (vector channel only, same filters, cutoff, sort and paging)."""
     image = _uploaded_image(data)
-    encoder = encoder or get_encoder()
+    try:
+        encoder = encoder or get_encoder()
+    except EncoderUnavailable as exc:
+        return SearchResult(hits=[], model_id=None, warnings=[f"Search by image needs the model: {exc}"])
     query_vector = encoder.encode_images([image])[0]
     warnings = [w for w in [_coverage_warning(encoder.model_id)] if w]
     return _ranked(

@@ -270,3 +270,16 @@ def test_text_vectors_are_cached_per_model(monkeypatch):
     selectors._text_vector(second, "a")
 
     assert first.text_calls == 3 and second.text_calls == 1  # "b" was evicted by "c"; "a" stayed recent
+
+
+def test_search_by_image_without_a_model_says_why_instead_of_failing(monkeypatch):
+    from search.encoders import EncoderUnavailable
+
+    def unavailable():
+        raise EncoderUnavailable("no weights here")
+
+    monkeypatch.setattr(selectors, "get_encoder", unavailable)
+
+    result = photo_search_by_image(data=image_bytes(1))
+
+    assert result.hits == [] and "no weights here" in result.warnings[0]
