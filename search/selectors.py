@@ -220,6 +220,29 @@ def photo_similar(
     )
 
 
+def photo_browse(
+    *, filters: SearchFilters = SearchFilters(), sort: str = "newest", limit: int = 20, offset: int = 0
+) -> SearchResult:
+    """Photos that pass ``filters`` with no query at all (browsing a profile), newest first by default
+    (``relevance`` means newest here: nothing to be relevant to). Duplicates are left out, as in search."""
+    limit, offset = _clean_limit(limit), _clean_offset(offset)
+    if sort not in SORTS:
+        raise InvalidQuery(f"sort must be one of {', '.join(SORTS)}.")
+    where, params = _filter_sql(filters)
+    order = "taken_at ASC NULLS LAST, id" if sort == "oldest" else "taken_at DESC NULLS LAST, id DESC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM profiles_photo WHERE duplicate_of_id IS NULL {where} ORDER BY {order} "
+            f"LIMIT %(limit)s OFFSET %(offset)s",
+            {**params, "limit": limit + 1, "offset": offset},
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    by_id = _photos_by_id(ids[:limit])
+    hits = [SearchHit(photo=by_id[pid], score=0.0) for pid in ids[:limit] if pid in by_id]
+    has_more = len(ids) > limit
+    return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None)
+
+
 def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
                          filters: SearchFilters = SearchFilters()) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""

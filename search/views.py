@@ -27,6 +27,7 @@ from search.selectors import (
     InvalidQuery,
     NotEmbedded,
     SearchFilters,
+    photo_browse,
     photo_search,
     photo_search_by_image,
     photo_similar,
@@ -74,6 +75,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
         if params.query.strip():
             result = photo_search(query=params.query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
             context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits))
+        elif filters:
+            # No words but a profile or other filter (e.g. the profiles page's links): browse, newest first.
+            result = photo_browse(filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
+            context.update(result=result, browsing=True, shown_from=offset + 1, shown_to=offset + len(result.hits))
     except InvalidQuery as exc:
         context["error"], status = str(exc), 400
     return render(request, "search/index.html", context, status=status)

@@ -297,6 +297,9 @@ def test_the_profiles_page_lists_counts_and_the_last_import(live_server, page, t
 
     hills.locator("a", has_text="Search hills").click()
     assert page.locator("select#profile").input_value() == "hills"
+    # With no words typed, the profile's photos are listed, newest first.
+    assert page.locator("#results li.tile").count() == 2
+    assert "of hills, newest first" in page.locator("#results-heading").inner_text()
 
 
 # --- Screenshots (docs/*.png in the README) ---------------------------------------------------------------------

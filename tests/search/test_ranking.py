@@ -283,3 +283,18 @@ def test_search_by_image_without_a_model_says_why_instead_of_failing(monkeypatch
     result = photo_search_by_image(data=image_bytes(1))
 
     assert result.hits == [] and "no weights here" in result.warnings[0]
+
+
+def test_browsing_lists_a_profiles_photos_by_date_without_duplicates(profile, encoder):
+    other = Profile.objects.create(source_kind="folder", handle="other")
+    add(profile, "old", days=-10)
+    add(profile, "new", days=0)
+    original = add(profile, "mid", days=-5)
+    Photo.objects.filter(pk=add(profile, "repost", days=-1).pk).update(duplicate_of=original)
+    add(other, "elsewhere", days=-2)
+
+    newest = selectors.photo_browse(filters=SearchFilters(profile_ids=(profile.pk,)), limit=2)
+    oldest = selectors.photo_browse(filters=SearchFilters(profile_ids=(profile.pk,)), sort="oldest")
+
+    assert names(newest) == ["new", "mid"] and newest.has_more and newest.next_offset == 2
+    assert names(oldest) == ["old", "mid", "new"]
