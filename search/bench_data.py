@@ -127,3 +127,22 @@ def query_vectors(centres: np.ndarray, count: int, *, seed: int = 1) -> np.ndarr
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)).astype(np.float32)
 
+
+
+def topic_words(*, topics: int = 256, seed: int = 0) -> list[list[str]]:
+    """The six words of each topic that ``fill_synthetic`` with the same arguments puts in its photos' captions."""
+    rng = np.random.default_rng(seed + 1)  # the same draws, in the same order, as fill_synthetic's first ones
+    return [list(rng.choice(WORDS, size=6, replace=False)) for _ in range(topics)]
+
+
+def topic_queries(count: int, *, topics: int = 256, dimensions: int = 512, seed: int = 2,
+                  data_seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """``count`` (text, vector) queries that agree with each other: two of a topic's caption words, and a vector near
+    that topic's centre (as a text embedding of those words would land near the photos they describe)."""
+    centres = topic_centres(topics=topics, dimensions=dimensions, seed=data_seed)
+    words = topic_words(topics=topics, seed=data_seed)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, topics, size=count)
+    texts = [" ".join(rng.choice(words[t][:3], size=2, replace=False)) for t in picks]
+    vectors = _unit(centres[picks] + rng.normal(scale=0.8 / np.sqrt(dimensions), size=(count, dimensions)))
+    return texts, vectors

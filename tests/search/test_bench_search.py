@@ -1,0 +1,48 @@
+import json
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from profiles.models import Photo
+from search.bench_data import topic_queries
+from search.bench_search import TopicTextEncoder
+
+KEYS = {
+    "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
+    "recall_at_10", "tfidf_baseline_p50_ms", "numpy_baseline_p50_ms", "api_requests_per_s", "api_errors",
+    "index_build_s", "index_bytes", "hnsw_index_bytes", "gin_index_bytes", "hybrid_vs_tfidf", "vector_vs_numpy",
+    "tfidf_baseline_queries", "api_p50_ms",
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_search_reports_every_figure_from_its_own_database():
+    out = StringIO()
+
+    call_command("bench_search", "--photos", "500", "--profiles", "20", "--queries", "3", "--concurrency", "2",
+                 "--api-seconds", "2", "--json", "--database", "test_photosearch_benchsearch",
+                 stdout=out, stderr=StringIO())
+
+    figures = json.loads(out.getvalue())
+    assert KEYS <= figures.keys()
+    assert figures["photos"] == 500 and figures["tfidf_baseline_queries"] == 3
+    assert 0 <= figures["recall_at_10"] <= 1
+    assert all(figures[f"{run}_p50_ms"] > 0 for run in ("vector", "text", "hybrid", "filtered", "similar", "api"))
+    assert figures["hybrid_p95_ms"] >= figures["hybrid_p50_ms"]
+    assert figures["tfidf_baseline_p50_ms"] > 0 and figures["numpy_baseline_p50_ms"] > 0
+    assert figures["api_errors"] == 0 and figures["api_requests_per_s"] > 0
+    assert figures["index_build_s"] >= 0
+    assert figures["index_bytes"] == figures["hnsw_index_bytes"] + figures["gin_index_bytes"] > 0
+    assert not Photo.objects.exists()  # the test database itself was left alone
+
+
+def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
+    encoder = TopicTextEncoder()
+    texts, vectors = topic_queries(20, seed=5)
+
+    similarity = np.einsum("ij,ij->i", encoder.encode_texts(texts), vectors)
+
+    assert np.median(similarity) > 0.5  # the query vector for the same topic words, not a random direction
+    assert np.array_equal(encoder.encode_texts(texts[:1]), encoder.encode_texts(texts[:1]))
