@@ -223,26 +223,14 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
 def recall_at_10(*, queries: int, seed: int = 0) -> dict:
     """Mean overlap/10 of the top 10 of the production vector query (HNSW, the selector's ef_search) with the top 10
     of the same query as an exact scan (``+ 0`` keeps the index out)."""
-    from django.conf import settings
-    from pgvector import HalfVector
-
     from search.bench_data import BENCH_MODEL, topic_queries
-    from search.selectors import _run_ranked, embedding_expression
-
-    depth = settings.PHOTOSEARCH_VECTOR_CANDIDATES
-    distance = f"{embedding_expression(DIMENSIONS)} <=> %(vector)s::halfvec({DIMENSIONS})"
+    from search.selectors import photo_nearest_ids
 
     def top10(vector, *, exact: bool, explain: bool = False):
-        order = f"({distance}) + 0" if exact else distance
-        # The selector's vector channel: its depth, its ORDER BY … LIMIT shape, its ef_search (_run_ranked).
-        sql = (f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s "
-               f"ORDER BY {order} LIMIT %(vector_depth)s")
-        params = {"vector": HalfVector(vector).to_text(), "model_id": BENCH_MODEL, "vector_depth": depth}
-        rows = _run_ranked(("EXPLAIN " if explain else "") + sql, params, strategy="hnsw", vector_depth=depth)
-        return rows if explain else [row[0] for row in rows[:10]]
+        return photo_nearest_ids(vector=vector, model_id=BENCH_MODEL, limit=10, exact=exact, explain=explain)
 
     _, vectors = topic_queries(queries, seed=seed + 20)
-    plan = "\n".join(row[0] for row in top10(vectors[0], exact=False, explain=True))
+    plan = "\n".join(top10(vectors[0], exact=False, explain=True))
     for vector in vectors[:3]:  # warm up both paths
         top10(vector, exact=False), top10(vector, exact=True)
     overlaps, hnsw_ms, exact_ms = [], [], []

@@ -243,6 +243,23 @@ def photo_browse(
     return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None)
 
 
+def photo_nearest_ids(
+    *, vector: np.ndarray, model_id: str, limit: int, depth: int | None = None, exact: bool = False,
+    explain: bool = False,
+) -> list:
+    """The vector channel alone, as ``photo_search`` runs it (same ORDER BY … LIMIT shape, depth and ef_search):
+    ids of the ``limit`` nearest photos, or with ``exact`` the true nearest (no index), or its EXPLAIN lines.
+    For benchmarks that measure the index's recall and cost."""
+    depth = depth or settings.PHOTOSEARCH_VECTOR_CANDIDATES
+    dimensions = len(vector)
+    distance = f"{embedding_expression(dimensions)} <=> %(vector)s::halfvec({dimensions})"
+    order = f"({distance}) + 0" if exact else distance
+    sql = f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s ORDER BY {order} LIMIT %(depth)s"
+    params = {"vector": HalfVector(vector).to_text(), "model_id": model_id, "depth": depth}
+    rows = _run_ranked(("EXPLAIN " if explain else "") + sql, params, strategy="hnsw", vector_depth=depth)
+    return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
+
+
 def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
                          filters: SearchFilters = SearchFilters()) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
