@@ -11,13 +11,11 @@ import base64
 import binascii
 import math
 import re
-from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -46,6 +44,7 @@ from search.selectors import (
     RankingOptions,
     SearchFilters,
     SearchResult,
+    day_range,
     photo_search,
     photo_search_by_image,
     photo_similar,
@@ -297,17 +296,14 @@ def search_filters(data: dict) -> SearchFilters:
             if not ids:
                 raise ValidationError({"profile": [f"No profile named {handle!r}."]})
             profile_ids.extend(ids)
+    taken_from, taken_to = day_range(data.get("from"), data.get("to"))
     return SearchFilters(
         profile_ids=tuple(dict.fromkeys(profile_ids)),
-        taken_from=_start_of(data["from"]) if data.get("from") else None,
-        taken_to=_start_of(data["to"] + timedelta(days=1)) if data.get("to") else None,
+        taken_from=taken_from,
+        taken_to=taken_to,
         media_type=data.get("media_type"),
         has_text=data.get("has_text"),
     )
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # --- Output -----------------------------------------------------------------------------------------------------

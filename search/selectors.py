@@ -19,13 +19,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from pgvector import HalfVector
 from PIL import Image
 
@@ -68,6 +69,15 @@ class SearchFilters:
         return bool(self.profile_ids) or any(
             value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text)
         )
+
+
+def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole days ``first``…``last`` (both included, display time zone) as ``SearchFilters``' taken_from/taken_to."""
+
+    def start(day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+    return (start(first) if first else None, start(last + timedelta(days=1)) if last else None)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ not an image — is an ``InvalidQuery`` whose message is shown on the page with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from profiles.models import MediaType
@@ -27,6 +26,7 @@ from search.selectors import (
     InvalidQuery,
     NotEmbedded,
     SearchFilters,
+    day_range,
     photo_browse,
     photo_search,
     photo_search_by_image,
@@ -35,7 +35,6 @@ from search.selectors import (
 
 PAGE_SIZE = 24
 SIMILAR_SIZE = 12
-DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 SORT_CHOICES = dict(zip(SORTS, ("Best match", "Newest first", "Oldest first"), strict=True))
 MEDIA_CHOICES = {"": "Any", MediaType.IMAGE: "Photos", MediaType.VIDEO: "Videos"}
@@ -158,10 +157,11 @@ def _filters(*, params: SearchParams) -> SearchFilters:
     taken_to = _date(value=params.taken_to, label="To")
     if taken_from and taken_to and taken_from > taken_to:
         raise InvalidQuery("The From date is after the To date.")
+    taken_from_at, taken_to_at = day_range(taken_from, taken_to)
     return SearchFilters(
         profile_ids=profile_ids,
-        taken_from=_day_start(taken_from),
-        taken_to=_day_start(taken_to + timedelta(days=1)) if taken_to else None,
+        taken_from=taken_from_at,
+        taken_to=taken_to_at,
         media_type=params.media or None,
         has_text=_HAS_TEXT[params.has_text],
     )
@@ -188,12 +188,8 @@ def _date(*, value: str, label: str) -> date | None:
         raise InvalidQuery(f"{label} date “{value}” is not a date like 2024-06-30.") from None
 
 
-def _day_start(day: date | None) -> datetime | None:
-    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
-
-
 def _max_upload_bytes() -> int:
-    return getattr(settings, "PHOTOSEARCH_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
+    return settings.PHOTOSEARCH_MAX_UPLOAD_BYTES
 
 
 def _upload_bytes(upload) -> bytes:
