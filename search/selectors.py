@@ -266,19 +266,19 @@ def photo_nearest_ids(
     order = f"({distance}) + 0" if exact else distance
     sql = f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s ORDER BY {order} LIMIT %(depth)s"
     params = {"vector": HalfVector(vector).to_text(), "model_id": model_id, "depth": depth}
-    rows = _run_ranked(("EXPLAIN " if explain else "") + sql, params, strategy="hnsw", vector_depth=depth)
+    rows = _run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth)
     return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
 
 
 def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
                          filters: SearchFilters = SearchFilters()) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
-    sql, params, strategy = _hybrid_sql(
+    sql, params = _hybrid_sql(
         query=_clean_query(query), excluded=[], query_vector=query_vector, model_id=model_id, filters=filters,
         sort="relevance", limit=_clean_limit(limit), offset=0, ranking=_clean_ranking(RankingOptions()),
         exclude_photo=None,
     )
-    rows = _run_ranked("EXPLAIN " + sql, params, strategy=strategy, vector_depth=params["vector_depth"])
+    rows = _run_ranked("EXPLAIN " + sql, params, vector_depth=params["vector_depth"])
     return "\n".join(row[0] for row in rows)
 
 
@@ -290,11 +290,11 @@ def _ranked(*, query, excluded, query_vector, model_id, filters, sort, limit, of
     limit, offset = _clean_limit(limit), _clean_offset(offset)
     if sort not in SORTS:
         raise InvalidQuery(f"sort must be one of {', '.join(SORTS)}.")
-    sql, params, strategy = _hybrid_sql(
+    sql, params = _hybrid_sql(
         query=query, excluded=excluded, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
         limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo,
     )
-    rows = _run_ranked(sql, params, strategy=strategy, vector_depth=params["vector_depth"])
+    rows = _run_ranked(sql, params, vector_depth=params["vector_depth"])
     has_more = len(rows) > limit
     hits = _hits_from_rows(rows[:limit])
     return SearchResult(hits=hits, model_id=model_id, warnings=warnings, has_more=has_more,
@@ -307,7 +307,6 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
     # A deep page needs deep candidate lists: each channel contributes at most its depth.
     vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
     text_depth = max(ranking.text_depth, offset + limit)
-    strategy = "none"
     if query_vector is not None:
         dimensions = len(query_vector)
         strategy = _vector_strategy(model_id, where, params)
@@ -385,7 +384,7 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
         limit=limit,
         offset=offset,
     )
-    return sql, params, strategy
+    return sql, params
 
 
 def _filter_sql(filters: SearchFilters) -> tuple[str, dict]:
@@ -427,14 +426,44 @@ def _vector_strategy(model_id: str, where: str, params: dict) -> str:
     return "exact" if passing <= limit else "iterative"
 
 
-def _run_ranked(sql: str, params: dict, *, strategy: str, vector_depth: int) -> list[tuple]:
-    """Run a ranking query with the HNSW search settings it needs, scoped to one transaction."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ef_search bounds how many candidates one index scan can return; it must cover the depth we ask for.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, min(vector_depth, 1000)))])
-        if strategy == "iterative":
-            # pgvector 0.8 filters after the index scan; iterative scan keeps going until enough rows pass.
+def _ef_search(vector_depth: int) -> int:
+    # ef_search bounds how well one index scan's first batch is chosen; it should cover the depth we ask for.
+    return max(40, min(vector_depth, 1000))
+
+
+def search_session_prepare(*, connection) -> None:
+    """Give a new database connection the HNSW settings that ranking queries need (``connection_created``).
+
+    Set once per connection instead of ``SET LOCAL`` per query: that took a transaction and two more round trips on
+    every search. ``relaxed_order`` iterative scans are harmless without filters (the first batch already fills the
+    LIMIT) and stop filtered scans from starving; results are re-ranked by distance in SQL anyway. A query deeper than
+    the session's ``ef_search`` still raises it for its own transaction (``_run_ranked``).
+    """
+    if connection.vendor != "postgresql":
+        return
+    ef_search = _ef_search(settings.PHOTOSEARCH_VECTOR_CANDIDATES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)",
+            [str(ef_search)],
+        )
+    # Remembered with the driver connection it belongs to: a reconnect starts from the server's defaults.
+    connection.photosearch_session = (connection.connection, ef_search)
+
+
+def _run_ranked(sql: str, params: dict, *, vector_depth: int) -> list[tuple]:
+    """Run a ranking query with the HNSW search settings it needs: the connection's own (one round trip) when they
+    suffice, else ``SET LOCAL`` in a transaction of its own."""
+    ef_search = _ef_search(vector_depth)
+    connection.ensure_connection()
+    raw, prepared = getattr(connection, "photosearch_session", (None, 0))
+    if raw is not connection.connection or ef_search > prepared:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

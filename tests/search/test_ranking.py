@@ -182,7 +182,8 @@ def test_matched_words_are_highlighted_and_the_rest_escaped(profile, encoder):
 
 
 @pytest.mark.parametrize("exact_scan_max", [20_000, 0])  # exact scan of the filtered rows / iterative HNSW scan
-def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_scan_max):
+@pytest.mark.parametrize("depth", [25, 300])  # within the connection's ef_search / above it (SET LOCAL)
+def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_scan_max, depth):
     settings.PHOTOSEARCH_EXACT_SCAN_MAX = exact_scan_max
     crowd = Profile.objects.create(source_kind="folder", handle="crowd")
     few = Profile.objects.create(source_kind="folder", handle="few")
@@ -200,10 +201,20 @@ def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_sca
     embedding_index_ensure(model_id=MODEL, dimensions=4)
 
     result = photo_search(query="x", filters=SearchFilters(profile_ids=(few.pk,)), limit=25, encoder=encoder,
-                          ranking=RankingOptions(cutoff=0, vector_depth=25))
+                          ranking=RankingOptions(cutoff=0, vector_depth=depth))
 
     assert len(result.hits) == 25  # 30 photos of that profile exist; the 2,970 nearer ones are filtered out
     assert {hit.photo.profile_id for hit in result.hits} == {few.pk}
+
+
+@pytest.mark.django_db(transaction=True)  # closes the connection: no test transaction around it
+def test_every_connection_carries_the_hnsw_search_settings(settings):
+    """Set once per connection (no SET LOCAL round trips per search); a reconnect gets them again."""
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+            assert cursor.fetchone() == (str(max(40, settings.PHOTOSEARCH_VECTOR_CANDIDATES)), "relaxed_order")
+        connection.close()
 
 
 def test_pages_follow_each_other_without_overlap(profile, encoder):
