@@ -307,6 +307,11 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
     # A deep page needs deep candidate lists: each channel contributes at most its depth.
     vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
     text_depth = max(ranking.text_depth, offset + limit)
+    exclusion = ""
+    if excluded:
+        # The text channel's tsquery already excludes these words; this drops vector hits whose words contain them.
+        exclusion = f"AND NOT (search_vector @@ websearch_to_tsquery('{config}', %(excluded)s))"
+        params["excluded"] = " OR ".join(excluded)
     if query_vector is not None:
         dimensions = len(query_vector)
         strategy = _vector_strategy(model_id, where, params)
@@ -316,41 +321,40 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
         order = f"({distance}) + 0" if strategy == "exact" else distance
         exclude = "AND id <> %(photo_id)s" if exclude_photo else ""
         vector_cte = f"""
-            SELECT id, {distance} AS distance FROM profiles_photo
-            WHERE embedding_model = %(model_id)s {exclude} {where}
+            SELECT id, taken_at, {distance} AS distance FROM profiles_photo
+            WHERE embedding_model = %(model_id)s {exclude} {where} {exclusion}
             ORDER BY {order} LIMIT %(vector_depth)s"""
     else:
-        vector_cte = "SELECT NULL::bigint AS id, NULL::float8 AS distance WHERE false"
+        vector_cte = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
     if query is not None:
         text_cte = f"""
-            SELECT id, ts_rank_cd(search_vector, tsq) AS score
+            SELECT id, taken_at, ts_rank_cd(search_vector, tsq) AS score
             FROM profiles_photo, websearch_to_tsquery('{config}', %(query)s) tsq
             WHERE search_vector @@ tsq AND duplicate_of_id IS NULL {where}
             ORDER BY score DESC, id LIMIT %(text_depth)s"""
+        # Snippets for the page's rows only (ts_headline re-parses the text: worth it for 20 rows, not 200).
         headline = f"""CASE WHEN page.text_rank IS NOT NULL THEN ts_headline('{config}',
                 concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
                 websearch_to_tsquery('{config}', %(query)s),
                 'StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2')
             END"""
+        snippet_join = "JOIN profiles_photo p ON p.id = page.photo_id"
     else:
-        text_cte = "SELECT NULL::bigint AS id, NULL::float4 AS score WHERE false"
-        headline = "NULL"
-    exclusion = ""
-    if excluded:
-        exclusion = f"AND NOT (p.search_vector @@ websearch_to_tsquery('{config}', %(excluded)s))"
-        params["excluded"] = " OR ".join(excluded)
+        text_cte = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false"
+        headline, snippet_join = "NULL", ""
     # MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
-    # iterative index scan (relaxed order) may return candidates slightly out of order.
+    # iterative index scan (relaxed order) may return candidates slightly out of order. Each channel carries what
+    # sorting needs (taken_at), so fusing, cutting off, sorting and paging never go back to the table.
     sql = f"""
         WITH vector_candidates AS MATERIALIZED ({vector_cte}),
         vector_ranked AS (
-            SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
+            SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
         ),
         text_ranked AS (
-            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM ({text_cte}) matches
+            SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM ({text_cte}) matches
         ),
         fused AS (
-            SELECT COALESCE(v.id, t.id) AS photo_id,
+            SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
                    COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
                      + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
                    v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
@@ -360,14 +364,13 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
         ),
         page AS (
             SELECT f.*, row_number() OVER (ORDER BY {_ORDER_BY[sort]}) AS position
-            FROM fused f JOIN profiles_photo p ON p.id = f.photo_id
-            WHERE true {exclusion}
+            FROM fused f
             ORDER BY position
             LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
                page.text_score, {headline}
-        FROM page JOIN profiles_photo p ON p.id = page.photo_id
+        FROM page {snippet_join}
         ORDER BY page.position
     """
     params.update(
