@@ -31,3 +31,12 @@ def test_bad_values_name_the_variable(monkeypatch, call, value, message):
     monkeypatch.setenv("PS_X", value)
     with pytest.raises(ImproperlyConfigured, match=message):
         call()
+
+
+def test_the_embedded_servers_shared_buffers_are_a_size_or_auto():
+    from photosearch.settings import _embedded_shared_buffers
+
+    assert _embedded_shared_buffers("2GB") == "2GB"
+    assert 128 <= int(_embedded_shared_buffers("auto").removesuffix("MB")) <= 4096
+    with pytest.raises(ImproperlyConfigured, match="PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS"):
+        _embedded_shared_buffers("lots")

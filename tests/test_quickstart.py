@@ -10,13 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _manage(*args, data_dir: Path, **kwargs):
+def _manage(*args, data_dir: Path, extra_env: dict | None = None, **kwargs):
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
         DJANGO_SETTINGS_MODULE="photosearch.settings",
         PHOTOSEARCH_DATA_DIR=str(data_dir),
         PHOTOSEARCH_CLIP_MODEL="photosearch-tiny",
         PHOTOSEARCH_CLIP_PRETRAINED="none",
+        **(extra_env or {}),
     )
     return subprocess.Popen(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,
@@ -55,3 +56,10 @@ def test_quickstart_on_a_fresh_data_dir_indexes_a_folder(photo_folder, tmp_path)
 
     # The last process to leave stops the server.
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+    # The server's own settings (photosearch.conf) apply when it starts again.
+    show = "from django.db import connection; c = connection.cursor(); c.execute('SHOW shared_buffers'); print(c.fetchone()[0])"
+    out = _finish(_manage("shell", "-c", show, data_dir=data_dir,
+                          extra_env={"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS": "160MB"}))
+    assert out.split()[-1] == "160MB"
+    assert (data_dir / "pgdata" / "postgresql.conf").read_text().count("include_if_exists = 'photosearch.conf'") == 1
