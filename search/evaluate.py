@@ -1,0 +1,438 @@
+"""Relevance evaluation behind ``manage.py evaluate``: how well search finds the right photo for a description, per
+ranking channel and per fusion setting, on a labelled set of photos.
+
+A labelled set is images plus query lines that name them: COCO / Karpathy-style captions JSON (every caption is a
+query for its image) or a folder in import_folder's layout with ``NAME.queries.txt`` next to ``NAME.jpg``. It is
+imported into a profile of its own through the ordinary ingest services, indexed with the configured model and
+captioner (``search.services.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the
+search page and the API use, restricted to that profile:
+
+- ``vector``: the vector channel alone (text weight 0, no cutoff), the figure published retrieval results measure;
+- ``text``: the full-text channel alone (photos' own words and generated captions);
+- ``hybrid``: both, fused with the configured weights and cutoff — what users get today;
+- a sweep of text weight × cutoff, so the best setting for these photos can be read off.
+
+Metrics over the first ``PAGE`` results: Recall@K is the share of queries with a right photo among the first K,
+MRR the mean of 1 / (rank of the first right photo), 0 when none is in the page. A query text labelled on several
+photos counts once and is found when any of them is. ``results`` is how many photos a query returned (at most
+``PAGE``): the cutoff's effect on how much a user has to look through.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.test import override_settings
+
+from profiles.images import read_local_image
+from profiles.models import Photo, Profile, SourceKind
+from profiles.services import SKIPPED, profile_get_or_create, records_ingest
+from profiles.sources.base import SourceRecord
+from profiles.sources.folder import iter_folder
+from search.captions import get_captioner
+from search.encoders import Encoder, get_encoder
+from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search
+from search.services import photos_embed
+
+PAGE = 10
+RECALL_AT = (1, 5, 10)
+DEFAULT_TEXT_WEIGHTS = (0.5, 1.0, 2.0)  # relative to a vector weight of 1: only the ratio changes the order
+DEFAULT_CUTOFFS = (0.0, 0.04, 0.08, 0.15)
+QUERIES_SUFFIX = ".queries.txt"
+PROFILE_PREFIX = "evaluate-"
+
+
+class DatasetError(ValueError):
+    """The labelled set cannot be read as given; ``str(exc)`` says what to fix."""
+
+
+# --- Labelled sets ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LabelledSet:
+    """Images to import (plain source records) and the queries that should find them."""
+
+    name: str
+    format: str
+    records: list[SourceRecord]
+    queries: dict[str, set[str]]  # query text → source ids of the photos it should find
+    missing_images: int = 0  # listed by the dataset but not found on disk
+
+    def limited(self, limit: int | None) -> "LabelledSet":
+        """The first ``limit`` images and only the queries about them."""
+        if not limit or limit >= len(self.records):
+            return self
+        records = self.records[:limit]
+        kept = {record.source_id for record in records}
+        queries = {text: ids & kept for text, ids in self.queries.items() if ids & kept}
+        return LabelledSet(self.name, self.format, records, queries, self.missing_images)
+
+
+def labelled_set_load(*, path: Path, format: str | None = None, limit: int | None = None, split: str = "test",
+                      images_dir: Path | None = None) -> LabelledSet:
+    """Read a labelled set: ``coco`` (a captions JSON file) or ``folder`` (images with ``NAME.queries.txt``);
+    by default a file is read as ``coco`` and a folder as ``folder``. Raises ``DatasetError``."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist.")
+    format = format or ("folder" if path.is_dir() else "coco")
+    if format not in LOADERS:
+        raise DatasetError(f"Unknown dataset format {format!r}; use one of {', '.join(LOADERS)}.")
+    labelled = LOADERS[format](path, split=split, images_dir=images_dir).limited(limit)
+    if not labelled.queries:
+        raise DatasetError(f"{path} has no labelled queries for any image that exists.")
+    return labelled
+
+
+def coco_load(path: Path, *, split: str = "test", images_dir: Path | None = None) -> LabelledSet:
+    """COCO captions (``{"images": [{"id", "file_name"}], "annotations": [{"image_id", "caption"}]}``) or Karpathy
+    splits (``dataset_coco.json`` / ``dataset_flickr30k.json``: ``images`` with ``filepath``, ``filename``, ``split``,
+    ``sentences[].raw``; only ``split`` is kept). Image files are looked up under ``images_dir`` (default: the JSON
+    file's folder), as ``filepath/filename`` or ``filename``."""
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder; the coco format needs the captions JSON file.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        images = data["images"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{path} is not a COCO or Karpathy captions file ({type(exc).__name__}: {exc}).") from None
+    root = Path(images_dir).expanduser() if images_dir else path.parent
+    if "annotations" in data:
+        captions: dict[object, list[str]] = {}
+        for annotation in data["annotations"]:
+            captions.setdefault(annotation["image_id"], []).append(annotation["caption"])
+        entries = [("", image["file_name"], captions.get(image["id"], [])) for image in images]
+    else:
+        splits = {image.get("split", "") for image in images}
+        if split not in splits:
+            raise DatasetError(f"{path} has no images in split {split!r}; it has {', '.join(sorted(splits))}.")
+        entries = [
+            (image.get("filepath", ""), image["filename"], [s["raw"] for s in image.get("sentences", [])])
+            for image in images if image.get("split", "") == split
+        ]
+    records, queries, missing = [], {}, 0
+    for folder, filename, texts in entries:
+        found = next((p for p in (root / folder / filename, root / filename) if p.is_file()), None)
+        if found is None:
+            missing += 1
+            continue
+        source_id = found.relative_to(root).as_posix()
+        records.append(SourceRecord(source_id=source_id, image_path=found))
+        for text in texts:
+            _label(queries, text, source_id)
+    if not records and entries:
+        raise DatasetError(f"None of the {len(entries):,} images of {path.name} is under {root}; "
+                           f"point --images at the folder that holds them.")
+    return LabelledSet(name=path.stem, format="coco", records=records, queries=queries, missing_images=missing)
+
+
+def folder_load(path: Path, *, split: str = "test", images_dir: Path | None = None) -> LabelledSet:
+    """A folder as ``import_folder`` reads it (``NAME.txt``: the photo's own words), plus ``NAME.queries.txt``: one
+    query per line that should find ``NAME.jpg``. Images without queries stay in as distractors."""
+    if not path.is_dir():
+        raise DatasetError(f"{path} is not a folder; the folder format needs a folder of images.")
+    records, queries = [], {}
+    for record in iter_folder(path):
+        records.append(record)
+        sidecar = record.image_path.with_name(record.image_path.stem + QUERIES_SUFFIX)
+        if sidecar.is_file():
+            for line in sidecar.read_text(encoding="utf-8", errors="replace").splitlines():
+                _label(queries, line, record.source_id)
+    return LabelledSet(name=path.resolve().name, format="folder", records=records, queries=queries)
+
+
+LOADERS: dict[str, Callable[..., LabelledSet]] = {"coco": coco_load, "folder": folder_load}
+
+
+def _label(queries: dict[str, set[str]], text: str, source_id: str) -> None:
+    text = " ".join(text.split())
+    if text:
+        queries.setdefault(text, set()).add(source_id)
+
+
+# --- Metrics ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metrics:
+    queries: int
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr: float
+    mean_results: float
+
+    def as_dict(self) -> dict:
+        return {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
+
+
+def metrics_from_ranks(ranks: Sequence[int | None], result_counts: Sequence[int] | None = None) -> Metrics:
+    """Recall@1/5/10 and MRR from each query's rank of its first right photo (1-based; None: not in the page)."""
+    count = len(ranks)
+    if not count:
+        return Metrics(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    recall = {k: sum(1 for rank in ranks if rank is not None and rank <= k) / count for k in RECALL_AT}
+    mrr = sum(1 / rank for rank in ranks if rank is not None) / count
+    mean_results = sum(result_counts) / count if result_counts is not None else 0.0
+    return Metrics(count, recall[1], recall[5], recall[10], mrr, mean_results)
+
+
+def first_relevant_rank(ranked_ids: Iterable[int], relevant: set[int]) -> int | None:
+    return next((position for position, pid in enumerate(ranked_ids, start=1) if pid in relevant), None)
+
+
+# --- Runs ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One way of ranking: ranking overrides for ``photo_search`` and which hits count (a channel's own only)."""
+
+    name: str
+    ranking: RankingOptions
+    channel: str | None = None  # "vector" / "text": keep only hits that channel found; None: every hit
+
+
+def channel_runs() -> list[Run]:
+    return [
+        Run("vector", RankingOptions(text_weight=0, cutoff=0), channel="vector"),
+        Run("text", RankingOptions(vector_weight=0, cutoff=0), channel="text"),
+        Run("hybrid", RankingOptions()),
+    ]
+
+
+def sweep_runs(*, text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
+               cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> list[Run]:
+    return [
+        Run(f"text_weight={weight:g} cutoff={cutoff:g}",
+            RankingOptions(vector_weight=1.0, text_weight=weight, cutoff=cutoff))
+        for weight in text_weights for cutoff in cutoffs
+    ]
+
+
+@dataclass
+class SweepResult:
+    text_weight: float
+    cutoff: float
+    metrics: Metrics
+    best: bool = False
+
+    def as_dict(self) -> dict:
+        return {"vector_weight": 1.0, "text_weight": self.text_weight, "cutoff": self.cutoff,
+                **self.metrics.as_dict(), "best": self.best}
+
+
+@dataclass
+class Evaluation:
+    dataset: str
+    format: str
+    photos: int
+    queries: int
+    model: str
+    captioner: str
+    configured: dict  # the settings the ``hybrid`` row ran with
+    channels: dict[str, Metrics]
+    sweep: list[SweepResult]
+    skipped_images: int = 0  # missing on disk or not a usable image
+    skipped_queries: int = 0  # refused by the search (too long…) or about skipped images only
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def best(self) -> SweepResult | None:
+        return next((row for row in self.sweep if row.best), None)
+
+    def as_dict(self) -> dict:
+        best = self.best
+        return {
+            "dataset": self.dataset, "format": self.format, "photos": self.photos, "queries": self.queries,
+            "skipped_images": self.skipped_images, "skipped_queries": self.skipped_queries,
+            "model": self.model, "captioner": self.captioner, "page": PAGE, "configured": self.configured,
+            "channels": {name: metrics.as_dict() for name, metrics in self.channels.items()},
+            "sweep": [row.as_dict() for row in self.sweep],
+            "best": best.as_dict() if best else None,
+            "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
+        }
+
+
+def best_index(rows: Sequence[Metrics]) -> int | None:
+    """The best setting: highest MRR, then R@1, R@5, R@10; on a tie the one that returns fewer photos."""
+    if not rows:
+        return None
+    return max(range(len(rows)), key=lambda i: (round(rows[i].mrr, 9), rows[i].recall_at_1, rows[i].recall_at_5,
+                                                 rows[i].recall_at_10, -rows[i].mean_results, -i))
+
+
+def evaluation_run(
+    *,
+    labelled: LabelledSet,
+    text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
+    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    keep: bool = False,
+    batch_size: int | None = None,
+    on_step: Callable[[str], None] = lambda message: None,
+    on_start: Callable[[str, int], None] = lambda label, total: None,
+    on_advance: Callable[[int], None] = lambda count: None,
+) -> Evaluation:
+    """Import ``labelled`` into a profile of its own, index it with the configured model and captioner, run every
+    query through ``photo_search`` for each channel and sweep setting, and score the rankings.
+
+    Without ``keep`` the profile is a fresh one (``evaluate-NAME-xxxxxxxx``) with its thumbnails in a temporary
+    media folder, and both are removed at the end. With ``keep`` it is ``evaluate-NAME`` in the ordinary media
+    folder and stays (shown in search like any profile): a rerun imports nothing new and embeds only what the
+    current model has not, so trying another model or captioner costs only the indexing.
+    ``on_start(label, total)`` / ``on_advance(n)`` report progress of the import, indexing and query phases.
+    Raises ``EncoderUnavailable`` when the model cannot be loaded.
+    """
+    encoder = get_encoder()
+    captioner = get_captioner(encoder)
+    seconds: dict[str, float] = {}
+    handle = PROFILE_PREFIX + labelled.name + ("" if keep else f"-{uuid.uuid4().hex[:8]}")
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as scratch:
+        media = {} if keep else {"MEDIA_ROOT": str(Path(scratch) / "media")}
+        with override_settings(PHOTOSEARCH_AUTO_EMBED=False, **media):
+            try:
+                profile = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=handle,
+                                                display_name=f"Evaluation: {labelled.name}")
+                # A kept profile may hold images of an earlier run with another --limit: they would be distractors.
+                profile.photos.exclude(source_id__in=[r.source_id for r in labelled.records]).delete()
+                skipped = _import(profile, labelled, on_step, on_start, on_advance, seconds)
+                _index(profile, encoder, captioner, batch_size, on_step, on_start, on_advance, seconds)
+                return _score(profile, labelled, encoder, captioner.name, skipped, text_weights, cutoffs,
+                              on_step, on_start, on_advance, seconds)
+            finally:
+                if not keep:
+                    Profile.objects.filter(pk=profile.pk).delete()
+
+
+def _import(profile, labelled, on_step, on_start, on_advance, seconds) -> int:
+    on_step(f"importing {len(labelled.records):,} images into profile {profile.handle!r}")
+    on_start("Importing", len(labelled.records))
+    skipped = 0
+
+    def counted(record: SourceRecord, outcome: str, reason: str) -> None:
+        nonlocal skipped
+        skipped += outcome == SKIPPED
+        on_advance(1)
+
+    started = time.perf_counter()
+    records_ingest(profile=profile, records=labelled.records, read=lambda r: read_local_image(r.image_path),
+                   on_item=counted)
+    seconds["import"] = time.perf_counter() - started
+    return skipped
+
+
+def _index(profile, encoder, captioner, batch_size, on_step, on_start, on_advance, seconds) -> None:
+    on_step(f"indexing with {encoder.model_id}, captioner {captioner.name}")
+    started = time.perf_counter()
+    summary = photos_embed(
+        profile_ids=[profile.pk], batch_size=batch_size or settings.PHOTOSEARCH_EMBED_BATCH_SIZE, encoder=encoder,
+        captioner=captioner, on_start=lambda total: on_start("Indexing", total), on_batch=on_advance,
+    )
+    seconds["index"] = time.perf_counter() - started
+    if summary.failed:
+        on_step(f"{len(summary.failed)} photos could not be indexed (unreadable thumbnails); they count as misses")
+
+
+def _score(profile, labelled, encoder, captioner_name, skipped_images, text_weights, cutoffs, on_step, on_start,
+           on_advance, seconds) -> Evaluation:
+    # Source id → the photo search returns for it (a repeated image is found as its first copy).
+    photo_for = {
+        source_id: duplicate_of or pid
+        for source_id, pid, duplicate_of in Photo.objects.filter(profile=profile)
+        .values_list("source_id", "id", "duplicate_of_id")
+    }
+    questions = []  # (query, ids of the right photos)
+    skipped_queries = 0
+    for text, source_ids in labelled.queries.items():
+        relevant = {photo_for[s] for s in source_ids if s in photo_for}
+        if relevant:
+            questions.append((text, relevant))
+        else:
+            skipped_queries += 1
+    on_step(f"embedding {len(questions):,} queries")
+    started = time.perf_counter()
+    query_encoder = PrecomputedQueries(encoder, [text for text, _ in questions])
+    seconds["query_vectors"] = time.perf_counter() - started
+
+    runs = channel_runs() + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
+    ranks: dict[str, list[int | None]] = {run.name: [] for run in runs}
+    counts: dict[str, list[int]] = {run.name: [] for run in runs}
+    filters = SearchFilters(profile_ids=(profile.pk,))
+    on_step(f"running {len(questions):,} queries × {len(runs)} rankings")
+    on_start("Searching", len(questions) * len(runs))
+    started = time.perf_counter()
+    for text, relevant in questions:
+        try:
+            results = [_ranked_ids(run, text, filters, query_encoder) for run in runs]
+        except InvalidQuery:
+            skipped_queries += 1
+            on_advance(len(runs))
+            continue
+        for run, ids in zip(runs, results):
+            ranks[run.name].append(first_relevant_rank(ids, relevant))
+            counts[run.name].append(len(ids))
+        on_advance(len(runs))
+    seconds["search"] = time.perf_counter() - started
+
+    metrics = {run.name: metrics_from_ranks(ranks[run.name], counts[run.name]) for run in runs}
+    channels = {run.name: metrics[run.name] for run in runs[:3]}
+    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, metrics[run.name]) for run in runs[3:]]
+    best = best_index([row.metrics for row in sweep])
+    if best is not None:
+        sweep[best].best = True
+    answered = channels["hybrid"].queries
+    return Evaluation(
+        dataset=labelled.name, format=labelled.format, photos=len(photo_for), queries=answered,
+        model=encoder.model_id, captioner=captioner_name,
+        configured={"vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
+                    "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT, "cutoff": settings.PHOTOSEARCH_CUTOFF,
+                    "rrf_k": settings.PHOTOSEARCH_RRF_K},
+        channels=channels, sweep=sweep, skipped_images=labelled.missing_images + skipped_images,
+        skipped_queries=skipped_queries, seconds=seconds,
+    )
+
+
+def _ranked_ids(run: Run, text: str, filters: SearchFilters, encoder: Encoder) -> list[int]:
+    result = photo_search(query=text, filters=filters, limit=PAGE, ranking=run.ranking, encoder=encoder)
+    if run.channel == "vector":
+        hits = [hit for hit in result.hits if hit.vector_rank is not None]
+    elif run.channel == "text":
+        hits = [hit for hit in result.hits if hit.text_rank is not None]
+    else:
+        hits = result.hits
+    return [hit.photo.pk for hit in hits]
+
+
+class PrecomputedQueries:
+    """The configured encoder with every query's text vector computed up front, in batches (one model call per
+    batch instead of one per query: what makes tens of thousands of COCO captions affordable on a CPU). A text it
+    has not seen (a query the selector rewrote, e.g. with ``-exclusions``) goes to the model as usual."""
+
+    BATCH = 256
+
+    def __init__(self, encoder: Encoder, texts: Sequence[str]):
+        self.encoder = encoder
+        self.model_id, self.dimensions, self.device = encoder.model_id, encoder.dimensions, encoder.device
+        self.vectors: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(" ".join(text.replace('"', " ").split()) for text in texts))
+        for start in range(0, len(unique), self.BATCH):
+            batch = unique[start:start + self.BATCH]
+            self.vectors.update(zip(batch, encoder.encode_texts(batch)))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [text for text in texts if text not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.encoder.encode_texts(missing)))
+        return np.stack([self.vectors[text] for text in texts])
+
+    def __getattr__(self, name):
+        return getattr(self.encoder, name)

@@ -1,0 +1,143 @@
+import argparse
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from search.encoders import EncoderUnavailable
+from search.evaluate import (
+    DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, LOADERS, PAGE, DatasetError, Evaluation, Metrics, evaluation_run,
+    labelled_set_load,
+)
+from search.selectors import MAX_WEIGHT
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure search relevance on a labelled set: import it into a profile of its own, index it with the "
+        "configured model and captioner, run every labelled query and report Recall@1/5/10 and MRR for the vector "
+        "channel, the text channel and hybrid ranking, plus a sweep of text weight × cutoff with the best setting "
+        "marked. See docs/relevance.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset", type=Path, required=True,
+                            help="A COCO/Karpathy captions JSON file, or a folder of images with NAME.queries.txt.")
+        parser.add_argument("--format", choices=sorted(LOADERS),
+                            help="Dataset format (default: coco for a file, folder for a folder).")
+        parser.add_argument("--images", type=Path,
+                            help="coco: folder holding the image files (default: the JSON file's folder).")
+        parser.add_argument("--split", default="test", help="Karpathy split to evaluate (default: %(default)s).")
+        parser.add_argument("--limit", type=int, help="Only the first N images (and their queries).")
+        parser.add_argument("--text-weights", type=_floats, default=DEFAULT_TEXT_WEIGHTS, metavar="W,W,…",
+                            help="Sweep: text weights against a vector weight of 1 (default: "
+                                 f"{','.join(f'{w:g}' for w in DEFAULT_TEXT_WEIGHTS)}).")
+        parser.add_argument("--cutoffs", type=_floats, default=DEFAULT_CUTOFFS, metavar="C,C,…",
+                            help="Sweep: relevance cutoffs (default: "
+                                 f"{','.join(f'{c:g}' for c in DEFAULT_CUTOFFS)}).")
+        parser.add_argument("--batch-size", type=int, help="Photos per model batch when indexing.")
+        parser.add_argument("--keep", action="store_true",
+                            help="Keep the evaluate-NAME profile (and its vectors) for the next run instead of "
+                                 "removing it; it then shows up in search like any profile.")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object instead of tables.")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw progress bars.")
+
+    def handle(self, *args, dataset, limit, text_weights, cutoffs, batch_size, **options):
+        if limit is not None and limit < 1:
+            raise CommandError("--limit must be at least 1.")
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        if not text_weights or any(not 0 <= w <= MAX_WEIGHT for w in text_weights):
+            raise CommandError(f"--text-weights must be between 0 and {MAX_WEIGHT:g}.")
+        if not cutoffs or any(not 0 <= c <= 2 for c in cutoffs):
+            raise CommandError("--cutoffs must be between 0 and 2 (cosine distances).")
+        try:
+            labelled = labelled_set_load(path=dataset, format=options["format"], limit=limit,
+                                         split=options["split"], images_dir=options["images"])
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from None
+        progress = _Progress(self.stderr._out, disabled=options["no_progress"] or options["json"])
+        try:
+            evaluation = evaluation_run(
+                labelled=labelled, text_weights=text_weights, cutoffs=cutoffs, keep=options["keep"],
+                batch_size=batch_size,
+                on_step=(lambda message: None) if options["json"] else (lambda m: self.stderr.write(f"… {m}")),
+                on_start=progress.start, on_advance=progress.advance,
+            )
+        except EncoderUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            progress.close()
+        if options["json"]:
+            self.stdout.write(json.dumps(evaluation.as_dict()))
+        else:
+            self.stdout.write(self.report(evaluation))
+
+    def report(self, evaluation: Evaluation) -> str:
+        """The tables a person reads: channels, the sweep with the best row marked, and the setting to use."""
+        configured = evaluation.configured
+        lines = [
+            f"{evaluation.queries:,} queries on {evaluation.photos:,} photos ({evaluation.dataset}, "
+            f"{evaluation.format}); model {evaluation.model}, captioner {evaluation.captioner}.",
+        ]
+        if evaluation.skipped_images or evaluation.skipped_queries:
+            lines.append(f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
+                         f"{evaluation.skipped_queries:,} queries.")
+        lines += ["", f"{'channel':<10}{_HEADER}"]
+        for name, metrics in evaluation.channels.items():
+            lines.append(f"{name:<10}{_row(metrics)}")
+        lines.append(
+            f"(hybrid: vector weight {configured['vector_weight']:g}, text weight {configured['text_weight']:g}, "
+            f"cutoff {configured['cutoff']:g}, k {configured['rrf_k']:g}; results: photos returned, at most {PAGE})"
+        )
+        lines += ["", "Sweep (hybrid, vector weight 1):", f"  {'text w':>6}  {'cutoff':>6}  {_HEADER}"]
+        for row in evaluation.sweep:
+            line = f"{'*' if row.best else ' '} {row.text_weight:>6g}  {row.cutoff:>6g}  {_row(row.metrics)}"
+            lines.append(self.style.SUCCESS(line + "  ← best") if row.best else line)
+        best = evaluation.best
+        if best is not None:
+            hybrid = evaluation.channels["hybrid"]
+            lines += ["", self.style.SUCCESS(
+                f"Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT={best.text_weight:g} "
+                f"PHOTOSEARCH_CUTOFF={best.cutoff:g} (MRR {best.metrics.mrr:.3f}, R@1 {best.metrics.recall_at_1:.3f}; "
+                f"current settings: MRR {hybrid.mrr:.3f}, R@1 {hybrid.recall_at_1:.3f})."
+            )]
+        timing = ", ".join(f"{name} {value:.1f} s" for name, value in evaluation.seconds.items())
+        lines.append(f"Time: {timing}.")
+        return "\n".join(lines)
+
+
+_HEADER = f"{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'results':>9}"
+
+
+def _row(metrics: Metrics) -> str:
+    return (f"{metrics.recall_at_1:>7.3f}{metrics.recall_at_5:>7.3f}{metrics.recall_at_10:>7.3f}"
+            f"{metrics.mrr:>7.3f}{metrics.mean_results:>9.1f}")
+
+
+def _floats(value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from None
+
+
+class _Progress:
+    """One tqdm bar per phase (importing, indexing, searching)."""
+
+    def __init__(self, file, *, disabled: bool):
+        self.file, self.disabled, self.bar = file, disabled, None
+
+    def start(self, label: str, total: int) -> None:
+        self.close()
+        self.bar = tqdm(total=total, desc=label, file=self.file, disable=self.disabled or None)
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
