@@ -24,12 +24,14 @@ import json
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 from django.test import override_settings
 
 from profiles.images import read_local_image
@@ -38,7 +40,7 @@ from profiles.services import SKIPPED, profile_get_or_create, records_ingest
 from profiles.sources.base import SourceRecord
 from profiles.sources.folder import iter_folder
 from search.captions import get_captioner
-from search.encoders import Encoder, get_encoder
+from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search
 from search.services import photos_embed
 
@@ -271,6 +273,15 @@ def best_index(rows: Sequence[Metrics]) -> int | None:
                                                  rows[i].recall_at_10, -rows[i].mean_results, -i))
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks for a caller that shows progress: a line per step, and a bar per phase (import, index, search)."""
+
+    step: Callable[[str], None] = lambda message: None
+    start: Callable[[str, int], None] = lambda label, total: None
+    advance: Callable[[int], None] = lambda count: None
+
+
 def evaluation_run(
     *,
     labelled: LabelledSet,
@@ -278,9 +289,8 @@ def evaluation_run(
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     keep: bool = False,
     batch_size: int | None = None,
-    on_step: Callable[[str], None] = lambda message: None,
-    on_start: Callable[[str, int], None] = lambda label, total: None,
-    on_advance: Callable[[int], None] = lambda count: None,
+    workers: int = 1,
+    progress: Progress = Progress(),
 ) -> Evaluation:
     """Import ``labelled`` into a profile of its own, index it with the configured model and captioner, run every
     query through ``photo_search`` for each channel and sweep setting, and score the rankings.
@@ -288,9 +298,9 @@ def evaluation_run(
     Without ``keep`` the profile is a fresh one (``evaluate-NAME-xxxxxxxx``) with its thumbnails in a temporary
     media folder, and both are removed at the end. With ``keep`` it is ``evaluate-NAME`` in the ordinary media
     folder and stays (shown in search like any profile): a rerun imports nothing new and embeds only what the
-    current model has not, so trying another model or captioner costs only the indexing.
-    ``on_start(label, total)`` / ``on_advance(n)`` report progress of the import, indexing and query phases.
-    Raises ``EncoderUnavailable`` when the model cannot be loaded.
+    current model has not, so trying another model or captioner costs only the indexing. ``workers`` threads
+    (each with its own database connection) run the queries. Raises ``EncoderUnavailable`` when the model cannot
+    be loaded.
     """
     encoder = get_encoder()
     captioner = get_captioner(encoder)
@@ -304,24 +314,39 @@ def evaluation_run(
                                                 display_name=f"Evaluation: {labelled.name}")
                 # A kept profile may hold images of an earlier run with another --limit: they would be distractors.
                 profile.photos.exclude(source_id__in=[r.source_id for r in labelled.records]).delete()
-                skipped = _import(profile, labelled, on_step, on_start, on_advance, seconds)
-                _index(profile, encoder, captioner, batch_size, on_step, on_start, on_advance, seconds)
-                return _score(profile, labelled, encoder, captioner.name, skipped, text_weights, cutoffs,
-                              on_step, on_start, on_advance, seconds)
+                skipped = _import(profile, labelled, progress, seconds)
+                _index(profile, encoder, captioner, batch_size, progress, seconds)
+                questions, unanswerable = _questions(profile, labelled)
+                runs = channel_runs() + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
+                ranks, counts, refused = _search(profile, questions, runs, encoder, workers, progress, seconds)
             finally:
                 if not keep:
-                    Profile.objects.filter(pk=profile.pk).delete()
+                    Profile.objects.filter(source_kind=SourceKind.FOLDER, handle=handle).delete()
+    metrics = [metrics_from_ranks(ranks[i], counts[i]) for i in range(len(runs))]
+    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, row) for run, row in zip(runs[3:], metrics[3:])]
+    best = best_index([row.metrics for row in sweep])
+    if best is not None:
+        sweep[best].best = True
+    return Evaluation(
+        dataset=labelled.name, format=labelled.format, photos=len(labelled.records) - skipped,
+        queries=len(questions) - refused, model=encoder.model_id, captioner=captioner.name,
+        configured={"vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
+                    "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT, "cutoff": settings.PHOTOSEARCH_CUTOFF,
+                    "rrf_k": settings.PHOTOSEARCH_RRF_K},
+        channels={run.name: row for run, row in zip(runs[:3], metrics[:3])}, sweep=sweep,
+        skipped_images=labelled.missing_images + skipped, skipped_queries=unanswerable + refused, seconds=seconds,
+    )
 
 
-def _import(profile, labelled, on_step, on_start, on_advance, seconds) -> int:
-    on_step(f"importing {len(labelled.records):,} images into profile {profile.handle!r}")
-    on_start("Importing", len(labelled.records))
+def _import(profile: Profile, labelled: LabelledSet, progress: Progress, seconds: dict) -> int:
+    progress.step(f"importing {len(labelled.records):,} images into profile {profile.handle!r}")
+    progress.start("Importing", len(labelled.records))
     skipped = 0
 
     def counted(record: SourceRecord, outcome: str, reason: str) -> None:
         nonlocal skipped
         skipped += outcome == SKIPPED
-        on_advance(1)
+        progress.advance(1)
 
     started = time.perf_counter()
     records_ingest(profile=profile, records=labelled.records, read=lambda r: read_local_image(r.image_path),
@@ -330,78 +355,83 @@ def _import(profile, labelled, on_step, on_start, on_advance, seconds) -> int:
     return skipped
 
 
-def _index(profile, encoder, captioner, batch_size, on_step, on_start, on_advance, seconds) -> None:
-    on_step(f"indexing with {encoder.model_id}, captioner {captioner.name}")
+def _index(profile: Profile, encoder: Encoder, captioner, batch_size: int | None, progress: Progress,
+           seconds: dict) -> None:
+    progress.step(f"indexing with {encoder.model_id}, captioner {captioner.name}")
     started = time.perf_counter()
     summary = photos_embed(
         profile_ids=[profile.pk], batch_size=batch_size or settings.PHOTOSEARCH_EMBED_BATCH_SIZE, encoder=encoder,
-        captioner=captioner, on_start=lambda total: on_start("Indexing", total), on_batch=on_advance,
+        captioner=captioner, on_start=lambda total: progress.start("Indexing", total), on_batch=progress.advance,
     )
     seconds["index"] = time.perf_counter() - started
     if summary.failed:
-        on_step(f"{len(summary.failed)} photos could not be indexed (unreadable thumbnails); they count as misses")
+        progress.step(f"{len(summary.failed)} photos could not be indexed (unreadable thumbnails); they count as "
+                      f"misses")
 
 
-def _score(profile, labelled, encoder, captioner_name, skipped_images, text_weights, cutoffs, on_step, on_start,
-           on_advance, seconds) -> Evaluation:
-    # Source id → the photo search returns for it (a repeated image is found as its first copy).
+def _questions(profile: Profile, labelled: LabelledSet) -> tuple[list[tuple[str, set[int]]], int]:
+    """(query, ids of the photos search should return for it) for every query about an imported photo, and how
+    many queries were about skipped images only. A repeated image is found as its first copy."""
     photo_for = {
         source_id: duplicate_of or pid
         for source_id, pid, duplicate_of in Photo.objects.filter(profile=profile)
         .values_list("source_id", "id", "duplicate_of_id")
     }
-    questions = []  # (query, ids of the right photos)
-    skipped_queries = 0
+    questions, unanswerable = [], 0
     for text, source_ids in labelled.queries.items():
         relevant = {photo_for[s] for s in source_ids if s in photo_for}
         if relevant:
             questions.append((text, relevant))
         else:
-            skipped_queries += 1
-    on_step(f"embedding {len(questions):,} queries")
+            unanswerable += 1
+    return questions, unanswerable
+
+
+def _search(profile: Profile, questions, runs: list[Run], encoder: Encoder, workers: int, progress: Progress,
+            seconds: dict) -> tuple[list[list[int | None]], list[list[int]], int]:
+    """Every question through every run: per run, each answered question's rank of its first right photo and how
+    many photos came back; and how many questions the selector refused (too long…)."""
+    progress.step(f"embedding {len(questions):,} queries")
     started = time.perf_counter()
-    query_encoder = PrecomputedQueries(encoder, [text for text, _ in questions])
+    encoders = {None: PrecomputedQueries(encoder, [text for text, _ in questions]), "text": TextOnly(encoder)}
     seconds["query_vectors"] = time.perf_counter() - started
-
-    runs = channel_runs() + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
-    ranks: dict[str, list[int | None]] = {run.name: [] for run in runs}
-    counts: dict[str, list[int]] = {run.name: [] for run in runs}
     filters = SearchFilters(profile_ids=(profile.pk,))
-    on_step(f"running {len(questions):,} queries × {len(runs)} rankings")
-    on_start("Searching", len(questions) * len(runs))
-    started = time.perf_counter()
-    for text, relevant in questions:
+
+    def answer(question) -> list[list[int]] | None:
         try:
-            results = [_ranked_ids(run, text, filters, query_encoder) for run in runs]
+            return [_ranked_ids(run, question[0], filters, encoders.get(run.channel, encoders[None])) for run in runs]
         except InvalidQuery:
-            skipped_queries += 1
-            on_advance(len(runs))
-            continue
-        for run, ids in zip(runs, results):
-            ranks[run.name].append(first_relevant_rank(ids, relevant))
-            counts[run.name].append(len(ids))
-        on_advance(len(runs))
+            return None
+        finally:
+            progress.advance(len(runs))
+
+    def answer_slice(index: int) -> list:
+        try:
+            return [answer(question) for question in questions[index::workers]]
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    progress.step(f"running {len(questions):,} queries × {len(runs)} rankings"
+                  f"{f' in {workers} threads' if workers > 1 else ''}")
+    progress.start("Searching", len(questions) * len(runs))
+    started = time.perf_counter()
+    if workers <= 1:
+        answers = [answer(question) for question in questions]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            slices = list(pool.map(answer_slice, range(workers)))
+        answers = [slices[i % workers][i // workers] for i in range(len(questions))]
     seconds["search"] = time.perf_counter() - started
-
-    metrics = {run.name: metrics_from_ranks(ranks[run.name], counts[run.name]) for run in runs}
-    channels = {run.name: metrics[run.name] for run in runs[:3]}
-    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, metrics[run.name]) for run in runs[3:]]
-    best = best_index([row.metrics for row in sweep])
-    if best is not None:
-        sweep[best].best = True
-    answered = channels["hybrid"].queries
-    return Evaluation(
-        dataset=labelled.name, format=labelled.format, photos=len(photo_for), queries=answered,
-        model=encoder.model_id, captioner=captioner_name,
-        configured={"vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
-                    "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT, "cutoff": settings.PHOTOSEARCH_CUTOFF,
-                    "rrf_k": settings.PHOTOSEARCH_RRF_K},
-        channels=channels, sweep=sweep, skipped_images=labelled.missing_images + skipped_images,
-        skipped_queries=skipped_queries, seconds=seconds,
-    )
+    ranks: list[list[int | None]] = [[] for _ in runs]
+    counts: list[list[int]] = [[] for _ in runs]
+    for (_, relevant), answered in zip(questions, answers):
+        for i, ids in enumerate(answered or []):
+            ranks[i].append(first_relevant_rank(ids, relevant))
+            counts[i].append(len(ids))
+    return ranks, counts, sum(answered is None for answered in answers)
 
 
-def _ranked_ids(run: Run, text: str, filters: SearchFilters, encoder: Encoder) -> list[int]:
+def _ranked_ids(run: Run, text: str, filters: SearchFilters, encoder) -> list[int]:
     result = photo_search(query=text, filters=filters, limit=PAGE, ranking=run.ranking, encoder=encoder)
     if run.channel == "vector":
         hits = [hit for hit in result.hits if hit.vector_rank is not None]
@@ -410,6 +440,21 @@ def _ranked_ids(run: Run, text: str, filters: SearchFilters, encoder: Encoder) -
     else:
         hits = result.hits
     return [hit.photo.pk for hit in hits]
+
+
+class TextOnly:
+    """An encoder that is never available: ``photo_search`` then answers from its text channel alone, as it does
+    when the model cannot load, so the text run pays for no vector scan. Its own model id keeps the selector's
+    query-vector cache from answering for it (were it to, the run's vector weight 0 would still leave the text
+    order as it is)."""
+
+    model_id = "evaluate/text-only"
+
+    def __init__(self, encoder: Encoder):
+        self.dimensions, self.device = encoder.dimensions, encoder.device
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        raise EncoderUnavailable("text channel only")
 
 
 class PrecomputedQueries:

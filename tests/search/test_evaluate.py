@@ -10,7 +10,7 @@ from search.evaluate import (
     DatasetError, Metrics, best_index, coco_load, first_relevant_rank, folder_load, labelled_set_load,
     metrics_from_ranks,
 )
-from search.evaluate_synthetic import shapes_model_train, synthetic_set_write, synthetic_specs
+from search.evaluate_synthetic import shapes_model_train, synthetic_specs
 from tests.conftest import image_bytes
 
 METRICS = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr")
@@ -141,7 +141,8 @@ def test_evaluate_reports_every_channel_and_hybrid_beats_each_channel_on_the_syn
     settings.PHOTOSEARCH_CLIP_PRETRAINED = str(shapes_checkpoint)
     # Fusion alone: a cutoff trades recall for shorter lists, which the sweep measures separately.
     settings.PHOTOSEARCH_CUTOFF = 0
-    dataset = synthetic_set_write(folder=tmp_path / "shapes")
+    call_command("evaluate", "--write-synthetic", str(tmp_path / "shapes"), stdout=StringIO())
+    dataset = tmp_path / "shapes"
     out = StringIO()
 
     call_command("evaluate", "--dataset", str(dataset), "--json", "--keep", stdout=out, stderr=StringIO())
@@ -196,6 +197,21 @@ def test_evaluate_prints_tables_marks_the_best_setting_and_cleans_up(photo_folde
     assert "text        0.500  0.500  0.500  0.500      0.5" in table  # "red kite" found by its words alone
     assert table.count("← best") == 1 and "Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT=" in table
     assert not Profile.objects.exists()  # the evaluation's profile is removed without --keep
+
+
+@pytest.mark.django_db(transaction=True)  # worker threads have connections of their own: data must be committed
+def test_queries_in_several_threads_give_the_same_figures(photo_folder, encoder):
+    root = photo_folder({"a.jpg": 1, "a.txt": "red kite", "a.queries.txt": "red kite\nkite", "b.jpg": 2,
+                         "b.queries.txt": "green field\nfield", "c.jpg": 3, "c.queries.txt": "blue sky"})
+    reports = []
+    for workers in ("1", "3"):
+        out = StringIO()
+        call_command("evaluate", "--dataset", str(root), "--workers", workers, "--json", stdout=out, stderr=StringIO())
+        reports.append(json.loads(out.getvalue()))
+
+    assert reports[0]["queries"] == 5
+    assert reports[0]["channels"] == reports[1]["channels"] and reports[0]["sweep"] == reports[1]["sweep"]
+    assert not Profile.objects.exists()
 
 
 def test_evaluate_refuses_bad_arguments(tmp_path):

@@ -7,9 +7,10 @@ from tqdm import tqdm
 
 from search.encoders import EncoderUnavailable
 from search.evaluate import (
-    DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, LOADERS, PAGE, DatasetError, Evaluation, Metrics, evaluation_run,
-    labelled_set_load,
+    DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, LOADERS, PAGE, DatasetError, Evaluation, Metrics, Progress,
+    evaluation_run, labelled_set_load,
 )
+from search.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from search.selectors import MAX_WEIGHT
 
 
@@ -22,8 +23,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset", type=Path, required=True,
+        parser.add_argument("--dataset", type=Path,
                             help="A COCO/Karpathy captions JSON file, or a folder of images with NAME.queries.txt.")
+        parser.add_argument("--write-synthetic", type=Path, metavar="DIR",
+                            help="Write the synthetic coloured-shapes set (folder format) into DIR and stop.")
         parser.add_argument("--format", choices=sorted(LOADERS),
                             help="Dataset format (default: coco for a file, folder for a folder).")
         parser.add_argument("--images", type=Path,
@@ -37,6 +40,8 @@ class Command(BaseCommand):
                             help="Sweep: relevance cutoffs (default: "
                                  f"{','.join(f'{c:g}' for c in DEFAULT_CUTOFFS)}).")
         parser.add_argument("--batch-size", type=int, help="Photos per model batch when indexing.")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="Threads running queries, each with its own database connection (default: 1).")
         parser.add_argument("--keep", action="store_true",
                             help="Keep the evaluate-NAME profile (and its vectors) for the next run instead of "
                                  "removing it; it then shows up in search like any profile.")
@@ -44,10 +49,19 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Do not draw progress bars.")
 
     def handle(self, *args, dataset, limit, text_weights, cutoffs, batch_size, **options):
+        if options["write_synthetic"]:
+            folder = synthetic_set_write(folder=options["write_synthetic"])
+            self.stdout.write(f"Wrote {len(synthetic_specs())} labelled photos to {folder}; evaluate them with: "
+                              f"python manage.py evaluate --dataset {folder}")
+            return
+        if dataset is None:
+            raise CommandError("Give --dataset PATH (or --write-synthetic DIR to make a small labelled set).")
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1.")
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1.")
         if not text_weights or any(not 0 <= w <= MAX_WEIGHT for w in text_weights):
             raise CommandError(f"--text-weights must be between 0 and {MAX_WEIGHT:g}.")
         if not cutoffs or any(not 0 <= c <= 2 for c in cutoffs):
@@ -57,18 +71,20 @@ class Command(BaseCommand):
                                          split=options["split"], images_dir=options["images"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
-        progress = _Progress(self.stderr._out, disabled=options["no_progress"] or options["json"])
+        bars = _Bars(self.stderr._out, disabled=options["no_progress"] or options["json"])
         try:
             evaluation = evaluation_run(
                 labelled=labelled, text_weights=text_weights, cutoffs=cutoffs, keep=options["keep"],
-                batch_size=batch_size,
-                on_step=(lambda message: None) if options["json"] else (lambda m: self.stderr.write(f"… {m}")),
-                on_start=progress.start, on_advance=progress.advance,
+                batch_size=batch_size, workers=options["workers"],
+                progress=Progress(
+                    step=(lambda message: None) if options["json"] else (lambda m: self.stderr.write(f"… {m}")),
+                    start=bars.start, advance=bars.advance,
+                ),
             )
         except EncoderUnavailable as exc:
             raise CommandError(str(exc)) from None
         finally:
-            progress.close()
+            bars.close()
         if options["json"]:
             self.stdout.write(json.dumps(evaluation.as_dict()))
         else:
@@ -123,7 +139,7 @@ def _floats(value: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from None
 
 
-class _Progress:
+class _Bars:
     """One tqdm bar per phase (importing, indexing, searching)."""
 
     def __init__(self, file, *, disabled: bool):
