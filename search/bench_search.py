@@ -198,9 +198,9 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     texts, _ = topic_queries(count, seed=seed + 11)
     no_vectors = NoVectorEncoder()
     runs["text"] = [lambda t=t: photo_search(query=t, encoder=no_vectors) for t in texts]
-    texts, vectors = topic_queries(count, seed=seed + 12)
+    hybrid_texts, vectors = topic_queries(count, seed=seed + 12)
     encoder_h = QueryEncoder(vectors)
-    runs["hybrid"] = [lambda t=t: photo_search(query=t, encoder=encoder_h) for t in texts]
+    runs["hybrid"] = [lambda t=t: photo_search(query=t, encoder=encoder_h) for t in hybrid_texts]
     texts, vectors = topic_queries(count, seed=seed + 13)
     encoder_f = QueryEncoder(vectors)
     filters = SearchFilters(profile_ids=(target.pk,))
@@ -214,7 +214,18 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
         times = timed(calls[warmup:], warmup=calls[:warmup])
         for key, value in percentiles(times).items():
             figures[f"{name}_{key}_ms"] = value
+    # The text channel's cost grows with how many photos match (GIN finds them; each is then fetched and scored).
+    figures["text_matches_p50"] = int(statistics.median(_matches(text) for text in hybrid_texts[:30]))
     return figures
+
+
+def _matches(text: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM profiles_photo WHERE search_vector @@ websearch_to_tsquery('english', %s)",
+                       [text])
+        return cursor.fetchone()[0]
 
 
 # --- Recall -------------------------------------------------------------------------------------------------------
