@@ -24,8 +24,8 @@ import json
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -205,6 +205,8 @@ class Run:
 
 
 def channel_runs() -> list[Run]:
+    """Each channel alone (no cutoff: a pure ranking, as published retrieval figures are), then both fused with the
+    configured settings."""
     return [
         Run("vector", RankingOptions(text_weight=0, cutoff=0), channel="vector"),
         Run("text", RankingOptions(vector_weight=0, cutoff=0), channel="text"),
@@ -214,6 +216,7 @@ def channel_runs() -> list[Run]:
 
 def sweep_runs(*, text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
                cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> list[Run]:
+    """Hybrid ranking for every text weight × cutoff, the vector weight fixed at 1 (only the ratio matters)."""
     return [
         Run(f"text_weight={weight:g} cutoff={cutoff:g}",
             RankingOptions(vector_weight=1.0, text_weight=weight, cutoff=cutoff))
