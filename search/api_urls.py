@@ -18,5 +18,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: any other /api/…/ path answers a JSON 404 (paths without the slash still get APPEND_SLASH's redirect).
-    re_path(r"^.*/$", apis.ApiNotFound.as_view()),
+    re_path(r"^[\s\S]*/$", apis.ApiNotFound.as_view()),  # not ".": a %0A in the path is still under /api/
 ]

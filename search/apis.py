@@ -11,6 +11,7 @@ import base64
 import binascii
 import math
 import re
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -251,6 +252,16 @@ def results_response(request, result: SearchResult) -> Response:
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------
 
+# The days a date filter may name: one day inside date.min/date.max, so that a day's end (the next midnight) and its
+# time-zone shift still exist (9999-12-31 answered a 500 before).
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+
+
+def day_in_range(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"Must be a day between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
+
+
 
 class FilterInputSerializer(serializers.Serializer):
     """Filters and paging of every result list."""
@@ -261,8 +272,12 @@ class FilterInputSerializer(serializers.Serializer):
         required=False,
         help_text="Profile handle; repeat the parameter or separate handles with commas for several.",
     )
-    date_from = serializers.DateField(required=False, help_text="Taken on or after this day (YYYY-MM-DD).")
-    date_to = serializers.DateField(required=False, help_text="Taken on or before this day (YYYY-MM-DD).")
+    date_from = serializers.DateField(
+        required=False, validators=[day_in_range], help_text="Taken on or after this day (YYYY-MM-DD)."
+    )
+    date_to = serializers.DateField(
+        required=False, validators=[day_in_range], help_text="Taken on or before this day (YYYY-MM-DD)."
+    )
     media_type = serializers.ChoiceField(choices=MediaType.values, required=False)
     has_text = serializers.BooleanField(
         required=False, allow_null=True, default=None,

@@ -12,7 +12,8 @@ from datetime import date
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_http_methods
 
 from profiles.models import MediaType
 from profiles.selectors import (
@@ -21,6 +22,7 @@ from profiles.selectors import (
     profile_list_with_counts,
     profile_list_with_last_import,
 )
+from search.apis import FIRST_DAY, LAST_DAY
 from search.selectors import (
     SORTS,
     InvalidQuery,
@@ -40,6 +42,31 @@ SORT_CHOICES = dict(zip(SORTS, ("Best match", "Newest first", "Oldest first"), s
 MEDIA_CHOICES = {"": "Any", MediaType.IMAGE: "Photos", MediaType.VIDEO: "Videos"}
 HAS_TEXT_CHOICES = {"": "Any", "yes": "Has its own words", "no": "No words of its own"}
 _HAS_TEXT = {"": None, "yes": True, "no": False}
+
+
+def _allow(*methods: str):
+    """Like Django's ``require_http_methods``, but the 405 says so on a page of the site instead of an empty body."""
+
+    def decorator(view):
+        checked = require_http_methods(methods)(view)
+
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = checked(request, *args, **kwargs)
+            if response.status_code == 405 and not response.content:
+                response.content = render_to_string(
+                    "405.html", {"method": request.method, "allowed": ", ".join(methods)}, request=request
+                )
+                response["Content-Type"] = "text/html; charset=utf-8"
+            return response
+
+        wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
+        return wrapper
+
+    return decorator
+
+
+require_GET = _allow("GET", "HEAD")
+require_POST = _allow("POST")
 
 
 @dataclass(frozen=True)
@@ -146,7 +173,8 @@ def _filters(*, params: SearchParams) -> SearchFilters:
     are whole days in the display time zone, the To day included."""
     profile_ids: tuple[int, ...] = ()
     if params.profile:
-        profile_ids = tuple(profile_ids_for_handle(params.profile))
+        # PostgreSQL text cannot hold NUL: no handle has one, and the query would fail.
+        profile_ids = () if "\x00" in params.profile else tuple(profile_ids_for_handle(params.profile))
         if not profile_ids:
             raise InvalidQuery(f"There is no profile named “{params.profile}”.")
     if params.media not in MEDIA_CHOICES:
@@ -174,7 +202,7 @@ def _sort(*, params: SearchParams) -> str:
 
 
 def _offset(*, params: SearchParams) -> int:
-    if not params.offset.isdigit():
+    if not (params.offset.isascii() and params.offset.isdigit()):  # not "²", which isdigit() but int() refuses
         raise InvalidQuery("offset must be a whole number.")
     return int(params.offset)  # the selector checks the range
 
@@ -183,9 +211,12 @@ def _date(*, value: str, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidQuery(f"{label} date “{value}” is not a date like 2024-06-30.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidQuery(f"{label} date {value} is out of range ({FIRST_DAY} to {LAST_DAY}).")
+    return day
 
 
 def _max_upload_bytes() -> int:
