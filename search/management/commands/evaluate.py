@@ -71,7 +71,7 @@ class Command(BaseCommand):
                                          split=options["split"], images_dir=options["images"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
-        bars = _Bars(self.stderr._out, disabled=options["no_progress"] or options["json"])
+        bars = _Bars(self.stderr._out, disabled=options["no_progress"])  # stderr: --json output stays clean
         try:
             evaluation = evaluation_run(
                 labelled=labelled, text_weights=text_weights, cutoffs=cutoffs, keep=options["keep"],
