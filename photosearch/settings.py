@@ -43,6 +43,18 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") or _secret_key_file(DATA_DIR / "secret
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# Served over HTTPS (directly or behind a TLS-terminating proxy): redirect plain HTTP, keep cookies off plain HTTP,
+# send HSTS. docs/reliability.md lists the environment under which `manage.py check --deploy` is clean.
+PHOTOSEARCH_HTTPS = env_bool("PHOTOSEARCH_HTTPS", False)
+SECURE_SSL_REDIRECT = PHOTOSEARCH_HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PHOTOSEARCH_HTTPS
+SECURE_HSTS_SECONDS = env_int("PHOTOSEARCH_HSTS_SECONDS", 31_536_000 if PHOTOSEARCH_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PHOTOSEARCH_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("PHOTOSEARCH_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (only then: a client could send it too).
+if env_bool("PHOTOSEARCH_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -60,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an oversized body before anything (the CSRF check reading a form) starts reading it.
+    "photosearch.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -228,7 +242,8 @@ elif not (_count.isdigit() and int(_count) > 0 and _period in ("s", "sec", "seco
 # Reverse proxies in front of the server that append to X-Forwarded-For (0: use the connection's address, which a
 # client cannot forge).
 PHOTOSEARCH_API_NUM_PROXIES = env_int("PHOTOSEARCH_API_NUM_PROXIES", 0, minimum=0)
-# Largest image accepted by search by image (20 MiB).
+# Largest image accepted by search by image (20 MiB). A request body larger than this (plus 64 KiB for the form's
+# fields) is refused before it is read (photosearch/middleware.py).
 PHOTOSEARCH_MAX_UPLOAD_BYTES = env_int("PHOTOSEARCH_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes missing credentials a 401. Session auth serves the admin's
