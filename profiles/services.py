@@ -13,8 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles.fetch import FetchError, TransientFetchError
@@ -27,11 +26,15 @@ logger = logging.getLogger(__name__)
 IMPORTED, UPDATED, UNCHANGED, SKIPPED, FAILED = "imported", "updated", "unchanged", "skipped", "failed"
 MAX_PROBLEMS_KEPT = 200
 PROGRESS_WRITE_SECONDS = 1.0
-STALE_RUNNING_AFTER = timedelta(minutes=10)
 
 
 class ImportBusy(Exception):
     """Another import of the same profile is running."""
+
+
+class ThumbnailStoreError(Exception):
+    """The thumbnail could not be written (disk full, storage down): nothing of the photo was stored; a rerun
+    retries it."""
 
 
 # --- Profiles ---------------------------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def records_ingest(
         reason = ""
         try:
             outcome = photo_upsert(profile=profile, record=record, data=read(record))
-        except TransientFetchError as exc:
+        except (TransientFetchError, ThumbnailStoreError) as exc:
             outcome, reason = FAILED, str(exc)
         except (ImageRejected, FetchError) as exc:
             outcome, reason = SKIPPED, str(exc)
@@ -242,6 +245,7 @@ def import_job_run(
     else:
         progress.finish(ImportJob.Status.SUCCEEDED, "")
     finally:
+        _import_lock_release(job.profile_id)
         if embed and job.imported + job.updated:
             _embedding_queue(job.profile_id)
     return job
@@ -263,26 +267,56 @@ def folder_import(
 
 
 def _import_job_claim(job_id: int) -> ImportJob | None:
-    """The job, now running; None if it has already finished (a redelivered task has nothing to do)."""
+    """The job, now running; None if it has already finished (a redelivered task has nothing to do).
+
+    The running import of a profile holds a session-level advisory lock on it, which PostgreSQL drops when that
+    process's connection dies. So a job still marked running whose lock is free lost its process (kill -9, a crash,
+    a lost worker) and is taken over at once, instead of blocking the profile until its heartbeat goes stale. With
+    the lock taken by a live process, ``ImportBusy``.
+    """
     now = timezone.now()
-    claimable = Q(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED]) | Q(
-        status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_RUNNING_AFTER
-    )
-    try:
-        with transaction.atomic():
-            claimed = ImportJob.objects.filter(claimable, pk=job_id).update(
-                status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, last_error=""
-            )
-    except IntegrityError:
-        job = ImportJob.objects.select_related("profile").get(pk=job_id)
+    job = ImportJob.objects.select_related("profile").get(pk=job_id)
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING):
+        return None
+    if not _import_lock_take(job.profile_id):
         running = ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).first()
+        if running is not None and running.pk == job_id:
+            raise ImportBusy(f"Import job #{job_id} is already running.")
         raise ImportBusy(
             f"Another import of {job.profile} is running (job #{running.pk if running else '?'}); try again later."
-        ) from None
-    job = ImportJob.objects.select_related("profile").get(pk=job_id)
-    if not claimed and job.status == ImportJob.Status.RUNNING:
-        raise ImportBusy(f"Import job #{job_id} is already running.")
-    return job if claimed else None
+        )
+    try:
+        with transaction.atomic():
+            ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).exclude(pk=job_id).update(
+                status=ImportJob.Status.INTERRUPTED, finished_at=now,
+                last_error="The process running this import stopped (killed or crashed); a later run continued it.",
+            )
+            claimed = ImportJob.objects.filter(
+                pk=job_id,
+                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING],
+            ).update(status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None,
+                     last_error="")
+    except BaseException:
+        _import_lock_release(job.profile_id)
+        raise
+    if not claimed:  # finished in the meantime
+        _import_lock_release(job.profile_id)
+        return None
+    return ImportJob.objects.select_related("profile").get(pk=job_id)
+
+
+_IMPORT_LOCK_CLASS = 0x70686F74  # "phot": advisory lock namespace of imports; the second key is the profile id
+
+
+def _import_lock_take(profile_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_IMPORT_LOCK_CLASS, profile_id % 2**31])
+        return cursor.fetchone()[0]
+
+
+def _import_lock_release(profile_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_IMPORT_LOCK_CLASS, profile_id % 2**31])
 
 
 class _JobProgress:
@@ -390,15 +424,50 @@ def _embedding_queue(profile_id: int) -> None:
 
 
 def _thumbnail_store(sha256: str, jpeg: bytes) -> str:
-    """Store a thumbnail under a content-addressed name (identical images share one file)."""
+    """Store a thumbnail under a content-addressed name (identical images share one file).
+
+    A file already under that name is reused only when it is whole: a full disk or a killed import can leave a
+    partial file behind, which would otherwise be reused forever. A failed write leaves no file and raises
+    ``ThumbnailStoreError``.
+    """
     name = f"thumbnails/{sha256[:2]}/{sha256}.jpg"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(jpeg))
-    return name
+    if default_storage.exists(name):
+        if default_storage.size(name) == len(jpeg):
+            return name
+        _thumbnail_release(name)  # partial (or from another Pillow version): replace it unless a photo uses it
+    try:
+        return default_storage.save(name, ContentFile(jpeg))
+    except Exception as exc:
+        _thumbnail_release(name)
+        raise ThumbnailStoreError(f"cannot store thumbnail ({exc})") from exc
 
 
 def _thumbnail_release(name: str) -> None:
     """Delete a thumbnail no photo refers to any more."""
     if name and not Photo.objects.filter(thumbnail=name).exists():
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.warning("Could not delete unused thumbnail %s; thumbnails_prune will.", name, exc_info=True)
 
+
+def thumbnails_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
+    """Delete thumbnail files that no photo refers to (deleted photos and profiles, a killed import's last file);
+    return their names.
+
+    Files younger than ``older_than`` are kept: a running import stores a thumbnail a moment before its row commits.
+    """
+    referenced = set(Photo.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
+    cutoff = timezone.now() - older_than
+    pruned = []
+    try:
+        shards = default_storage.listdir("thumbnails")[0]
+    except FileNotFoundError:
+        return pruned
+    for shard in shards:
+        for file_name in default_storage.listdir(f"thumbnails/{shard}")[1]:
+            name = f"thumbnails/{shard}/{file_name}"
+            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+                pruned.append(name)
+    return pruned

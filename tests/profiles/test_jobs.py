@@ -77,12 +77,21 @@ def test_a_refusal_interrupts_the_job_and_a_rerun_completes_it_exactly(profile, 
 
 
 def test_only_one_import_per_profile_runs_at_a_time(profile, use_source):
+    from django.db import connections
+
     use_source(FakeSource([1]))
     running = ImportJob.objects.create(profile=profile, status="running", heartbeat_at=timezone.now())
     waiting = import_job_create(profile=profile)
+    # The live process running `running` holds the profile's import lock on its own connection.
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [0x70686F74, profile.pk])
 
-    with pytest.raises(ImportBusy, match=f"job #{running.pk}"):
-        import_job_run(job_id=waiting.pk)
+        with pytest.raises(ImportBusy, match=f"job #{running.pk}"):
+            import_job_run(job_id=waiting.pk)
+    finally:
+        other.close()
 
     waiting.refresh_from_db()
     assert waiting.status == "queued"  # nothing lost: it runs when retried
