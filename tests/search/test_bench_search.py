@@ -22,12 +22,13 @@ def test_bench_search_reports_every_figure_from_its_own_database():
     out = StringIO()
 
     call_command("bench_search", "--photos", "500", "--profiles", "20", "--queries", "3", "--concurrency", "2",
-                 "--api-seconds", "2", "--json", "--database", "test_photosearch_benchsearch",
+                 "--api-seconds", "2", "--warmup", "5", "--json", "--database", "test_photosearch_benchsearch",
                  stdout=out, stderr=StringIO())
 
     figures = json.loads(out.getvalue())
     assert KEYS <= figures.keys()
-    assert figures["photos"] == 500 and figures["tfidf_baseline_queries"] == 3
+    assert figures["photos"] == 500 and figures["tfidf_baseline_queries"] == 3 and figures["warmup_queries"] == 5
+    assert figures["text_matches_p50"] > 0  # the text queries use words the photos have
     assert 0 <= figures["recall_at_10"] <= 1
     assert all(figures[f"{run}_p50_ms"] > 0 for run in ("vector", "text", "hybrid", "filtered", "similar", "api"))
     assert figures["hybrid_p95_ms"] >= figures["hybrid_p50_ms"]

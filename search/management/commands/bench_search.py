@@ -19,6 +19,8 @@ class Command(BaseCommand):
                             help="How long the API load runs (default %(default)s s).")
         parser.add_argument("--tfidf-queries", type=int, default=None,
                             help="Cap on the TF-IDF baseline's timed queries (default: all up to 20k photos, else 5).")
+        parser.add_argument("--warmup", type=int, default=300,
+                            help="Untimed vector + text queries first, to warm the caches (default %(default)s).")
         parser.add_argument("--reuse", action="store_true",
                             help="Keep the data already in the bench database when it has --photos photos.")
         parser.add_argument("--database", default="photosearch_bench",
@@ -26,13 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, photos, profiles, queries, concurrency, **options):
-        if photos < 100 or profiles < 2 or queries < 1 or concurrency < 1 or options["api_seconds"] <= 0:
+        if (photos < 100 or profiles < 2 or queries < 1 or concurrency < 1 or options["api_seconds"] <= 0
+                or options["warmup"] < 0):
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1, --concurrency >= 1, "
-                               "--api-seconds > 0.")
+                               "--api-seconds > 0, --warmup >= 0.")
         figures = bench_search.run(
             photos=photos, profiles=profiles, queries=queries, concurrency=concurrency,
             database=options["database"], reuse=options["reuse"], api_seconds=options["api_seconds"],
-            tfidf_cap=options["tfidf_queries"], say=lambda message: self.stderr.write(f"… {message}"),
+            tfidf_cap=options["tfidf_queries"], warmup=options["warmup"],
+            say=lambda message: self.stderr.write(f"… {message}"),
         )
         if options["json"]:
             self.stdout.write(bench_search.as_json(figures))
