@@ -24,14 +24,14 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from pgvector import HalfVector
 from PIL import Image
 
 from profiles.images import ImageRejected, image_open
-from profiles.models import MediaType, Photo
+from profiles.models import MediaType, Photo, Profile
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 
 MAX_LIMIT = 100
@@ -338,10 +338,9 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
                 websearch_to_tsquery('{config}', %(query)s),
                 'StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2')
             END"""
-        snippet_join = "JOIN profiles_photo p ON p.id = page.photo_id"
     else:
         text_cte = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false"
-        headline, snippet_join = "NULL", ""
+        headline = "NULL"
     # MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
     # iterative index scan (relaxed order) may return candidates slightly out of order. Each channel carries what
     # sorting needs (taken_at), so fusing, cutting off, sorting and paging never go back to the table.
@@ -369,8 +368,8 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
             LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
-               page.text_score, {headline}
-        FROM page {snippet_join}
+               page.text_score, {headline}, {_PHOTO_LOADER.select("p")}, {_PROFILE_LOADER.select("pr")}
+        FROM page JOIN profiles_photo p ON p.id = page.photo_id JOIN profiles_profile pr ON pr.id = p.profile_id
         ORDER BY page.position
     """
     params.update(
@@ -471,21 +470,56 @@ def _run_ranked(sql: str, params: dict, *, vector_depth: int) -> list[tuple]:
         return cursor.fetchall()
 
 
+class _Loader:
+    """Model instances straight from the ranking statement's own columns (as the ORM would build them: same
+    converters, the left-out fields deferred), so a search is one round trip, not a ranking query plus a query
+    for the photos and their profiles."""
+
+    def __init__(self, model, *, leave_out: tuple[str, ...]):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if f.name not in leave_out]
+        self.attnames = {f.attname for f in self.fields}
+        self.width = len(self.fields)
+        self._converters = None
+
+    def select(self, alias: str) -> str:
+        return ", ".join(f'{alias}."{field.column}"' for field in self.fields)
+
+    def build(self, values) -> models.Model:
+        if self._converters is None:
+            self._converters = []
+            for field in self.fields:
+                col = field.get_col(self.model._meta.db_table)
+                found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                self._converters.append((col, found))
+        values = list(values)
+        for i, (col, found) in enumerate(self._converters):
+            for convert in found:
+                values[i] = convert(values[i], col, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+_PHOTO_LOADER = _Loader(Photo, leave_out=("embedding", "search_vector"))
+_PROFILE_LOADER = _Loader(Profile, leave_out=())
+
+
 def _hits_from_rows(rows: list[tuple]) -> list[SearchHit]:
-    by_id = _photos_by_id([row[0] for row in rows])
-    return [
-        SearchHit(
-            photo=by_id[pid],
+    hits = []
+    photo_end = 7 + _PHOTO_LOADER.width
+    for row in rows:
+        pid, score, vector_rank, distance, text_rank, text_score, headline = row[:7]
+        photo = _PHOTO_LOADER.build(row[7:photo_end])
+        Photo.profile.field.set_cached_value(photo, _PROFILE_LOADER.build(row[photo_end:]))
+        hits.append(SearchHit(
+            photo=photo,
             score=float(score),
             vector_rank=vector_rank,
             vector_distance=None if distance is None else float(distance),
             text_rank=text_rank,
             text_score=None if text_score is None else float(text_score),
             headline=_marked(headline),
-        )
-        for pid, score, vector_rank, distance, text_rank, text_score, headline in rows
-        if pid in by_id
-    ]
+        ))
+    return hits
 
 
 def _marked(headline: str | None) -> str:

@@ -217,6 +217,22 @@ def test_every_connection_carries_the_hnsw_search_settings(settings):
         connection.close()
 
 
+def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, encoder, django_assert_num_queries):
+    add(profile, "sea", unit(1, 0, 0, 0), text="sea", caption="waves")
+    add(profile, "hill", unit(0, 1, 0, 0), text="hill")
+    photo_search(query="sea", encoder=encoder)  # the first search also probes the embedding coverage (cached)
+
+    with django_assert_num_queries(1):
+        result = photo_search(query="sea", encoder=encoder, ranking=NO_CUTOFF)
+        hits = {hit.photo.source_id: hit for hit in result.hits}
+        assert hits["sea"].photo.profile.handle == "main" and hits["sea"].photo.caption == "waves"
+        assert hits["sea"].photo.taken_at == T0 and hits["sea"].photo.extra == {}
+
+    stored = Photo.objects.get(source_id="sea")
+    assert hits["sea"].photo == stored and hits["sea"].photo.embedding_model == MODEL
+    assert list(hits["sea"].photo.embedding) == pytest.approx(list(stored.embedding))  # deferred, loaded on use
+
+
 def test_pages_follow_each_other_without_overlap(profile, encoder):
     for i in range(7):
         add(profile, f"p{i}", direction(i + 1))
