@@ -1,8 +1,12 @@
 """Synthetic libraries for search benchmarks, in a database of their own.
 
 Vectors are clustered like real CLIP embeddings (uniform random 512-d vectors are the worst case for HNSW and
-measure nothing): each photo is a topic centre plus noise, and its caption uses that topic's words, so a query near a
-centre has real neighbours in both channels.
+measure nothing): each photo is a topic centre, plus variation within that topic's own low-dimensional subspace
+(``SUBSPACE`` directions: real CLIP embeddings have an intrinsic dimension of a few tens, not 512), plus a little
+isotropic noise; its caption uses that topic's words. A query is the same kind of point, so it has real neighbours
+in both channels. (An earlier version used isotropic 512-d noise within topics: at a million photos, ~3,900 per
+topic, every topic member is then almost equidistant from a query — random vectors again, inside each topic — and
+HNSW's recall@10 fell to 0.85 at ef_search 100. docs/benchmarks.md keeps that figure.)
 """
 
 from __future__ import annotations
@@ -84,11 +88,11 @@ def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics:
     raw = connection.connection
     register_vector(raw)
     chunk = 10_000
+    bases = topic_bases(topics=topics, dimensions=dimensions, seed=seed)
     for start in range(0, photos, chunk):
         count = min(chunk, photos - start)
         topic = rng.integers(0, topics, size=count)
-        # Noise of the same norm as the centre: neighbours within a topic at cosine ~0.7, like CLIP photos of a theme.
-        vectors = _unit(centres[topic] + rng.normal(scale=1.0 / np.sqrt(dimensions), size=(count, dimensions)))
+        vectors = topic_points(centres, bases, topic, rng)
         owners = rng.choice(profile_ids, size=count, p=weights)
         days = rng.integers(0, 3650, size=count)
         with raw.cursor() as cursor, cursor.copy(
@@ -117,11 +121,35 @@ def topic_centres(*, topics: int = 256, dimensions: int = 512, seed: int = 0) ->
     return _unit(np.random.default_rng(seed).normal(size=(topics, dimensions)).astype(np.float32))
 
 
-def query_vectors(centres: np.ndarray, count: int, *, seed: int = 1) -> np.ndarray:
-    """Queries near topic centres, as a text embedding lands near the photos it describes."""
+SUBSPACE = 32  # directions of variation within a topic
+SPREAD = 1.0  # norm of the within-topic variation (the centre has norm 1: photo–centre cosine ~0.7)
+NOISE = 0.3  # norm of the isotropic remainder
+
+
+def topic_bases(*, topics: int = 256, dimensions: int = 512, seed: int = 0) -> np.ndarray:
+    """(topics, SUBSPACE, dimensions): each topic's directions of variation (random, ~unit norm)."""
+    rng = np.random.default_rng(seed + 7)
+    return (rng.normal(size=(topics, SUBSPACE, dimensions)) / np.sqrt(dimensions)).astype(np.float32)
+
+
+def topic_points(centres: np.ndarray, bases: np.ndarray, topic: np.ndarray, rng: np.random.Generator,
+                 *, spread: float = SPREAD) -> np.ndarray:
+    """Unit vectors of the given topics: centre + variation in the topic's subspace + a little isotropic noise."""
+    count, dimensions = len(topic), centres.shape[1]
+    weights = rng.normal(scale=spread / np.sqrt(SUBSPACE), size=(count, SUBSPACE)).astype(np.float32)
+    variation = np.empty((count, dimensions), dtype=np.float32)
+    for t in np.unique(topic):  # one small matrix product per topic, not a (count, SUBSPACE, dimensions) gather
+        rows = topic == t
+        variation[rows] = weights[rows] @ bases[t]
+    noise = rng.normal(scale=NOISE / np.sqrt(dimensions), size=(count, dimensions))
+    return _unit(centres[topic] + variation + noise)
+
+
+def query_vectors(centres: np.ndarray, count: int, *, seed: int = 1, data_seed: int = 0) -> np.ndarray:
+    """Queries among the photos of random topics, as a text embedding lands near the photos it describes."""
     rng = np.random.default_rng(seed)
-    picks = centres[rng.integers(0, len(centres), size=count)]
-    return _unit(picks + rng.normal(scale=0.8 / np.sqrt(centres.shape[1]), size=picks.shape))
+    bases = topic_bases(topics=len(centres), dimensions=centres.shape[1], seed=data_seed)
+    return topic_points(centres, bases, rng.integers(0, len(centres), size=count), rng)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -144,5 +172,5 @@ def topic_queries(count: int, *, topics: int = 256, dimensions: int = 512, seed:
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, topics, size=count)
     texts = [" ".join(rng.choice(words[t][:3], size=2, replace=False)) for t in picks]
-    vectors = _unit(centres[picks] + rng.normal(scale=0.8 / np.sqrt(dimensions), size=(count, dimensions)))
+    vectors = topic_points(centres, topic_bases(topics=topics, dimensions=dimensions, seed=data_seed), picks, rng)
     return texts, vectors

@@ -74,10 +74,11 @@ class TopicTextEncoder:
     dimensions, device = DIMENSIONS, "cpu"
 
     def __init__(self):
-        from search.bench_data import BENCH_MODEL, topic_centres, topic_words
+        from search.bench_data import BENCH_MODEL, topic_bases, topic_centres, topic_words
 
         self.model_id = BENCH_MODEL
         self.centres = topic_centres(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
+        self.bases = topic_bases(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
         self.topics_by_word: dict[str, set[int]] = {}
         for topic, words in enumerate(topic_words(topics=BENCH_TOPICS)):
             for word in words[:3]:
@@ -93,10 +94,10 @@ class TopicTextEncoder:
             topics = self.topics_by_word.get(word, set())
             candidates = topics if candidates is None else (candidates & topics or candidates)
         candidates = sorted(candidates or range(BENCH_TOPICS))
+        from search.bench_data import topic_points
+
         topic = candidates[seed % len(candidates)]
-        rng = np.random.default_rng(seed)
-        vector = self.centres[topic] + rng.normal(scale=0.8 / np.sqrt(DIMENSIONS), size=DIMENSIONS)
-        return (vector / np.linalg.norm(vector)).astype(np.float32)
+        return topic_points(self.centres, self.bases, np.array([topic]), np.random.default_rng(seed))[0]
 
 
 def bench_wsgi_application():
