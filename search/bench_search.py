@@ -384,9 +384,11 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
               stats=warm)
         stats = _LoadStats()
         say(f"API: {concurrency} clients for {seconds:g} s")
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         _load(port, paths, concurrency=concurrency, seconds=seconds, max_requests=max_requests, stats=stats)
         elapsed = time.perf_counter() - started
+        cpu = {key: value - cpu_before[key] for key, value in _cpu_seconds(server.pid).items()}
     finally:
         _stop(server)
         log.close()
@@ -399,12 +401,36 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
         "api_p95_ms": round(float(np.percentile(stats.times_ms, 95)), 2) if ok else None,
         "api_concurrency": concurrency,
         "api_server": f"gunicorn gthread {workers}x{threads}",
+        # Where the machine's CPU went during the timed load, per successful request: what limits throughput.
+        **{f"api_cpu_ms_per_request_{key}": round(value * 1000 / max(ok, 1), 2) for key, value in cpu.items()},
+        "api_cpu_busy_share": round(sum(cpu.values()) / (elapsed * (os.cpu_count() or 1)), 2),
     }
     if figures["api_errors"] == 0:
         os.unlink(log.name)
     else:
         figures["api_log"] = log.name
     return figures
+
+
+def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), by PostgreSQL (every postgres process on the
+    machine: the benchmark's backends are nearly all of it) and by this process (the load generator)."""
+    import psutil
+
+    def used(process) -> float:
+        try:
+            times = process.cpu_times()
+            return times.user + times.system
+        except psutil.Error:  # exited meanwhile
+            return 0.0
+
+    server = psutil.Process(gunicorn_pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+    return {
+        "server": used(server) + sum(used(child) for child in server.children(recursive=True)),
+        "postgres": sum(used(p) for p in postgres),
+        "client": used(psutil.Process()),
+    }
 
 
 def _wait_ready(server: subprocess.Popen, port: int, path: str, log: str, timeout: float = 90) -> None:

@@ -34,6 +34,7 @@ def test_bench_search_reports_every_figure_from_its_own_database():
     assert figures["hybrid_p95_ms"] >= figures["hybrid_p50_ms"]
     assert figures["tfidf_baseline_p50_ms"] > 0 and figures["numpy_baseline_p50_ms"] > 0
     assert figures["api_errors"] == 0 and figures["api_requests_per_s"] > 0
+    assert figures["api_cpu_ms_per_request_server"] > 0 and figures["api_cpu_ms_per_request_postgres"] > 0
     assert figures["index_build_s"] >= 0
     assert figures["index_bytes"] == figures["hnsw_index_bytes"] + figures["gin_index_bytes"] > 0
     assert not Photo.objects.exists()  # the test database itself was left alone
@@ -43,7 +44,10 @@ def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
     encoder = TopicTextEncoder()
     texts, vectors = topic_queries(20, seed=5)
 
-    similarity = np.einsum("ij,ij->i", encoder.encode_texts(texts), vectors)
+    encoded = encoder.encode_texts(texts)
+    similarity = np.einsum("ij,ij->i", encoded, vectors)
+    other_topics = np.einsum("ij,ij->i", encoded, np.roll(vectors, 1, axis=0))
 
-    assert np.median(similarity) > 0.5  # the query vector for the same topic words, not a random direction
+    # Same topic: as close as two photos of one topic (~0.5); another topic's: unrelated (~0).
+    assert np.median(similarity) > 0.35 > 0.1 > np.median(other_topics)
     assert np.array_equal(encoder.encode_texts(texts[:1]), encoder.encode_texts(texts[:1]))
