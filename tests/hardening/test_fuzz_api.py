@@ -239,9 +239,10 @@ def test_schemathesis_staff_writes_never_get_a_server_error(live_server, library
                         headers={"Authorization": f"Token {library['tokens']['staff']}"})
         assert INPUTS_SENT[f"schemathesis staff {label}"] >= 2 * EXAMPLES
     # Whatever was accepted was queued, not run: no worker takes this queue.
-    queued = ImportJob.objects.count() - jobs_before
-    assert queued > 0 and queued_imports.llen("celery") == queued
+    # Some were accepted, and each was queued, not run: no import of a generated path happened.
+    assert ImportJob.objects.count() > jobs_before
     assert not ImportJob.objects.exclude(status=ImportJob.Status.QUEUED).filter(pk__gt=library["job"]).exists()
+    assert Photo.objects.count() == 5
 
 
 # --- hypothesis: junk at every parameter of the API -----------------------------------------------------------------
