@@ -172,7 +172,8 @@ def photos_reembed(*, profile_ids: Sequence[int]) -> int:
 
 
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
-    """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if it does not exist yet."""
+    """Create the partial HNSW index (cosine, halfvec; PHOTOSEARCH_HNSW_M / _EF_CONSTRUCTION) for ``model_id``'s
+    vectors if it does not exist yet. An existing index keeps the shape it was built with (drop it to rebuild)."""
     name = embedding_index_name(model_id)
     with transaction.atomic(), connection.cursor() as cursor:
         # Serialise concurrent creators: IF NOT EXISTS alone races between two sessions.
@@ -187,6 +188,8 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON profiles_photo "
             f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
+            f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
+            f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
             f"WHERE embedding_model = {predicate}"
         )
     return name

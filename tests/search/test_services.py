@@ -50,6 +50,7 @@ def test_it_creates_the_models_hnsw_index(photo_folder, encoder):
         (indexdef,) = cursor.fetchone()
     assert "USING hnsw" in indexdef and "halfvec_cosine_ops" in indexdef and "halfvec(64)" in indexdef
     assert encoder.model_id in indexdef  # partial: this model's rows only
+    assert "m='16'" in indexdef and "ef_construction='128'" in indexdef  # the settings' graph shape
 
 
 def test_a_photo_with_an_unreadable_thumbnail_is_reported_and_the_rest_embedded(photo_folder, encoder, media_root):
