@@ -429,8 +429,9 @@ def _vector_strategy(model_id: str, where: str, params: dict) -> str:
 
 
 def _ef_search(vector_depth: int) -> int:
-    # ef_search bounds how well one index scan's first batch is chosen; it should cover the depth we ask for.
-    return max(40, min(vector_depth, 1000))
+    # ef_search bounds how well one index scan's first batch is chosen; it should cover the depth we ask for, and
+    # big libraries need more than that for the same recall (PHOTOSEARCH_HNSW_EF_SEARCH; docs/benchmarks.md).
+    return max(40, settings.PHOTOSEARCH_HNSW_EF_SEARCH, min(vector_depth, 1000))
 
 
 def search_session_prepare(*, connection) -> None:

@@ -233,6 +233,16 @@ def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, enc
     assert list(hits["sea"].photo.embedding) == pytest.approx(list(stored.embedding))  # deferred, loaded on use
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_bigger_ef_search_setting_applies_to_new_connections(settings):
+    settings.PHOTOSEARCH_HNSW_EF_SEARCH = 400
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.ef_search')")
+        assert cursor.fetchone() == ("400",)
+    connection.close()  # the next test's connection gets the default again
+
+
 def test_pages_follow_each_other_without_overlap(profile, encoder):
     for i in range(7):
         add(profile, f"p{i}", direction(i + 1))
