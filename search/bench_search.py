@@ -141,29 +141,44 @@ def timed(calls: Sequence[Callable[[], object]], *, warmup: Sequence[Callable[[]
 
 
 def build_indexes(*, rebuild: bool) -> dict:
-    """Create the bench model's HNSW index (dropped first when ``rebuild``), timed; sizes of it and the GIN index."""
+    """Create the bench model's HNSW index and, as embed_photos does, the own indexes of profiles with at least
+    PHOTOSEARCH_PROFILE_INDEX_MIN photos (all dropped first when ``rebuild``), timed; their sizes and the GIN index's."""
     from django.db import connection
 
+    from profiles.models import Profile
     from search.bench_data import BENCH_MODEL
     from search.selectors import embedding_index_name
-    from search.services import embedding_index_ensure
+    from search.services import embedding_index_ensure, embedding_profile_indexes_ensure
 
     name = embedding_index_name(BENCH_MODEL)
     if rebuild:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' AND indexname LIKE %s",
+                           [name + "%"])
+            for (existing,) in cursor.fetchall():
+                cursor.execute(f"DROP INDEX IF EXISTS {existing}")  # our own generated names
     started = time.perf_counter()
     embedding_index_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS)
     build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    embedding_profile_indexes_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS,
+                                     profile_ids=list(Profile.objects.values_list("id", flat=True)))
+    profile_build_s = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_relation_size(%s::regclass), pg_relation_size('photo_search_vector_gin'::regclass)",
                        [name])
         hnsw_bytes, gin_bytes = cursor.fetchone()
+        cursor.execute("SELECT count(*), coalesce(sum(pg_relation_size(indexname::regclass)), 0) FROM pg_indexes "
+                       "WHERE tablename = 'profiles_photo' AND indexname LIKE %s", [name + "\\_p%"])
+        profile_indexes, profile_bytes = cursor.fetchone()
     return {
         "index_build_s": round(build_s, 2) if rebuild else None,
         "hnsw_index_bytes": hnsw_bytes,
         "gin_index_bytes": gin_bytes,
-        "index_bytes": hnsw_bytes + gin_bytes,
+        "profile_indexes": profile_indexes,
+        "profile_index_build_s": round(profile_build_s, 2) if rebuild else None,
+        "profile_index_bytes": int(profile_bytes),
+        "index_bytes": hnsw_bytes + gin_bytes + int(profile_bytes),
     }
 
 

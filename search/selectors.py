@@ -120,6 +120,11 @@ def embedding_index_name(model_id: str) -> str:
     return "photo_embedding_hnsw_" + hashlib.sha1(model_id.encode()).hexdigest()[:16]
 
 
+def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
+    """A big profile's own HNSW index over its ``model_id`` vectors (search.services.embedding_profile_indexes_ensure)."""
+    return f"{embedding_index_name(model_id)}_p{int(profile_id)}"
+
+
 def photos_pending_embedding(*, model_id: str, profile_ids: Sequence[int] | None = None) -> QuerySet[Photo]:
     """Photos with no embedding from ``model_id`` (never embedded, or embedded by another model)."""
     queryset = Photo.objects.filter(Q(embedding__isnull=True) | ~Q(embedding_model=model_id)).filter(
@@ -314,7 +319,7 @@ def _hybrid_sql(*, query, excluded, query_vector, model_id, filters, sort, limit
         params["excluded"] = " OR ".join(excluded)
     if query_vector is not None:
         dimensions = len(query_vector)
-        strategy = _vector_strategy(model_id, where, params)
+        strategy = _vector_strategy(model_id, where, params, filters)
         distance = f"{embedding_expression(dimensions)} <=> %(vector)s::halfvec({dimensions})"
         # "+ 0" hides the expression from the HNSW index: with a selective filter, an exact scan of the few
         # matching rows beats walking the graph (see _vector_strategy).
@@ -411,11 +416,14 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, dict]:
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-def _vector_strategy(model_id: str, where: str, params: dict) -> str:
-    """How to find the nearest photos: ``hnsw`` without filters; with filters, ``exact`` when at most
-    PHOTOSEARCH_EXACT_SCAN_MAX photos pass them (an exact scan of a few thousand rows is faster than an iterative
-    graph walk that discards most of what it visits, and never starves), else ``iterative`` (pgvector 0.8)."""
+def _vector_strategy(model_id: str, where: str, params: dict, filters: SearchFilters) -> str:
+    """How to find the nearest photos: ``hnsw`` without filters, or filtered to one profile that has its own HNSW
+    index (the planner picks it); with other filters, ``exact`` when at most PHOTOSEARCH_EXACT_SCAN_MAX photos pass
+    them (an exact scan of a few thousand rows is faster than an iterative graph walk that discards most of what it
+    visits, and never starves), else ``iterative`` (pgvector 0.8)."""
     if not where:
+        return "hnsw"
+    if len(filters.profile_ids) == 1 and _index_exists(embedding_profile_index_name(model_id, filters.profile_ids[0])):
         return "hnsw"
     limit = settings.PHOTOSEARCH_EXACT_SCAN_MAX
     with connection.cursor() as cursor:
@@ -426,6 +434,18 @@ def _vector_strategy(model_id: str, where: str, params: dict) -> str:
         )
         (passing,) = cursor.fetchone()
     return "exact" if passing <= limit else "iterative"
+
+
+def _index_exists(name: str) -> bool:
+    """Whether index ``name`` exists; cached like the coverage (indexes appear when embed_photos ends)."""
+    key = "photosearch:index-exists:" + name
+    exists = cache.get(key)
+    if exists is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            (exists,) = cursor.fetchone()
+        cache.set(key, exists, COVERAGE_CACHE_SECONDS)
+    return exists
 
 
 def _ef_search(vector_depth: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -13,6 +13,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from pgvector import HalfVector
 from psycopg import sql
@@ -21,7 +22,12 @@ from PIL import Image
 from profiles.models import Photo
 from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
-from search.selectors import embedding_expression, embedding_index_name, photos_pending_embedding
+from search.selectors import (
+    embedding_expression,
+    embedding_index_name,
+    embedding_profile_index_name,
+    photos_pending_embedding,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,8 @@ def photos_embed(
     same transaction, so two runs never embed the same photo, and a run killed mid-chunk leaves that chunk to be
     redone. Within a chunk, loader threads read and preprocess the next batches while the model runs on this one.
     Photos whose thumbnail cannot be read are reported and left for a later run. Ends by making sure the model's
-    HNSW index exists.
+    HNSW index exists, and that every profile it touched that has grown past PHOTOSEARCH_PROFILE_INDEX_MIN photos has
+    its own.
     """
     encoder = encoder or get_encoder()
     captioner = captioner or get_captioner(encoder)
@@ -68,12 +75,13 @@ def photos_embed(
     if on_start is not None:
         on_start(pending.count())
     failed_ids: set[int] = set()
+    touched_profiles: set[int] = set()
     with ThreadPoolExecutor(max_workers=workers or loader_threads(encoder.device)) as pool:
         while True:
             with transaction.atomic():
                 chunk = list(
                     pending.exclude(id__in=failed_ids)
-                    .only("id", "thumbnail")
+                    .only("id", "thumbnail", "profile_id")
                     .select_for_update(skip_locked=True, of=("self",))[: batch_size * CHUNK_BATCHES]
                 )
                 if not chunk:
@@ -82,11 +90,14 @@ def photos_embed(
                     if photos:
                         _batch_store(photos, pixels, encoder, captioner)
                         summary.embedded += len(photos)
+                        touched_profiles.update(photo.profile_id for photo in photos)
                     if on_batch is not None:
                         on_batch(len(photos))
             failed_ids.update(photo_id for photo_id, _ in summary.failed)
     if summary.embedded:
         embedding_index_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions)
+        embedding_profile_indexes_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions,
+                                         profile_ids=touched_profiles)
     return summary
 
 
@@ -193,3 +204,45 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
             f"WHERE embedding_model = {predicate}"
         )
     return name
+
+
+def embedding_profile_indexes_ensure(*, model_id: str, dimensions: int, profile_ids: Iterable[int]) -> list[str]:
+    """Give each of ``profile_ids`` holding at least PHOTOSEARCH_PROFILE_INDEX_MIN photos with ``model_id`` vectors a
+    partial HNSW index of its own; return the names created.
+
+    A search filtered to one big profile otherwise walks the whole library's graph and discards what other profiles
+    own (an iterative scan: 93 ms for a 19k-photo profile among a million) or scans the profile exactly (88 ms); with
+    its own graph the planner picks the smaller index by itself and the vector channel takes ~2 ms. Created once,
+    when a profile crosses the threshold; HNSW keeps it up to date after that. Like the model's index, the build
+    holds writes to the table for its duration (~10 s for 19k photos on 2 cores).
+    """
+    minimum = settings.PHOTOSEARCH_PROFILE_INDEX_MIN
+    if not minimum or not profile_ids:
+        return []
+    big = (
+        Photo.objects.filter(embedding_model=model_id, profile_id__in=sorted(set(profile_ids)))
+        .values("profile_id").annotate(photos=Count("id")).filter(photos__gte=minimum)
+        .values_list("profile_id", flat=True)
+    )
+    created = []
+    for profile_id in sorted(big):
+        name = embedding_profile_index_name(model_id, profile_id)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+            if cursor.fetchone():
+                continue
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)",
+                           [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
+            predicate = sql.Literal(model_id).as_string(cursor.connection)
+            cursor.execute(
+                f"CREATE INDEX {name} ON profiles_photo "
+                f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
+                f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
+                f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
+                f"WHERE embedding_model = {predicate} AND profile_id = {int(profile_id)}"
+            )
+        logger.info("Created %s: the HNSW index of profile %s's %s vectors", name, profile_id, model_id)
+        created.append(name)
+    return created

@@ -1,9 +1,16 @@
 import pytest
 from django.db import connection
 
-from profiles.models import Photo
+from profiles.models import Photo, Profile
 from profiles.services import folder_import
-from search.selectors import embedding_index_name
+from search.selectors import (
+    RankingOptions,
+    SearchFilters,
+    embedding_index_name,
+    embedding_profile_index_name,
+    photo_search,
+    photo_search_explain,
+)
 from search.services import photos_embed
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +177,27 @@ def test_tag_label_vectors_are_computed_once_per_model_and_kept_on_disk(encoder,
 
     assert (again.label_vectors == first.label_vectors).all()
     assert len(list((tmp_path / "cache").glob("tag-vectors-*.npy"))) == 1
+
+
+def test_a_big_profile_gets_its_own_hnsw_index_which_filtered_searches_use(photo_folder, encoder, settings):
+    settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 3
+    settings.PHOTOSEARCH_EXACT_SCAN_MAX = 0  # no exact scan: the filtered search walks a graph
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3}, name="big"), profile_name="big")
+    folder_import(path=photo_folder({"d.jpg": 4}, name="small"), profile_name="small")
+
+    photos_embed()
+
+    big, small = (Profile.objects.get(handle=handle) for handle in ("big", "small"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'photo_embedding_hnsw_%%'")
+        names = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a 4-row table: make the planner show which index fits
+    assert names == {embedding_index_name(encoder.model_id), embedding_profile_index_name(encoder.model_id, big.pk)}
+    vector = encoder.encode_texts(["x"])[0]
+    plan = photo_search_explain(query="x", query_vector=vector, model_id=encoder.model_id,
+                                filters=SearchFilters(profile_ids=(big.pk,)))
+    assert embedding_profile_index_name(encoder.model_id, big.pk) in plan
+    result = photo_search(query="x", filters=SearchFilters(profile_ids=(big.pk,)), encoder=encoder,
+                          ranking=RankingOptions(cutoff=0))
+    assert sorted(hit.photo.source_id for hit in result.hits) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert photos_embed().embedded == 0  # nothing new: no index work either
