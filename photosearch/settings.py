@@ -213,7 +213,8 @@ PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB"
 PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 16, minimum=2, maximum=100)
 PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 128, minimum=4, maximum=1000)
 # HNSW candidates a search examines (pgvector's ef_search); 0: the vector candidate depth (100). Recall@10 at a million
-# clustered photos: 0.87–0.90 at 100, 0.95–0.97 at 400 (+3–4 ms), 0.97 at 800; 1.00 at 100 up to 100k photos.
+# clustered photos: 0.87–0.90 at 100, 0.95–0.97 at 400 (+3–4 ms); with m 24 / ef_construction 200, 0.98 at 200.
+# 1.00 at 100 up to 100k photos.
 PHOTOSEARCH_HNSW_EF_SEARCH = env_int("PHOTOSEARCH_HNSW_EF_SEARCH", 0, minimum=0, maximum=1000)
 # A profile with at least this many photos of a model gets its own partial HNSW index (0: never): searches filtered to
 # it then walk a graph of its photos only (1M photos, a 19k-photo profile: vector channel 93 ms → 2 ms).
