@@ -201,13 +201,13 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
     answering for a while (HNSW graph and heap pages in shared_buffers), not of one reading them from disk: at a
     million photos the first queries after a start read the 1.4 GB graph and take ~10× longer."""
     from search.bench_data import BENCH_MODEL, topic_queries
-    from search.selectors import photo_nearest_ids
+    from search.selectors import photo_nearest_ids, photo_text_match_count
 
     started = time.perf_counter()
     texts, vectors = topic_queries(queries, seed=seed + 30)
     for text, vector in zip(texts, vectors):
         photo_nearest_ids(vector=vector, model_id=BENCH_MODEL, limit=10)
-        _matches(text)
+        photo_text_match_count(query=text)
     return {"warmup_queries": queries, "warmup_s": round(time.perf_counter() - started, 1)}
 
 
@@ -216,7 +216,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     and similar-photo queries."""
     from profiles.models import Photo
     from search.bench_data import BENCH_MODEL, topic_queries
-    from search.selectors import SearchFilters, photo_search, photo_similar
+    from search.selectors import SearchFilters, photo_search, photo_similar, photo_text_match_count
 
     count = warmup + queries
     target = profile_near(share)
@@ -246,17 +246,9 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
         for key, value in percentiles(times).items():
             figures[f"{name}_{key}_ms"] = value
     # The text channel's cost grows with how many photos match (GIN finds them; each is then fetched and scored).
-    figures["text_matches_p50"] = int(statistics.median(_matches(text) for text in hybrid_texts[:30]))
+    matches = [photo_text_match_count(query=text) for text in hybrid_texts[:30]]
+    figures["text_matches_p50"] = int(statistics.median(matches))
     return figures
-
-
-def _matches(text: str) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM profiles_photo WHERE search_vector @@ websearch_to_tsquery('english', %s)",
-                       [text])
-        return cursor.fetchone()[0]
 
 
 # --- Recall -------------------------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def embedding_index_name(model_id: str) -> str:
 
 
 def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
-    """A big profile's own HNSW index over its ``model_id`` vectors (search.services.embedding_profile_indexes_ensure)."""
+    """A big profile's own HNSW index over its ``model_id`` vectors (see embedding_profile_indexes_ensure)."""
     return f"{embedding_index_name(model_id)}_p{int(profile_id)}"
 
 
@@ -273,6 +273,17 @@ def photo_nearest_ids(
     params = {"vector": HalfVector(vector).to_text(), "model_id": model_id, "depth": depth}
     rows = _run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth)
     return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
+
+
+def photo_text_match_count(*, query: str) -> int:
+    """How many photos the text channel's tsquery matches for ``query`` (its cost grows with this; for benchmarks)."""
+    config = settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM profiles_photo WHERE search_vector @@ websearch_to_tsquery('{config}', %s)",
+            [_clean_query(query)],
+        )
+        return cursor.fetchone()[0]
 
 
 def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,

@@ -186,23 +186,7 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
     """Create the partial HNSW index (cosine, halfvec; PHOTOSEARCH_HNSW_M / _EF_CONSTRUCTION) for ``model_id``'s
     vectors if it does not exist yet. An existing index keeps the shape it was built with (drop it to rebuild)."""
     name = embedding_index_name(model_id)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Serialise concurrent creators: IF NOT EXISTS alone races between two sessions.
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
-        # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # pgvector builds fastest when the whole graph fits in maintenance_work_mem (the default 64 MB holds ~50k
-        # 512-d vectors); the setting lasts for this transaction only.
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
-        # DDL takes no bind parameters: the model id goes in as a properly quoted literal.
-        predicate = sql.Literal(model_id).as_string(cursor.connection)
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON profiles_photo "
-            f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
-            f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
-            f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
-            f"WHERE embedding_model = {predicate}"
-        )
+    _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions)
     return name
 
 
@@ -227,22 +211,35 @@ def embedding_profile_indexes_ensure(*, model_id: str, dimensions: int, profile_
     created = []
     for profile_id in sorted(big):
         name = embedding_profile_index_name(model_id, profile_id)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
-            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
-            if cursor.fetchone():
-                continue
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)",
-                           [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
-            predicate = sql.Literal(model_id).as_string(cursor.connection)
-            cursor.execute(
-                f"CREATE INDEX {name} ON profiles_photo "
-                f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
-                f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
-                f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
-                f"WHERE embedding_model = {predicate} AND profile_id = {int(profile_id)}"
-            )
-        logger.info("Created %s: the HNSW index of profile %s's %s vectors", name, profile_id, model_id)
-        created.append(name)
+        if _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, profile_id=profile_id):
+            logger.info("Created %s: the HNSW index of profile %s's %s vectors", name, profile_id, model_id)
+            created.append(name)
     return created
+
+
+def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, profile_id: int | None = None) -> bool:
+    """Create the partial HNSW index ``name`` over ``model_id``'s vectors (of one profile, when given) unless it
+    exists; True when this call created it."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Serialise concurrent creators: a plain existence check (or IF NOT EXISTS) races between two sessions.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        if cursor.fetchone()[0]:
+            return False
+        # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # pgvector builds fastest when the whole graph fits in maintenance_work_mem (the default 64 MB holds ~50k
+        # 512-d vectors); the setting lasts for this transaction only.
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
+        # DDL takes no bind parameters: the model id goes in as a properly quoted literal, the profile id as an int.
+        predicate = f"embedding_model = {sql.Literal(model_id).as_string(cursor.connection)}"
+        if profile_id is not None:
+            predicate += f" AND profile_id = {int(profile_id)}"
+        cursor.execute(
+            f"CREATE INDEX {name} ON profiles_photo "
+            f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
+            f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
+            f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
+            f"WHERE {predicate}"
+        )
+    return True
