@@ -175,6 +175,11 @@ PHOTOSEARCH_MAX_IMAGE_PIXELS = env_int("PHOTOSEARCH_MAX_IMAGE_PIXELS", 80_000_00
 # Downloads (URL lists, Flickr, Instagram's CDN): see profiles/fetch.py.
 PHOTOSEARCH_ALLOW_PRIVATE_URLS = env_bool("PHOTOSEARCH_ALLOW_PRIVATE_URLS", False)
 PHOTOSEARCH_MAX_DOWNLOAD_BYTES = env_int("PHOTOSEARCH_MAX_DOWNLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+# Folders under which imports may read server files (folders, URL lists, instaloader folders and sessions), comma-
+# separated absolute paths; empty: anywhere the server's user can read. Applies to commands, admin and API alike.
+PHOTOSEARCH_IMPORT_ROOTS = [Path(root).expanduser() for root in env_list("PHOTOSEARCH_IMPORT_ROOTS")]
+if any(not root.is_absolute() for root in PHOTOSEARCH_IMPORT_ROOTS):
+    raise ImproperlyConfigured("PHOTOSEARCH_IMPORT_ROOTS must be absolute paths, comma-separated.")
 PHOTOSEARCH_FETCH_TIMEOUT = env_float("PHOTOSEARCH_FETCH_TIMEOUT", 30.0, minimum=1.0)
 FLICKR_API_KEY = env_str("FLICKR_API_KEY")
 FLICKR_API_SECRET = env_str("FLICKR_API_SECRET")
@@ -238,6 +243,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300, minimum=1)
 }
 
+# --- Cache ----------------------------------------------------------------------------------------------------------
+# What every web process must share: the anonymous rate limit's counts (photosearch/throttling.py), cached coverage
+# and index probes. PHOTOSEARCH_CACHE_URL (redis://host:6379/1: a database of its own, not the broker's) names a
+# Redis; unset, each process keeps its own in memory (fine for one process; with several, each counts its own).
+PHOTOSEARCH_CACHE_URL = env_str("PHOTOSEARCH_CACHE_URL")
+if PHOTOSEARCH_CACHE_URL and not PHOTOSEARCH_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("PHOTOSEARCH_CACHE_URL must be a Redis URL (redis://host:6379/1).")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PHOTOSEARCH_CACHE_URL,
+                "KEY_PREFIX": "photosearch"}
+    if PHOTOSEARCH_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # --- API ------------------------------------------------------------------------------------------------------------
 # Reads (search, photos, profiles, jobs) are public unless this is false; then they need a token too. Writes (create a
 # profile, start an import) always need a staff user's token (`manage.py drf_create_token USER`) or admin session.
@@ -267,7 +286,7 @@ REST_FRAMEWORK = {
     # Closed by default: the API's views say who may call them (search/apis.py: ReadPermission, WritePermission).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Counted in the default cache (per process unless CACHES names a shared one).
+    # Counted in the default cache (shared by every process when it is Redis: see CACHES).
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": PHOTOSEARCH_API_ANON_RATE},
     "NUM_PROXIES": PHOTOSEARCH_API_NUM_PROXIES,

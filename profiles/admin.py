@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.db.models import Q
 from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery
@@ -9,8 +10,9 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.selectors import profile_list_with_counts
-from profiles.services import import_job_enqueue
+from profiles.sources.base import path_outside_roots
+from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_with_counts
+from profiles.services import import_busy_message, import_job_enqueue
 from search.services import photos_reembed
 
 
@@ -59,6 +61,10 @@ class ProfileForm(forms.ModelForm):
             self.add_error("folder_path", "No such folder on the server.")
         if kind == SourceKind.URLS and cleaned.get("url_file") and not Path(cleaned["url_file"]).is_file():
             self.add_error("url_file", "No such file on the server.")
+        for field in ("folder_path", "url_file", "instagram_session_file"):
+            if cleaned.get(field) and (reason := path_outside_roots(Path(cleaned[field]),
+                                                                   settings.PHOTOSEARCH_IMPORT_ROOTS)):
+                self.add_error(field, reason)
         if kind == SourceKind.FLICKR and bool(cleaned.get("flickr_album")) == bool(cleaned.get("flickr_user")):
             self.add_error("flickr_album", "Give an album id or a user, not both.")
         return cleaned
@@ -136,6 +142,10 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def _enqueue(self, request, queryset, options):
         for profile in queryset:
+            running = import_job_running(profile_id=profile.pk)
+            if running is not None:
+                self.message_user(request, import_busy_message(profile=profile, running=running), messages.WARNING)
+                continue
             job = import_job_enqueue(profile=profile, options=options)
             self.message_user(request, f"Queued import #{job.pk} of {profile}.", messages.SUCCESS)
 
@@ -173,7 +183,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # The list reloads itself while imports are in flight: live status without JavaScript.
-        active = ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]).exists()
+        active = import_jobs_in_flight()
         return super().changelist_view(request, {**(extra_context or {}), "auto_refresh": active})
 
 

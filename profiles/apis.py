@@ -18,11 +18,13 @@ from rest_framework.response import Response
 from profiles.models import ImportJob, Profile, SourceKind
 from profiles.selectors import (
     import_job_get,
+    import_job_running,
     profile_get,
     profile_get_with_last_import,
     profile_list_with_last_import,
 )
-from profiles.services import import_job_enqueue, profile_create_with_import
+from profiles.sources.base import path_outside_roots
+from profiles.services import import_busy_message, import_job_enqueue, profile_create_with_import
 from search.apis import ApiView, Conflict, WritePermission, error_responses
 
 # --- Output -----------------------------------------------------------------------------------------------------
@@ -40,7 +42,7 @@ class JobSummaryOutputSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
-    last_error = serializers.CharField()
+    last_error = serializers.CharField(source="public_error", help_text="Why the job stopped; server paths cut short.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -97,13 +99,19 @@ def _existing_folder(value: str) -> str:
     path = Path(value).expanduser()
     if not path.is_absolute() or not path.is_dir():
         raise ValidationError("No such folder on the server (give an absolute path).")
-    return str(path.resolve())
+    return _allowed(path)
 
 
 def _existing_file(value: str) -> str:
     path = Path(value).expanduser()
     if not path.is_absolute() or not path.is_file():
         raise ValidationError("No such file on the server (give an absolute path).")
+    return _allowed(path)
+
+
+def _allowed(path: Path) -> str:
+    if reason := path_outside_roots(path, settings.PHOTOSEARCH_IMPORT_ROOTS):
+        raise ValidationError(reason)
     return str(path.resolve())
 
 
@@ -280,7 +288,7 @@ class ProfileImportApi(ApiView):
         operation_id="profile_import",
         summary="Start an import of a profile",
         request=InputSerializer,
-        responses={202: JobOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={202: JobOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request, profile_id: int):
         params = self.InputSerializer(data=request.data)
@@ -288,6 +296,10 @@ class ProfileImportApi(ApiView):
         profile = profile_get(profile_id=profile_id)
         if profile is None:
             raise Http404(f"No profile with id {profile_id}.")
+        running = import_job_running(profile_id=profile.pk)
+        if running is not None:
+            # Said now, not as a job that is refused later (without a broker it would never have run at all).
+            raise Conflict(import_busy_message(profile=profile, running=running))
         options = {"fast_update": True} if params.validated_data["fast_update"] else {}
         with transaction.atomic():
             job = import_job_enqueue(profile=profile, options=options)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 class ImageRejected(Exception):
@@ -29,9 +35,12 @@ def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
     decompression bomb costs nothing."""
     if not data:
         raise ImageRejected("empty file")
+    # Pillow's own guard (a warning past MAX_IMAGE_PIXELS, an error past twice that) follows our limit, which the
+    # header check below applies exactly: a setting above Pillow's default 89,478,485 pixels then takes effect.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
                 if width * height > max_pixels:
@@ -44,7 +53,7 @@ def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise ImageRejected("not an image Pillow can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageRejected(f"image too large ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise ImageRejected(f"corrupt or truncated image ({exc})") from None
@@ -68,12 +77,68 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Checked
     )
 
 
-def read_local_image(path, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
-    """The bytes of an image file, refusing files over ``max_bytes`` before reading them."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ImageRejected(f"file too large ({size:,} bytes, limit {max_bytes:,})")
-    return path.read_bytes()
+def read_local_image(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of an image file, refusing files over ``max_bytes`` (``ImageRejected``) and anything that is not a
+    regular file once links are followed (``ImageRejected``: a FIFO would block forever, a device read without
+    end)."""
+    return read_regular_file(path, max_bytes=max_bytes, too_large=ImageRejected)
+
+
+def read_regular_file(path: Path, *, max_bytes: int, too_large: type[Exception] | None = None) -> bytes:
+    """At most ``max_bytes`` of the regular file ``path``; ``ImageRejected`` if it is not one.
+
+    The file is opened without blocking (a FIFO opens at once instead of waiting for a writer) and checked on the
+    open descriptor, so a file swapped between a check and the read cannot slip through. The read is bounded
+    whatever ``stat()`` claims: a device reports size 0. More than ``max_bytes`` raises ``too_large`` when given,
+    else returns the first ``max_bytes``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRejected(f"not a regular file ({_file_kind(info.st_mode)})")
+        if too_large is not None and info.st_size > max_bytes:
+            raise too_large(f"file too large ({info.st_size:,} bytes, limit {max_bytes:,})")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        if too_large is not None:
+            raise too_large(f"file too large (over {max_bytes:,} bytes)")
+        data = data[:max_bytes]
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return kind
+    return "not a file"
+
+
+def rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB, tones kept: high-bit-depth grey (16-bit PNG and TIFF open as ``I;16``/``I``) is scaled
+    to 0–255, where ``convert("RGB")`` would clip every value above 255 to white; transparency is flattened on white."""
+    if image.mode in ("RGBA", "LA", "P", "PA", "RGBa", "La"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    if image.mode.startswith("I") or image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":
+            top = 1.0 if pixels.size and pixels.max() <= 1.0 else 255.0
+        elif image.mode.startswith("I;16"):
+            top = 65535.0
+        else:  # 32-bit integers: 16-bit data in practice (a PNG's I;16 becomes I after some operations)
+            peak = pixels.max() if pixels.size else 0
+            top = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else float(peak)
+        grey = np.clip(np.rint(pixels * (255.0 / top)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:
@@ -82,13 +147,7 @@ def _thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:
     image.seek(0)  # first frame of an animation
     upright = ImageOps.exif_transpose(image)
     width, height = upright.size
-    if upright.mode in ("RGBA", "LA", "P"):
-        upright = upright.convert("RGBA")
-        background = Image.new("RGB", upright.size, (255, 255, 255))
-        background.paste(upright, mask=upright.getchannel("A"))
-        upright = background
-    elif upright.mode != "RGB":
-        upright = upright.convert("RGB")
+    upright = rgb(upright)
     upright.thumbnail((size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     upright.save(out, format="JPEG", quality=85, optimize=True)

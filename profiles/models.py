@@ -3,6 +3,8 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import HalfVectorField
 
+from profiles.sources.text import paths_hidden
+
 
 class SourceKind(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
@@ -109,6 +111,7 @@ class ImportJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         INTERRUPTED = "interrupted", "Interrupted (rerun to resume)"
         FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused (another import of the profile was running)"
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="import_jobs")
     options = models.JSONField(default=dict, blank=True, help_text="Per-run options: fast_update, limit, from_dir…")
@@ -137,6 +140,12 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} of {self.profile} ({self.status})"
+
+    @property
+    def public_error(self) -> str:
+        """``last_error`` as pages and the API show it: absolute server paths cut to their last part (the admin
+        shows the whole message to staff)."""
+        return paths_hidden(self.last_error)
 
     @property
     def processed(self) -> int:

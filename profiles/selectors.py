@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from profiles.models import ImportJob, Photo, Profile
+
+# Advisory-lock namespace of imports ("phot"); the second key is the profile id. The running import of a profile holds
+# this lock on its database session (profiles.services), so PostgreSQL drops it when that process dies.
+IMPORT_LOCK_CLASS = 0x70686F74
+# A queued job not picked up within this time has lost its task (a broker that forgot it): pages stop waiting for it.
+QUEUED_STALE_AFTER = timedelta(minutes=10)
 
 
 def profile_ids_for_handle(handle: str) -> list[int]:
@@ -31,9 +41,10 @@ def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> li
     if profile_ids is not None:
         queryset = queryset.filter(pk__in=profile_ids)
     profiles = list(queryset)
+    # A refused job never ran (another import of the profile was running): the profile's state is the one that ran.
     latest = {
         job.profile_id: job
-        for job in ImportJob.objects.filter(profile__in=profiles)
+        for job in ImportJob.objects.filter(profile__in=profiles).exclude(status=ImportJob.Status.REFUSED)
         .order_by("profile_id", "-created_at", "-id")
         .distinct("profile_id")
     }
@@ -58,3 +69,36 @@ def profile_get(*, profile_id: int | None = None, source_kind: str | None = None
     if profile_id is not None:
         return Profile.objects.filter(pk=profile_id).first()
     return Profile.objects.filter(source_kind=source_kind, handle=handle).first()
+
+
+def import_lock_key(profile_id: int) -> tuple[int, int]:
+    """The advisory lock keys held by the running import of ``profile_id``."""
+    return IMPORT_LOCK_CLASS, profile_id % 2**31
+
+
+def import_job_running(*, profile_id: int) -> ImportJob | None:
+    """The import of ``profile_id`` that a live process runs now, or None. A job still marked running whose process
+    died (its lock is gone) does not count: the next import takes it over."""
+    job = ImportJob.objects.select_related("profile").filter(
+        profile_id=profile_id, status=ImportJob.Status.RUNNING
+    ).first()
+    if job is None:
+        return None
+    class_id, object_id = import_lock_key(profile_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s::oid "
+            "AND objid = %s::oid AND objsubid = 2 AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database()))",
+            [class_id, object_id],
+        )
+        (held,) = cursor.fetchone()
+    return job if held else None
+
+
+def import_jobs_in_flight() -> bool:
+    """Whether an import is running, or was queued recently enough that it may still start (admin auto-refresh)."""
+    return ImportJob.objects.filter(
+        Q(status=ImportJob.Status.RUNNING)
+        | Q(status=ImportJob.Status.QUEUED, created_at__gte=timezone.now() - QUEUED_STALE_AFTER)
+    ).exists()

@@ -13,13 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
 from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
+from profiles.selectors import import_lock_key
+from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord, path_outside_roots
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,12 @@ PROGRESS_WRITE_SECONDS = 1.0
 
 
 class ImportBusy(Exception):
-    """Another import of the same profile is running."""
+    """The job cannot start: another import of the same profile is running (the job is then ``refused``), or this
+    very job already runs in another process (``already_running``: a redelivered task; the job is left alone)."""
+
+    def __init__(self, message: str, *, already_running: bool = False):
+        super().__init__(message)
+        self.already_running = already_running
 
 
 class ThumbnailStoreError(Exception):
@@ -144,24 +150,42 @@ def records_ingest(
 ) -> None:
     """Upsert every record, reading its bytes with ``read``.
 
-    A record whose bytes cannot be read or are not a usable image is logged and reported to ``on_item`` as
-    ``skipped`` with the reason; a transient download failure as ``failed`` (a rerun retries it); the others are
-    imported. ``SourceError`` (the source itself gave up) propagates; rows written before it stay.
+    Whatever belongs to one record stays with it: bytes that cannot be read or are not a usable image, and a row the
+    database refuses (a constraint, a value it cannot hold), are logged and reported to ``on_item`` as ``skipped``
+    with the reason; a transient download failure as ``failed`` (a rerun retries it); the others are imported.
+    ``SourceError`` (the source itself gave up) and a database connection that no longer answers propagate; rows
+    written before them stay.
     """
     for record in records:
         reason = ""
         try:
-            outcome = photo_upsert(profile=profile, record=record, data=read(record))
+            data = read(record)
+            # A savepoint of its own: a row the database refuses rolls back alone, even inside a caller's transaction.
+            with transaction.atomic():
+                outcome = photo_upsert(profile=profile, record=record, data=data)
         except (TransientFetchError, ThumbnailStoreError) as exc:
             outcome, reason = FAILED, str(exc)
         except (ImageRejected, FetchError) as exc:
             outcome, reason = SKIPPED, str(exc)
         except OSError as exc:
             outcome, reason = SKIPPED, f"cannot read file ({exc.strerror or exc})"
+        except DatabaseError as exc:
+            if not connection.is_usable():
+                raise  # the whole run's trouble (a lost connection), not this record's
+            outcome, reason = SKIPPED, f"the database refused it ({_first_line(exc)})"
+        except (ValueError, UnicodeError) as exc:
+            outcome, reason = SKIPPED, f"unusable data ({_first_line(exc)})"
         if reason:
-            logger.warning("%s %s: %s", outcome.capitalize(), record.source_id, reason)
+            # repr: a file name may hold a line break, which would forge log lines
+            logger.warning("%s %r: %s", outcome.capitalize(), record.source_id, reason)
         if on_item is not None:
             on_item(record, outcome, reason)
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 # --- Import jobs ------------------------------------------------------------------------------------------------
@@ -213,12 +237,18 @@ def import_job_run(
     """Run a queued (or interrupted) import job to the end and return it with its final status and counts.
 
     Claimed with a conditional update, so a job runs once; a unique index allows one running import per profile
-    (``ImportBusy`` otherwise). The source refusing (rate limit, login) or failing ends the job as ``interrupted``
+    (``ImportBusy`` otherwise, and the job ends ``refused`` with the reason). The source refusing (rate limit, login)
+    or failing ends the job as ``interrupted``
     with the reason in ``last_error``: a rerun continues. A missing source ends it as ``failed``. Either way the
     ``SourceError`` is raised again for the caller to report (a Celery task retries ``SourceUnavailable``).
     New or changed photos are queued for embedding when the run ends (unless ``embed`` is False).
     """
-    job = _import_job_claim(job_id)
+    try:
+        job = _import_job_claim(job_id)
+    except ImportBusy as exc:
+        if not exc.already_running:
+            _import_job_refuse(job_id, str(exc))
+        raise
     if job is None:
         logger.info("Import job #%s has already finished; nothing to do.", job_id)
         return ImportJob.objects.get(pk=job_id)
@@ -281,10 +311,8 @@ def _import_job_claim(job_id: int) -> ImportJob | None:
     if not _import_lock_take(job.profile_id):
         running = ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).first()
         if running is not None and running.pk == job_id:
-            raise ImportBusy(f"Import job #{job_id} is already running.")
-        raise ImportBusy(
-            f"Another import of {job.profile} is running (job #{running.pk if running else '?'}); try again later."
-        )
+            raise ImportBusy(f"Import job #{job_id} is already running.", already_running=True)
+        raise ImportBusy(import_busy_message(profile=job.profile, running=running))
     try:
         with transaction.atomic():
             ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).exclude(pk=job_id).update(
@@ -305,18 +333,27 @@ def _import_job_claim(job_id: int) -> ImportJob | None:
     return ImportJob.objects.select_related("profile").get(pk=job_id)
 
 
-_IMPORT_LOCK_CLASS = 0x70686F74  # "phot": advisory lock namespace of imports; the second key is the profile id
+def import_busy_message(*, profile: Profile, running: ImportJob | None) -> str:
+    """The reason an import of ``profile`` cannot start while ``running`` runs (shared by jobs and the API)."""
+    return f"Another import of {profile} is running (job #{running.pk if running else '?'}); try again when it ends."
+
+
+def _import_job_refuse(job_id: int, reason: str) -> None:
+    """End a job that could not start in its final state, with the reason (it would otherwise stay queued forever)."""
+    ImportJob.objects.filter(pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED]).update(
+        status=ImportJob.Status.REFUSED, last_error=reason, finished_at=timezone.now()
+    )
 
 
 def _import_lock_take(profile_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_IMPORT_LOCK_CLASS, profile_id % 2**31])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(import_lock_key(profile_id)))
         return cursor.fetchone()[0]
 
 
 def _import_lock_release(profile_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_IMPORT_LOCK_CLASS, profile_id % 2**31])
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(import_lock_key(profile_id)))
 
 
 class _JobProgress:
@@ -355,9 +392,17 @@ class _JobProgress:
         )
 
 
+_PATH_OPTIONS = ("path", "file", "from_dir", "session_file", "cookies_file")
+
+
 def _source_for(job: ImportJob) -> Source:
-    """Build the job's source from the profile's kind (lookup table below)."""
-    return _SOURCE_BUILDERS[job.profile.source_kind](job.profile, {**job.profile.source_options, **job.options})
+    """Build the job's source from the profile's kind (lookup table below); server paths outside
+    PHOTOSEARCH_IMPORT_ROOTS are refused (``SourceNotFound``), whoever asked."""
+    options = {**job.profile.source_options, **job.options}
+    for key in _PATH_OPTIONS:
+        if options.get(key) and (reason := path_outside_roots(Path(options[key]), settings.PHOTOSEARCH_IMPORT_ROOTS)):
+            raise SourceNotFound(reason)
+    return _SOURCE_BUILDERS[job.profile.source_kind](job.profile, options)
 
 
 def _folder_source(profile: Profile, options: dict) -> Source:

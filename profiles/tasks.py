@@ -12,16 +12,19 @@ from profiles.sources.base import SourceError, SourceUnavailable
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(SourceUnavailable, ImportBusy),
+    autoretry_for=(SourceUnavailable,),
     retry_backoff=30,
     retry_backoff_max=900,
     max_retries=5,
 )
 def import_job_task(self, job_id: int) -> dict:
-    """Run import job ``job_id``. Network trouble and a busy profile are retried with backoff; a refusal (rate
-    limit, login) ends the job as interrupted — rerunning it resumes."""
+    """Run import job ``job_id``. Network trouble is retried with backoff; a refusal (rate limit, login) ends the job
+    as interrupted — rerunning it resumes. A profile busy with another import ends the job as refused at once: the
+    running import is already fetching what this one would (retrying later would leave the job queued meanwhile)."""
     try:
         job = import_job_run(job_id=job_id)
+    except ImportBusy as exc:
+        return {"job": job_id, "status": "already running" if exc.already_running else "refused", "error": str(exc)}
     except SourceError as exc:
         if isinstance(exc, SourceUnavailable):
             raise

@@ -26,11 +26,11 @@ from rest_framework.exceptions import APIException, NotFound, Throttled, Validat
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from photosearch.throttling import AnonThrottle
 from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.models import MediaType
 from profiles.selectors import photo_get, profile_ids_for_handle
@@ -188,14 +188,6 @@ class WritePermission(permissions.IsAdminUser):
     """Writes (creating profiles, starting imports) need a staff user: a staff user's token or admin session."""
 
     message = "Only staff users may do this."
-
-
-class AnonThrottle(AnonRateThrottle):
-    """DRF's anonymous throttle (keyed by client address, counted in the default cache), with the rate looked up on
-    every request: DRF's own class keeps the rates it saw at import time, so a changed setting would be ignored."""
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
 
 class ApiView(APIView):

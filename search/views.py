@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
+from photosearch.throttling import throttled_page
 from profiles.models import MediaType
 from profiles.selectors import (
     photo_get,
@@ -92,6 +93,7 @@ class SearchParams:
 
 
 @require_GET
+@throttled_page
 def search_page(request: HttpRequest) -> HttpResponse:
     """The search form and, when a query was typed, one page of results (``offset`` for the next pages)."""
     params = SearchParams.from_data(request.GET)
@@ -111,6 +113,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@throttled_page
 def search_by_image_page(request: HttpRequest) -> HttpResponse:
     """Results for an uploaded picture (multipart ``image``), with the search form's filters and sort."""
     params = SearchParams.from_data(request.POST)

@@ -46,7 +46,8 @@ class ImportCommand(BaseCommand):
 
     def _report(self, job: ImportJob) -> None:
         for source_id, reason in job.problems:
-            self.stderr.write(f"skipped {source_id}: {reason}")
+            # repr: a file name may hold a line break, which would forge lines of this report
+            self.stderr.write(f"skipped {source_id!r}: {reason}")
         summary = (
             f"{job.profile.handle}: {job.imported} imported, {job.updated} updated, {job.unchanged} unchanged, "
             f"{job.skipped} skipped"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from profiles.sources.text import record_fields_clean
 
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 
@@ -31,6 +34,11 @@ class SourceRecord:
     media_type: str = "image"  # "image" or "video" (a video is kept as its cover image)
     likes: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The one place every source's words pass: cleaned here, they can be stored and indexed (sources/text.py).
+        for name, value in record_fields_clean(self.__dict__).items():
+            object.__setattr__(self, name, value)
 
     @property
     def original(self) -> str:
@@ -71,3 +79,15 @@ def hashtags_in(text: str) -> tuple[str, ...]:
     for tag in _HASHTAG.findall(text):
         seen.setdefault(tag.lower(), None)
     return tuple(seen)
+
+
+def path_outside_roots(path: Path, roots: Sequence[Path]) -> str | None:
+    """Why ``path`` (links resolved) may not be imported: outside every one of ``roots``; None when it may (or when
+    no roots are configured: any path)."""
+    if not roots:
+        return None
+    resolved = Path(os.path.realpath(Path(path).expanduser()))
+    if any(resolved.is_relative_to(os.path.realpath(root)) for root in roots):
+        return None
+    return (f"{path} is outside the folders this server imports from (PHOTOSEARCH_IMPORT_ROOTS: "
+            f"{', '.join(str(root) for root in roots)}).")

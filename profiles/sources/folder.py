@@ -3,18 +3,26 @@
 Sidecars follow instaloader's layout: ``2021-06-01_18-30-00_UTC.jpg`` reads ``2021-06-01_18-30-00_UTC.txt``, and the
 images of a carousel (``…_UTC_1.jpg``, ``…_UTC_2.jpg``) share the post's ``…_UTC.txt``. Instaloader's file-name
 timestamp, when present, gives ``taken_at``.
+
+Only regular files are read, images and sidecars alike (a named pipe would block the import, a link to a device would
+read without end). Symbolic links are followed while they stay inside the imported folder; a link that leads out of
+it is not followed (its image is reported as skipped, its sidecar ignored), so a folder cannot publish files from
+elsewhere on the server. Linked sub-folders are not entered.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from profiles.images import read_local_image
+from profiles.images import ImageRejected, read_local_image, read_regular_file
 from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
@@ -38,7 +46,14 @@ class FolderSource:
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
+        if not inside(record.image_path, self.root):
+            raise ImageRejected("a link that leads outside the imported folder (not followed)")
         return read_local_image(record.image_path)
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, links resolved, lies in ``root`` (itself resolved)."""
+    return Path(os.path.realpath(path)).is_relative_to(root)
 
 
 def iter_folder(root: Path) -> Iterator[SourceRecord]:
@@ -49,7 +64,7 @@ def iter_folder(root: Path) -> Iterator[SourceRecord]:
             path = Path(dirpath) / name
             if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
-            text = _sidecar_text(path)
+            text = _sidecar_text(path, root)
             yield SourceRecord(
                 source_id=path.relative_to(root).as_posix(),
                 image_path=path,
@@ -59,14 +74,24 @@ def iter_folder(root: Path) -> Iterator[SourceRecord]:
             )
 
 
-def _sidecar_text(image: Path) -> str:
+def _sidecar_text(image: Path, root: Path) -> str:
     candidates = [image.with_suffix(".txt")]
     if _CAROUSEL_SUFFIX.search(image.stem):
         candidates.append(image.with_name(_CAROUSEL_SUFFIX.sub("", image.stem) + ".txt"))
     for candidate in candidates:
-        if candidate.is_file():
-            with candidate.open("rb") as fh:
-                return fh.read(SIDECAR_MAX_BYTES).decode("utf-8", errors="replace").strip()
+        if not os.path.lexists(candidate):
+            continue
+        if not inside(candidate, root):
+            logger.warning("Ignored sidecar %r: a link that leads outside the imported folder.",
+                           str(candidate.relative_to(root)))
+            continue
+        try:
+            data = read_regular_file(candidate, max_bytes=SIDECAR_MAX_BYTES)
+        except (ImageRejected, OSError) as exc:
+            logger.warning("Ignored sidecar %r: %s.", str(candidate.relative_to(root)), exc)
+            continue
+        # Cleaned and bounded by SourceRecord (sources/text.py); this cap only bounds the read.
+        return data.decode("utf-8", errors="replace")
     return ""
 
 

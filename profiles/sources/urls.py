@@ -22,7 +22,9 @@ own URL and is skipped at download time ("not an image"). An id seen twice in on
 Errors: a missing file → ``SourceNotFound``; a file that cannot be parsed (bad JSON, bad UTF-8, an item that is neither
 a URL nor an object with ``url``, an unreadable ``taken_at``) → ``SourceError`` naming the line/column or the item,
 before any record is yielded. An entry that is not an http(s) URL (``ftp://…``, ``file:///…``, a bare path) does not
-stop the run: it is yielded, and ``read()`` raises ``FetchError`` with the reason, so it is reported as skipped.
+stop the run: it is yielded under the id ``line N`` (text) or ``item N`` (JSON) — never its content, since a list
+file may be any file on the server and a job's problems are public — and ``read()`` raises ``FetchError``, so it is
+reported as skipped.
 """
 
 from __future__ import annotations
@@ -73,9 +75,12 @@ class UrlListSource:
 
     def read(self, record: SourceRecord) -> bytes:
         url = record.image_url
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError:
+            scheme = ""
         if scheme not in ("http", "https"):
-            raise FetchError(f"not an http(s) URL: {_short(url)!r}")
+            raise FetchError("not an http(s) URL")
         return self._fetch(url)
 
     # -- formats ---------------------------------------------------------------------------------------------------
@@ -100,11 +105,11 @@ class UrlListSource:
 
     def _from_lines(self, text: str) -> list[SourceRecord]:
         records = []
-        for line in text.splitlines():
+        for number, line in enumerate(text.splitlines(), start=1):
             url = line.strip()
             if not url or url.startswith("#"):
                 continue
-            records.append(_url_record(url))
+            records.append(_url_record(url, where=f"line {number}"))
         return records
 
     def _from_json(self, data: Any) -> list[SourceRecord]:
@@ -127,7 +132,7 @@ class UrlListSource:
         for index, item in enumerate(data, start=1):
             if isinstance(item, str):
                 if item.strip():
-                    records.append(_url_record(item.strip()))
+                    records.append(_url_record(item.strip(), where=f"item {index}"))
             elif isinstance(item, dict) and "url" in item:
                 records.append(self._object_record(item, index))
             elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):
@@ -155,7 +160,8 @@ class UrlListSource:
         permalink = str(item.get("permalink") or "").strip()
         raw_id = item.get("id")
         return SourceRecord(
-            source_id=_fit_id(str(raw_id).strip()) if raw_id not in (None, "") else _url_id(url),
+            source_id=(_fit_id(str(raw_id).strip()) if raw_id not in (None, "")
+                       else _url_id(url, where=f"item {index}")),
             image_url=url,
             permalink=permalink if urlsplit(permalink).scheme in ("http", "https") else "",
             taken_at=_parse_time(item.get("taken_at"), where),
@@ -216,12 +222,18 @@ class UrlListSource:
 # -- helpers -----------------------------------------------------------------------------------------------------------
 
 
-def _url_record(url: str) -> SourceRecord:
-    return SourceRecord(source_id=_url_id(url), image_url=url)
+def _url_record(url: str, *, where: str) -> SourceRecord:
+    return SourceRecord(source_id=_url_id(url, where=where), image_url=url)
 
 
-def _url_id(url: str) -> str:
-    return _fit_id(urldefrag(url).url)
+def _url_id(url: str, *, where: str) -> str:
+    """The URL without its fragment; for an entry that is not an http(s) URL, where it stands in the file."""
+    try:
+        if urlsplit(url).scheme.lower() in ("http", "https"):
+            return _fit_id(urldefrag(url).url)
+    except ValueError:  # "http://[::1" and the like: not a URL read() could fetch either
+        pass
+    return where
 
 
 def _fit_id(source_id: str) -> str:

@@ -20,7 +20,7 @@ def test_import_folder_names_each_skipped_file_and_summarises(photo_folder):
     out, err = _run("import_folder", str(root), "--profile", "trip")
 
     assert "trip: 2 imported, 0 updated, 0 unchanged, 1 skipped" in out
-    assert "skipped broken.jpg:" in err
+    assert "skipped 'broken.jpg':" in err
     out, _ = _run("import_folder", str(root), "--profile", "trip")
     assert "0 imported, 0 updated, 2 unchanged, 1 skipped" in out
     assert Photo.objects.count() == 2
@@ -81,10 +81,10 @@ def test_import_urls_imports_the_good_images_and_says_why_each_bad_one_was_skipp
     out, err = _run("import_urls", str(urls), "--profile", "blog")
 
     assert "blog: 2 imported, 0 updated, 0 unchanged, 4 skipped" in out
-    assert f"skipped {web_folder}/corrupt.jpg: corrupt or truncated image" in err
-    assert f"skipped {web_folder}/page.html: not an image (content type text/html)" in err
-    assert f"skipped {web_folder}/bomb.png: image too large" in err
-    assert f"skipped {web_folder}/missing.jpg: HTTP 404" in err
+    assert f"skipped '{web_folder}/corrupt.jpg': corrupt or truncated image" in err
+    assert f"skipped '{web_folder}/page.html': not an image (content type text/html)" in err
+    assert f"skipped '{web_folder}/bomb.png': image too large" in err
+    assert f"skipped '{web_folder}/missing.jpg': HTTP 404" in err
     photo = Photo.objects.get(source_id=f"{web_folder}/a.jpg")
     assert photo.source_text == "First light over the dunes #desert" and photo.hashtags == "desert"
     assert "0 imported, 0 updated, 2 unchanged, 4 skipped" in _run("import_urls", str(urls), "--profile", "blog")[0]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from profiles import services
 from profiles.fetch import TransientFetchError
 from profiles.models import ImportJob, Photo, Profile
+from profiles.selectors import import_job_running
 from profiles.services import ImportBusy, import_job_create, import_job_run
 from profiles.sources.base import SourceRecord, SourceRefused, SourceUnavailable
 from profiles.tasks import import_job_task
@@ -88,13 +89,16 @@ def test_only_one_import_per_profile_runs_at_a_time(profile, use_source):
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [0x70686F74, profile.pk])
 
+        assert import_job_running(profile_id=profile.pk) == running
         with pytest.raises(ImportBusy, match=f"job #{running.pk}"):
             import_job_run(job_id=waiting.pk)
     finally:
         other.close()
 
     waiting.refresh_from_db()
-    assert waiting.status == "queued"  # nothing lost: it runs when retried
+    # Ended with the reason, not left queued forever; the running import fetches what it would have.
+    assert waiting.status == "refused" and f"job #{running.pk}" in waiting.last_error and waiting.finished_at
+    assert import_job_running(profile_id=profile.pk) is None  # marked running, but its process (lock) is gone
 
 
 def test_a_stale_running_job_is_taken_over(profile, use_source):

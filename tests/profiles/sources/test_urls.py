@@ -266,7 +266,7 @@ def test_an_entry_that_is_not_an_http_url_is_yielded_and_skipped_at_read(write, 
 
     ok, odd = source.records()
 
-    assert odd.source_id == entry and odd.image_url == entry
+    assert odd.source_id == "item 2" and odd.image_url == entry  # its place in the file, not its content
     with pytest.raises(FetchError, match="not an http\\(s\\) URL"):
         source.read(odd)
     assert source.read(ok) == b"x"

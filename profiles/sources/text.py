@@ -1,0 +1,107 @@
+"""Words as they enter photosearch. Every source's record passes through ``record_fields_clean`` once, when the
+``SourceRecord`` is made, so no importer can hand the database text it cannot store or index.
+
+What PostgreSQL refuses, and what we do about it:
+- NUL (``\\x00``) in ``text`` and in ``jsonb`` → ``DataError``: removed, with every other control character but tab and
+  line breaks (``\\x02``/``\\x03`` are also our snippet markers: a caption holding them would forge ``<mark>`` tags).
+- Lone surrogates (a JSON ``"\\ud800"``, a file name that is not UTF-8) cannot be encoded: replaced by U+FFFD.
+- A ``tsvector`` is at most 1 MB (1,048,575 bytes) → ``OperationalError: string is too long for tsvector``. Each
+  distinct word costs its own bytes plus ~8 bytes of entry header and position. Measured on PostgreSQL 16
+  (``pg_column_size(to_tsvector('english', …))``), worst shapes first: distinct CJK characters separated by spaces
+  6.0 bytes per character of text; hyphenated pairs of distinct 3-letter words (``abc-def``: three lexemes) 4.9;
+  distinct 3-letter words 3.0; URLs 2.4; e-mail addresses 1.6. Real captions cost far less (words repeat).
+  The bounds below — text 50,000 + alt text 5,000 + hashtags 200 × 60 characters — keep one configuration's document
+  under 67,000 × 6.0 ≈ 400 KB even in the worst case: room for the generated caption, the words in the image and a
+  second text-search configuration of the same words. An Instagram caption is at most 2,200 characters and an alt text
+  a few hundred, so real posts never come near them; a sidecar or a Flickr description longer than
+  ``TEXT_MAX_CHARS`` is cut at a word boundary and ends with "…".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+TEXT_MAX_CHARS = 50_000  # post caption, title + description, sidecar text
+ALT_TEXT_MAX_CHARS = 5_000
+HASHTAG_MAX_CHARS = 60
+HASHTAGS_MAX = 200  # Instagram allows 30 per post; Flickr's tags are more, never hundreds
+LINK_MAX_CHARS = 2000  # Photo.permalink's size
+
+# C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SPACE = re.compile(r"\s")
+# An absolute path: a "/" that does not continue a word, a URL or another path, up to a space or quote.
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.:/~\\-])/[^\s'"“”‘’()<>,;]+""")
+
+
+def text_clean(value: Any, *, max_chars: int = TEXT_MAX_CHARS) -> str:
+    """``value`` as storable, indexable text: control characters removed, lone surrogates replaced, outer space
+    stripped, at most ``max_chars`` characters (cut at the last space before the bound when there is one near it,
+    then "…")."""
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub("", str(value or ""))).strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    space = max((m.start() for m in _SPACE.finditer(cut, max(0, len(cut) - 200))), default=-1)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def id_clean(value: str) -> str:
+    """A source id or permalink that PostgreSQL can store: NUL removed, lone surrogates replaced. Other characters
+    are kept (a file name may hold a line break), so ids stay stable across runs."""
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+
+
+def hashtags_clean(tags: Iterable[str]) -> tuple[str, ...]:
+    """Hashtags cleaned like text, without empty or repeated ones, at most ``HASHTAGS_MAX``."""
+    cleaned: dict[str, None] = {}
+    for tag in tags:
+        word = "".join(text_clean(tag, max_chars=HASHTAG_MAX_CHARS).split())
+        if word:
+            cleaned.setdefault(word, None)
+            if len(cleaned) >= HASHTAGS_MAX:
+                break
+    return tuple(cleaned)
+
+
+def json_clean(value: Any) -> Any:
+    """``value`` (JSON-like) with every string, key included, free of NUL and lone surrogates (``jsonb`` refuses
+    both)."""
+    if isinstance(value, str):
+        return id_clean(value)
+    if isinstance(value, Mapping):
+        return {id_clean(str(key)): json_clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_clean(item) for item in value]
+    return value
+
+
+def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The cleaned values of a record's text fields (``SourceRecord.__post_init__``)."""
+    return {
+        "source_id": id_clean(fields["source_id"]),
+        "image_url": id_clean(fields["image_url"]),
+        # A link cut short would lead elsewhere: one too long for the column is dropped.
+        "permalink": permalink if len(permalink := text_clean(fields["permalink"], max_chars=10**9)) <= LINK_MAX_CHARS
+        else "",
+        "text": text_clean(fields["text"]),
+        "hashtags": hashtags_clean(fields["hashtags"]),
+        "alt_text": text_clean(fields["alt_text"], max_chars=ALT_TEXT_MAX_CHARS),
+        "extra": json_clean(dict(fields["extra"])),
+    }
+
+
+def paths_hidden(text: str) -> str:
+    """``text`` with every absolute server path cut to its last part (``/srv/photos/2019`` → ``…/2019``): what an
+    error may show to anyone, without revealing the server's layout."""
+
+    def last_part(match: re.Match) -> str:
+        path = match.group(0)
+        trailing = len(path) - len(path.rstrip(".:"))  # the sentence's own full stop
+        name = path[: len(path) - trailing].rstrip("/").rsplit("/", 1)[-1]
+        return ("…/" + name if name else "…/") + path[len(path) - trailing:]
+
+    return _ABSOLUTE_PATH.sub(last_part, text)
