@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.test import override_settings
 
 from profiles.models import Photo, Profile
-from search.bench_data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
+from search.bench.data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
 from search.selectors import RankingOptions, SearchFilters, photo_search
 from search.services import embedding_index_ensure
 

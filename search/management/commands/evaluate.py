@@ -6,11 +6,11 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from search.encoders import EncoderUnavailable
-from search.evaluate import (
+from search.bench.evaluate import (
     DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, LOADERS, PAGE, DatasetError, Evaluation, Metrics, Progress,
     evaluation_run, labelled_set_load,
 )
-from search.evaluate_synthetic import synthetic_set_write, synthetic_specs
+from search.bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from search.selectors import MAX_WEIGHT
 
 

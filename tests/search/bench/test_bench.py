@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from profiles.models import Photo, Profile
-from search.bench import synthetic_jpegs
+from search.bench.index import synthetic_jpegs
 
 
 def test_synthetic_photos_are_realistic_jpegs(tmp_path):

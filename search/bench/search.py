@@ -1,6 +1,6 @@
 """Search benchmark (``manage.py bench_search``): latency of the ranking selector, HNSW recall, index build, two
 baselines (TF-IDF per request, exact numpy scan) and API throughput through gunicorn, in a separate database of
-clustered synthetic photos (``search.bench_data``).
+clustered synthetic photos (``search.bench.data``).
 
 Every query vector is handed to the selector precomputed (``QueryEncoder``): the text tower is not what is measured
 ("text-embedding cache warm"). The API load runs the real HTTP stack in a gunicorn started from
@@ -45,7 +45,7 @@ class QueryEncoder:
     dimensions, device = DIMENSIONS, "cpu"
 
     def __init__(self, vectors: np.ndarray):
-        from search.bench_data import BENCH_MODEL
+        from search.bench.data import BENCH_MODEL
 
         self.model_id = BENCH_MODEL
         self.vectors = iter(vectors)
@@ -74,7 +74,7 @@ class TopicTextEncoder:
     dimensions, device = DIMENSIONS, "cpu"
 
     def __init__(self):
-        from search.bench_data import BENCH_MODEL, topic_bases, topic_centres, topic_words
+        from search.bench.data import BENCH_MODEL, topic_bases, topic_centres, topic_words
 
         self.model_id = BENCH_MODEL
         self.centres = topic_centres(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
@@ -94,14 +94,14 @@ class TopicTextEncoder:
             topics = self.topics_by_word.get(word, set())
             candidates = topics if candidates is None else (candidates & topics or candidates)
         candidates = sorted(candidates or range(BENCH_TOPICS))
-        from search.bench_data import topic_points
+        from search.bench.data import topic_points
 
         topic = candidates[seed % len(candidates)]
         return topic_points(self.centres, self.bases, np.array([topic]), np.random.default_rng(seed))[0]
 
 
 def bench_wsgi_application():
-    """gunicorn app factory (``search.bench_search:bench_wsgi_application()``): the project's WSGI application with
+    """gunicorn app factory (``search.bench.search:bench_wsgi_application()``): the project's WSGI application with
     the query text tower replaced by ``TopicTextEncoder``. Used only by ``api_load`` against the bench database."""
     from django.core.wsgi import get_wsgi_application
 
@@ -146,7 +146,7 @@ def build_indexes(*, rebuild: bool) -> dict:
     from django.db import connection
 
     from profiles.models import Profile
-    from search.bench_data import BENCH_MODEL
+    from search.bench.data import BENCH_MODEL
     from search.selectors import embedding_index_name
     from search.services import embedding_index_ensure, embedding_profile_indexes_ensure
 
@@ -200,7 +200,7 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
     """Untimed vector and text queries before anything is timed, so latencies are those of a server that has been
     answering for a while (HNSW graph and heap pages in shared_buffers), not of one reading them from disk: at a
     million photos the first queries after a start read the 1.4 GB graph and take ~10× longer."""
-    from search.bench_data import BENCH_MODEL, topic_queries
+    from search.bench.data import BENCH_MODEL, topic_queries
     from search.selectors import photo_nearest_ids, photo_text_match_count
 
     started = time.perf_counter()
@@ -215,7 +215,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     """p50/p95/p99 (ms) of photo_search / photo_similar for vector-only, text-only, hybrid, hybrid + profile filter
     and similar-photo queries."""
     from profiles.models import Photo
-    from search.bench_data import BENCH_MODEL, topic_queries
+    from search.bench.data import BENCH_MODEL, topic_queries
     from search.selectors import SearchFilters, photo_search, photo_similar, photo_text_match_count
 
     count = warmup + queries
@@ -257,7 +257,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
 def recall_at_10(*, queries: int, seed: int = 0) -> dict:
     """Mean overlap/10 of the top 10 of the production vector query (HNSW, the selector's ef_search) with the top 10
     of the same query as an exact scan (``+ 0`` keeps the index out)."""
-    from search.bench_data import BENCH_MODEL, topic_queries
+    from search.bench.data import BENCH_MODEL, topic_queries
     from search.selectors import photo_nearest_ids
 
     def top10(vector, *, exact: bool, explain: bool = False):
@@ -292,7 +292,7 @@ def tfidf_baseline(*, queries: int, cap: int, seed: int = 0) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from profiles.models import Photo
-    from search.bench_data import topic_queries
+    from search.bench.data import topic_queries
 
     texts = [" ".join(filter(None, row)) for row in
              Photo.objects.order_by("id").values_list("caption", "source_text", "hashtags", "alt_text")
@@ -316,7 +316,7 @@ def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
     """rclip's method: every vector in one (N, 512) float32 array (loaded before timing), per query a matrix-vector
     product and an argpartition for the top 20."""
     from profiles.models import Photo
-    from search.bench_data import BENCH_MODEL, topic_queries
+    from search.bench.data import BENCH_MODEL, topic_queries
     from search.selectors import _as_array
 
     rows = Photo.objects.filter(embedding_model=BENCH_MODEL).order_by("id").values_list("embedding", flat=True)
@@ -370,12 +370,12 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
              max_requests: int = 1_000_000, say: Callable[[str], None] = lambda message: None) -> dict:
     """Start gunicorn on a free loopback port against ``database``, warm it up, then ``concurrency`` client threads
     (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
-    from search.bench_data import topic_queries
+    from search.bench.data import topic_queries
 
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
     command = [
-        sys.executable, "-m", "gunicorn", "search.bench_search:bench_wsgi_application()",
+        sys.executable, "-m", "gunicorn", "search.bench.search:bench_wsgi_application()",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
     ]
@@ -526,7 +526,7 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
     from django.db import connections
 
     from profiles.models import Photo
-    from search.bench_data import bench_database, fill_synthetic
+    from search.bench.data import bench_database, fill_synthetic
 
     started = time.perf_counter()
     with bench_database(database):
