@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from profiles.models import Photo
 from search.bench.data import topic_queries
-from search.bench.search import TopicTextEncoder
+from search.bench.api import TopicTextEncoder
 
 KEYS = {
     "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
