@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
-from search.bench import index_benchmark
+from search.bench.index import index_benchmark
 from search.encoders import EncoderUnavailable
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from search import bench_search
+from search.bench.search import as_json, run as search_benchmark
 
 
 class Command(BaseCommand):
@@ -32,14 +32,14 @@ class Command(BaseCommand):
                 or options["warmup"] < 0):
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1, --concurrency >= 1, "
                                "--api-seconds > 0, --warmup >= 0.")
-        figures = bench_search.run(
+        figures = search_benchmark(
             photos=photos, profiles=profiles, queries=queries, concurrency=concurrency,
             database=options["database"], reuse=options["reuse"], api_seconds=options["api_seconds"],
             tfidf_cap=options["tfidf_queries"], warmup=options["warmup"],
             say=lambda message: self.stderr.write(f"… {message}"),
         )
         if options["json"]:
-            self.stdout.write(bench_search.as_json(figures))
+            self.stdout.write(as_json(figures))
         else:
             width = max(map(len, figures))
             for key, value in figures.items():

@@ -5,12 +5,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from search.bench.evaluate import DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, Progress, evaluation_report, evaluation_run
+from search.bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
+from search.bench.labelled import LOADERS, DatasetError, labelled_set_load
 from search.encoders import EncoderUnavailable
-from search.evaluate import (
-    DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, LOADERS, PAGE, DatasetError, Evaluation, Metrics, Progress,
-    evaluation_run, labelled_set_load,
-)
-from search.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from search.selectors import MAX_WEIGHT
 
 
@@ -88,48 +86,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(evaluation.as_dict()))
         else:
-            self.stdout.write(self.report(evaluation))
-
-    def report(self, evaluation: Evaluation) -> str:
-        """The tables a person reads: channels, the sweep with the best row marked, and the setting to use."""
-        configured = evaluation.configured
-        lines = [
-            f"{evaluation.queries:,} queries on {evaluation.photos:,} photos ({evaluation.dataset}, "
-            f"{evaluation.format}); model {evaluation.model}, captioner {evaluation.captioner}.",
-        ]
-        if evaluation.skipped_images or evaluation.skipped_queries:
-            lines.append(f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
-                         f"{evaluation.skipped_queries:,} queries.")
-        lines += ["", f"{'channel':<10}{_HEADER}"]
-        for name, metrics in evaluation.channels.items():
-            lines.append(f"{name:<10}{_row(metrics)}")
-        lines.append(
-            f"(hybrid: vector weight {configured['vector_weight']:g}, text weight {configured['text_weight']:g}, "
-            f"cutoff {configured['cutoff']:g}, k {configured['rrf_k']:g}; results: photos returned, at most {PAGE})"
-        )
-        lines += ["", "Sweep (hybrid, vector weight 1):", f"  {'text w':>6}  {'cutoff':>6}  {_HEADER}"]
-        for row in evaluation.sweep:
-            line = f"{'*' if row.best else ' '} {row.text_weight:>6g}  {row.cutoff:>6g}  {_row(row.metrics)}"
-            lines.append(self.style.SUCCESS(line + "  ← best") if row.best else line)
-        best = evaluation.best
-        if best is not None:
-            hybrid = evaluation.channels["hybrid"]
-            lines += ["", self.style.SUCCESS(
-                f"Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT={best.text_weight:g} "
-                f"PHOTOSEARCH_CUTOFF={best.cutoff:g} (MRR {best.metrics.mrr:.3f}, R@1 {best.metrics.recall_at_1:.3f}; "
-                f"current settings: MRR {hybrid.mrr:.3f}, R@1 {hybrid.recall_at_1:.3f})."
-            )]
-        timing = ", ".join(f"{name} {value:.1f} s" for name, value in evaluation.seconds.items())
-        lines.append(f"Time: {timing}.")
-        return "\n".join(lines)
-
-
-_HEADER = f"{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'results':>9}"
-
-
-def _row(metrics: Metrics) -> str:
-    return (f"{metrics.recall_at_1:>7.3f}{metrics.recall_at_5:>7.3f}{metrics.recall_at_10:>7.3f}"
-            f"{metrics.mrr:>7.3f}{metrics.mean_results:>9.1f}")
+            self.stdout.write(evaluation_report(evaluation, highlight=self.style.SUCCESS))
 
 
 def _floats(value: str) -> tuple[float, ...]:

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 from io import StringIO
 
@@ -6,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from profiles.models import Photo
-from search.bench_data import topic_queries
-from search.bench_search import TopicTextEncoder
+from search.bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
+from search.bench.data import topic_queries
 
 KEYS = {
     "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
@@ -54,3 +55,14 @@ def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
     # Same topic: as close as two photos of one topic (~0.5); another topic's: unrelated (~0).
     assert np.median(similarity) > 0.35 > 0.1 > np.median(other_topics)
     assert np.array_equal(encoder.encode_texts(texts[:1]), encoder.encode_texts(texts[:1]))
+
+
+def test_the_benchmark_server_replaces_the_text_tower_where_search_looks_it_up(monkeypatch):
+    module = text_tower_module()
+    split = importlib.util.find_spec("search.query_vectors") is not None
+    assert module.__name__ == ("search.query_vectors" if split else "search.selectors")
+    monkeypatch.setattr(module, "get_encoder", module.get_encoder)  # put back after the test
+
+    bench_wsgi_application()
+
+    assert isinstance(module.get_encoder(), TopicTextEncoder)

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from profiles.models import Photo, Profile
-from search.bench import synthetic_jpegs
+from search.bench.index import synthetic_jpegs
 
 
 def test_synthetic_photos_are_realistic_jpegs(tmp_path):
@@ -47,4 +47,31 @@ def test_bench_filters_measures_each_strategy_in_its_own_database():
                           ("filtered_iterative", min(20, in_profile))):
         assert figures[f"{run}_p50_ms"] > 0
         assert figures[f"{run}_min_results"] == expected, run  # k results when k exist, whatever the strategy
+    assert not Photo.objects.exists()  # the test database itself was left alone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_filters_benchmark_returns_sane_figures_and_reuses_its_data():
+    from search.bench.filters import K, filters_benchmark
+
+    steps = []
+    figures = filters_benchmark(photos=300, profiles=6, queries=3, share=0.05, database="test_photosearch_bench",
+                                say=steps.append)
+
+    assert (figures["photos"], figures["profiles"]) == (300, 6)
+    assert 0 < figures["filter_profile_share"] < 1 and figures["index_build_s"] >= 0
+    in_profile = round(figures["filter_profile_share"] * 300)
+    for run, expected in (("hybrid", K), ("filtered_exact", min(K, in_profile)),
+                          ("filtered_iterative", min(K, in_profile))):
+        assert figures[f"{run}_p95_ms"] >= figures[f"{run}_p50_ms"] > 0, run
+        assert figures[f"{run}_min_results"] == expected, run  # k results when k exist, whatever the strategy
+    assert any(step.startswith("filling 300") for step in steps)
+
+    steps.clear()
+    again = filters_benchmark(photos=300, profiles=6, queries=3, share=0.05, database="test_photosearch_bench",
+                              reuse=True, say=steps.append)
+
+    assert not any(step.startswith("filling") for step in steps)  # the same 300 photos, not filled again
+    assert {key: again[key] for key in ("photos", "profiles", "filter_profile_share")} == {
+        key: figures[key] for key in ("photos", "profiles", "filter_profile_share")}
     assert not Photo.objects.exists()  # the test database itself was left alone

@@ -1,11 +1,10 @@
 """Relevance evaluation behind ``manage.py evaluate``: how well search finds the right photo for a description, per
 ranking channel and per fusion setting, on a labelled set of photos.
 
-A labelled set is images plus query lines that name them: COCO / Karpathy-style captions JSON (every caption is a
-query for its image) or a folder in import_folder's layout with ``NAME.queries.txt`` next to ``NAME.jpg``. It is
-imported into a profile of its own through the ordinary ingest services, indexed with the configured model and
-captioner (``search.services.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the
-search page and the API use, restricted to that profile:
+A labelled set (``search.bench.labelled``: images plus the query lines that name them) is imported into a profile of
+its own through the ordinary ingest services, indexed with the configured model and captioner
+(``search.services.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the search
+page and the API use, restricted to that profile:
 
 - ``vector``: the vector channel alone (text weight 0, no cutoff), the figure published retrieval results measure;
 - ``text``: the full-text channel alone (photos' own words and generated captions);
@@ -20,7 +19,6 @@ photos counts once and is found when any of them is. ``results`` is how many pho
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 import uuid
@@ -38,7 +36,7 @@ from profiles.images import read_local_image
 from profiles.models import Photo, Profile, SourceKind
 from profiles.services import SKIPPED, profile_get_or_create, records_ingest
 from profiles.sources.base import SourceRecord
-from profiles.sources.folder import iter_folder
+from search.bench.labelled import LabelledSet
 from search.captions import get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search
@@ -48,117 +46,7 @@ PAGE = 10
 RECALL_AT = (1, 5, 10)
 DEFAULT_TEXT_WEIGHTS = (0.5, 1.0, 2.0)  # relative to a vector weight of 1: only the ratio changes the order
 DEFAULT_CUTOFFS = (0.0, 0.04, 0.08, 0.15)
-QUERIES_SUFFIX = ".queries.txt"
 PROFILE_PREFIX = "evaluate-"
-
-
-class DatasetError(ValueError):
-    """The labelled set cannot be read as given; ``str(exc)`` says what to fix."""
-
-
-# --- Labelled sets ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LabelledSet:
-    """Images to import (plain source records) and the queries that should find them."""
-
-    name: str
-    format: str
-    records: list[SourceRecord]
-    queries: dict[str, set[str]]  # query text → source ids of the photos it should find
-    missing_images: int = 0  # listed by the dataset but not found on disk
-
-    def limited(self, limit: int | None) -> "LabelledSet":
-        """The first ``limit`` images and only the queries about them."""
-        if not limit or limit >= len(self.records):
-            return self
-        records = self.records[:limit]
-        kept = {record.source_id for record in records}
-        queries = {text: ids & kept for text, ids in self.queries.items() if ids & kept}
-        return LabelledSet(self.name, self.format, records, queries, self.missing_images)
-
-
-def labelled_set_load(*, path: Path, format: str | None = None, limit: int | None = None, split: str = "test",
-                      images_dir: Path | None = None) -> LabelledSet:
-    """Read a labelled set: ``coco`` (a captions JSON file) or ``folder`` (images with ``NAME.queries.txt``);
-    by default a file is read as ``coco`` and a folder as ``folder``. Raises ``DatasetError``."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DatasetError(f"{path} does not exist.")
-    format = format or ("folder" if path.is_dir() else "coco")
-    if format not in LOADERS:
-        raise DatasetError(f"Unknown dataset format {format!r}; use one of {', '.join(LOADERS)}.")
-    labelled = LOADERS[format](path, split=split, images_dir=images_dir).limited(limit)
-    if not labelled.queries:
-        raise DatasetError(f"{path} has no labelled queries for any image that exists.")
-    return labelled
-
-
-def coco_load(path: Path, *, split: str = "test", images_dir: Path | None = None) -> LabelledSet:
-    """COCO captions (``{"images": [{"id", "file_name"}], "annotations": [{"image_id", "caption"}]}``) or Karpathy
-    splits (``dataset_coco.json`` / ``dataset_flickr30k.json``: ``images`` with ``filepath``, ``filename``, ``split``,
-    ``sentences[].raw``; only ``split`` is kept). Image files are looked up under ``images_dir`` (default: the JSON
-    file's folder), as ``filepath/filename`` or ``filename``."""
-    if path.is_dir():
-        raise DatasetError(f"{path} is a folder; the coco format needs the captions JSON file.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        images = data["images"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise DatasetError(f"{path} is not a COCO or Karpathy captions file ({type(exc).__name__}: {exc}).") from None
-    root = Path(images_dir).expanduser() if images_dir else path.parent
-    if "annotations" in data:
-        captions: dict[object, list[str]] = {}
-        for annotation in data["annotations"]:
-            captions.setdefault(annotation["image_id"], []).append(annotation["caption"])
-        entries = [("", image["file_name"], captions.get(image["id"], [])) for image in images]
-    else:
-        splits = {image.get("split", "") for image in images}
-        if split not in splits:
-            raise DatasetError(f"{path} has no images in split {split!r}; it has {', '.join(sorted(splits))}.")
-        entries = [
-            (image.get("filepath", ""), image["filename"], [s["raw"] for s in image.get("sentences", [])])
-            for image in images if image.get("split", "") == split
-        ]
-    records, queries, missing = [], {}, 0
-    for folder, filename, texts in entries:
-        found = next((p for p in (root / folder / filename, root / filename) if p.is_file()), None)
-        if found is None:
-            missing += 1
-            continue
-        source_id = found.relative_to(root).as_posix()
-        records.append(SourceRecord(source_id=source_id, image_path=found))
-        for text in texts:
-            _label(queries, text, source_id)
-    if not records and entries:
-        raise DatasetError(f"None of the {len(entries):,} images of {path.name} is under {root}; "
-                           f"point --images at the folder that holds them.")
-    return LabelledSet(name=path.stem, format="coco", records=records, queries=queries, missing_images=missing)
-
-
-def folder_load(path: Path, *, split: str = "test", images_dir: Path | None = None) -> LabelledSet:
-    """A folder as ``import_folder`` reads it (``NAME.txt``: the photo's own words), plus ``NAME.queries.txt``: one
-    query per line that should find ``NAME.jpg``. Images without queries stay in as distractors."""
-    if not path.is_dir():
-        raise DatasetError(f"{path} is not a folder; the folder format needs a folder of images.")
-    records, queries = [], {}
-    for record in iter_folder(path):
-        records.append(record)
-        sidecar = record.image_path.with_name(record.image_path.stem + QUERIES_SUFFIX)
-        if sidecar.is_file():
-            for line in sidecar.read_text(encoding="utf-8", errors="replace").splitlines():
-                _label(queries, line, record.source_id)
-    return LabelledSet(name=path.resolve().name, format="folder", records=records, queries=queries)
-
-
-LOADERS: dict[str, Callable[..., LabelledSet]] = {"coco": coco_load, "folder": folder_load}
-
-
-def _label(queries: dict[str, set[str]], text: str, source_id: str) -> None:
-    text = " ".join(text.split())
-    if text:
-        queries.setdefault(text, set()).add(source_id)
 
 
 # --- Metrics ------------------------------------------------------------------------------------------------------
@@ -339,6 +227,49 @@ def evaluation_run(
         channels={run.name: row for run, row in zip(runs[:3], metrics[:3])}, sweep=sweep,
         skipped_images=labelled.missing_images + skipped, skipped_queries=unanswerable + refused, seconds=seconds,
     )
+
+
+def evaluation_report(evaluation: Evaluation, *, highlight: Callable[[str], str] = lambda line: line) -> str:
+    """The tables a person reads: channels, the sweep with the best row marked, and the setting to use. ``highlight``
+    styles the best row and the advice (a terminal colour in ``manage.py evaluate``)."""
+    configured = evaluation.configured
+    lines = [
+        f"{evaluation.queries:,} queries on {evaluation.photos:,} photos ({evaluation.dataset}, "
+        f"{evaluation.format}); model {evaluation.model}, captioner {evaluation.captioner}.",
+    ]
+    if evaluation.skipped_images or evaluation.skipped_queries:
+        lines.append(f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
+                     f"{evaluation.skipped_queries:,} queries.")
+    lines += ["", f"{'channel':<10}{_HEADER}"]
+    for name, metrics in evaluation.channels.items():
+        lines.append(f"{name:<10}{_row(metrics)}")
+    lines.append(
+        f"(hybrid: vector weight {configured['vector_weight']:g}, text weight {configured['text_weight']:g}, "
+        f"cutoff {configured['cutoff']:g}, k {configured['rrf_k']:g}; results: photos returned, at most {PAGE})"
+    )
+    lines += ["", "Sweep (hybrid, vector weight 1):", f"  {'text w':>6}  {'cutoff':>6}  {_HEADER}"]
+    for row in evaluation.sweep:
+        line = f"{'*' if row.best else ' '} {row.text_weight:>6g}  {row.cutoff:>6g}  {_row(row.metrics)}"
+        lines.append(highlight(line + "  ← best") if row.best else line)
+    best = evaluation.best
+    if best is not None:
+        hybrid = evaluation.channels["hybrid"]
+        lines += ["", highlight(
+            f"Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT={best.text_weight:g} "
+            f"PHOTOSEARCH_CUTOFF={best.cutoff:g} (MRR {best.metrics.mrr:.3f}, R@1 {best.metrics.recall_at_1:.3f}; "
+            f"current settings: MRR {hybrid.mrr:.3f}, R@1 {hybrid.recall_at_1:.3f})."
+        )]
+    timing = ", ".join(f"{name} {value:.1f} s" for name, value in evaluation.seconds.items())
+    lines.append(f"Time: {timing}.")
+    return "\n".join(lines)
+
+
+_HEADER = f"{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'results':>9}"
+
+
+def _row(metrics: Metrics) -> str:
+    return (f"{metrics.recall_at_1:>7.3f}{metrics.recall_at_5:>7.3f}{metrics.recall_at_10:>7.3f}"
+            f"{metrics.mrr:>7.3f}{metrics.mean_results:>9.1f}")
 
 
 def _import(profile: Profile, labelled: LabelledSet, progress: Progress, seconds: dict) -> int:

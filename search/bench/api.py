@@ -1,0 +1,282 @@
+"""The API part of the search benchmark: throughput of the real HTTP stack (gunicorn, Django, DRF, ``photo_search``)
+against the bench database, and the benchmark-only server it runs in.
+
+The bench photos carry synthetic 512-d vectors that no real text tower could land near, so the server is started
+from ``bench_wsgi_application``, which replaces the text tower by ``TopicTextEncoder``: a lookup from a topic's
+caption words to a vector near that topic's centre. Nothing in production imports this module.
+
+Only the standard library, numpy and ``search.bench.search`` (itself standard library and numpy only) are imported
+at module level: gunicorn imports this module before Django is set up.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib
+import importlib.util
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from search.bench.search import BENCH_TOPICS, DIMENSIONS
+
+
+# --- The benchmark server -----------------------------------------------------------------------------------------
+
+
+class TopicTextEncoder:
+    """Stands in for the text tower in the API benchmark's server: a query made of a topic's caption words becomes a
+    vector near that topic's centre (noise seeded by the text, so a repeated query gets the same vector), anything
+    else a vector near a topic picked by the text's hash."""
+
+    dimensions, device = DIMENSIONS, "cpu"
+
+    def __init__(self):
+        from search.bench.data import BENCH_MODEL, topic_bases, topic_centres, topic_words
+
+        self.model_id = BENCH_MODEL
+        self.centres = topic_centres(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
+        self.bases = topic_bases(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
+        self.topics_by_word: dict[str, set[int]] = {}
+        for topic, words in enumerate(topic_words(topics=BENCH_TOPICS)):
+            for word in words[:3]:
+                self.topics_by_word.setdefault(word, set()).add(topic)
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vector(text) for text in texts])
+
+    def _vector(self, text: str) -> np.ndarray:
+        seed = zlib.crc32(" ".join(text.lower().split()).encode())
+        candidates = None
+        for word in text.lower().split():
+            topics = self.topics_by_word.get(word, set())
+            candidates = topics if candidates is None else (candidates & topics or candidates)
+        candidates = sorted(candidates or range(BENCH_TOPICS))
+        from search.bench.data import topic_points
+
+        topic = candidates[seed % len(candidates)]
+        return topic_points(self.centres, self.bases, np.array([topic]), np.random.default_rng(seed))[0]
+
+
+# The seam the benchmark server patches: the module whose global ``get_encoder`` the selector calls, at query time,
+# to get the query text tower. search/selectors.py is being split and that lookup moves to search/query_vectors.py;
+# patching whichever module exists keeps this benchmark working both before and after that change. Patching the
+# name in the module that looks it up (not search.encoders) is what reroutes the lookup.
+TEXT_TOWER_MODULES = ("search.query_vectors", "search.selectors")
+
+
+def text_tower_module():
+    """The module whose ``get_encoder`` global gives search its query text tower (see ``TEXT_TOWER_MODULES``)."""
+    for name in TEXT_TOWER_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    raise ImportError(f"none of {', '.join(TEXT_TOWER_MODULES)} exists")
+
+
+def bench_wsgi_application():
+    """gunicorn app factory (``search.bench.api:bench_wsgi_application()``): the project's WSGI application with
+    the query text tower replaced by ``TopicTextEncoder``. Used only by ``api_load`` against the bench database."""
+    from django.core.wsgi import get_wsgi_application
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosearch.settings")
+    application = get_wsgi_application()
+    encoder = TopicTextEncoder()
+    text_tower_module().get_encoder = lambda: encoder
+    return application
+
+
+# --- Load ---------------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(database: str) -> dict[str, str]:
+    """The environment for a gunicorn serving the bench database: same settings module, data dir and server."""
+    from django.conf import settings
+    from django.db import connections
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "photosearch.settings")
+    env["PHOTOSEARCH_DATA_DIR"] = str(settings.DATA_DIR)
+    env["PHOTOSEARCH_EMBEDDED_DB_NAME"] = database
+    env["PHOTOSEARCH_API_ANON_RATE"] = "off"
+    env["PHOTOSEARCH_AUTO_EMBED"] = "false"
+    if env.get("DATABASE_URL") and "EMBEDDED_DATA_DIR" not in connections["default"].settings_dict:
+        parts = urllib.parse.urlsplit(env["DATABASE_URL"])
+        env["DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(path="/" + database))
+    return env
+
+
+@dataclass
+class _LoadStats:
+    times_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 2, threads: int = 4,
+             max_requests: int = 1_000_000, say: Callable[[str], None] = lambda message: None) -> dict:
+    """Start gunicorn on a free loopback port against ``database``, warm it up, then ``concurrency`` client threads
+    (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
+    from search.bench.data import topic_queries
+
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
+    command = [
+        sys.executable, "-m", "gunicorn", "search.bench.api:bench_wsgi_application()",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
+                              cwd=os.getcwd(), start_new_session=True)
+    texts, _ = topic_queries(512, seed=40)
+    paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
+    try:
+        say(f"API: gunicorn on 127.0.0.1:{port} ({workers} workers × {threads} threads)")
+        _wait_ready(server, port, paths[0], log.name)
+        warm = _LoadStats()
+        _load(port, paths, concurrency=concurrency, seconds=min(2.0, seconds), max_requests=workers * threads * 8,
+              stats=warm)
+        stats = _LoadStats()
+        say(f"API: {concurrency} clients for {seconds:g} s")
+        cpu_before = _cpu_seconds(server.pid)
+        started = time.perf_counter()
+        _load(port, paths, concurrency=concurrency, seconds=seconds, max_requests=max_requests, stats=stats)
+        elapsed = time.perf_counter() - started
+        cpu = {key: value - cpu_before[key] for key, value in _cpu_seconds(server.pid).items()}
+    finally:
+        _stop(server)
+        log.close()
+    ok = len(stats.times_ms)
+    figures = {
+        "api_requests_per_s": round(ok / elapsed, 1),
+        "api_requests": ok,
+        "api_errors": stats.errors + warm.errors,
+        "api_p50_ms": round(statistics.median(stats.times_ms), 2) if ok else None,
+        "api_p95_ms": round(float(np.percentile(stats.times_ms, 95)), 2) if ok else None,
+        "api_concurrency": concurrency,
+        "api_server": f"gunicorn gthread {workers}x{threads}",
+        # Where the machine's CPU went during the timed load, per successful request: what limits throughput.
+        **{f"api_cpu_ms_per_request_{key}": round(value * 1000 / max(ok, 1), 2) for key, value in cpu.items()},
+        "api_cpu_busy_share": round(sum(cpu.values()) / (elapsed * (os.cpu_count() or 1)), 2),
+    }
+    if figures["api_errors"] == 0:
+        os.unlink(log.name)
+    else:
+        figures["api_log"] = log.name
+    return figures
+
+
+def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), by PostgreSQL (every postgres process on the
+    machine: the benchmark's backends are nearly all of it) and by this process (the load generator)."""
+    import psutil
+
+    def used(process) -> float:
+        try:
+            times = process.cpu_times()
+            return times.user + times.system
+        except psutil.Error:  # exited meanwhile
+            return 0.0
+
+    server = psutil.Process(gunicorn_pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+    return {
+        "server": used(server) + sum(used(child) for child in server.children(recursive=True)),
+        "postgres": sum(used(p) for p in postgres),
+        "client": used(psutil.Process()),
+    }
+
+
+def _wait_ready(server: subprocess.Popen, port: int, path: str, log: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({server.returncode}); see {log}:\n{_tail(log)}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            if response.status == 200:
+                return
+            raise RuntimeError(f"GET {path} answered {response.status}: {body[:500]!r}")
+        except (OSError, http.client.HTTPException):  # not listening yet
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within {timeout:g} s; see {log}:\n{_tail(log)}")
+
+
+def _tail(path: str) -> str:
+    with open(path, errors="replace") as handle:
+        return handle.read()[-2000:]
+
+
+def _load(port: int, paths: list[str], *, concurrency: int, seconds: float, max_requests: int,
+          stats: _LoadStats) -> None:
+    deadline = time.monotonic() + seconds
+    counter = iter(range(max_requests))
+    counter_lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        times, errors = [], 0
+        try:
+            while time.monotonic() < deadline:
+                with counter_lock:
+                    n = next(counter, None)
+                if n is None:
+                    break
+                path = paths[(n * 7 + offset) % len(paths)]
+                started = time.perf_counter()
+                try:
+                    conn.request("GET", path)
+                    response = conn.getresponse()
+                    body = response.read()
+                    ok = response.status == 200 and b'"results"' in body
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                if ok:
+                    times.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors += 1
+        finally:
+            conn.close()
+            with stats.lock:
+                stats.times_ms.extend(times)
+                stats.errors += errors
+
+    pool = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(seconds + 60)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)  # the master stops its workers
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)  # the session gunicorn was started in: its master and workers only
+        server.wait(10)
