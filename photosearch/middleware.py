@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-# Room for the form fields that travel with an upload (filters, CSRF token, multipart boundaries).
-FORM_FIELDS_ALLOWANCE = 64 * 1024
+from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_too_large_message
 
 
 class RequestSizeLimitMiddleware:
@@ -27,14 +25,14 @@ class RequestSizeLimitMiddleware:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0  # Django reads no body for an unreadable length either
-        max_bytes = settings.PHOTOSEARCH_MAX_UPLOAD_BYTES
-        if declared <= max_bytes + FORM_FIELDS_ALLOWANCE:
+        if not upload_body_too_large(declared):
             return self.get_response(request)
-        message = f"The upload is larger than {max_bytes:,} bytes."
+        message = upload_too_large_message()
         if request.path.startswith("/api/"):
-            # The API's error shape (search/apis.py), as SearchByImageApi answers an oversized image itself.
+            # The API's error shape (photosearch/api.py), as SearchByImageApi answers an oversized image itself.
             response = JsonResponse(
-                {"error": f"image: {message}", "details": {"image": [message], "max_bytes": max_bytes}}, status=413
+                {"error": f"image: {message}", "details": {"image": [message], "max_bytes": upload_max_bytes()}},
+                status=413,
             )
         else:
             response = HttpResponse(

@@ -283,15 +283,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Closed by default: the API's views say who may call them (search/apis.py: ReadPermission, WritePermission).
+    # Closed by default: the API's views say who may call them (photosearch/api.py: ReadPermission, WritePermission).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Counted in the default cache (shared by every process when it is Redis: see CACHES).
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": PHOTOSEARCH_API_ANON_RATE},
     "NUM_PROXIES": PHOTOSEARCH_API_NUM_PROXIES,
-    "DEFAULT_SCHEMA_CLASS": "search.apis.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "search.apis.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "photosearch.api.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "photosearch.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "photosearch API",
@@ -299,7 +299,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "DEFAULT_GENERATOR_CLASS": "search.apis.ApiSchemaGenerator",
+    "DEFAULT_GENERATOR_CLASS": "photosearch.api.ApiSchemaGenerator",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -5,7 +5,7 @@ from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("search.api_urls")),
+    path("api/", include("photosearch.api_urls")),
     path("", include("search.urls")),
 ]
 

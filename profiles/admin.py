@@ -13,7 +13,6 @@ from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.sources.base import path_outside_roots
 from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_with_counts
 from profiles.services import import_busy_message, import_job_enqueue
-from search.services import photos_reembed
 
 
 def _thumbnail_tag(photo: Photo, size: int) -> str:
@@ -110,7 +109,7 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ("source_kind",)
     search_fields = ("handle", "display_name")
     inlines = [RecentJobsInline]
-    actions = ["import_now", "fast_update", "reembed"]
+    actions = ["import_now", "fast_update"]  # search adds "Re-embed all photos" (search/admin.py)
     readonly_fields = ("open_search",)
     fieldsets = [
         (None, {"fields": ["source_kind", "handle", "display_name", "open_search"]}),
@@ -157,10 +156,6 @@ class ProfileAdmin(admin.ModelAdmin):
     def fast_update(self, request, queryset):
         self._enqueue(request, queryset, {"fast_update": True})
 
-    @admin.action(description="Re-embed all photos")
-    def reembed(self, request, queryset):
-        count = photos_reembed(profile_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Queued {count} photos for embedding.", messages.SUCCESS)
 
 
 @admin.register(ImportJob)

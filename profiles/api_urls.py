@@ -1,9 +1,9 @@
-"""API v1 URLs of profiles and import jobs (included by ``search/api_urls.py`` under ``api/v1/``)."""
+"""API v1 URLs of profiles and import jobs (included by ``photosearch/api_urls.py`` under ``api/v1/``)."""
 
 from django.urls import path
 
 from profiles import apis
-from search.apis import method_dispatch
+from photosearch.api import method_dispatch
 
 urlpatterns = [
     path("profiles/", method_dispatch(GET=apis.ProfileListApi, POST=apis.ProfileCreateApi), name="api-profiles"),

@@ -1,4 +1,4 @@
-"""JSON API v1 for profiles and import jobs: one APIView per operation (see ``search/apis.py`` for what they share)."""
+"""JSON API v1 for profiles and import jobs: one APIView per operation (``photosearch/api.py``: what they share)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from profiles.selectors import (
 )
 from profiles.sources.base import path_outside_roots
 from profiles.services import import_busy_message, import_job_enqueue, profile_create_with_import
-from search.apis import ApiView, Conflict, WritePermission, error_responses
+from photosearch.api import ApiView, Conflict, WritePermission, error_responses
 
 # --- Output -----------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_lock_key
+from profiles.signals import import_finished
 from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord, path_outside_roots
 
 logger = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ def import_job_run(
     or failing ends the job as ``interrupted``
     with the reason in ``last_error``: a rerun continues. A missing source ends it as ``failed``. Either way the
     ``SourceError`` is raised again for the caller to report (a Celery task retries ``SourceUnavailable``).
-    New or changed photos are queued for embedding when the run ends (unless ``embed`` is False).
+    When the run ends, ``import_finished`` tells whoever listens (search queues new or changed photos for embedding)
+    unless ``embed`` is False.
     """
     try:
         job = _import_job_claim(job_id)
@@ -277,7 +279,7 @@ def import_job_run(
     finally:
         _import_lock_release(job.profile_id)
         if embed and job.imported + job.updated:
-            _embedding_queue(job.profile_id)
+            import_finished.send(sender=ImportJob, profile_id=job.profile_id, changed=job.imported + job.updated)
     return job
 
 
@@ -455,14 +457,6 @@ _SOURCE_BUILDERS: dict[str, Callable[[Profile, dict], Source]] = {
     SourceKind.FLICKR: _flickr_source,
     SourceKind.INSTAGRAM: _instagram_source,
 }
-
-
-def _embedding_queue(profile_id: int) -> None:
-    if not settings.PHOTOSEARCH_AUTO_EMBED:
-        return
-    from search.services import photos_embed_enqueue
-
-    photos_embed_enqueue(profile_ids=[profile_id])
 
 
 # --- Thumbnails -------------------------------------------------------------------------------------------------

@@ -1,228 +1,47 @@
-"""JSON API v1 (DRF): one APIView per operation, each with its own input and output serializers.
-
-This module also holds what every API view shares: the error body, who may call a view, anonymous throttling, the
-opaque cursor, the search filters, and the OpenAPI schema tweaks (drf-spectacular). Profile and import-job endpoints
-live in ``profiles/apis.py``.
+"""JSON API v1 of search (DRF): one APIView per operation, each with its own input and output serializers. What
+every API view shares — base view, permissions, throttling, the error shape, paging cursor — is in
+``photosearch/api.py``; filters are parsed by ``search/params.py``, as the pages parse them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import re
-from datetime import date
-
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from photosearch.throttling import AnonThrottle
+from photosearch.api import ApiView, CursorField, PayloadTooLarge, cursor_encode, error_responses
+from photosearch.errors import InvalidInput
+from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_size_error, upload_too_large_message
 from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.models import MediaType
-from profiles.selectors import photo_get, profile_ids_for_handle
+from profiles.selectors import photo_get
+from search.params import (
+    day_parse,
+    has_text_parse,
+    media_type_parse,
+    profile_ids_parse,
+    search_filters_build,
+    sort_parse,
+)
 from search.selectors import (
     MAX_DEPTH,
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_WEIGHT,
     SORTS,
-    InvalidQuery,
-    NotEmbedded,
     RankingOptions,
     SearchFilters,
     SearchResult,
-    day_range,
     photo_search,
     photo_search_by_image,
     photo_similar,
 )
-
-# --- OpenAPI schema (drf-spectacular) -------------------------------------------------------------------------------
-# First in the module: REST_FRAMEWORK names ApiAutoSchema as DEFAULT_SCHEMA_CLASS, and every @extend_schema below
-# subclasses that setting's class as it decorates, importing this module while it is still being imported.
-
-
-class ApiAutoSchema(AutoSchema):
-    """Names components after the view of a nested serializer (``ProfileCreateInput``, not a clash of ``Input``s)
-    and marks reads as open to anonymous callers when ``ReadPermission`` lets them in."""
-
-    def get_serializer_name(self, serializer, direction):
-        name = type(serializer).__qualname__
-        if "." in name:
-            view, nested = name.rsplit(".", 1)
-            return view.removesuffix("Api") + nested.removesuffix("Serializer")
-        return super().get_serializer_name(serializer, direction)
-
-    def get_auth(self):
-        auths = super().get_auth()
-        anonymous = any(getattr(p, "allows_anonymous", lambda: False)() for p in self.view.get_permissions())
-        if anonymous and {} not in auths:
-            auths.append({})
-        return auths
-
-
-class ApiEndpointEnumerator(EndpointEnumerator):
-    def _get_api_endpoints(self, patterns, prefix):
-        endpoints = super()._get_api_endpoints(patterns, prefix)
-        for pattern in self.patterns if patterns is None else patterns:
-            method_views = getattr(getattr(pattern, "callback", None), "method_views", None)
-            if method_views:
-                path_regex = prefix + str(pattern.pattern)
-                path = self.get_path_from_regex(path_regex)
-                endpoints.extend((path, path_regex, method, view.as_view()) for method, view in method_views.items())
-        return endpoints
-
-
-class ApiSchemaGenerator(SchemaGenerator):
-    """drf-spectacular's generator, aware of ``method_dispatch`` URLs."""
-
-    endpoint_inspector_cls = ApiEndpointEnumerator
-
-
-# --- Errors -----------------------------------------------------------------------------------------------------
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "too_large"
-
-    def __init__(self, detail=None, *, details: dict | None = None):
-        super().__init__(detail)
-        self.details = details or {}
-
-
-def exception_handler(exc, context):
-    """Every API error has the same body: ``{"error": "<one sentence>", "details": {...}}``.
-
-    A validation error names the first offending field (``"options.path: No such folder on the server."``) and keeps
-    every field's messages in ``details``; a throttled request says when to retry (``details.retry_after``).
-    """
-    if isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge(str(exc) or PayloadTooLarge.default_detail)
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, ValidationError):
-        where, message = _first_error(exc.detail)
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"error": f"{where}: {message}" if where else message, "details": details}
-    else:
-        detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
-        details = getattr(exc, "details", {})
-        if isinstance(exc, Throttled) and exc.wait is not None:
-            details = {"retry_after": math.ceil(exc.wait)}
-        response.data = {"error": str(detail), "details": details}
-    return response
-
-
-def _first_error(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
-    """(dotted field path, first message) of a nested DRF error detail."""
-    if isinstance(detail, dict) and detail:
-        key, value = next(iter(detail.items()))
-        return _first_error(value, path if key == api_settings.NON_FIELD_ERRORS_KEY else (*path, str(key)))
-    if isinstance(detail, list) and detail:
-        return _first_error(detail[0], path)
-    return ".".join(path), str(detail)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of every error answer."""
-
-    error = serializers.CharField(help_text="One sentence; starts with the field it is about (`q: …`) if any.")
-    details = serializers.DictField(help_text="Per-field messages for a 400; `retry_after` (seconds) for a 429.")
-
-
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The schema's error answers of a view: the given codes, plus 429 (anonymous throttling) for every view."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[code]) for code in (*codes, 429)}
-
-
-_ERROR_MEANINGS = {
-    400: "A parameter is missing or invalid; `error` names it.",
-    401: "No valid token (reads need one when PHOTOSEARCH_API_PUBLIC_READS is false).",
-    403: "The token's user is not staff (writes need a staff user).",
-    404: "No such object.",
-    409: "The request conflicts with the current state.",
-    413: "The upload is larger than PHOTOSEARCH_MAX_UPLOAD_BYTES.",
-    429: "Too many anonymous requests (PHOTOSEARCH_API_ANON_RATE); `details.retry_after` says when to retry.",
-}
-
-
-# --- Who may call, how often ----------------------------------------------------------------------------------------
-
-
-class ReadPermission(permissions.BasePermission):
-    """Reads are public unless PHOTOSEARCH_API_PUBLIC_READS is false; then any authenticated user (token) may read.
-
-    Read at request time, so the setting can change without restarting the test server."""
-
-    def allows_anonymous(self) -> bool:
-        return settings.PHOTOSEARCH_API_PUBLIC_READS
-
-    def has_permission(self, request, view) -> bool:
-        return self.allows_anonymous() or bool(request.user and request.user.is_authenticated)
-
-
-class WritePermission(permissions.IsAdminUser):
-    """Writes (creating profiles, starting imports) need a staff user: a staff user's token or admin session."""
-
-    message = "Only staff users may do this."
-
-
-class ApiView(APIView):
-    """Base of the photosearch API views: public (or token) reads, anonymous throttling. Write views set
-    ``permission_classes = [WritePermission]``."""
-
-    permission_classes = [ReadPermission]
-    throttle_classes = [AnonThrottle]
-
-
-# --- Paging -------------------------------------------------------------------------------------------------------
-
-_CURSOR = re.compile(r"o(\d{1,9})")
-
-
-def cursor_encode(offset: int) -> str:
-    """The opaque cursor for ``offset`` (clients must not build cursors themselves; the encoding may change)."""
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
-
-
-class CursorField(serializers.CharField):
-    """A ``next`` cursor from an earlier answer; validates to the offset it encodes."""
-
-    default_error_messages = {"invalid_cursor": "Invalid cursor; use the `next` URL of an earlier answer."}
-
-    def to_internal_value(self, data) -> int:
-        text = super().to_internal_value(data)
-        try:
-            match = _CURSOR.fullmatch(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode())
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            match = None
-        if match is None or int(match[1]) > MAX_OFFSET:
-            self.fail("invalid_cursor")
-        return int(match[1])
-
 
 def results_response(request, result: SearchResult) -> Response:
     """A page of hits in the documented shape, with the ``next`` URL (same parameters, next cursor) or null."""
@@ -243,16 +62,36 @@ def results_response(request, result: SearchResult) -> Response:
 
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------
-
-# The days a date filter may name: one day inside date.min/date.max, so that a day's end (the next midnight) and its
-# time-zone shift still exist (9999-12-31 answered a 500 before).
-FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+# DRF fields for the schema and the first checks; their values go through search/params.py, as the pages' do, so one
+# mistake has one message wherever it is made.
 
 
-def day_in_range(day: date) -> None:
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationError(f"Must be a day between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
+class _Parsed:
+    """Mixin: a field whose value is parsed by one of ``search.params``'s parsers."""
 
+    parse = None
+
+    def to_internal_value(self, data):
+        try:
+            return type(self).parse(data, field=self.field_name)
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class DayField(_Parsed, serializers.DateField):
+    parse = staticmethod(day_parse)
+
+
+class MediaTypeField(_Parsed, serializers.ChoiceField):
+    parse = staticmethod(media_type_parse)
+
+
+class HasTextField(_Parsed, serializers.BooleanField):
+    parse = staticmethod(has_text_parse)
+
+
+class SortField(_Parsed, serializers.ChoiceField):
+    parse = staticmethod(sort_parse)
 
 
 class FilterInputSerializer(serializers.Serializer):
@@ -264,19 +103,17 @@ class FilterInputSerializer(serializers.Serializer):
         required=False,
         help_text="Profile handle; repeat the parameter or separate handles with commas for several.",
     )
-    date_from = serializers.DateField(
-        required=False, validators=[day_in_range], help_text="Taken on or after this day (YYYY-MM-DD)."
-    )
-    date_to = serializers.DateField(
-        required=False, validators=[day_in_range], help_text="Taken on or before this day (YYYY-MM-DD)."
-    )
-    media_type = serializers.ChoiceField(choices=MediaType.values, required=False)
-    has_text = serializers.BooleanField(
+    date_from = DayField(required=False, help_text="Taken on or after this day (YYYY-MM-DD).")
+    date_to = DayField(required=False, help_text="Taken on or before this day (YYYY-MM-DD).")
+    media_type = MediaTypeField(choices=MediaType.values, required=False)
+    has_text = HasTextField(
         required=False, allow_null=True, default=None,
         help_text="true: only photos with words of their own (caption, title, sidecar text); false: only without.",
     )
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=MAX_LIMIT)
-    cursor = CursorField(required=False, help_text="Opaque; taken from the `next` URL of the previous page.")
+    cursor = CursorField(
+        required=False, max_offset=MAX_OFFSET, help_text="Opaque; taken from the `next` URL of the previous page."
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -284,33 +121,17 @@ class FilterInputSerializer(serializers.Serializer):
         fields["to"] = fields.pop("date_to")
         return fields
 
-    def validate(self, data):
-        if data.get("from") and data.get("to") and data["from"] > data["to"]:
-            raise ValidationError({"to": ["Must not be before `from`."]})
-        return data
+    def filters(self) -> SearchFilters:
+        """The selector's filters from the validated input (handles resolved to ids, days to aware datetimes)."""
+        data = self.validated_data
+        return search_filters_build(
+            profile_ids=profile_ids_parse(data.get("profile", [])), day_from=data.get("from"),
+            day_to=data.get("to"), media_type=data.get("media_type"), has_text=data.get("has_text"),
+        )
 
 
 class SortedFilterInputSerializer(FilterInputSerializer):
-    sort = serializers.ChoiceField(choices=SORTS, required=False, default="relevance")
-
-
-def search_filters(data: dict) -> SearchFilters:
-    """The selector's filters from validated filter input: handles resolved to ids, days to aware datetimes."""
-    profile_ids: list[int] = []
-    for handle in (h.strip() for value in data.get("profile", []) for h in value.split(",")):
-        if handle:
-            ids = profile_ids_for_handle(handle)
-            if not ids:
-                raise ValidationError({"profile": [f"No profile named {handle!r}."]})
-            profile_ids.extend(ids)
-    taken_from, taken_to = day_range(data.get("from"), data.get("to"))
-    return SearchFilters(
-        profile_ids=tuple(dict.fromkeys(profile_ids)),
-        taken_from=taken_from,
-        taken_to=taken_to,
-        media_type=data.get("media_type"),
-        has_text=data.get("has_text"),
-    )
+    sort = SortField(choices=SORTS, required=False, default="relevance")
 
 
 # --- Output -----------------------------------------------------------------------------------------------------
@@ -389,13 +210,10 @@ class SearchApi(ApiView):
         ranking = RankingOptions(**{
             name: data.get(name) for name in ("vector_weight", "text_weight", "vector_depth", "text_depth", "cutoff")
         })
-        try:
-            result = photo_search(
-                query=data["q"], filters=search_filters(data), sort=data["sort"], limit=data["limit"],
-                offset=data.get("cursor", 0), ranking=ranking,
-            )
-        except InvalidQuery as exc:
-            raise ValidationError({getattr(exc, "field", "q"): [str(exc)]}) from None
+        result = photo_search(
+            query=data["q"], filters=params.filters(), sort=data["sort"], limit=data["limit"],
+            offset=data.get("cursor", 0), ranking=ranking,
+        )
         return results_response(request, result)
 
 
@@ -429,33 +247,30 @@ class SearchByImageApi(ApiView):
         responses={200: ResultsOutputSerializer, **error_responses(400, 401, 413)},
     )
     def post(self, request):
-        max_bytes = settings.PHOTOSEARCH_MAX_UPLOAD_BYTES
-        # Refuse an oversized body before reading it; the form's other fields are small, allow them some room.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > max_bytes + 64 * 1024:
-            raise _upload_too_large(max_bytes)
+        # Refuse an oversized body before reading it (the middleware does for a declared length; this covers a
+        # server without it), then an oversized file.
+        if upload_body_too_large(int(request.META.get("CONTENT_LENGTH") or 0)):
+            raise _upload_too_large()
         upload = request.FILES.get("image")
-        if upload is not None and upload.size > max_bytes:
-            raise _upload_too_large(max_bytes)
+        if upload is not None and upload_size_error(upload.size):
+            raise _upload_too_large()
         fields = request.query_params.copy()
         for key in request.data:
             fields.setlist(key, request.data.getlist(key))
         params = self.InputSerializer(data=fields)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        try:
-            result = photo_search_by_image(
-                data=data["image"].read(), filters=search_filters(data), sort=data["sort"], limit=data["limit"],
-                offset=data.get("cursor", 0),
-                ranking=RankingOptions(vector_depth=data.get("vector_depth"), cutoff=data.get("cutoff")),
-            )
-        except InvalidQuery as exc:
-            raise ValidationError({getattr(exc, "field", "image"): [str(exc)]}) from None
+        result = photo_search_by_image(
+            data=data["image"].read(), filters=params.filters(), sort=data["sort"], limit=data["limit"],
+            offset=data.get("cursor", 0),
+            ranking=RankingOptions(vector_depth=data.get("vector_depth"), cutoff=data.get("cutoff")),
+        )
         return results_response(request, result)
 
 
-def _upload_too_large(max_bytes: int) -> PayloadTooLarge:
-    message = f"The upload is larger than {max_bytes:,} bytes."
-    return PayloadTooLarge(f"image: {message}", details={"image": [message], "max_bytes": max_bytes})
+def _upload_too_large() -> PayloadTooLarge:
+    message = upload_too_large_message()
+    return PayloadTooLarge(f"image: {message}", details={"image": [message], "max_bytes": upload_max_bytes()})
 
 
 class PhotoDetailApi(ApiView):
@@ -524,48 +339,9 @@ class PhotoSimilarApi(ApiView):
         photo = photo_get(photo_id=photo_id)
         if photo is None:
             raise Http404(f"No photo with id {photo_id}.")
-        try:
-            result = photo_similar(
-                photo=photo, filters=search_filters(data), limit=data["limit"], offset=data.get("cursor", 0)
-            )
-        except NotEmbedded as exc:
-            raise Conflict(str(exc)) from None
-        except InvalidQuery as exc:
-            raise ValidationError({getattr(exc, "field", api_settings.NON_FIELD_ERRORS_KEY): [str(exc)]}) from None
+        result = photo_similar(
+            photo=photo, filters=params.filters(), limit=data["limit"], offset=data.get("cursor", 0)
+        )
         return results_response(request, result)
 
 
-class ApiNotFound(ApiView):
-    """Any other path under /api/: a 404 in the API's error shape instead of Django's HTML page."""
-
-    permission_classes = [permissions.AllowAny]
-    schema = None  # not an endpoint
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        raise NotFound(f"No API endpoint at {request.path}.")
-
-
-# --- Several operations on one URL --------------------------------------------------------------------------------
-
-
-def method_dispatch(**views: type[APIView]):
-    """One URL, one APIView per HTTP method: ``method_dispatch(GET=ProfileListApi, POST=ProfileCreateApi)``.
-
-    Keeps one view (and its serializers, permissions, schema) per operation where REST puts two operations on one
-    URL. The schema generator below lists each view under its own method.
-    """
-    handlers = {method.upper(): view.as_view() for method, view in views.items()}
-    if "GET" in handlers:
-        handlers.setdefault("HEAD", handlers["GET"])
-    fallback = next(iter(handlers.values()))
-    allowed = ", ".join([*handlers, "OPTIONS"])
-
-    @csrf_exempt  # like every APIView: token clients have no CSRF token; session users are checked by DRF
-    def dispatch(request, *args, **kwargs):
-        response = handlers.get(request.method, fallback)(request, *args, **kwargs)
-        if request.method == "OPTIONS" or response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
-            response["Allow"] = allowed
-        return response
-
-    dispatch.method_views = {method.upper(): view for method, view in views.items()}
-    return dispatch

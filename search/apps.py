@@ -12,3 +12,8 @@ class SearchConfig(AppConfig):
             search_session_prepare(connection=connection)
 
         connection_created.connect(prepare, dispatch_uid="photosearch-search-session", weak=False)
+
+        from profiles.signals import import_finished
+        from search.services import photos_embed_after_import
+
+        import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)

@@ -30,6 +30,7 @@ from django.utils import timezone
 from pgvector import HalfVector
 from PIL import Image
 
+from photosearch.errors import InvalidInput, StateConflict
 from profiles.images import ImageRejected, image_open
 from profiles.models import MediaType, Photo, Profile
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
@@ -49,11 +50,11 @@ _MARK_START, _MARK_STOP = "\x02", "\x03"
 _EXCLUDED = re.compile(r'(?:^|\s)-("[^"]*"|\S+)')
 
 
-class InvalidQuery(ValueError):
-    """The query cannot be run as given; ``str(exc)`` is the reason to show the user."""
+class InvalidQuery(InvalidInput):
+    """The query cannot be run as given; ``str(exc)`` is the reason to show the user, ``field`` the parameter."""
 
 
-class NotEmbedded(Exception):
+class NotEmbedded(StateConflict):
     """The photo has no embedding yet, so nothing can be compared with it."""
 
 

@@ -173,6 +173,13 @@ def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
     transaction.on_commit(send)
 
 
+def photos_embed_after_import(*, profile_id: int, **_signal) -> None:
+    """``import_finished`` receiver: queue the imported profile's new and changed photos for embedding, unless
+    PHOTOSEARCH_AUTO_EMBED is off."""
+    if settings.PHOTOSEARCH_AUTO_EMBED:
+        photos_embed_enqueue(profile_ids=[profile_id])
+
+
 def photos_reembed(*, profile_ids: Sequence[int]) -> int:
     """Drop the vectors of these profiles' photos and queue them for embedding again; returns how many."""
     count = Photo.objects.filter(profile_id__in=profile_ids, duplicate_of__isnull=True).update(

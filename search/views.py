@@ -7,29 +7,26 @@ not an image — is an ``InvalidQuery`` whose message is shown on the page with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from photosearch.throttling import throttled_page
+from photosearch.uploads import upload_max_bytes, upload_size_error
 from profiles.models import MediaType
 from profiles.selectors import (
     photo_get,
-    profile_ids_for_handle,
     profile_list_with_counts,
     profile_list_with_last_import,
 )
-from search.apis import FIRST_DAY, LAST_DAY
+from search.params import offset_parse, search_filters_parse, sort_parse
 from search.selectors import (
     SORTS,
     InvalidQuery,
     NotEmbedded,
     SearchFilters,
-    day_range,
     photo_browse,
     photo_search,
     photo_search_by_image,
@@ -42,7 +39,6 @@ SIMILAR_SIZE = 12
 SORT_CHOICES = dict(zip(SORTS, ("Best match", "Newest first", "Oldest first"), strict=True))
 MEDIA_CHOICES = {"": "Any", MediaType.IMAGE: "Photos", MediaType.VIDEO: "Videos"}
 HAS_TEXT_CHOICES = {"": "Any", "yes": "Has its own words", "no": "No words of its own"}
-_HAS_TEXT = {"": None, "yes": True, "no": False}
 
 
 def _allow(*methods: str):
@@ -87,7 +83,9 @@ class SearchParams:
     def from_data(cls, data: QueryDict) -> SearchParams:
         return cls(
             query=data.get("q", ""), profile=data.get("profile", "").strip(), taken_from=data.get("from", "").strip(),
-            taken_to=data.get("to", "").strip(), media=data.get("media", ""), has_text=data.get("has_text", ""),
+            # "media" is the form's older name of media_type (bookmarked searches)
+            taken_to=data.get("to", "").strip(), media=data.get("media_type", data.get("media", "")),
+            has_text=data.get("has_text", ""),
             sort=data.get("sort") or "relevance", offset=data.get("offset") or "0",
         )
 
@@ -108,7 +106,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             result = photo_browse(filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
             context.update(result=result, browsing=True, shown_from=offset + 1, shown_to=offset + len(result.hits))
     except InvalidQuery as exc:
-        context["error"], status = str(exc), 400
+        context["error"], status = exc.labelled, 400
     return render(request, "search/index.html", context, status=status)
 
 
@@ -125,7 +123,7 @@ def search_by_image_page(request: HttpRequest) -> HttpResponse:
             data=_upload_bytes(upload), filters=_filters(params=params), sort=_sort(params=params), limit=PAGE_SIZE,
         )
     except InvalidQuery as exc:
-        context["error"], status = str(exc), 400
+        context["error"], status = exc.labelled, 400
     return render(request, "search/index.html", context, status=status)
 
 
@@ -167,75 +165,33 @@ def _search_context(*, params: SearchParams) -> dict:
         "sort_choices": SORT_CHOICES,
         "media_choices": MEDIA_CHOICES,
         "has_text_choices": HAS_TEXT_CHOICES,
-        "max_upload_mb": _max_upload_bytes() // (1024 * 1024),
+        "max_upload_mb": upload_max_bytes() // (1024 * 1024),
     }
 
 
 def _filters(*, params: SearchParams) -> SearchFilters:
-    """The selector's filters, or ``InvalidQuery`` naming the bad field. The profile is looked up by handle; dates
-    are whole days in the display time zone, the To day included."""
-    profile_ids: tuple[int, ...] = ()
-    if params.profile:
-        # PostgreSQL text cannot hold NUL: no handle has one, and the query would fail.
-        profile_ids = () if "\x00" in params.profile else tuple(profile_ids_for_handle(params.profile))
-        if not profile_ids:
-            raise InvalidQuery(f"There is no profile named “{params.profile}”.")
-    if params.media not in MEDIA_CHOICES:
-        raise InvalidQuery(f"Unknown media type “{params.media}”; choose image or video.")
-    if params.has_text not in HAS_TEXT_CHOICES:
-        raise InvalidQuery(f"Unknown words filter “{params.has_text}”; choose yes or no.")
-    taken_from = _date(value=params.taken_from, label="From")
-    taken_to = _date(value=params.taken_to, label="To")
-    if taken_from and taken_to and taken_from > taken_to:
-        raise InvalidQuery("The From date is after the To date.")
-    taken_from_at, taken_to_at = day_range(taken_from, taken_to)
-    return SearchFilters(
-        profile_ids=profile_ids,
-        taken_from=taken_from_at,
-        taken_to=taken_to_at,
-        media_type=params.media or None,
-        has_text=_HAS_TEXT[params.has_text],
-    )
+    """The selector's filters (the API's parser: the same mistake gets the same message on both)."""
+    return search_filters_parse({
+        "profile": params.profile, "from": params.taken_from, "to": params.taken_to, "media_type": params.media,
+        "has_text": params.has_text,
+    })
 
 
 def _sort(*, params: SearchParams) -> str:
-    if params.sort not in SORT_CHOICES:
-        raise InvalidQuery(f"Unknown sort “{params.sort}”; choose one of {', '.join(SORTS)}.")
-    return params.sort
+    return sort_parse(params.sort)
 
 
 def _offset(*, params: SearchParams) -> int:
-    if not (params.offset.isascii() and params.offset.isdigit()):  # not "²", which isdigit() but int() refuses
-        raise InvalidQuery("offset must be a whole number.")
-    return int(params.offset)  # the selector checks the range
-
-
-def _date(*, value: str, label: str) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidQuery(f"{label} date “{value}” is not a date like 2024-06-30.") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidQuery(f"{label} date {value} is out of range ({FIRST_DAY} to {LAST_DAY}).")
-    return day
-
-
-def _max_upload_bytes() -> int:
-    return settings.PHOTOSEARCH_MAX_UPLOAD_BYTES
+    return offset_parse(params.offset)
 
 
 def _upload_bytes(upload) -> bytes:
     """The uploaded file's bytes; refused before reading when it is missing or larger than the limit."""
     if upload is None:
-        raise InvalidQuery("Choose an image file to search with.")
-    limit = _max_upload_bytes()
-    if upload.size > limit:
-        raise InvalidQuery(
-            f"“{upload.name}” is too large ({upload.size / 1048576:.1f} MB; at most {limit / 1048576:g} MB)."
-        )
+        raise InvalidQuery("Choose an image file to search with.", field="image")
+    if too_large := upload_size_error(upload.size, name=upload.name):
+        raise InvalidQuery(too_large, field="image")
     # The browser's word for the type is only a hint (the selector decodes the bytes), but text/html is never a photo.
     if upload.content_type and upload.content_type.split("/")[0] in {"text", "audio", "video"}:
-        raise InvalidQuery(f"“{upload.name}” is not an image ({upload.content_type}).")
+        raise InvalidQuery(f"“{upload.name}” is not an image ({upload.content_type}).", field="image")
     return upload.read()

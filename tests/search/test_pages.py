@@ -130,7 +130,7 @@ def test_profile_date_and_media_filters_narrow_the_grid(live_server, page, two_p
     assert sorted(result_ids(page)) == sorted([ids["b.jpg"], ids["c.jpg"]])  # "to" includes its whole day
     assert page.locator("#from").input_value() == "2022-01-01"
 
-    search(page, live_server.url, q="night market", media="video")
+    search(page, live_server.url, q="night market", media_type="video")
     assert result_ids(page) == [ids["a.jpg"]]
     assert page.locator("#results .badge").inner_text() == "Video"
 

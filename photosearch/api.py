@@ -1,0 +1,246 @@
+"""What every API view of the project shares: the OpenAPI schema's conventions, the one error shape and the handler
+that maps every error to it (domain errors included: ``photosearch.errors``), who may call a view and how often,
+the opaque paging cursor, and one URL serving one view per method.
+
+The apps' views (``search/apis.py``, ``profiles/apis.py``) build on ``ApiView`` and raise either DRF's exceptions or
+the project's domain errors; none of them translates errors by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from photosearch.errors import InvalidInput, StateConflict
+from photosearch.throttling import AnonThrottle
+
+# --- OpenAPI schema (drf-spectacular) -------------------------------------------------------------------------------
+# REST_FRAMEWORK names ApiAutoSchema as DEFAULT_SCHEMA_CLASS: every @extend_schema of the apps' views subclasses it as
+# it decorates, so this module must import nothing of theirs.
+
+
+class ApiAutoSchema(AutoSchema):
+    """Names components after the view of a nested serializer (``ProfileCreateInput``, not a clash of ``Input``s)
+    and marks reads as open to anonymous callers when ``ReadPermission`` lets them in."""
+
+    def get_serializer_name(self, serializer, direction):
+        name = type(serializer).__qualname__
+        if "." in name:
+            view, nested = name.rsplit(".", 1)
+            return view.removesuffix("Api") + nested.removesuffix("Serializer")
+        return super().get_serializer_name(serializer, direction)
+
+    def get_auth(self):
+        auths = super().get_auth()
+        anonymous = any(getattr(p, "allows_anonymous", lambda: False)() for p in self.view.get_permissions())
+        if anonymous and {} not in auths:
+            auths.append({})
+        return auths
+
+
+class ApiEndpointEnumerator(EndpointEnumerator):
+    def _get_api_endpoints(self, patterns, prefix):
+        endpoints = super()._get_api_endpoints(patterns, prefix)
+        for pattern in self.patterns if patterns is None else patterns:
+            method_views = getattr(getattr(pattern, "callback", None), "method_views", None)
+            if method_views:
+                path_regex = prefix + str(pattern.pattern)
+                path = self.get_path_from_regex(path_regex)
+                endpoints.extend((path, path_regex, method, view.as_view()) for method, view in method_views.items())
+        return endpoints
+
+
+class ApiSchemaGenerator(SchemaGenerator):
+    """drf-spectacular's generator, aware of ``method_dispatch`` URLs."""
+
+    endpoint_inspector_cls = ApiEndpointEnumerator
+
+
+# --- Errors -----------------------------------------------------------------------------------------------------
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+    def __init__(self, detail=None, *, details: dict | None = None):
+        super().__init__(detail)
+        self.details = details or {}
+
+
+def exception_handler(exc, context):
+    """Every API error has the same body: ``{"error": "<one sentence>", "details": {...}}``.
+
+    Domain errors become DRF's: ``InvalidInput`` a 400 naming its field, ``StateConflict`` a 409. A validation error
+    names the first offending field (``"options.path: No such folder on the server."``) and keeps
+    every field's messages in ``details``; a throttled request says when to retry (``details.retry_after``).
+    """
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(str(exc) or PayloadTooLarge.default_detail)
+    elif isinstance(exc, InvalidInput):
+        exc = ValidationError({exc.field or api_settings.NON_FIELD_ERRORS_KEY: [str(exc)]})
+    elif isinstance(exc, StateConflict):
+        exc = Conflict(str(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        where, message = _first_error(exc.detail)
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"error": f"{where}: {message}" if where else message, "details": details}
+    else:
+        detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
+        details = getattr(exc, "details", {})
+        if isinstance(exc, Throttled) and exc.wait is not None:
+            details = {"retry_after": math.ceil(exc.wait)}
+        response.data = {"error": str(detail), "details": details}
+    return response
+
+
+def _first_error(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(dotted field path, first message) of a nested DRF error detail."""
+    if isinstance(detail, dict) and detail:
+        key, value = next(iter(detail.items()))
+        return _first_error(value, path if key == api_settings.NON_FIELD_ERRORS_KEY else (*path, str(key)))
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], path)
+    return ".".join(path), str(detail)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer."""
+
+    error = serializers.CharField(help_text="One sentence; starts with the field it is about (`q: …`) if any.")
+    details = serializers.DictField(help_text="Per-field messages for a 400; `retry_after` (seconds) for a 429.")
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The schema's error answers of a view: the given codes, plus 429 (anonymous throttling) for every view."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[code]) for code in (*codes, 429)}
+
+
+_ERROR_MEANINGS = {
+    400: "A parameter is missing or invalid; `error` names it.",
+    401: "No valid token (reads need one when PHOTOSEARCH_API_PUBLIC_READS is false).",
+    403: "The token's user is not staff (writes need a staff user).",
+    404: "No such object.",
+    409: "The request conflicts with the current state.",
+    413: "The upload is larger than PHOTOSEARCH_MAX_UPLOAD_BYTES.",
+    429: "Too many anonymous requests (PHOTOSEARCH_API_ANON_RATE); `details.retry_after` says when to retry.",
+}
+
+
+# --- Who may call, how often ----------------------------------------------------------------------------------------
+
+
+class ReadPermission(permissions.BasePermission):
+    """Reads are public unless PHOTOSEARCH_API_PUBLIC_READS is false; then any authenticated user (token) may read.
+
+    Read at request time, so the setting can change without restarting the test server."""
+
+    def allows_anonymous(self) -> bool:
+        return settings.PHOTOSEARCH_API_PUBLIC_READS
+
+    def has_permission(self, request, view) -> bool:
+        return self.allows_anonymous() or bool(request.user and request.user.is_authenticated)
+
+
+class WritePermission(permissions.IsAdminUser):
+    """Writes (creating profiles, starting imports) need a staff user: a staff user's token or admin session."""
+
+    message = "Only staff users may do this."
+
+
+class ApiView(APIView):
+    """Base of the photosearch API views: public (or token) reads, anonymous throttling. Write views set
+    ``permission_classes = [WritePermission]``."""
+
+    permission_classes = [ReadPermission]
+    throttle_classes = [AnonThrottle]
+
+
+# --- Paging -------------------------------------------------------------------------------------------------------
+
+_CURSOR = re.compile(r"o(\d{1,9})")
+
+
+def cursor_encode(offset: int) -> str:
+    """The opaque cursor for ``offset`` (clients must not build cursors themselves; the encoding may change)."""
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+class CursorField(serializers.CharField):
+    """A ``next`` cursor from an earlier answer; validates to the offset it encodes, at most ``max_offset``."""
+
+    default_error_messages = {"invalid_cursor": "Invalid cursor; use the `next` URL of an earlier answer."}
+
+    def __init__(self, *, max_offset: int, **kwargs):
+        self.max_offset = max_offset
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        text = super().to_internal_value(data)
+        try:
+            match = _CURSOR.fullmatch(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode())
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            match = None
+        if match is None or int(match[1]) > self.max_offset:
+            self.fail("invalid_cursor")
+        return int(match[1])
+
+
+class ApiNotFound(ApiView):
+    """Any other path under /api/: a 404 in the API's error shape instead of Django's HTML page."""
+
+    permission_classes = [permissions.AllowAny]
+    schema = None  # not an endpoint
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound(f"No API endpoint at {request.path}.")
+
+
+# --- Several operations on one URL --------------------------------------------------------------------------------
+
+
+def method_dispatch(**views: type[APIView]):
+    """One URL, one APIView per HTTP method: ``method_dispatch(GET=ProfileListApi, POST=ProfileCreateApi)``.
+
+    Keeps one view (and its serializers, permissions, schema) per operation where REST puts two operations on one
+    URL. The schema generator below lists each view under its own method.
+    """
+    handlers = {method.upper(): view.as_view() for method, view in views.items()}
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])
+    fallback = next(iter(handlers.values()))
+    allowed = ", ".join([*handlers, "OPTIONS"])
+
+    @csrf_exempt  # like every APIView: token clients have no CSRF token; session users are checked by DRF
+    def dispatch(request, *args, **kwargs):
+        response = handlers.get(request.method, fallback)(request, *args, **kwargs)
+        if request.method == "OPTIONS" or response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            response["Allow"] = allowed
+        return response
+
+    dispatch.method_views = {method.upper(): view for method, view in views.items()}
+    return dispatch
