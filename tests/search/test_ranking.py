@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from profiles.models import Photo, Profile
-from search import selectors
+from search import query_vectors, selectors
 from search.selectors import (
     InvalidQuery,
     RankingOptions,
@@ -297,25 +297,13 @@ def test_a_bad_upload_is_an_invalid_query(encoder, data):
         photo_search_by_image(data=data, encoder=encoder)
 
 
-def test_text_vectors_are_cached_per_model(monkeypatch):
-    monkeypatch.setattr(selectors, "_text_vectors", selectors._LRU(2))
-    first, second = FakeEncoder(), FakeEncoder()
-    second.model_id = "fake/other"
-
-    for query in ["a", "b", "a", "c", "a"]:
-        selectors._text_vector(first, query)
-    selectors._text_vector(second, "a")
-
-    assert first.text_calls == 3 and second.text_calls == 1  # "b" was evicted by "c"; "a" stayed recent
-
-
 def test_search_by_image_without_a_model_says_why_instead_of_failing(monkeypatch):
     from search.encoders import EncoderUnavailable
 
     def unavailable():
         raise EncoderUnavailable("no weights here")
 
-    monkeypatch.setattr(selectors, "get_encoder", unavailable)
+    monkeypatch.setattr(query_vectors, "get_encoder", unavailable)
 
     result = photo_search_by_image(data=image_bytes(1))
 
