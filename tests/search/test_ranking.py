@@ -207,16 +207,6 @@ def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_sca
     assert {hit.photo.profile_id for hit in result.hits} == {few.pk}
 
 
-@pytest.mark.django_db(transaction=True)  # closes the connection: no test transaction around it
-def test_every_connection_carries_the_hnsw_search_settings(settings):
-    """Set once per connection (no SET LOCAL round trips per search); a reconnect gets them again."""
-    for _ in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
-            assert cursor.fetchone() == (str(max(40, settings.PHOTOSEARCH_VECTOR_CANDIDATES)), "relaxed_order")
-        connection.close()
-
-
 def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, encoder, django_assert_num_queries):
     add(profile, "sea", unit(1, 0, 0, 0), text="sea", caption="waves")
     add(profile, "hill", unit(0, 1, 0, 0), text="hill")
@@ -231,16 +221,6 @@ def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, enc
     stored = Photo.objects.get(source_id="sea")
     assert hits["sea"].photo == stored and hits["sea"].photo.embedding_model == MODEL
     assert list(hits["sea"].photo.embedding) == pytest.approx(list(stored.embedding))  # deferred, loaded on use
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_bigger_ef_search_setting_applies_to_new_connections(settings):
-    settings.PHOTOSEARCH_HNSW_EF_SEARCH = 400
-    connection.close()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('hnsw.ef_search')")
-        assert cursor.fetchone() == ("400",)
-    connection.close()  # the next test's connection gets the default again
 
 
 def test_pages_follow_each_other_without_overlap(profile, encoder):
