@@ -8,9 +8,13 @@ class InvalidInput(ValueError):
     """The input cannot be used as given. ``str(exc)`` is the reason to show the user; ``field`` the parameter it is
     about (``q``, ``from``, ``limit``…), None when it concerns the request as a whole. API: 400."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+    def __reduce__(self):
+        # ValueError pickles only ``args``; without this, ``field`` would be lost crossing a process boundary.
+        return (type(self), (str(self), self.field))
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""

@@ -1,6 +1,6 @@
 """JSON API v1 of search (DRF): one APIView per operation, each with its own input and output serializers. What
 every API view shares — base view, permissions, throttling, the error shape, paging cursor — is in
-``photosearch/api.py``; filters are parsed by ``search/params.py``, as the pages parse them.
+``photosearch/api.py``; filters are parsed by ``search/inputs.py``, as the pages parse them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_
 from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.models import MediaType
 from profiles.selectors import photo_get
-from search.params import (
+from search.inputs import (
     day_parse,
     has_text_parse,
     media_type_parse,
@@ -62,12 +62,12 @@ def results_response(request, result: SearchResult) -> Response:
 
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------
-# DRF fields for the schema and the first checks; their values go through search/params.py, as the pages' do, so one
+# DRF fields for the schema and the first checks; their values go through search/inputs.py, as the pages' do, so one
 # mistake has one message wherever it is made.
 
 
 class _Parsed:
-    """Mixin: a field whose value is parsed by one of ``search.params``'s parsers."""
+    """Mixin: a field whose value is parsed by one of ``search.inputs``'s parsers."""
 
     parse = None
 

@@ -6,7 +6,7 @@ class SearchConfig(AppConfig):
     name = "search"
 
     def ready(self):
-        from search.selectors import search_session_prepare
+        from search.ranking.session import search_session_prepare
 
         def prepare(sender, connection, **kwargs):
             search_session_prepare(connection=connection)

@@ -22,12 +22,8 @@ from PIL import Image
 from profiles.models import Photo
 from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
-from search.selectors import (
-    embedding_expression,
-    embedding_index_name,
-    embedding_profile_index_name,
-    photos_pending_embedding,
-)
+from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
+from search.selectors import photos_pending_embedding
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from profiles.selectors import (
     profile_list_with_counts,
     profile_list_with_last_import,
 )
-from search.params import offset_parse, search_filters_parse, sort_parse
+from search.inputs import offset_parse, search_filters_parse, sort_parse
 from search.selectors import (
     SORTS,
     InvalidQuery,

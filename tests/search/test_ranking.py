@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from profiles.models import Photo, Profile
-from search import selectors
+from search import query_vectors, selectors
 from search.selectors import (
     InvalidQuery,
     RankingOptions,
@@ -133,7 +133,7 @@ def test_sort_by_date(profile, encoder):
 
     assert newest == ["new", "mid", "old", "undated"]
     assert oldest == ["old", "mid", "new", "undated"]
-    with pytest.raises(InvalidQuery, match="sort must be one of relevance, newest, oldest"):
+    with pytest.raises(InvalidQuery, match="choose one of relevance, newest, oldest"):
         photo_search(query="x", sort="random", encoder=encoder)
 
 
@@ -207,16 +207,6 @@ def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_sca
     assert {hit.photo.profile_id for hit in result.hits} == {few.pk}
 
 
-@pytest.mark.django_db(transaction=True)  # closes the connection: no test transaction around it
-def test_every_connection_carries_the_hnsw_search_settings(settings):
-    """Set once per connection (no SET LOCAL round trips per search); a reconnect gets them again."""
-    for _ in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
-            assert cursor.fetchone() == (str(max(40, settings.PHOTOSEARCH_VECTOR_CANDIDATES)), "relaxed_order")
-        connection.close()
-
-
 def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, encoder, django_assert_num_queries):
     add(profile, "sea", unit(1, 0, 0, 0), text="sea", caption="waves")
     add(profile, "hill", unit(0, 1, 0, 0), text="hill")
@@ -231,16 +221,6 @@ def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, enc
     stored = Photo.objects.get(source_id="sea")
     assert hits["sea"].photo == stored and hits["sea"].photo.embedding_model == MODEL
     assert list(hits["sea"].photo.embedding) == pytest.approx(list(stored.embedding))  # deferred, loaded on use
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_bigger_ef_search_setting_applies_to_new_connections(settings):
-    settings.PHOTOSEARCH_HNSW_EF_SEARCH = 400
-    connection.close()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('hnsw.ef_search')")
-        assert cursor.fetchone() == ("400",)
-    connection.close()  # the next test's connection gets the default again
 
 
 def test_pages_follow_each_other_without_overlap(profile, encoder):
@@ -297,25 +277,13 @@ def test_a_bad_upload_is_an_invalid_query(encoder, data):
         photo_search_by_image(data=data, encoder=encoder)
 
 
-def test_text_vectors_are_cached_per_model(monkeypatch):
-    monkeypatch.setattr(selectors, "_text_vectors", selectors._LRU(2))
-    first, second = FakeEncoder(), FakeEncoder()
-    second.model_id = "fake/other"
-
-    for query in ["a", "b", "a", "c", "a"]:
-        selectors._text_vector(first, query)
-    selectors._text_vector(second, "a")
-
-    assert first.text_calls == 3 and second.text_calls == 1  # "b" was evicted by "c"; "a" stayed recent
-
-
 def test_search_by_image_without_a_model_says_why_instead_of_failing(monkeypatch):
     from search.encoders import EncoderUnavailable
 
     def unavailable():
         raise EncoderUnavailable("no weights here")
 
-    monkeypatch.setattr(selectors, "get_encoder", unavailable)
+    monkeypatch.setattr(query_vectors, "get_encoder", unavailable)
 
     result = photo_search_by_image(data=image_bytes(1))
 

@@ -3,7 +3,7 @@ from django.db import connection
 
 from profiles.models import Photo
 from profiles.services import folder_import
-from search import selectors
+from search import query_vectors
 from search.encoders import EncoderUnavailable
 from search.selectors import (
     InvalidQuery,
@@ -90,7 +90,7 @@ def test_without_a_model_the_text_channel_still_answers(library, monkeypatch):
     def unavailable():
         raise EncoderUnavailable("no weights here")
 
-    monkeypatch.setattr(selectors, "get_encoder", unavailable)
+    monkeypatch.setattr(query_vectors, "get_encoder", unavailable)
 
     result = photo_search(query="zebra")
 

@@ -1,0 +1,229 @@
+"""The ranking statement, piece by piece: the vector channel, the text channel, their fusion, the page and its
+headlines, composed into the one statement ``search.selectors`` runs (see its module docstring for what it does).
+
+Pure text and parameters, no database access, so docs/ranking.sql can show exactly what is built. User text, the
+text-search configuration and every number travel as bound parameters; only whitelisted SQL (sort orders, the
+integer vector width, column lists from the models) is formatted in.
+"""
+
+from __future__ import annotations
+
+from textwrap import indent, wrap
+
+import numpy as np
+from django.conf import settings
+from pgvector import HalfVector
+
+from search.indexes import embedding_expression
+from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
+from search.types import RankingOptions, SearchFilters
+
+ORDER_BY = {
+    "relevance": "fused_score DESC, photo_id",
+    "newest": "taken_at DESC NULLS LAST, fused_score DESC, photo_id",
+    "oldest": "taken_at ASC NULLS LAST, fused_score DESC, photo_id",
+}
+# The generated search_vector column is built with one configuration; binding it (instead of formatting the setting
+# in) keeps the statement free of anything but bound values, and the GIN index still serves ``@@``.
+TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
+_NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
+_NO_TEXT_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false"
+
+
+def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
+    """Conditions (for both channels) for the filters that are set, and their parameters. ``filters`` must have been
+    checked (``search.inputs.clean_filters``)."""
+    clauses, params = [], {}
+    if filters.profile_ids:
+        clauses.append("profile_id = ANY(%(profile_ids)s)")
+        params["profile_ids"] = list(filters.profile_ids)
+    if filters.taken_from is not None:
+        clauses.append("taken_at >= %(taken_from)s")
+        params["taken_from"] = filters.taken_from
+    if filters.taken_to is not None:
+        clauses.append("taken_at < %(taken_to)s")
+        params["taken_to"] = filters.taken_to
+    if filters.media_type is not None:
+        clauses.append("media_type = %(media_type)s")
+        params["media_type"] = filters.media_type
+    if filters.has_text is not None:
+        clauses.append("source_text <> ''" if filters.has_text else "source_text = ''")
+    return clauses, params
+
+
+def vector_distance(dimensions: int) -> str:
+    """Cosine distance to the query vector, over exactly the expression the model's HNSW indexes cover."""
+    return f"{embedding_expression(dimensions)} <=> %(vector)s::halfvec({int(dimensions)})"
+
+
+def vector_channel(*, dimensions: int | None, filters: list[str], strategy: str, exclude_photo: bool,
+                   excluded: bool) -> str:
+    """The ``vector_depth`` photos nearest to the query vector (none when ``dimensions`` is None)."""
+    if dimensions is None:
+        return _NO_VECTOR_HITS
+    distance = vector_distance(dimensions)
+    # "+ 0" hides the expression from the HNSW index: with a selective filter, an exact scan of the few matching rows
+    # beats walking the graph (see search.ranking.strategy).
+    order = f"({distance}) + 0" if strategy == "exact" else distance
+    conditions = ["embedding_model = %(model_id)s", *(["id <> %(photo_id)s"] if exclude_photo else []), *filters]
+    if excluded:
+        # The text channel's tsquery already excludes these words; this drops vector hits whose words contain them.
+        conditions.append("NOT (search_vector @@ websearch_to_tsquery(%(config)s::regconfig, %(excluded)s))")
+    return (
+        f"SELECT id, taken_at, {distance} AS distance\n"
+        "FROM profiles_photo\n"
+        f"WHERE {_and(conditions)}\n"
+        f"ORDER BY {order}\n"
+        "LIMIT %(vector_depth)s"
+    )
+
+
+def text_channel(*, text: bool, filters: list[str]) -> str:
+    """The ``text_depth`` best full-text matches of the query by ``ts_rank_cd`` (none without query text)."""
+    if not text:
+        return _NO_TEXT_HITS
+    conditions = ["search_vector @@ tsq", "duplicate_of_id IS NULL", *filters]
+    return (
+        "SELECT id, taken_at, ts_rank_cd(search_vector, tsq) AS score\n"
+        f"FROM profiles_photo, {TSQUERY} tsq\n"
+        f"WHERE {_and(conditions)}\n"
+        "ORDER BY score DESC, id\n"
+        "LIMIT %(text_depth)s"
+    )
+
+
+def fusion() -> str:
+    """Weighted reciprocal-rank fusion of the ranked channels, with the relevance cutoff: a vector-only hit stays while
+    its distance is within ``cutoff`` of the best vector hit's; a word match always stays."""
+    return (
+        "SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,\n"
+        "    COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)\n"
+        "      + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,\n"
+        "    v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score\n"
+        "FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id\n"
+        "WHERE t.id IS NOT NULL OR %(cutoff)s <= 0\n"
+        "   OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s"
+    )
+
+
+def headline(*, text: bool) -> str:
+    """The snippet of a page row's words with the query's matches marked (NULL without query text). Only for the
+    page's rows: ts_headline re-parses the text, worth it for 20 rows, not 200."""
+    if not text:
+        return "NULL"
+    return (
+        "CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(\n"
+        "    %(config)s::regconfig,\n"
+        "    concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),\n"
+        f"    {TSQUERY},\n"
+        "    %(headline_options)s\n"
+        ") END"
+    )
+
+
+def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort: str) -> str:
+    """The channels fused, cut off, sorted and paged, with the page's photos and profiles in the same rows.
+
+    MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
+    iterative index scan (relaxed order) may return candidates slightly out of order. Each channel carries what
+    sorting needs (taken_at), so fusing, cutting off, sorting and paging never go back to the table.
+    """
+    return (
+        "WITH vector_candidates AS MATERIALIZED (\n"
+        f"{indent(vector_cte, ' ' * 4)}\n"
+        "),\n"
+        "vector_ranked AS (\n"
+        "    SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates\n"
+        "),\n"
+        "text_ranked AS (\n"
+        "    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (\n"
+        f"{indent(text_cte, ' ' * 8)}\n"
+        "    ) matches\n"
+        "),\n"
+        "fused AS (\n"
+        f"{indent(fusion(), ' ' * 4)}\n"
+        "),\n"
+        "page AS (\n"
+        f"    SELECT f.*, row_number() OVER (ORDER BY {ORDER_BY[sort]}) AS position\n"
+        "    FROM fused f\n"
+        "    ORDER BY position\n"
+        "    LIMIT %(limit)s OFFSET %(offset)s\n"
+        ")\n"
+        "SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,\n"
+        "    page.text_score,\n"
+        f"    {indent(headline_sql, ' ' * 4).lstrip()},\n"
+        f"{_columns(PHOTO_LOADER.select('p'))},\n"
+        f"{_columns(PROFILE_LOADER.select('pr'))}\n"
+        "FROM page\n"
+        "JOIN profiles_photo p ON p.id = page.photo_id\n"
+        "JOIN profiles_profile pr ON pr.id = p.profile_id\n"
+        "ORDER BY page.position"
+    )
+
+
+def _and(conditions: list[str]) -> str:
+    return "\n  AND ".join(conditions)
+
+
+def _columns(select_list: str) -> str:
+    # Wrapped only so that docs/ranking.sql reads well; column names hold no spaces.
+    return "\n".join(wrap(select_list, width=116, initial_indent="    ", subsequent_indent="    ",
+                           break_long_words=False, break_on_hyphens=False))
+
+
+def hybrid_statement(*, query: str | None, excluded: list[str], query_vector: np.ndarray | None,
+                     model_id: str | None, filters: SearchFilters, sort: str, limit: int, offset: int,
+                     ranking: RankingOptions, exclude_photo: int | None, strategy: str) -> tuple[str, dict]:
+    """The ranking statement and its parameters for checked inputs; ``strategy`` is the vector channel's plan
+    (``hnsw``, ``exact`` or ``iterative``: see ``search.ranking.strategy.vector_strategy``)."""
+    clauses, params = filter_sql(filters)
+    # A deep page needs deep candidate lists: each channel contributes at most its depth.
+    vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
+    text_depth = max(ranking.text_depth, offset + limit)
+    if excluded:
+        params["excluded"] = " OR ".join(excluded)
+    sql = ranking_statement(
+        vector_cte=vector_channel(
+            dimensions=None if query_vector is None else len(query_vector), filters=clauses, strategy=strategy,
+            exclude_photo=bool(exclude_photo), excluded=bool(excluded),
+        ),
+        text_cte=text_channel(text=query is not None, filters=clauses),
+        headline_sql=headline(text=query is not None),
+        sort=sort,
+    )
+    params.update(
+        config=settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG,
+        query=query,
+        vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
+        model_id=model_id,
+        photo_id=exclude_photo,
+        vector_depth=vector_depth,
+        text_depth=text_depth,
+        vector_weight=ranking.vector_weight,
+        text_weight=ranking.text_weight,
+        rrf_k=float(settings.PHOTOSEARCH_RRF_K),
+        cutoff=ranking.cutoff,
+        limit=limit,
+        offset=offset,
+        headline_options=HEADLINE_OPTIONS,
+    )
+    return sql, params
+
+
+def nearest_sql(*, dimensions: int, exact: bool) -> str:
+    """The vector channel alone (no filters): ids by distance, through the model's HNSW index unless ``exact``."""
+    distance = vector_distance(dimensions)
+    order = f"({distance}) + 0" if exact else distance
+    return f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s ORDER BY {order} LIMIT %(depth)s"
+
+
+def text_match_count_sql() -> str:
+    """How many photos the text channel's tsquery matches (parameters ``config`` and ``query``)."""
+    return f"SELECT count(*) FROM profiles_photo WHERE search_vector @@ {TSQUERY}"
+
+
+def browse_sql(*, filters: list[str], sort: str) -> str:
+    """Ids of the photos passing ``filters``, by date (``oldest`` first or else newest), one page."""
+    order = "taken_at ASC NULLS LAST, id" if sort == "oldest" else "taken_at DESC NULLS LAST, id DESC"
+    conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
+    return f"SELECT id FROM profiles_photo WHERE {conditions} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"

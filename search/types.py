@@ -1,0 +1,81 @@
+"""What a search is asked (``SearchFilters``, ``RankingOptions``), what it answers (``SearchHit``, ``SearchResult``)
+and why it may refuse (``InvalidQuery``, ``NotEmbedded``). No database access here: every other search module
+imports these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from photosearch.errors import InvalidInput, StateConflict
+
+from profiles.models import Photo
+
+
+class InvalidQuery(InvalidInput):
+    """The query cannot be run as given; ``str(exc)`` is the reason to show the user.
+
+    ``field`` names the input at fault (``"q"`` for the query text, ``"limit"``, ``"media_type"``, ``"image"``…), or
+    is None when no single field is, so an API can point at the parameter to fix.
+    """
+
+
+class NotEmbedded(StateConflict):
+    """The photo has no embedding yet, so nothing can be compared with it."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    profile_ids: tuple[int, ...] = ()
+    taken_from: datetime | None = None  # inclusive
+    taken_to: datetime | None = None  # exclusive
+    media_type: str | None = None  # "image" | "video"
+    has_text: bool | None = None  # True: only photos with their own words; False: only photos without
+
+    def __bool__(self) -> bool:
+        return bool(self.profile_ids) or any(
+            value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text)
+        )
+
+
+def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole days ``first``…``last`` (both included, display time zone) as ``SearchFilters``' taken_from/taken_to."""
+
+    def start(day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+    return (start(first) if first else None, start(last + timedelta(days=1)) if last else None)
+
+
+@dataclass(frozen=True)
+class RankingOptions:
+    """Per-request overrides of the ranking settings (None: the setting). Checked against the limits in
+    ``search.inputs``."""
+
+    vector_weight: float | None = None
+    text_weight: float | None = None
+    vector_depth: int | None = None
+    text_depth: int | None = None
+    cutoff: float | None = None  # cosine-distance margin behind the best vector hit; 0 turns the cutoff off
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    photo: Photo
+    score: float
+    vector_rank: int | None = None
+    vector_distance: float | None = None
+    text_rank: int | None = None
+    text_score: float | None = None
+    headline: str = ""  # HTML-safe snippet of the photo's words, matches in <mark>; "" when no word matched
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    model_id: str | None  # the embedding space searched; None when the vector channel was unavailable
+    warnings: list[str] = field(default_factory=list)
+    has_more: bool = False
+    next_offset: int | None = None
