@@ -153,8 +153,9 @@ def test_each_filter(profile, encoder):
     assert run(media_type="video") == ["video"]
     assert run(has_text=True) == ["worded"]
     assert run(has_text=False) == ["elsewhere", "plain", "video"]
-    with pytest.raises(InvalidQuery, match="media_type"):
+    with pytest.raises(InvalidQuery, match="Unknown media type") as refused:
         run(media_type="hologram")
+    assert refused.value.field == "media_type"
 
 
 def test_phrases_and_exclusions(profile, encoder):
