@@ -182,7 +182,8 @@ if any(not root.is_absolute() for root in PHOTOSEARCH_IMPORT_ROOTS):
     raise ImproperlyConfigured("PHOTOSEARCH_IMPORT_ROOTS must be absolute paths, comma-separated.")
 PHOTOSEARCH_FETCH_TIMEOUT = env_float("PHOTOSEARCH_FETCH_TIMEOUT", 30.0, minimum=1.0)
 FLICKR_API_KEY = env_str("FLICKR_API_KEY")
-FLICKR_API_SECRET = env_str("FLICKR_API_SECRET")
+# Flickr's REST endpoint; another address (a proxy, a recorded server for tests) can stand in for it.
+FLICKR_API_URL = env_str("FLICKR_API_URL", "https://api.flickr.com/services/rest/")
 PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
 PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
 PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)

@@ -1,7 +1,5 @@
-from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery
@@ -10,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.sources.base import path_outside_roots
+from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
 from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_with_counts
 from profiles.services import import_busy_message, import_job_enqueue
 
@@ -22,24 +20,20 @@ def _thumbnail_tag(photo: Photo, size: int) -> str:
                        photo.thumbnail.url, photo.caption or photo.source_id, size, size)
 
 
-# Form fields that live in Profile.source_options, per source kind: (form field, options key, kinds needing it).
+# One form field per option of every source kind, from the source registry (declared on a base class: the admin
+# asks for them by name in its fieldsets).
 _OPTION_FIELDS = {
-    "folder_path": ("path", {SourceKind.FOLDER}),
-    "url_file": ("file", {SourceKind.URLS}),
-    "flickr_album": ("album", set()),
-    "flickr_user": ("user", set()),
-    "instagram_session_file": ("session_file", set()),
-    "instagram_login": ("login", set()),
+    option.admin_field: forms.CharField(required=False, label=option.label,
+                                        help_text=f"{SourceKind(spec.kind).label}: {option.help}")
+    for spec in SOURCE_KINDS.values()
+    for option in spec.options
 }
+_SourceOptionFields = type("_SourceOptionFields", (forms.Form,), dict(_OPTION_FIELDS))
 
 
-class ProfileForm(forms.ModelForm):
-    folder_path = forms.CharField(required=False, help_text="Folder profiles: the folder to import.")
-    url_file = forms.CharField(required=False, help_text="URL-list profiles: the list file (JSON or text).")
-    flickr_album = forms.CharField(required=False, help_text="Flickr: album (photoset) id…")
-    flickr_user = forms.CharField(required=False, help_text="…or a user name / NSID.")
-    instagram_session_file = forms.CharField(required=False, help_text="Instagram: an instaloader session file…")
-    instagram_login = forms.CharField(required=False, help_text="…or the user whose `instaloader --login` session to use.")
+class ProfileForm(_SourceOptionFields, forms.ModelForm):
+    """A profile and where it imports from; the chosen kind's options are checked by the source registry — the
+    API's and the commands' rules."""
 
     class Meta:
         model = Profile
@@ -47,36 +41,32 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field, (key, _) in _OPTION_FIELDS.items():
-            self.fields[field].initial = self.instance.source_options.get(key, "")
+        spec = SOURCE_KINDS.get(self.instance.source_kind)
+        for option in spec.options if spec else ():
+            self.fields[option.admin_field].initial = self.instance.source_options.get(option.name, "")
 
     def clean(self):
         cleaned = super().clean()
         kind = cleaned.get("source_kind")
-        for field, (_, kinds) in _OPTION_FIELDS.items():
-            if kind in kinds and not cleaned.get(field):
-                self.add_error(field, "Required for this kind of profile.")
-        if kind == SourceKind.FOLDER and cleaned.get("folder_path") and not Path(cleaned["folder_path"]).is_dir():
-            self.add_error("folder_path", "No such folder on the server.")
-        if kind == SourceKind.URLS and cleaned.get("url_file") and not Path(cleaned["url_file"]).is_file():
-            self.add_error("url_file", "No such file on the server.")
-        for field in ("folder_path", "url_file", "instagram_session_file"):
-            if cleaned.get(field) and (reason := path_outside_roots(Path(cleaned[field]),
-                                                                   settings.PHOTOSEARCH_IMPORT_ROOTS)):
-                self.add_error(field, reason)
-        if kind == SourceKind.FLICKR and bool(cleaned.get("flickr_album")) == bool(cleaned.get("flickr_user")):
-            self.add_error("flickr_album", "Give an album id or a user, not both.")
+        if kind not in SOURCE_KINDS:
+            return cleaned
+        fields = {option.name: option.admin_field for option in SOURCE_KINDS[kind].options}
+        given = {name: cleaned[field].strip() for name, field in fields.items() if (cleaned.get(field) or "").strip()}
+        try:
+            self.source_options = source_options_check(kind=kind, options=given)
+        except SourceOptionsInvalid as exc:
+            for name, messages in exc.errors.items():
+                for message in messages:
+                    self.add_error(fields.get(name), message)
         return cleaned
 
     def save(self, commit=True):
-        options = dict(self.instance.source_options)
-        for field, (key, _) in _OPTION_FIELDS.items():
-            value = self.cleaned_data.get(field, "").strip()
-            if value:
-                options[key] = value
-            else:
-                options.pop(key, None)
-        self.instance.source_options = options
+        # Options of the profile's kind only, as the registry normalised them (absolute paths).
+        self.instance.source_options = {
+            **{key: value for key, value in self.instance.source_options.items()
+               if key not in SOURCE_KINDS[self.instance.source_kind].option_names},
+            **self.source_options,
+        }
         return super().save(commit)
 
 

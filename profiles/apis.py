@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
@@ -15,7 +12,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from profiles.models import ImportJob, Profile, SourceKind
+from photosearch.api import ApiView, Conflict, WritePermission, error_responses
+from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
     import_job_get,
     import_job_running,
@@ -23,9 +21,8 @@ from profiles.selectors import (
     profile_get_with_last_import,
     profile_list_with_last_import,
 )
-from profiles.sources.base import path_outside_roots
+from profiles.sources.registry import SourceOptionsInvalid, source_option_fields, source_options_check
 from profiles.services import import_busy_message, import_job_enqueue, profile_create_with_import
-from photosearch.api import ApiView, Conflict, WritePermission, error_responses
 
 # --- Output -----------------------------------------------------------------------------------------------------
 
@@ -90,102 +87,30 @@ class ProfileOutputSerializer(serializers.Serializer):
         return JobSummaryOutputSerializer(job, context=self.context).data if job else None
 
 
-# --- Input checks per source kind -----------------------------------------------------------------------------------
-
-_INSTAGRAM_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
-
-
-def _existing_folder(value: str) -> str:
-    path = Path(value).expanduser()
-    if not path.is_absolute() or not path.is_dir():
-        raise ValidationError("No such folder on the server (give an absolute path).")
-    return _allowed(path)
-
-
-def _existing_file(value: str) -> str:
-    path = Path(value).expanduser()
-    if not path.is_absolute() or not path.is_file():
-        raise ValidationError("No such file on the server (give an absolute path).")
-    return _allowed(path)
-
-
-def _allowed(path: Path) -> str:
-    if reason := path_outside_roots(path, settings.PHOTOSEARCH_IMPORT_ROOTS):
-        raise ValidationError(reason)
-    return str(path.resolve())
-
-
-def _instagram_username(value: str) -> str:
-    value = value.strip().lstrip("@")
-    if not _INSTAGRAM_USERNAME.fullmatch(value):
-        raise ValidationError("Not an Instagram user name.")
-    return value
-
-
-# Per source kind: (the options it takes, the ones it needs). Each option's check, and the value it stores, below.
-_KIND_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    SourceKind.FOLDER: (frozenset({"path"}), frozenset({"path"})),
-    SourceKind.URLS: (frozenset({"file"}), frozenset({"file"})),
-    SourceKind.FLICKR: (frozenset({"album", "user"}), frozenset()),
-    SourceKind.INSTAGRAM: (frozenset({"session_file", "login"}), frozenset()),
-}
-_OPTION_CHECKS = {
-    "path": _existing_folder,
-    "file": _existing_file,
-    "session_file": _existing_file,
-    "login": _instagram_username,
-    "album": str.strip,
-    "user": str.strip,
-}
-
-
-def _checked_options(kind: str, options: dict[str, str]) -> dict[str, str]:
-    """The options of a new ``kind`` profile, checked against the server (folders and files must exist) and
-    normalised (absolute paths); ``ValidationError`` keyed by option otherwise."""
-    allowed, needed = _KIND_OPTIONS[kind]
-    errors: dict[str, list[str]] = {}
-    for key in sorted(set(options) - allowed):
-        errors[key] = [f"Not an option of {kind} profiles (they take {', '.join(sorted(allowed))})."]
-    for key in sorted(needed - set(options)):
-        errors[key] = [f"Required for {kind} profiles."]
-    if kind == SourceKind.FLICKR:
-        if ("album" in options) == ("user" in options):
-            errors.setdefault("album", []).append("Give an album id or a user, not both.")
-        if not settings.FLICKR_API_KEY:
-            errors.setdefault("album" if "album" in options else "user", []).append(
-                "The server has no FLICKR_API_KEY; set it to import from Flickr."
-            )
-    cleaned = {}
-    for key, value in options.items():
-        if key in errors:
-            continue
-        try:
-            cleaned[key] = _OPTION_CHECKS[key](value)
-        except ValidationError as exc:
-            errors[key] = list(exc.detail)
-    if errors:
-        raise ValidationError({"options": errors})
-    return cleaned
+# --- Where a new profile imports from: the source registry's options -------------------------------------------
 
 
 class ProfileOptionsInputSerializer(serializers.Serializer):
-    """Where a new profile imports from; which keys apply depends on its source kind (checked below)."""
+    """Where a new profile imports from; which keys apply depends on its source kind (checked by the source
+    registry, as the admin and the commands check them)."""
 
-    path = serializers.CharField(required=False, help_text="folder: absolute path of the folder, on the server.")
-    file = serializers.CharField(required=False, help_text="urls: absolute path of the URL list, on the server.")
-    album = serializers.CharField(required=False, help_text="flickr: album (photoset) id; or `user`.")
-    user = serializers.CharField(required=False, help_text="flickr: user name or NSID; or `album`.")
-    session_file = serializers.CharField(
-        required=False, help_text="instagram: an instaloader session file on the server; or `login`."
-    )
-    login = serializers.CharField(
-        required=False, help_text="instagram: the account whose `instaloader --login` session to use."
-    )
+    def get_fields(self):
+        return {
+            name: serializers.CharField(required=False, help_text=f"{kind}: {help_text}")
+            for name, (kind, help_text) in source_option_fields().items()
+        }
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
             raise ValidationError({unknown[0]: ["Unknown option."]})
         return super().to_internal_value(data)
+
+
+def _checked_options(kind: str, options: dict[str, str]) -> dict[str, str]:
+    try:
+        return source_options_check(kind=kind, options=options)
+    except SourceOptionsInvalid as exc:
+        raise ValidationError({"options": exc.errors}) from None
 
 
 # --- Views --------------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# What folder and instaloader imports read as images, in the order instaloader's files are looked for.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 
 
 class ImageRejected(Exception):

@@ -6,13 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -21,7 +18,9 @@ from profiles.images import ImageRejected, image_check, sha256_hex
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_lock_key
 from profiles.signals import import_finished
-from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord, path_outside_roots
+from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
+from profiles.sources.registry import BuildContext, source_build
+from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +36,6 @@ class ImportBusy(Exception):
     def __init__(self, message: str, *, already_running: bool = False):
         super().__init__(message)
         self.already_running = already_running
-
-
-class ThumbnailStoreError(Exception):
-    """The thumbnail could not be written (disk full, storage down): nothing of the photo was stored; a rerun
-    retries it."""
 
 
 # --- Profiles ---------------------------------------------------------------------------------------------------
@@ -117,7 +111,7 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
             data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE
         )
         image_fields = {
-            "thumbnail": _thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
+            "thumbnail": thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
             "width": checked.width,
             "height": checked.height,
             "duplicate_of": None,
@@ -135,10 +129,10 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
                 # Rows that duplicated this photo's old bytes now stand on their own and need indexing.
                 existing.duplicates.update(duplicate_of=None)
     except Exception:
-        _thumbnail_release(image_fields["thumbnail"])
+        thumbnail_release(image_fields["thumbnail"])
         raise
     if old_thumbnail and old_thumbnail != image_fields["thumbnail"]:
-        _thumbnail_release(old_thumbnail)
+        thumbnail_release(old_thumbnail)
     return IMPORTED if existing is None else UPDATED
 
 
@@ -394,119 +388,14 @@ class _JobProgress:
         )
 
 
-_PATH_OPTIONS = ("path", "file", "from_dir", "session_file", "cookies_file")
-
-
 def _source_for(job: ImportJob) -> Source:
-    """Build the job's source from the profile's kind (lookup table below); server paths outside
-    PHOTOSEARCH_IMPORT_ROOTS are refused (``SourceNotFound``), whoever asked."""
-    options = {**job.profile.source_options, **job.options}
-    for key in _PATH_OPTIONS:
-        if options.get(key) and (reason := path_outside_roots(Path(options[key]), settings.PHOTOSEARCH_IMPORT_ROOTS)):
-            raise SourceNotFound(reason)
-    return _SOURCE_BUILDERS[job.profile.source_kind](job.profile, options)
-
-
-def _folder_source(profile: Profile, options: dict) -> Source:
-    from profiles.sources.folder import FolderSource
-
-    if not options.get("path"):
-        raise SourceNotFound(f"Profile {profile} has no folder path; import it with import_folder PATH first.")
-    return FolderSource(Path(options["path"]))
-
-
-def _url_list_source(profile: Profile, options: dict) -> Source:
-    from profiles.sources.urls import UrlListSource
-
-    if not options.get("file"):
-        raise SourceNotFound(f"Profile {profile} has no URL list file; import it with import_urls FILE first.")
-    return UrlListSource(Path(options["file"]))
-
-
-def _flickr_source(profile: Profile, options: dict) -> Source:
-    from profiles.sources.flickr import FlickrSource
-
-    return FlickrSource(
-        album=options.get("album"),
-        user=options.get("user"),
-        api_key=settings.FLICKR_API_KEY,
-        api_secret=settings.FLICKR_API_SECRET,
-    )
-
-
-def _instagram_source(profile: Profile, options: dict) -> Source:
-    from profiles.sources.instagram import InstagramDirSource, InstagramSource
-
-    if options.get("from_dir"):
-        return InstagramDirSource(profile.handle, Path(options["from_dir"]))
-    return InstagramSource(
-        profile.handle,
-        session_file=Path(options["session_file"]) if options.get("session_file") else None,
-        login=options.get("login") or None,
-        cookies_file=Path(options["cookies_file"]) if options.get("cookies_file") else None,
-        fast_update=bool(options.get("fast_update")),
+    """The job's importer, from the source registry (server paths outside PHOTOSEARCH_IMPORT_ROOTS are refused
+    there, whoever asked)."""
+    profile = job.profile
+    context = BuildContext(
+        handle=profile.handle,
+        options={**profile.source_options, **job.options},
         known_post=lambda post: Photo.objects.filter(profile=profile, extra__post=post).exists(),
-        limit=options.get("limit"),
-        resume_dir=settings.DATA_DIR / "resume",
+        data_dir=settings.DATA_DIR,
     )
-
-
-_SOURCE_BUILDERS: dict[str, Callable[[Profile, dict], Source]] = {
-    SourceKind.FOLDER: _folder_source,
-    SourceKind.URLS: _url_list_source,
-    SourceKind.FLICKR: _flickr_source,
-    SourceKind.INSTAGRAM: _instagram_source,
-}
-
-
-# --- Thumbnails -------------------------------------------------------------------------------------------------
-
-
-def _thumbnail_store(sha256: str, jpeg: bytes) -> str:
-    """Store a thumbnail under a content-addressed name (identical images share one file).
-
-    A file already under that name is reused only when it is whole: a full disk or a killed import can leave a
-    partial file behind, which would otherwise be reused forever. A failed write leaves no file and raises
-    ``ThumbnailStoreError``.
-    """
-    name = f"thumbnails/{sha256[:2]}/{sha256}.jpg"
-    if default_storage.exists(name):
-        if default_storage.size(name) == len(jpeg):
-            return name
-        _thumbnail_release(name)  # partial (or from another Pillow version): replace it unless a photo uses it
-    try:
-        return default_storage.save(name, ContentFile(jpeg))
-    except Exception as exc:
-        _thumbnail_release(name)
-        raise ThumbnailStoreError(f"cannot store thumbnail ({exc})") from exc
-
-
-def _thumbnail_release(name: str) -> None:
-    """Delete a thumbnail no photo refers to any more."""
-    if name and not Photo.objects.filter(thumbnail=name).exists():
-        try:
-            default_storage.delete(name)
-        except Exception:
-            logger.warning("Could not delete unused thumbnail %s; thumbnails_prune will.", name, exc_info=True)
-
-
-def thumbnails_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
-    """Delete thumbnail files that no photo refers to (deleted photos and profiles, a killed import's last file);
-    return their names.
-
-    Files younger than ``older_than`` are kept: a running import stores a thumbnail a moment before its row commits.
-    """
-    referenced = set(Photo.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
-    cutoff = timezone.now() - older_than
-    pruned = []
-    try:
-        shards = default_storage.listdir("thumbnails")[0]
-    except FileNotFoundError:
-        return pruned
-    for shard in shards:
-        for file_name in default_storage.listdir(f"thumbnails/{shard}")[1]:
-            name = f"thumbnails/{shard}/{file_name}"
-            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
-                default_storage.delete(name)
-                pruned.append(name)
-    return pruned
+    return source_build(context, kind=profile.source_kind)

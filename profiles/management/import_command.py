@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from profiles.models import ImportJob, Profile
-from profiles.services import ImportBusy, import_job_create, import_job_run
+from profiles.services import ImportBusy, import_job_create, import_job_run, profile_get_or_create
 from profiles.sources.base import SourceError, SourceRefused, SourceUnavailable
+from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 
 
 class ImportCommand(BaseCommand):
@@ -15,6 +16,18 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
         parser.add_argument("--no-embed", action="store_true",
                             help="Do not queue the new photos for embedding (run embed_photos later).")
+
+    def profile_for(self, *, kind: str, handle: str, options: dict[str, str]) -> Profile:
+        """The ``kind`` profile ``handle`` with ``options`` checked by the source registry (the API's and the
+        admin's rules) and remembered on it; CommandError naming the option otherwise."""
+        try:
+            checked = source_options_check(kind=kind, options=options)
+            return profile_get_or_create(source_kind=kind, handle=handle, source_options=checked)
+        except SourceOptionsInvalid as exc:
+            name, messages = next(iter(exc.errors.items()))
+            raise CommandError(f"{options.get(name, name)}: {messages[0]}") from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
 
     def run_import(self, *, profile: Profile, job_options: dict, no_progress: bool = False, no_embed: bool = False,
                    **_command_options) -> ImportJob:

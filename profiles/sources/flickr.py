@@ -81,7 +81,7 @@ class FlickrSource:
         album: str | None = None,
         user: str | None = None,
         api_key: str,
-        api_secret: str = "",
+        api_url: str = API_URL,
         fetch_json: Callable[..., dict] = fetch_json,
         fetch: Callable[[str], bytes] = fetch_image,
         per_page: int = MAX_PER_PAGE,
@@ -93,7 +93,7 @@ class FlickrSource:
         self._api_key = (api_key or "").strip()
         if not self._api_key:
             raise SourceRefused(KEY_HELP)
-        self._api_secret = api_secret  # kept for OAuth (private photos) later; public calls are unsigned
+        self._api_url = api_url  # FLICKR_API_URL: another address (a recorded server, a proxy) in its place
         self._fetch_json = fetch_json
         self._fetch = fetch
         self._per_page = max(1, min(int(per_page), MAX_PER_PAGE))
@@ -104,7 +104,6 @@ class FlickrSource:
             self._album = None
         self._user = user
         self._nsid: str | None = None
-        self._title: str | None = None  # album title / member name, learnt on the way
         self._unavailable: dict[str, str] = {}  # source id → why no image URL (read() raises it)
 
     # -- Source protocol -------------------------------------------------------------------------------------------
@@ -125,20 +124,6 @@ class FlickrSource:
             raise FetchError(self._unavailable.get(record.source_id, "Flickr gave no image URL for this photo"))
         return self._fetch(record.image_url)
 
-    def describe(self) -> str:
-        """A display name: the album title, or the member's real name (else screen name)."""
-        if self._title:
-            return self._title
-        if self._album is not None:
-            info = self._call("flickr.photosets.getInfo", photoset_id=self._album, **self._album_user_param())
-            photoset = info.get("photoset") or {}
-            self._title = _content(photoset.get("title")) or f"Flickr album {self._album}"
-        else:
-            info = self._call("flickr.people.getInfo", user_id=self._user_nsid())
-            person = info.get("person") or {}
-            self._title = _content(person.get("realname")) or _content(person.get("username")) or self._user
-        return self._title
-
     # -- listing ---------------------------------------------------------------------------------------------------
 
     def _photos(self) -> Iterator[tuple[dict, str]]:
@@ -152,8 +137,6 @@ class FlickrSource:
         while True:
             payload = self._call(method, **params, extras=EXTRAS, per_page=self._per_page, page=page)
             container = payload.get(container_key) or {}
-            if self._album is not None and not self._title:
-                self._title = str(container.get("title") or "").strip() or None
             owner = str(container.get("owner") or self._nsid or "")
             photos = container.get("photo") or []
             for photo in photos:
@@ -250,7 +233,7 @@ class FlickrSource:
             **{name: str(value) for name, value in params.items()},
         }
         try:
-            payload = self._fetch_json(API_URL, params=query)
+            payload = self._fetch_json(self._api_url, params=query)
         except TransientFetchError as exc:
             reason = self._scrub(str(exc))
             if _http_status(exc) == 429:

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from profiles.images import ImageRejected, read_local_image, read_regular_file
+from profiles.images import IMAGE_EXTENSIONS, ImageRejected, read_local_image, read_regular_file
 from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
 _CAROUSEL_SUFFIX = re.compile(r"_\d+$")
 SIDECAR_MAX_BYTES = 1_000_000

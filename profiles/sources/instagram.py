@@ -15,9 +15,8 @@ cookies.txt); anonymous access is tried but Instagram nearly always refuses it. 
 checkpoint, 401 "Please wait a few minutes", 403, 429) end the run with ``SourceRefused``; the position in the
 profile is saved in ``resume_dir`` (instaloader's ``resumable_iteration``), so the next run continues there.
 
-Offline (``InstagramDirSource``): the ``{date}_UTC.json.xz`` metadata files are the source of truth; images are
-found next to them by instaloader's naming (``{date}_UTC.jpg``, ``{date}_UTC_1.jpg``… for a carousel). Nothing is
-fetched: the instaloader context used to read the metadata refuses every request.
+Offline (``InstagramDirSource``, in ``instagram_offline.py``): the metadata files instaloader wrote, read with the
+same ``post_records``.
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ from __future__ import annotations
 import http.cookiejar
 import io
 import logging
-import lzma
 import math
 import pickle
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,7 +55,7 @@ from instaloader import (
 from instaloader.instaloader import get_default_session_filename, get_legacy_session_filename
 
 from profiles.fetch import fetch_image
-from profiles.images import read_local_image
+from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 from profiles.sources.base import (
     SourceError,
     SourceNotFound,
@@ -71,7 +69,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-PERMALINK = "https://www.instagram.com/p/{shortcode}/"
 # Up to three posts can be pinned; they come first whatever their age. Instagram no longer marks them reliably, so
 # (as instaloader's own --fast-update does) the first three positions never end a fast update.
 POSSIBLY_PINNED = 3
@@ -82,8 +79,6 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 MAX_THROTTLE_WAIT_SECONDS = 30.0  # instaloader's own request throttle may wait this long; longer ends the run
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")  # Instagram's alphabet; also keeps file names we derive safe
 _SESSION_FILE_NAME = re.compile(r"^session-([A-Za-z0-9._]{1,30})$")  # what `instaloader --login USER` writes
-_METADATA_SUFFIXES = (".json.xz", ".json")
-_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")  # instaloader names files by the served type
 
 
 # --- Records ----------------------------------------------------------------------------------------------------
@@ -106,7 +101,7 @@ def post_records(post: Post, owner: str) -> list[SourceRecord]:
     text = post.caption or ""
     carousel = post.typename == "GraphSidecar"
     common: dict[str, Any] = {
-        "permalink": PERMALINK.format(shortcode=shortcode),
+        "permalink": instagram_permalink(shortcode),
         "taken_at": post.date_utc.replace(tzinfo=timezone.utc),  # instaloader's date_utc is naive UTC
         "text": text,
         "hashtags": hashtags_in(text),
@@ -121,7 +116,7 @@ def post_records(post: Post, owner: str) -> list[SourceRecord]:
         extra["is_pinned"] = pinned
         records.append(
             SourceRecord(
-                source_id=f"{shortcode}_{index}" if carousel else shortcode,
+                source_id=instagram_source_id(shortcode, index, carousel=carousel),
                 image_url=media.url,
                 alt_text=media.alt_text,
                 media_type="video" if media.is_video else "image",
@@ -224,7 +219,7 @@ class InstagramSource:
     ):
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
-        self.username = _handle(username)
+        self.username = instagram_handle(username)
         self.session_file = Path(session_file).expanduser() if session_file is not None else None
         self.login = login.strip().lstrip("@") if login else None
         self.cookies_file = Path(cookies_file).expanduser() if cookies_file is not None else None
@@ -356,7 +351,7 @@ class ImpatientRateController(instaloader.RateController):
         time.sleep(secs)
 
 
-def _handle(username: str) -> str:
+def instagram_handle(username: str) -> str:
     return username.strip().lstrip("@").lower()
 
 
@@ -602,114 +597,3 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 class NetworkDisabled(InstaloaderException):
     """An offline read wanted data that is not in the saved metadata (instaloader would have fetched it)."""
-
-
-class OfflineContext(InstaloaderContext):
-    """An instaloader context for reading saved metadata: every method that would talk to Instagram raises
-    ``NetworkDisabled`` (through ``_refuse``), and it is never logged in, so instaloader does not even try its
-    iPhone endpoints."""
-
-    NETWORK_METHODS = (
-        "get_json", "graphql_query", "doc_id_graphql_query", "graphql_node_list", "get_iphone_json", "get_raw",
-        "get_and_write_raw", "head", "get_page_data", "_get_page", "_csrf_token", "_web_api_tokens", "login",
-        "two_factor_login", "test_login",
-    )
-
-    def __init__(self) -> None:
-        super().__init__(sleep=False, quiet=True, max_connection_attempts=1, iphone_support=False)
-
-    def _refuse(self, method: str) -> Any:
-        raise NetworkDisabled(f"offline: instaloader wanted to call {method}()")
-
-
-def _refusing(method: str) -> Callable[..., Any]:
-    def refuse(self: OfflineContext, *args: Any, **kwargs: Any) -> Any:
-        return self._refuse(method)
-
-    refuse.__name__ = method
-    return refuse
-
-
-for _method in OfflineContext.NETWORK_METHODS:
-    setattr(OfflineContext, _method, _refusing(_method))
-
-
-class InstagramDirSource:
-    """Offline import of the folder the ``instaloader`` CLI wrote for one profile (not recursive).
-
-    Each ``*.json.xz`` (or ``*.json``) post metadata file gives the post's records, exactly as a live import would
-    (same ids, text, alt text, likes…); other metadata (the profile's, resume files, comments) is ignored. The images
-    are the files instaloader downloaded next to it: ``{name}.jpg`` for an image or a video's cover, ``{name}_{i}.jpg``
-    for carousel item i (any of .jpg/.jpeg/.png/.webp/.gif). An item whose image file is missing (``--slide``,
-    ``--no-pictures``, ``--no-video-thumbnails``, a deleted file) is skipped with a warning in the log; so is a
-    metadata file that cannot be read or that lacks what a record needs. Nothing is fetched from the internet.
-    """
-
-    def __init__(self, username: str, directory: Path):
-        self.username = _handle(username)
-        self.directory = Path(directory).expanduser()
-        self.context = OfflineContext()
-
-    def records(self) -> Iterator[SourceRecord]:
-        if not self.directory.is_dir():
-            raise SourceNotFound(
-                f"{self.directory} is not a folder; give the folder the instaloader command wrote for {self.username}."
-            )
-        for metadata in self._metadata_files():
-            post = self._post_load(metadata)
-            if post is None:
-                continue
-            try:
-                records = post_records(post, self.username)
-            except (NetworkDisabled, KeyError) as exc:
-                logger.warning("Skipped %s: its metadata is incomplete (%s).", metadata.name, exc)
-                continue
-            base = _metadata_stem(metadata)
-            for record in records:
-                image = _image_file(self.directory, base, record.extra.get("index"))
-                if image is None:
-                    logger.warning("Skipped %s: no image file %s[.jpg] next to %s.", record.source_id,
-                                   base + (f"_{record.extra['index']}" if "index" in record.extra else ""),
-                                   metadata.name)
-                    continue
-                yield replace(record, image_url="", image_path=image)
-
-    def read(self, record: SourceRecord) -> bytes:
-        assert record.image_path is not None
-        return read_local_image(record.image_path)
-
-    def _metadata_files(self) -> list[Path]:
-        # Newest first, as a profile lists them (instaloader's default names start with the date).
-        return sorted(
-            (p for p in self.directory.iterdir() if p.is_file() and p.name.endswith(_METADATA_SUFFIXES)),
-            key=lambda p: p.name,
-            reverse=True,
-        )
-
-    def _post_load(self, path: Path) -> Post | None:
-        try:
-            structure = instaloader.load_structure_from_file(self.context, str(path))
-        # Not instaloader JSON (comments files are plain lists) → InvalidArgumentException; a truncated or foreign
-        # file → JSON/LZMA errors; instaloader validates post data with assert.
-        except (InstaloaderException, ValueError, lzma.LZMAError, EOFError, OSError, AssertionError) as exc:
-            logger.info("Ignored %s: not instaloader post metadata (%s).", path.name, exc)
-            return None
-        if not isinstance(structure, Post):  # the profile's own metadata, a resume file…
-            return None
-        return structure
-
-
-def _metadata_stem(path: Path) -> str:
-    for suffix in _METADATA_SUFFIXES:
-        if path.name.endswith(suffix):
-            return path.name[: -len(suffix)]
-    return path.stem
-
-
-def _image_file(directory: Path, base: str, index: int | None) -> Path | None:
-    stem = f"{base}_{index}" if index is not None else base
-    for extension in _IMAGE_EXTENSIONS:
-        candidate = directory / f"{stem}{extension}"
-        if candidate.is_file():
-            return candidate
-    return None

@@ -39,6 +39,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from profiles.fetch import FetchError, fetch_image
 from profiles.sources.base import SourceError, SourceNotFound, SourceRecord, hashtags_in
+from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_SOURCE_ID = 512  # Photo.source_id max_length
@@ -192,7 +193,7 @@ class UrlListSource:
         likes = _instagram_likes(item)
         alt_text = str(item.get("accessibility_caption") or "").strip()
         owner = str(item.get("username") or "").strip()
-        permalink = f"https://www.instagram.com/p/{shortcode}/"
+        permalink = instagram_permalink(shortcode)
         # Same ids as the Instagram importer: a carousel (GraphSidecar, or several URLs) numbers its items from 1.
         carousel = item.get("__typename") == "GraphSidecar" or len(urls) > 1
         records = []
@@ -204,7 +205,7 @@ class UrlListSource:
                 extra["index"] = index
             records.append(
                 SourceRecord(
-                    source_id=f"{shortcode}_{index}" if carousel else shortcode,
+                    source_id=instagram_source_id(shortcode, index, carousel=carousel),
                     image_url=url.strip(),
                     permalink=permalink,
                     taken_at=taken_at,

@@ -343,7 +343,7 @@ def test_secrets_come_from_the_environment_only(tmp_path):
     """Settings take secrets from the environment; without one, a random key is made per installation (never a
     constant in the code); no tracked file holds a secret-looking assignment; .env is never committed."""
     probe = ("import django; django.setup(); from django.conf import settings as s;"
-             "print(s.SECRET_KEY); print(s.FLICKR_API_KEY); print(s.FLICKR_API_SECRET)")
+             "print(s.SECRET_KEY); print(s.FLICKR_API_KEY); print(s.DATABASE_URL)")
 
     def run(env: dict, data_dir: Path) -> list[str]:
         data_dir.mkdir(exist_ok=True)
@@ -354,10 +354,11 @@ def test_secrets_come_from_the_environment_only(tmp_path):
         assert result.returncode == 0, result.stderr
         return result.stdout.split("\n")[:3]
 
-    given = run({"DJANGO_SECRET_KEY": "k" * 60, "FLICKR_API_KEY": "fk", "FLICKR_API_SECRET": "fs"}, tmp_path / "a")
+    given = run({"DJANGO_SECRET_KEY": "k" * 60, "FLICKR_API_KEY": "fk", "DATABASE_URL": "postgres://u:pw@db/x"},
+                tmp_path / "a")
     first, second = run({}, tmp_path / "b"), run({}, tmp_path / "c")
 
-    assert given == ["k" * 60, "fk", "fs"]
+    assert given == ["k" * 60, "fk", "postgres://u:pw@db/x"]
     assert first[0] != second[0] and len(first[0]) >= 50  # generated per data dir, not a constant
     assert first[1:] == ["", ""]
     assert oct((tmp_path / "b" / "secret_key").stat().st_mode & 0o777) == "0o600"

@@ -51,7 +51,7 @@ def test_a_profile_form_refuses_a_missing_folder_and_an_ambiguous_flickr_target(
     flickr = admin_client.post("/admin/profiles/profile/add/",
                                {**base, "source_kind": "flickr", "handle": "y", "flickr_album": "1", "flickr_user": "u"})
 
-    assert "No such folder on the server." in folder.text
+    assert "No such folder on the server (give an absolute path)." in folder.text  # the API's words: one rule
     assert "Give an album id or a user, not both." in flickr.text
     assert not Profile.objects.exists()
 

@@ -1,3 +1,4 @@
+import dataclasses
 from io import StringIO
 
 import pytest
@@ -27,7 +28,7 @@ def test_import_folder_names_each_skipped_file_and_summarises(photo_folder):
 
 
 def test_import_folder_refuses_a_missing_folder(tmp_path):
-    with pytest.raises(CommandError, match="is not a folder"):
+    with pytest.raises(CommandError, match="missing: No such folder on the server"):
         _run("import_folder", str(tmp_path / "missing"), "--profile", "trip")
 
 
@@ -123,7 +124,7 @@ def test_import_flickr_without_a_key_says_how_to_get_one(settings):
 
 
 def test_a_refused_instagram_import_exits_with_the_reason_and_a_resume_hint(monkeypatch):
-    from profiles import services
+    from profiles.sources import registry
     from profiles.sources.base import SourceRefused
 
     class Refusing:
@@ -136,7 +137,8 @@ def test_a_refused_instagram_import_exits_with_the_reason_and_a_resume_hint(monk
         def read(self, record):
             raise AssertionError("nothing to read")
 
-    monkeypatch.setitem(services._SOURCE_BUILDERS, "instagram", lambda profile, options: Refusing())
+    monkeypatch.setitem(registry.SOURCE_KINDS, "instagram",
+                        dataclasses.replace(registry.SOURCE_KINDS["instagram"], build=lambda context: Refusing()))
 
     with pytest.raises(CommandError, match="429 Too Many Requests; wait a few hours. Progress is saved: rerun"):
         _run("import_instagram", "alice", "--login", "me")

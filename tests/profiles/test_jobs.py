@@ -1,16 +1,17 @@
 """Import jobs through the service, with the source faked at its interface (profiles.sources.base.Source)."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
-from profiles import services
 from profiles.fetch import TransientFetchError
 from profiles.models import ImportJob, Photo, Profile
 from profiles.selectors import import_job_running
 from profiles.services import ImportBusy, import_job_create, import_job_run
+from profiles.sources import registry
 from profiles.sources.base import SourceRecord, SourceRefused, SourceUnavailable
 from profiles.tasks import import_job_task
 from tests.conftest import image_bytes
@@ -46,7 +47,8 @@ def profile():
 @pytest.fixture
 def use_source(monkeypatch):
     def install(source):
-        monkeypatch.setitem(services._SOURCE_BUILDERS, "urls", lambda profile, options: source)
+        monkeypatch.setitem(registry.SOURCE_KINDS, "urls",
+                        dataclasses.replace(registry.SOURCE_KINDS["urls"], build=lambda context: source))
 
     return install
 

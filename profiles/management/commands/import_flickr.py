@@ -1,15 +1,11 @@
-from django.conf import settings
-from django.core.management.base import CommandError
-
 from profiles.management.import_command import ImportCommand
 from profiles.models import SourceKind
-from profiles.services import profile_get_or_create
 
 
 class Command(ImportCommand):
     help = (
         "Import a Flickr album (--album ID) or a user's public photos (--user NAME_OR_NSID). Needs FLICKR_API_KEY "
-        "(and FLICKR_API_SECRET) in the environment. Title, description and tags become the photo's text; licence "
+        "in the environment. Title, description and tags become the photo's text; licence "
         "and owner are kept."
     )
 
@@ -21,12 +17,6 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, album: str | None, user: str | None, profile: str | None, **options):
-        if not settings.FLICKR_API_KEY:
-            raise CommandError(
-                "FLICKR_API_KEY is not set; create a key at https://www.flickr.com/services/apps/create/ and "
-                "export FLICKR_API_KEY (and FLICKR_API_SECRET)."
-            )
         source_options = {"album": album} if album else {"user": user}
-        target = profile_get_or_create(source_kind=SourceKind.FLICKR, handle=profile or album or user,
-                                       source_options=source_options)
+        target = self.profile_for(kind=SourceKind.FLICKR, handle=profile or album or user, options=source_options)
         self.run_import(profile=target, job_options=source_options, **options)

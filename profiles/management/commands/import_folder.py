@@ -1,10 +1,7 @@
 from pathlib import Path
 
-from django.core.management.base import CommandError
-
 from profiles.management.import_command import ImportCommand
 from profiles.models import SourceKind
-from profiles.services import profile_get_or_create
 
 
 class Command(ImportCommand):
@@ -19,12 +16,6 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, path: Path, profile: str, **options):
-        path = path.expanduser().resolve()
-        if not path.is_dir():
-            raise CommandError(f"{path} is not a folder.")
-        try:
-            target = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=profile,
-                                           source_options={"path": str(path)})
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        self.run_import(profile=target, job_options={"path": str(path)}, **options)
+        target = self.profile_for(kind=SourceKind.FOLDER, handle=profile,
+                                  options={"path": str(path.expanduser().resolve())})
+        self.run_import(profile=target, job_options={"path": target.source_options["path"]}, **options)

@@ -4,7 +4,6 @@ from django.core.management.base import CommandError
 
 from profiles.management.import_command import ImportCommand
 from profiles.models import SourceKind
-from profiles.services import profile_get_or_create
 
 
 class Command(ImportCommand):
@@ -31,9 +30,6 @@ class Command(ImportCommand):
                **options):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1.")
-        for label, path in (("--session-file", session_file), ("--cookies", cookies)):
-            if path is not None and not path.expanduser().is_file():
-                raise CommandError(f"{label} {path} is not a file.")
         if from_dir is not None and not from_dir.expanduser().is_dir():
             raise CommandError(f"--from-dir {from_dir} is not a folder.")
         # Session choices are remembered on the profile, so "import now" in the admin can reuse them.
@@ -42,8 +38,7 @@ class Command(ImportCommand):
             for key, value in (("session_file", session_file), ("login", login), ("cookies_file", cookies))
             if value
         }
-        target = profile_get_or_create(source_kind=SourceKind.INSTAGRAM, handle=username.lstrip("@"),
-                                       source_options=remembered)
+        target = self.profile_for(kind=SourceKind.INSTAGRAM, handle=username.lstrip("@"), options=remembered)
         run_options = {"fast_update": fast_update, "limit": limit}
         if from_dir is not None:
             run_options["from_dir"] = str(from_dir.expanduser().resolve())

@@ -1,10 +1,7 @@
 from pathlib import Path
 
-from django.core.management.base import CommandError
-
 from profiles.management.import_command import ImportCommand
 from profiles.models import SourceKind
-from profiles.services import profile_get_or_create
 
 
 class Command(ImportCommand):
@@ -20,8 +17,6 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, file: Path, profile: str, **options):
-        file = file.expanduser().resolve()
-        if not file.is_file():
-            raise CommandError(f"{file} is not a file.")
-        target = profile_get_or_create(source_kind=SourceKind.URLS, handle=profile, source_options={"file": str(file)})
-        self.run_import(profile=target, job_options={"file": str(file)}, **options)
+        target = self.profile_for(kind=SourceKind.URLS, handle=profile,
+                                  options={"file": str(file.expanduser().resolve())})
+        self.run_import(profile=target, job_options={"file": target.source_options["file"]}, **options)

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from profiles.services import thumbnails_prune
+from profiles.thumbnails import thumbnails_prune
 
 
 class Command(BaseCommand):

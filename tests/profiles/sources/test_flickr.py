@@ -249,37 +249,6 @@ def test_a_photo_listed_twice_across_pages_is_yielded_once(rsps):
 # -- describe / read ---------------------------------------------------------------------------------------------------
 
 
-def test_describe_an_album_asks_for_its_title(rsps):
-    api(
-        rsps,
-        "flickr.photosets.getInfo",
-        {"photoset": {"id": ALBUM, "title": {"_content": "Summer in Lisbon"}}},
-        photoset_id=ALBUM,
-    )
-
-    assert source(album=ALBUM).describe() == "Summer in Lisbon"
-
-
-def test_describe_after_listing_an_album_needs_no_call(rsps):
-    api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, [photo("1")]))
-    flickr = source(album=ALBUM)
-    list(flickr.records())
-
-    assert flickr.describe() == "Summer in Lisbon"
-    assert len(rsps.calls) == 1
-
-
-def test_describe_a_user_gives_their_real_name(rsps):
-    api(
-        rsps,
-        "flickr.people.getInfo",
-        {"person": {"nsid": NSID, "username": {"_content": "ann"}, "realname": {"_content": "Ann Example"}}},
-        user_id=NSID,
-    )
-
-    assert source(user=NSID).describe() == "Ann Example"
-
-
 def test_read_downloads_the_image(rsps):
     jpeg = image_bytes(3)
     api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, [photo("1")]))

@@ -35,7 +35,9 @@ from instaloader import (
 
 from profiles.sources import instagram
 from profiles.sources.base import SourceNotFound, SourceRefused, SourceUnavailable
-from profiles.sources.instagram import InstagramDirSource, InstagramSource
+from profiles.sources import instagram_offline
+from profiles.sources.instagram import InstagramSource
+from profiles.sources.instagram_offline import InstagramDirSource
 from tests.conftest import image_bytes
 
 # instaloader 4.16's queries for a logged-in session (Profile._obtain_metadata, Profile.get_posts, test_login).
@@ -621,7 +623,7 @@ def instaloader_folder(root: Path, nodes: list[dict[str, Any]]) -> Path:
     save_structure_to_file), .txt caption, .jpg image(s) (_1, _2… for a carousel; a video's cover) and .mp4 videos;
     plus the profile's metadata, its id file, a resume file and a comments file."""
     root.mkdir(parents=True)
-    context = instagram.OfflineContext()
+    context = instagram_offline.OfflineContext()
     for node in nodes:
         post = Post.from_iphone_struct(context, node)
         name = stamp(node)
@@ -654,7 +656,7 @@ def offline_only(monkeypatch, no_network):
     def fail(self, method):
         pytest.fail(f"the offline import wanted to call {method}()")
 
-    monkeypatch.setattr(instagram.OfflineContext, "_refuse", fail)
+    monkeypatch.setattr(instagram_offline.OfflineContext, "_refuse", fail)
 
 
 def without_image(record):

@@ -1,0 +1,70 @@
+"""Thumbnail files: content-addressed JPEGs in Django's default storage (a local folder, or S3 through
+django-storages), shared by identical images, deleted when no photo refers to them any more."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from profiles.models import Photo
+
+logger = logging.getLogger(__name__)
+
+
+class ThumbnailStoreError(Exception):
+    """The thumbnail could not be written (disk full, storage down): nothing of the photo was stored; a rerun
+    retries it."""
+
+
+def thumbnail_store(sha256: str, jpeg: bytes) -> str:
+    """Store a thumbnail under a content-addressed name (identical images share one file).
+
+    A file already under that name is reused only when it is whole: a full disk or a killed import can leave a
+    partial file behind, which would otherwise be reused forever. A failed write leaves no file and raises
+    ``ThumbnailStoreError``.
+    """
+    name = f"thumbnails/{sha256[:2]}/{sha256}.jpg"
+    if default_storage.exists(name):
+        if default_storage.size(name) == len(jpeg):
+            return name
+        thumbnail_release(name)  # partial (or from another Pillow version): replace it unless a photo uses it
+    try:
+        return default_storage.save(name, ContentFile(jpeg))
+    except Exception as exc:
+        thumbnail_release(name)
+        raise ThumbnailStoreError(f"cannot store thumbnail ({exc})") from exc
+
+
+def thumbnail_release(name: str) -> None:
+    """Delete a thumbnail no photo refers to any more."""
+    if name and not Photo.objects.filter(thumbnail=name).exists():
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.warning("Could not delete unused thumbnail %s; thumbnails_prune will.", name, exc_info=True)
+
+
+def thumbnails_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
+    """Delete thumbnail files that no photo refers to (deleted photos and profiles, a killed import's last file);
+    return their names.
+
+    Files younger than ``older_than`` are kept: a running import stores a thumbnail a moment before its row commits.
+    """
+    referenced = set(Photo.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
+    cutoff = timezone.now() - older_than
+    pruned = []
+    try:
+        shards = default_storage.listdir("thumbnails")[0]
+    except FileNotFoundError:
+        return pruned
+    for shard in shards:
+        for file_name in default_storage.listdir(f"thumbnails/{shard}")[1]:
+            name = f"thumbnails/{shard}/{file_name}"
+            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+                pruned.append(name)
+    return pruned
