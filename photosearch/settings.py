@@ -199,7 +199,6 @@ PHOTOSEARCH_AUTO_EMBED = env_bool("PHOTOSEARCH_AUTO_EMBED", True)
 PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
 
 # --- Ranking --------------------------------------------------------------------------------------------------------
-PHOTOSEARCH_TEXT_SEARCH_CONFIG = "english"  # fixed: it is baked into the generated tsvector column
 PHOTOSEARCH_RRF_K = env_int("PHOTOSEARCH_RRF_K", 60, minimum=1)
 PHOTOSEARCH_VECTOR_WEIGHT = env_float("PHOTOSEARCH_VECTOR_WEIGHT", 1.0, minimum=0.0)
 PHOTOSEARCH_TEXT_WEIGHT = env_float("PHOTOSEARCH_TEXT_WEIGHT", 1.0, minimum=0.0)

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from profiles.models import ImportJob, Photo, Profile, SourceKind
+from profiles.models import TEXT_SEARCH_CONFIG, ImportJob, Photo, Profile, SourceKind
 from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
-from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_with_counts
+from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_for_admin
 from profiles.services import import_busy_message, import_job_enqueue
 
 
@@ -107,7 +107,7 @@ class ProfileAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return profile_list_with_counts()
+        return profile_list_for_admin()
 
     @admin.display(ordering="photo_count")
     def photo_count(self, obj):
@@ -126,8 +126,9 @@ class ProfileAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last import")
     def last_import(self, obj):
-        job = obj.import_jobs.order_by("-created_at").first()
-        return f"{job.get_status_display()} ({job.imported} new)" if job else "—"
+        if obj.last_import_status is None:
+            return "—"
+        return f"{ImportJob.Status(obj.last_import_status).label} ({obj.last_import_imported} new)"
 
     def _enqueue(self, request, queryset, options):
         for profile in queryset:
@@ -192,7 +193,7 @@ class PhotoAdmin(admin.ModelAdmin):
         same websearch syntax as the search page; a source id also matches exactly."""
         if not search_term.strip():
             return queryset, False
-        words = SearchQuery(search_term, search_type="websearch", config="english")
+        words = SearchQuery(search_term, search_type="websearch", config=TEXT_SEARCH_CONFIG)
         return queryset.filter(Q(search_vector=words) | Q(source_id=search_term.strip())), False
 
     @admin.display(description="Thumbnail")

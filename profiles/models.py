@@ -38,12 +38,16 @@ class Profile(models.Model):
         return self.display_name or self.handle
 
 
+# The text-search configuration of every photo's words: the generated column below is built with it, and queries
+# must use the same one (search's ranking binds it; the admin's photo search uses it). Changing it needs a migration.
+TEXT_SEARCH_CONFIG = "english"
+
 # Weighted full-text document: the post's own words rank above the generated caption, which ranks above tags and
 # alt text. A generated column keeps it correct whatever writes the row.
 _SEARCH_DOCUMENT = (
-    SearchVector("source_text", config="english", weight="A")
-    + SearchVector("caption", config="english", weight="B")
-    + SearchVector("hashtags", "alt_text", config="english", weight="C")
+    SearchVector("source_text", config=TEXT_SEARCH_CONFIG, weight="A")
+    + SearchVector("caption", config=TEXT_SEARCH_CONFIG, weight="B")
+    + SearchVector("hashtags", "alt_text", config=TEXT_SEARCH_CONFIG, weight="C")
 )
 
 

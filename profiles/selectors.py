@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from profiles.models import ImportJob, Photo, Profile
@@ -28,6 +28,18 @@ def profile_list_with_counts() -> QuerySet[Profile]:
         photo_count=Count("photos"),
         embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
     ).order_by("handle")
+
+
+def profile_list_for_admin() -> QuerySet[Profile]:
+    """``profile_list_with_counts()`` with the newest import that ran (refused ones aside) as
+    ``last_import_status`` and ``last_import_imported`` (None if never imported): one query for the whole list."""
+    newest = ImportJob.objects.filter(profile=OuterRef("pk")).exclude(status=ImportJob.Status.REFUSED).order_by(
+        "-created_at", "-id"
+    )
+    return profile_list_with_counts().annotate(
+        last_import_status=Subquery(newest.values("status")[:1]),
+        last_import_imported=Subquery(newest.values("imported")[:1]),
+    )
 
 
 def photo_get(*, photo_id: int) -> Photo | None:

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from pgvector import HalfVector
 
-from profiles.models import Photo
+from profiles.models import TEXT_SEARCH_CONFIG, Photo
 from search import coverage
 from search.encoders import Encoder, EncoderUnavailable
 from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
@@ -194,7 +194,7 @@ def photo_text_match_count(*, query: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             statement.text_match_count_sql(),
-            {"config": settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG, "query": clean_query(query)},
+            {"config": TEXT_SEARCH_CONFIG, "query": clean_query(query)},
         )
         return cursor.fetchone()[0]
 

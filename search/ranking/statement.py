@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from pgvector import HalfVector
 
+from profiles.models import TEXT_SEARCH_CONFIG
 from search.indexes import embedding_expression
 from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
 from search.types import RankingOptions, SearchFilters
@@ -192,7 +193,7 @@ def hybrid_statement(*, query: str | None, excluded: list[str], query_vector: np
         sort=sort,
     )
     params.update(
-        config=settings.PHOTOSEARCH_TEXT_SEARCH_CONFIG,
+        config=TEXT_SEARCH_CONFIG,
         query=query,
         vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
         model_id=model_id,

@@ -67,3 +67,54 @@ def test_ranking_defaults_come_from_the_settings(settings):
 
     assert (filled.vector_weight, filled.cutoff, filled.text_depth) == (2.0, 0.1, 7)
     assert isinstance(filled.vector_weight, float)
+
+
+# --- One parser for the page and the API -------------------------------------------------------------------------
+
+PAGE_AND_API_MISTAKES = [
+    ("from", {"q": "kite", "from": "2024-13-01"}),
+    ("to", {"q": "kite", "from": "2024-02-01", "to": "2024-01-01"}),
+    ("profile", {"q": "kite", "profile": "nobody"}),
+    ("media_type", {"q": "kite", "media_type": "hologram"}),
+    ("has_text", {"q": "kite", "has_text": "maybe"}),
+    ("sort", {"q": "kite", "sort": "best"}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field, params", PAGE_AND_API_MISTAKES)
+def test_a_mistake_reads_the_same_on_the_page_and_in_the_api_naming_its_field(live_server, field, params):
+    import html
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"{live_server.url}{path}?{urllib.parse.urlencode(params)}") as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    api_status, api_body = get("/api/v1/search/")
+    page_status, page_body = get("/")
+
+    message = json.loads(api_body)["error"]
+    assert api_status == page_status == 400
+    assert message.startswith(f"{field}: ")
+    assert message in html.unescape(page_body)  # word for word, field included
+
+
+def test_the_request_parser_names_each_field():
+    from search.inputs import day_parse, has_text_parse, media_type_parse, sort_parse
+
+    for parse, value, field in ((lambda v: day_parse(v, field="from"), "2024-02-30", "from"),
+                                (lambda v: day_parse(v, field="to"), "0000-01-01", "to"),
+                                (media_type_parse, "audio", "media_type"), (has_text_parse, "perhaps", "has_text"),
+                                (sort_parse, "random", "sort")):
+        with pytest.raises(InvalidQuery) as refused:
+            parse(value)
+        assert refused.value.field == field and refused.value.labelled.startswith(f"{field}: ")
+    assert (day_parse("2024-06-30", field="from").isoformat(), has_text_parse("yes"), has_text_parse("false"),
+            media_type_parse(""), sort_parse("")) == ("2024-06-30", True, False, None, "relevance")

@@ -1,0 +1,65 @@
+"""The source registry is the one place a source kind's options live: the API, the admin and the commands offer its
+options and apply its rules, word for word."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from profiles.admin import ProfileForm
+from profiles.apis import ProfileOptionsInputSerializer
+from profiles.models import Profile, SourceKind
+from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
+from tests.search.test_apis import api, make_tokens
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_source_kind_has_one_entry_and_every_option_a_form_and_an_api_field():
+    options = {option for spec in SOURCE_KINDS.values() for option in spec.options}
+
+    assert set(SOURCE_KINDS) == set(SourceKind.values)
+    assert {option.admin_field for option in options} <= set(ProfileForm().fields)
+    assert set(ProfileOptionsInputSerializer().fields) == {option.name for option in options}
+
+
+def test_options_are_checked_and_normalised(tmp_path, settings):
+    settings.FLICKR_API_KEY = "key"
+    folder = tmp_path / "trip"
+    folder.mkdir()
+
+    assert source_options_check(kind="folder", options={"path": f"{tmp_path}/./trip"}) == {"path": str(folder)}
+    assert source_options_check(kind="instagram", options={"login": "@alice"}) == {"login": "alice"}
+    with pytest.raises(SourceOptionsInvalid) as refused:
+        source_options_check(kind="flickr", options={"album": "1", "user": "u", "path": "/x"})
+    assert set(refused.value.errors) == {"album", "path"}
+    with pytest.raises(SourceOptionsInvalid) as refused:
+        source_options_check(kind="instagram", options={"login": "alice", "cookies_file": str(folder)})
+    assert "Give one way to log in" in " ".join(refused.value.errors["cookies_file"])
+
+
+def test_admin_api_and_command_refuse_a_folder_outside_the_import_roots_in_the_same_words(
+    tmp_path, settings, admin_client, live_server, django_user_model
+):
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    settings.PHOTOSEARCH_IMPORT_ROOTS = [allowed]
+    with pytest.raises(SourceOptionsInvalid) as refused:
+        source_options_check(kind="folder", options={"path": str(outside)})
+    reason = refused.value.errors["path"][0]
+    assert "PHOTOSEARCH_IMPORT_ROOTS" in reason
+
+    form = admin_client.post("/admin/profiles/profile/add/", {
+        "source_kind": "folder", "handle": "x", "display_name": "", "folder_path": str(outside),
+        "import_jobs-TOTAL_FORMS": "0", "import_jobs-INITIAL_FORMS": "0",
+    })
+    status, _, body = api(live_server, "POST", "/api/v1/profiles/", token=make_tokens(django_user_model)["staff"],
+                          json_body={"source_kind": "folder", "handle": "y", "options": {"path": str(outside)}})
+    with pytest.raises(CommandError) as command:
+        call_command("import_folder", str(outside), "--profile", "z", "--no-progress")
+
+    assert reason in form.text.replace("&#x27;", "'")
+    assert status == 400 and body["error"] == f"options.path: {reason}"
+    assert reason in str(command.value)
+    assert not Profile.objects.exists()
+    assert source_options_check(kind="folder", options={"path": str(allowed)}) == {"path": str(allowed)}
