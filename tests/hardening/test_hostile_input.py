@@ -328,6 +328,22 @@ def test_a_server_file_imported_as_a_url_list_shows_line_numbers_never_its_lines
         assert leaked.encode() not in raw and leaked.encode() not in listing, leaked
 
 
+def test_a_server_json_file_imported_as_a_url_list_shows_none_of_its_values(live_server, django_user_model, tmp_path):
+    tokens = make_tokens(django_user_model)
+    config = tmp_path / "credentials.json"  # any JSON list on the server, e.g. an application's accounts
+    config.write_text(json.dumps([{"user": "admin", "password": "hunter2-secret-value"}]))
+
+    status, _, created = api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"], json_body={
+        "source_kind": "urls", "handle": "config", "options": {"file": str(config)}})
+    assert status == 201, created
+    status, _, raw = call(live_server, "GET", f"/api/v1/jobs/{created['job']['id']}/")  # anonymous
+    job = json.loads(raw)
+
+    assert status == 200 and job["status"] != "succeeded" and "item 1" in job["last_error"], job
+    listing = call(live_server, "GET", "/api/v1/profiles/")[2] + call(live_server, "GET", "/profiles/")[2]
+    for leaked in ("hunter2", "password", str(tmp_path)):
+        assert leaked.encode() not in raw and leaked.encode() not in listing, (leaked, job["last_error"])
+
 def test_a_failed_jobs_error_shows_no_absolute_server_path_to_the_public(live_server, django_user_model,
                                                                           photo_folder, tmp_path):
     tokens = make_tokens(django_user_model)
