@@ -128,6 +128,7 @@ def search_by_image_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@throttled_page  # it runs a similarity search: the same budget as searching
 def photo_page(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo: its image, words, caption, source, and the photos that look most like it."""
     photo = photo_get(photo_id=photo_id)

@@ -43,6 +43,7 @@ from instaloader import (
 from instaloader.instaloader import get_default_session_filename, get_legacy_session_filename
 
 from profiles.fetch import fetch_image
+from profiles.images import ImageRejected, read_regular_file
 from profiles.sources.instagram_errors import INSTAGRAM_ERRORS, ThrottleWaitTooLong, source_error
 from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 from profiles.sources.base import (
@@ -363,13 +364,17 @@ class _CookiesOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
 
 
+_SESSION_MAX_BYTES = 1024 * 1024  # instaloader's session files are a few hundred bytes
 _NOT_A_SESSION_FILE = "{path} is not an instaloader session file; create one with `instaloader --login YOUR_ACCOUNT`."
 
 
 def _session_file_read(path: Path) -> dict[str, str]:
     """The cookies of an instaloader session file (what ``Instaloader.save_session_to_file`` wrote)."""
     try:
-        data = _CookiesOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
+        # A regular file only (a named pipe would block the run), of a session file's size at most.
+        data = _CookiesOnlyUnpickler(io.BytesIO(read_regular_file(path, max_bytes=_SESSION_MAX_BYTES))).load()
+    except ImageRejected as exc:
+        raise SourceRefused(f"Cannot read the session file {path}: {exc}.") from None
     except FileNotFoundError:
         raise SourceNotFound(f"The session file {path} does not exist; check the path.") from None
     except OSError as exc:
@@ -387,6 +392,8 @@ def _cookies_file_read(path: Path) -> dict[str, str]:
     """Instagram's cookies from a Netscape cookies.txt (what browser "export cookies" extensions write)."""
     jar = http.cookiejar.MozillaCookieJar()
     try:
+        if path.exists() and not path.is_file():  # a named pipe would block the run
+            raise SourceRefused(f"Cannot read the cookies file {path}: not a regular file.")
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except FileNotFoundError:
         raise SourceNotFound(f"The cookies file {path} does not exist; check the path.") from None

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from profiles.fetch import FetchError, fetch_image
+from profiles.images import ImageRejected, read_regular_file
 from profiles.sources.base import SourceError, SourceNotFound, SourceRecord, hashtags_in
 from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 
@@ -88,16 +89,18 @@ class UrlListSource:
 
     def _read_text(self) -> str:
         try:
-            with self.path.open("rb") as fh:
-                raw = fh.read(MAX_FILE_BYTES + 1)
+            # A regular file only (a named pipe would block the import forever), read with a bound.
+            raw = read_regular_file(self.path, max_bytes=MAX_FILE_BYTES, too_large=UrlListError)
+        except ImageRejected as exc:  # read_regular_file's word for "not a regular file"
+            if self.path.is_dir():
+                raise UrlListError(f"{self.path} is a folder, not a URL list file.") from None
+            raise UrlListError(f"{self.path} cannot be read: {exc}.") from None
         except FileNotFoundError:
             raise SourceNotFound(f"{self.path} does not exist.") from None
         except IsADirectoryError:
             raise UrlListError(f"{self.path} is a folder, not a URL list file.") from None
         except OSError as exc:
             raise UrlListError(f"{self.path} cannot be read ({exc.strerror or exc}).") from None
-        if len(raw) > MAX_FILE_BYTES:
-            raise UrlListError(f"{self.path} is larger than {MAX_FILE_BYTES:,} bytes.")
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -139,9 +142,10 @@ class UrlListSource:
             elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):
                 records.extend(self._instagram_records(item, index))
             else:
+                # Its type, never its content: the file may be any file on the server, and errors are public.
                 raise UrlListError(
                     f'{self.path}: item {index} is neither a URL string nor an object with "url" '
-                    f"(got {_short(json.dumps(item, ensure_ascii=False))})."
+                    f"(got {_json_type(item)})."
                 )
         return records
 
@@ -270,8 +274,7 @@ def _parse_time(value: Any, where: str) -> datetime | None:
         raise ValueError
     except (ValueError, OverflowError, OSError):
         raise UrlListError(
-            f"{where}: cannot read the time {_short(json.dumps(value, ensure_ascii=False))} "
-            "(use ISO 8601 like 2021-06-01T18:30:00Z, or a Unix timestamp)."
+            f"{where}: cannot read its time (use ISO 8601 like 2021-06-01T18:30:00Z, or a Unix timestamp)."
         ) from None
 
 
@@ -306,5 +309,9 @@ def _is_video_url(url: str) -> bool:
     return urlsplit(url).path.lower().endswith((".mp4", ".mov", ".webm"))
 
 
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _json_type(value: Any) -> str:
+    for kind, name in ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a string"),
+                       (int, "a number"), (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return "null"

@@ -63,3 +63,18 @@ def test_admin_api_and_command_refuse_a_folder_outside_the_import_roots_in_the_s
     assert reason in str(command.value)
     assert not Profile.objects.exists()
     assert source_options_check(kind="folder", options={"path": str(allowed)}) == {"path": str(allowed)}
+
+
+def test_a_profile_stored_before_the_roots_were_set_cannot_import_from_outside_them(photo_folder, tmp_path, settings):
+    from profiles.models import ImportJob, Photo
+    from profiles.services import import_job_create, import_job_run, profile_get_or_create
+    from profiles.sources.base import SourceNotFound
+
+    folder = photo_folder({"a.jpg": 1})
+    profile = profile_get_or_create(source_kind="folder", handle="old", source_options={"path": str(folder)})
+    settings.PHOTOSEARCH_IMPORT_ROOTS = [tmp_path / "elsewhere"]
+
+    with pytest.raises(SourceNotFound, match="PHOTOSEARCH_IMPORT_ROOTS"):
+        import_job_run(job_id=import_job_create(profile=profile).pk)
+
+    assert ImportJob.objects.get().status == "failed" and not Photo.objects.exists()
