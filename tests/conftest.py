@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,21 @@ def image_bytes(seed: int, *, fmt: str = "JPEG", quality: int = 92, size: tuple[
     else:
         image.save(out, format=fmt)
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def served_folder(root: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving ``root``; yields its base URL (downloads from it need
+    ``PHOTOSEARCH_ALLOW_PRIVATE_URLS``)."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ Every import case shows the rest of the folder (or list) imported: one bad file,
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -17,11 +16,9 @@ import shutil
 import string
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
 
@@ -39,7 +36,7 @@ from rest_framework.authtoken.models import Token
 
 from profiles.models import ImportJob, Photo, Profile
 from profiles.services import folder_import
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, served_folder
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import api, assert_error, call, make_tokens, multipart
 
@@ -106,13 +103,8 @@ def web_images(tmp_path):
     root.mkdir()
     (root / "a.jpg").write_bytes(image_bytes(1))
     (root / "b.jpg").write_bytes(image_bytes(2))
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with served_folder(root) as url:
+        yield url
 
 
 # --- 1. One bad text, or one row the database refuses, aborted the whole import -----------------------------------

@@ -34,16 +34,13 @@ def test_import_folder_refuses_a_missing_folder(tmp_path):
 
 # --- Other sources through their commands -------------------------------------------------------------------------
 
-import functools  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
-import threading  # noqa: E402
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
 from profiles.models import ImportJob, Profile  # noqa: E402
-from tests.conftest import image_bytes  # noqa: E402
+from tests.conftest import image_bytes, served_folder  # noqa: E402
 
 
 @pytest.fixture
@@ -58,12 +55,8 @@ def web_folder(tmp_path):
     bomb = io.BytesIO()
     Image.new("1", (12_000, 12_000)).save(bomb, format="PNG")  # 144 Mpx in a few kB
     (root / "bomb.png").write_bytes(bomb.getvalue())
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served_folder(root) as url:
+        yield url
 
 
 def test_import_urls_imports_the_good_images_and_says_why_each_bad_one_was_skipped(web_folder, tmp_path, settings):
