@@ -1,6 +1,7 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models import F
 from pgvector.django import HalfVectorField
 
 from profiles.sources.text import paths_hidden
@@ -38,16 +39,37 @@ class Profile(models.Model):
         return self.display_name or self.handle
 
 
-# The text-search configuration of every photo's words: the generated column below is built with it, and queries
-# must use the same one (search's ranking binds it; the admin's photo search uses it). Changing it needs a migration.
+# The text-search configuration of the generated captions (English tags) and the default of a photo's own words
+# (``Photo.text_config`` holds each photo's: profiles/words.py detects it at import).
 TEXT_SEARCH_CONFIG = "english"
+# Every word is also indexed unstemmed, whatever the photo's language: an exact word always matches.
+EXACT_WORDS_CONFIG = "simple"
 
-# Weighted full-text document: the post's own words rank above the generated caption, which ranks above tags and
-# alt text. A generated column keeps it correct whatever writes the row.
+
+class TextSearchConfigField(models.CharField):
+    """A PostgreSQL text-search configuration (``regconfig``), read and written as its name. Being of that type (not
+    text cast to it), it can drive the generated ``search_vector``: ``to_tsvector(regconfig, text)`` is immutable."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 63)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection):
+        return "regconfig"
+
+    def cast_db_type(self, connection):
+        return "regconfig"
+
+
+# Weighted full-text document. The post's own words (A) rank above the generated caption (B), which ranks above
+# hashtags, the words split out of compound hashtags and alt text (C) — each stemmed in the photo's language — and
+# the same words unstemmed (D). A generated column keeps it correct whatever writes the row.
+_OWN_WORDS = ("source_text", "hashtags", "hashtag_words", "alt_text")
 _SEARCH_DOCUMENT = (
-    SearchVector("source_text", config=TEXT_SEARCH_CONFIG, weight="A")
+    SearchVector("source_text", config=F("text_config"), weight="A")
     + SearchVector("caption", config=TEXT_SEARCH_CONFIG, weight="B")
-    + SearchVector("hashtags", "alt_text", config=TEXT_SEARCH_CONFIG, weight="C")
+    + SearchVector("hashtags", "hashtag_words", "alt_text", config=F("text_config"), weight="C")
+    + SearchVector(*_OWN_WORDS, config=EXACT_WORDS_CONFIG, weight="D")
 )
 
 
@@ -67,6 +89,12 @@ class Photo(models.Model):
     taken_at = models.DateTimeField(null=True, blank=True)
     source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
     hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
+    hashtag_words = models.TextField(
+        blank=True, default="", help_text="Words split out of compound hashtags (#southbeach → south beach)."
+    )
+    text_config = TextSearchConfigField(
+        default=TEXT_SEARCH_CONFIG, help_text="Text-search configuration (language) its own words are stemmed with."
+    )
     alt_text = models.TextField(blank=True)
     media_type = models.CharField(max_length=10, choices=MediaType.choices, default=MediaType.IMAGE)
     likes = models.PositiveIntegerField(null=True, blank=True)
@@ -94,6 +122,8 @@ class Photo(models.Model):
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="photo_search_vector_gin"),
+            # The languages in use, one index probe each (search.ranking.strategy.text_configs_in_use).
+            models.Index(fields=["text_config"], name="photo_text_config"),
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
             models.Index(fields=["profile", "content_hash"], name="photo_profile_content_hash"),
         ]

@@ -20,6 +20,7 @@ from profiles.selectors import import_lock_key
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
+from profiles.words import hashtag_words, text_config_detect
 from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
         "taken_at": record.taken_at,
         "source_text": record.text,
         "hashtags": " ".join(record.hashtags),
+        "hashtag_words": hashtag_words(record.hashtags),
+        "text_config": text_config_detect(record.text),
         "alt_text": record.alt_text,
         "media_type": record.media_type,
         "likes": record.likes,

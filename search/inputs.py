@@ -17,6 +17,7 @@ from profiles.images import rgb
 from profiles.models import MediaType
 from profiles.selectors import profile_ids_for_handle
 from search.ranking.loader import MARK_START, MARK_STOP
+from search.ranking.words import WORDS_MODES
 from search.types import InvalidQuery, RankingOptions, SearchFilters, day_range
 
 MAX_LIMIT = 100
@@ -74,7 +75,10 @@ def clean_ranking(ranking: RankingOptions) -> RankingOptions:
         vector_depth=settings.PHOTOSEARCH_VECTOR_CANDIDATES if ranking.vector_depth is None else ranking.vector_depth,
         text_depth=settings.PHOTOSEARCH_TEXT_CANDIDATES if ranking.text_depth is None else ranking.text_depth,
         cutoff=settings.PHOTOSEARCH_CUTOFF if ranking.cutoff is None else ranking.cutoff,
+        words=ranking.words or WORDS_MODES[0],
     )
+    if filled.words not in WORDS_MODES:
+        raise InvalidQuery(f"Unknown words mode “{filled.words}”; choose {' or '.join(WORDS_MODES)}.", field="words")
     for name in ("vector_weight", "text_weight"):
         if not 0 <= getattr(filled, name) <= MAX_WEIGHT:
             raise InvalidQuery(f"{name} must be between 0 and {MAX_WEIGHT:g}.", field=name)

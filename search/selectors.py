@@ -1,8 +1,9 @@
 """Reads for search: the public face of ranking.
 
 One statement ranks a query: the vector channel (nearest photos to the query's embedding, through the model's HNSW
-index over exactly the expression ``search.indexes`` names) and the text channel (``websearch_to_tsquery`` over each
-photo's words, GIN index) are fused by weighted reciprocal rank, filtered, cut off, sorted and paged, and the page's
+index over exactly the expression ``search.indexes`` names) and the words channel (photos holding the query's words,
+GIN index, ranked by how much of the query they hold: ``search.ranking.words``) are fused by weighted reciprocal rank,
+filtered, cut off, sorted and paged, and the page's
 photos and profiles come back in the same rows. User text only ever travels as a bound parameter. See
 ``photo_search``; the statement's pieces are in ``search.ranking.statement`` and its canonical forms in
 docs/ranking.sql.
@@ -22,7 +23,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from pgvector import HalfVector
 
-from profiles.models import TEXT_SEARCH_CONFIG, Photo
+from profiles.models import Photo
 from search import coverage
 from search.encoders import Encoder, EncoderUnavailable
 from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
@@ -44,7 +45,8 @@ from search.query_vectors import query_image_vector, query_text_vector, split_ex
 from search.ranking import statement
 from search.ranking.loader import hits_from_rows, photos_by_id
 from search.ranking.session import run_ranked, search_session_prepare
-from search.ranking.strategy import vector_strategy
+from search.ranking.strategy import text_configs_in_use, vector_strategy
+from search.ranking.words import query_words
 from search.types import (
     InvalidQuery,
     NotEmbedded,
@@ -90,9 +92,10 @@ def photo_search(
     """Hybrid search by description.
 
     Two candidate lists — the photos nearest to the query's text embedding (HNSW, cosine; an exact scan when the
-    filters leave few photos) and the full-text matches of ``websearch_to_tsquery`` (quoted phrases, ``-exclusions``,
-    ``or``) ranked by ``ts_rank_cd`` — are fused by weighted reciprocal rank, Σ w / (k + rank). Excluded words also
-    drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while its
+    filters leave few photos) and the photos holding any of its words (every quoted phrase, and every word with
+    ``words="all"``), ranked by the share of the query's rarity they hold, then field weights and proximity
+    (``search.ranking.statement.text_channel``) — are fused by weighted reciprocal rank, Σ w / (k + rank). Excluded
+    words also drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while its
     distance is within ``cutoff`` of the best vector hit's: it adapts to how well the query matches at all, always
     keeps the best hit, and never drops a photo whose words matched. Then sort, then page (``offset``/``limit``).
 
@@ -101,7 +104,7 @@ def photo_search(
     query = clean_query(query)
     ranking = clean_ranking(ranking)
     warnings: list[str] = []
-    vector_text, excluded = split_exclusions(query)
+    vector_text, _ = split_exclusions(query)
     query_vector, model_id = None, None
     if vector_text:
         try:
@@ -111,8 +114,8 @@ def photo_search(
         except EncoderUnavailable as exc:
             warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
     return _ranked(
-        query=query, excluded=excluded, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
-        limit=limit, offset=offset, ranking=ranking, warnings=warnings,
+        words=query_words(query, words=ranking.words), query_vector=query_vector, model_id=model_id,
+        filters=filters, sort=sort, limit=limit, offset=offset, ranking=ranking, warnings=warnings,
     )
 
 
@@ -134,7 +137,7 @@ def photo_search_by_image(
         return SearchResult(hits=[], model_id=None, warnings=[f"Search by image needs the model: {exc}"])
     warnings = [w for w in [coverage.coverage_warning(model_id)] if w]
     return _ranked(
-        query=None, excluded=[], query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
+        words=None, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
         limit=limit, offset=offset, ranking=clean_ranking(ranking), warnings=warnings,
     )
 
@@ -150,7 +153,7 @@ def photo_similar(
     if photo.embedding is None or not photo.embedding_model:
         raise NotEmbedded(f"Photo {photo.pk} has no embedding yet; run embed_photos first.")
     return _ranked(
-        query=None, excluded=[], query_vector=vector_as_array(photo.embedding), model_id=photo.embedding_model,
+        words=None, query_vector=vector_as_array(photo.embedding), model_id=photo.embedding_model,
         filters=filters, sort="relevance", limit=limit, offset=offset,
         ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=photo.pk,
     )
@@ -189,12 +192,14 @@ def photo_nearest_ids(
     return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
 
 
-def photo_text_match_count(*, query: str) -> int:
-    """How many photos the text channel's tsquery matches for ``query`` (its cost grows with this; for benchmarks)."""
+def photo_text_match_count(*, query: str, words: str = "any") -> int:
+    """How many photos hold the words of ``query`` as the text channel reads them, before its bound (its cost grows
+    with this; for benchmarks)."""
+    parsed = query_words(clean_query(query), words=words)
     with connection.cursor() as cursor:
         cursor.execute(
-            statement.text_match_count_sql(),
-            {"config": TEXT_SEARCH_CONFIG, "query": clean_query(query)},
+            statement.text_match_count_sql(excluded=bool(parsed.excluded)),
+            statement.words_params(parsed, text_configs_in_use()),
         )
         return cursor.fetchone()[0]
 
@@ -203,7 +208,7 @@ def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str,
                          filters: SearchFilters = SearchFilters()) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
     sql, params = _statement(
-        query=clean_query(query), excluded=[], query_vector=query_vector, model_id=model_id,
+        words=query_words(clean_query(query)), query_vector=query_vector, model_id=model_id,
         filters=clean_filters(filters), sort="relevance", limit=clean_limit(limit), offset=0,
         ranking=clean_ranking(RankingOptions()), exclude_photo=None,
     )
@@ -211,12 +216,12 @@ def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str,
     return "\n".join(row[0] for row in rows)
 
 
-def _ranked(*, query, excluded, query_vector, model_id, filters, sort, limit, offset, ranking, warnings,
+def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings,
             exclude_photo=None) -> SearchResult:
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort = clean_sort(sort)
     sql, params = _statement(
-        query=query, excluded=excluded, query_vector=query_vector, model_id=model_id, filters=clean_filters(filters),
+        words=words, query_vector=query_vector, model_id=model_id, filters=clean_filters(filters),
         sort=sort, limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo,
     )
     rows = run_ranked(sql, params, vector_depth=params["vector_depth"])
@@ -225,9 +230,11 @@ def _ranked(*, query, excluded, query_vector, model_id, filters, sort, limit, of
                         next_offset=offset + limit if has_more else None)
 
 
-def _statement(*, query_vector, model_id, filters, **inputs) -> tuple[str, dict]:
-    # The plan probe needs the database, so it is chosen here and the builder stays pure (docs/ranking.sql).
+def _statement(*, words, query_vector, model_id, filters, **inputs) -> tuple[str, dict]:
+    # The probes need the database, so they run here and the builder stays pure (docs/ranking.sql).
     strategy = vector_strategy(model_id, filters) if query_vector is not None else "hnsw"
+    configs = text_configs_in_use() if words is not None else []
     return statement.hybrid_statement(
-        query_vector=query_vector, model_id=model_id, filters=filters, strategy=strategy, **inputs
+        words=words, configs=configs, query_vector=query_vector, model_id=model_id, filters=filters,
+        strategy=strategy, **inputs
     )

@@ -59,6 +59,7 @@ class RankingOptions:
     vector_depth: int | None = None
     text_depth: int | None = None
     cutoff: float | None = None  # cosine-distance margin behind the best vector hit; 0 turns the cutoff off
+    words: str | None = None  # "any" (default): photos holding any of the query's words, best first; "all": every word
 
 
 @dataclass(frozen=True)

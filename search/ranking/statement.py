@@ -8,25 +8,59 @@ integer vector width, column lists from the models) is formatted in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from textwrap import indent, wrap
 
 import numpy as np
 from django.conf import settings
 from pgvector import HalfVector
 
-from profiles.models import TEXT_SEARCH_CONFIG
 from search.indexes import embedding_expression
 from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
+from search.ranking.words import QueryWords
 from search.types import RankingOptions, SearchFilters
+
+# How much ts_rank_cd (normalised to 0–1: field weights, words close together) adds to a text match's share of the
+# query's rarity (0–1): it orders photos that hold the same words, and can pass a photo whose share is only a little
+# larger, not one that holds a clearly rarer word.
+CLOSENESS_WEIGHT = 0.2
 
 ORDER_BY = {
     "relevance": "fused_score DESC, photo_id",
     "newest": "taken_at DESC NULLS LAST, fused_score DESC, photo_id",
     "oldest": "taken_at ASC NULLS LAST, fused_score DESC, photo_id",
 }
-# The generated search_vector column is built with one configuration; binding it (instead of formatting the setting
-# in) keeps the statement free of anything but bound values, and the GIN index still serves ``@@``.
-TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
+# A tsquery that matches when any of a set of tsqueries does (or all, with " & "), built from their text: PostgreSQL
+# has no OR aggregate of tsqueries. Lexemes are quoted in that text, so it parses back to the same query.
+_ANY_OF = "string_agg('(' || {q}::text || ')', ' | '){only}::tsquery"
+_EVERY_OF = "string_agg('(' || {q}::text || ')', ' & '){only}::tsquery"
+# Query words the text channel weighs, each (word or phrase) in every configuration the library's words use.
+QUERY_WORDS_CTES = f"""query_terms AS MATERIALIZED (
+    SELECT term.position, term.required, (
+        SELECT {_ANY_OF.format(q="q", only="")}
+        FROM unnest(%(configs)s::regconfig[]) AS config,
+            LATERAL (SELECT CASE WHEN term.phrase THEN phraseto_tsquery(config, term.words)
+                                 ELSE plainto_tsquery(config, term.words) END) AS t(q)
+        WHERE numnode(q) > 0
+    ) AS tsq
+    FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
+        WITH ORDINALITY AS term(words, phrase, required, position)
+),
+query_match AS MATERIALIZED (
+    SELECT {_ANY_OF.format(q="tsq", only="")} AS any_term,
+        {_EVERY_OF.format(q="tsq", only="")} AS every_term,
+        {_EVERY_OF.format(q="tsq", only=" FILTER (WHERE required)")} AS required_terms
+    FROM query_terms
+    WHERE tsq IS NOT NULL
+),
+query_excluded AS MATERIALIZED (
+    SELECT {_ANY_OF.format(q="q", only="")} AS tsq
+    FROM unnest(%(configs)s::regconfig[]) AS config, unnest(%(excluded)s::text[]) AS item,
+        phraseto_tsquery(config, item) AS q
+    WHERE numnode(q) > 0
+)"""
+# A photo holding an excluded word or phrase (NULL when every excluded item is a stop word: nothing to drop).
+NOT_EXCLUDED = "NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)"
 _NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
 _NO_TEXT_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false"
 
@@ -69,7 +103,7 @@ def vector_channel(*, dimensions: int | None, filters: list[str], strategy: str,
     conditions = ["embedding_model = %(model_id)s", *(["id <> %(photo_id)s"] if exclude_photo else []), *filters]
     if excluded:
         # The text channel's tsquery already excludes these words; this drops vector hits whose words contain them.
-        conditions.append("NOT (search_vector @@ websearch_to_tsquery(%(config)s::regconfig, %(excluded)s))")
+        conditions.append(NOT_EXCLUDED)
     return (
         f"SELECT id, taken_at, {distance} AS distance\n"
         "FROM profiles_photo\n"
@@ -79,16 +113,51 @@ def vector_channel(*, dimensions: int | None, filters: list[str], strategy: str,
     )
 
 
-def text_channel(*, text: bool, filters: list[str]) -> str:
-    """The ``text_depth`` best full-text matches of the query by ``ts_rank_cd`` (none without query text)."""
+def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
+    """The ``text_depth`` best word matches: photos holding any of the query's words (every required one: phrases, or
+    all words with ``words="all"``; none excluded), ranked by how much of the query they hold — the share of the
+    query words' rarity (idf) among their words — plus a smaller ``ts_rank_cd`` term for field weights and
+    proximity.
+
+    Bounded however broad the query: each word contributes at most ``term_cap`` photos (a rare word all of its
+    matches), and one more scan takes photos holding every word, which a common-words query ranks first. A word's
+    rarity is counted within the same bound.
+    """
     if not text:
         return _NO_TEXT_HITS
-    conditions = ["search_vector @@ tsq", "duplicate_of_id IS NULL", *filters]
+    conditions = ["duplicate_of_id IS NULL", *filters, *([NOT_EXCLUDED] if excluded else [])]
+    scan = (
+        "SELECT id, taken_at, search_vector FROM profiles_photo\n"
+        "WHERE search_vector @@ {tsq}\n"
+        f"  AND {_and(conditions)}\n"
+        "LIMIT %(term_cap)s"
+    )
     return (
-        "SELECT id, taken_at, ts_rank_cd(search_vector, tsq) AS score\n"
-        f"FROM profiles_photo, {TSQUERY} tsq\n"
-        f"WHERE {_and(conditions)}\n"
-        "ORDER BY score DESC, id\n"
+        "WITH term_matches AS MATERIALIZED (\n"
+        "    SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (\n"
+        f"{indent(scan.format(tsq='t.tsq'), ' ' * 8)}\n"
+        "    ) m WHERE t.tsq IS NOT NULL\n"
+        "    UNION ALL\n"
+        "    SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (\n"
+        f"{indent(scan.format(tsq='q.every_term'), ' ' * 8)}\n"
+        "    ) m\n"
+        "),\n"
+        "term_stats AS MATERIALIZED (\n"
+        "    SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (count(m.id) + 1)) AS idf\n"
+        "    FROM query_terms t LEFT JOIN term_matches m ON m.position = t.position,\n"
+        "        pg_class c\n"
+        "    WHERE t.tsq IS NOT NULL AND c.oid = 'profiles_photo'::regclass\n"
+        "    GROUP BY t.position, t.tsq, c.reltuples\n"
+        "),\n"
+        "candidates AS (\n"
+        "    SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches\n"
+        ")\n"
+        "SELECT c.id, c.taken_at,\n"
+        "    (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq) / (SELECT sum(idf) FROM term_stats)\n"
+        "      + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score\n"
+        "FROM candidates c, query_match q\n"
+        "WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms\n"
+        "ORDER BY score DESC, c.id\n"
         "LIMIT %(text_depth)s"
     )
 
@@ -114,15 +183,15 @@ def headline(*, text: bool) -> str:
         return "NULL"
     return (
         "CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(\n"
-        "    %(config)s::regconfig,\n"
+        "    p.text_config,\n"
         "    concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),\n"
-        f"    {TSQUERY},\n"
+        "    (SELECT any_term FROM query_match),\n"
         "    %(headline_options)s\n"
         ") END"
     )
 
 
-def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort: str) -> str:
+def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort: str, words: bool) -> str:
     """The channels fused, cut off, sorted and paged, with the page's photos and profiles in the same rows.
 
     MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
@@ -130,7 +199,7 @@ def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort
     sorting needs (taken_at), so fusing, cutting off, sorting and paging never go back to the table.
     """
     return (
-        "WITH vector_candidates AS MATERIALIZED (\n"
+        f"WITH {QUERY_WORDS_CTES + ',' + chr(10) if words else ''}vector_candidates AS MATERIALIZED (\n"
         f"{indent(vector_cte, ' ' * 4)}\n"
         "),\n"
         "vector_ranked AS (\n"
@@ -172,29 +241,30 @@ def _columns(select_list: str) -> str:
                            break_long_words=False, break_on_hyphens=False))
 
 
-def hybrid_statement(*, query: str | None, excluded: list[str], query_vector: np.ndarray | None,
+def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_vector: np.ndarray | None,
                      model_id: str | None, filters: SearchFilters, sort: str, limit: int, offset: int,
                      ranking: RankingOptions, exclude_photo: int | None, strategy: str) -> tuple[str, dict]:
-    """The ranking statement and its parameters for checked inputs; ``strategy`` is the vector channel's plan
-    (``hnsw``, ``exact`` or ``iterative``: see ``search.ranking.strategy.vector_strategy``)."""
+    """The ranking statement and its parameters for checked inputs: ``words`` (None without query text) looked up
+    in each of ``configs``; ``strategy`` is the vector channel's plan (``hnsw``, ``exact`` or ``iterative``: see
+    ``search.ranking.strategy.vector_strategy``)."""
     clauses, params = filter_sql(filters)
     # A deep page needs deep candidate lists: each channel contributes at most its depth.
     vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
     text_depth = max(ranking.text_depth, offset + limit)
-    if excluded:
-        params["excluded"] = " OR ".join(excluded)
+    excluded = bool(words and words.excluded)
     sql = ranking_statement(
         vector_cte=vector_channel(
             dimensions=None if query_vector is None else len(query_vector), filters=clauses, strategy=strategy,
-            exclude_photo=bool(exclude_photo), excluded=bool(excluded),
+            exclude_photo=bool(exclude_photo), excluded=excluded,
         ),
-        text_cte=text_channel(text=query is not None, filters=clauses),
-        headline_sql=headline(text=query is not None),
+        text_cte=text_channel(text=bool(words), filters=clauses, excluded=excluded),
+        headline_sql=headline(text=bool(words)),
         sort=sort,
+        words=words is not None,
     )
+    if words is not None:
+        params.update(words_params(words, configs))
     params.update(
-        config=TEXT_SEARCH_CONFIG,
-        query=query,
         vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
         model_id=model_id,
         photo_id=exclude_photo,
@@ -211,6 +281,19 @@ def hybrid_statement(*, query: str | None, excluded: list[str], query_vector: np
     return sql, params
 
 
+def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
+    """The parameters of ``QUERY_WORDS_CTES`` and the text channel."""
+    return {
+        "configs": list(configs),
+        "term_words": [term.text for term in words.terms],
+        "term_phrases": [term.phrase for term in words.terms],
+        "term_required": [term.required for term in words.terms],
+        "excluded": list(words.excluded),
+        "term_cap": settings.PHOTOSEARCH_TEXT_TERM_CAP,
+        "closeness_weight": CLOSENESS_WEIGHT,
+    }
+
+
 def nearest_sql(*, dimensions: int, exact: bool) -> str:
     """The vector channel alone (no filters): ids by distance, through the model's HNSW index unless ``exact``."""
     distance = vector_distance(dimensions)
@@ -218,9 +301,12 @@ def nearest_sql(*, dimensions: int, exact: bool) -> str:
     return f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s ORDER BY {order} LIMIT %(depth)s"
 
 
-def text_match_count_sql() -> str:
-    """How many photos the text channel's tsquery matches (parameters ``config`` and ``query``)."""
-    return f"SELECT count(*) FROM profiles_photo WHERE search_vector @@ {TSQUERY}"
+def text_match_count_sql(*, excluded: bool) -> str:
+    """How many photos hold any of the query's words (every required one, none excluded), uncapped: what the text
+    channel would rank without its bound (parameters: ``words_params``)."""
+    conditions = ["search_vector @@ q.any_term", "(q.required_terms IS NULL OR search_vector @@ q.required_terms)",
+                  "duplicate_of_id IS NULL", *([NOT_EXCLUDED] if excluded else [])]
+    return f"WITH {QUERY_WORDS_CTES}\nSELECT count(*) FROM profiles_photo, query_match q WHERE {_and(conditions)}"
 
 
 def browse_sql(*, filters: list[str], sort: str) -> str:

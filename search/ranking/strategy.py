@@ -1,5 +1,5 @@
-"""How the vector channel finds its candidates under filters: the probes (cached) that choose between the HNSW index
-and an exact scan."""
+"""The database probes (cached) that shape a ranking statement: how the vector channel finds its candidates under
+filters (the HNSW index or an exact scan), and which text-search configurations the words channel looks words up in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from profiles.models import EXACT_WORDS_CONFIG, TEXT_SEARCH_CONFIG
 from search.coverage import COVERAGE_CACHE_SECONDS
 from search.indexes import embedding_profile_index_name
 from search.ranking.statement import filter_sql
@@ -44,3 +45,24 @@ def index_exists(name: str) -> bool:
             (exists,) = cursor.fetchone()
         cache.set(key, exists, COVERAGE_CACHE_SECONDS)
     return exists
+
+
+def text_configs_in_use() -> list[str]:
+    """The text-search configurations a query's words must be looked up in: every language the library's photos are
+    stemmed in, the captions' and ``simple`` (exact words). A loose scan of the ``text_config`` index (one probe per
+    language, however many photos), cached like the index probes: a new language shows up within a minute."""
+    configs = cache.get("photosearch:text-configs")
+    if configs is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH RECURSIVE used AS ("
+                " (SELECT text_config FROM profiles_photo ORDER BY text_config LIMIT 1)"
+                " UNION ALL"
+                " SELECT (SELECT text_config FROM profiles_photo WHERE text_config > used.text_config"
+                "         ORDER BY text_config LIMIT 1) FROM used WHERE used.text_config IS NOT NULL"
+                ") SELECT text_config::text FROM used WHERE text_config IS NOT NULL"
+            )
+            found = {row[0] for row in cursor.fetchall()}
+        configs = sorted(found | {TEXT_SEARCH_CONFIG, EXACT_WORDS_CONFIG})
+        cache.set("photosearch:text-configs", configs, COVERAGE_CACHE_SECONDS)
+    return configs
