@@ -29,6 +29,7 @@ from search.inputs import (
     search_filters_build,
     sort_parse,
 )
+from search.ranking.words import WORDS_MODES
 from search.selectors import (
     MAX_DEPTH,
     MAX_LIMIT,
@@ -196,6 +197,11 @@ class SearchApi(ApiView):
             help_text="Keep a photo found only by its looks while its distance is within this of the best one's "
             "(cosine distance); 0: off.",
         )
+        words = serializers.ChoiceField(
+            choices=WORDS_MODES, required=False,
+            help_text="any (default): photos holding any of the query's words match by words, the more (and the rarer) "
+            "the better; all: only photos holding every word. Quoted phrases and -exclusions are strict either way.",
+        )
 
     @extend_schema(
         operation_id="search",
@@ -208,7 +214,8 @@ class SearchApi(ApiView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         ranking = RankingOptions(**{
-            name: data.get(name) for name in ("vector_weight", "text_weight", "vector_depth", "text_depth", "cutoff")
+            name: data.get(name)
+            for name in ("vector_weight", "text_weight", "vector_depth", "text_depth", "cutoff", "words")
         })
         result = photo_search(
             query=data["q"], filters=params.filters(), sort=data["sort"], limit=data["limit"],

@@ -26,6 +26,7 @@ from search.selectors import (
     SORTS,
     InvalidQuery,
     NotEmbedded,
+    RankingOptions,
     SearchFilters,
     photo_browse,
     photo_search,
@@ -39,6 +40,7 @@ SIMILAR_SIZE = 12
 SORT_CHOICES = dict(zip(SORTS, ("Best match", "Newest first", "Oldest first"), strict=True))
 MEDIA_CHOICES = {"": "Any", MediaType.IMAGE: "Photos", MediaType.VIDEO: "Videos"}
 HAS_TEXT_CHOICES = {"": "Any", "yes": "Has its own words", "no": "No words of its own"}
+WORDS_CHOICES = {"": "Any of the words, best first", "all": "All the words"}
 
 
 def _allow(*methods: str):
@@ -77,6 +79,7 @@ class SearchParams:
     media: str = ""
     has_text: str = ""
     sort: str = "relevance"
+    words: str = ""
     offset: str = "0"
 
     @classmethod
@@ -86,7 +89,7 @@ class SearchParams:
             # "media" is the form's older name of media_type (bookmarked searches)
             taken_to=data.get("to", "").strip(), media=data.get("media_type", data.get("media", "")),
             has_text=data.get("has_text", ""),
-            sort=data.get("sort") or "relevance", offset=data.get("offset") or "0",
+            sort=data.get("sort") or "relevance", words=data.get("words", ""), offset=data.get("offset") or "0",
         )
 
 
@@ -99,7 +102,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     try:
         filters, sort, offset = _filters(params=params), _sort(params=params), _offset(params=params)
         if params.query.strip():
-            result = photo_search(query=params.query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
+            result = photo_search(query=params.query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset,
+                                  ranking=RankingOptions(words=params.words or None))
             context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits))
         elif filters:
             # No words but a profile or other filter (e.g. the profiles page's links): browse, newest first.
@@ -166,6 +170,7 @@ def _search_context(*, params: SearchParams) -> dict:
         "sort_choices": SORT_CHOICES,
         "media_choices": MEDIA_CHOICES,
         "has_text_choices": HAS_TEXT_CHOICES,
+        "words_choices": WORDS_CHOICES,
         "max_upload_mb": upload_max_bytes() // (1024 * 1024),
     }
 

@@ -6,7 +6,7 @@ What PostgreSQL refuses, and what we do about it:
   line breaks (``\\x02``/``\\x03`` are also our snippet markers: a caption holding them would forge ``<mark>`` tags).
 - Lone surrogates (a JSON ``"\\ud800"``, a file name that is not UTF-8) cannot be encoded: replaced by U+FFFD.
 - A ``tsvector`` is at most 1 MB (1,048,575 bytes) → ``OperationalError: string is too long for tsvector``. Each
-  distinct word costs its own bytes plus ~8 bytes of entry header and position. Measured on PostgreSQL 16
+  distinct word costs its own bytes plus ~8 bytes of entry header and position. Measured on the embedded PostgreSQL 18
   (``pg_column_size(to_tsvector('english', …))``), worst shapes first: distinct CJK characters separated by spaces
   6.0 bytes per character of text; hyphenated pairs of distinct 3-letter words (``abc-def``: three lexemes) 4.9;
   distinct 3-letter words 3.0; URLs 2.4; e-mail addresses 1.6. Real captions cost far less (words repeat).

@@ -20,4 +20,4 @@ def test_docs_ranking_sql_is_the_builders_output():
 def test_the_statement_binds_every_value():
     for name, _description, sql, params in canonical.canonical_statements():
         assert "english" not in sql and "StartSel" not in sql
-        assert ("config" in params) == (name != "similar")  # the configuration is bound wherever text is searched
+        assert ("configs" in params) == (name != "similar")  # the configurations are bound wherever text is searched
