@@ -131,8 +131,8 @@ TOPICS: dict[str, dict] = {
     "snow": dict(
         cap_en=["snow day", "slopes", "skiing"],
         q_en=["skiing in the snow", "ski trip", "snowy mountains"],
-        cap_fr=["neige", "ski"], q_fr=["neiges", "skier"],
-        cap_pt=["neve", "esqui"], q_pt=["neves", "esquiar"],
+        cap_fr=["neige", "ski"], q_fr=["skier", "skis", "neige fraîche"],
+        cap_pt=["neve", "esqui"], q_pt=["esquiar", "esquis", "neve fresca"],
         details=["chalet", "gondola", "snowboard", "fondue", "icicles"],
         tags=["skiseason", "snowday", "winterwonderland", "powderday"], alt=["snow, mountain and outdoors"]),
     "market": dict(
@@ -147,7 +147,7 @@ TOPICS: dict[str, dict] = {
         q_en=["birthday party", "celebrating a birthday", "party celebration"],
         cap_fr=["anniversaire", "fête"], q_fr=["anniversaires", "fêtes"],
         cap_pt=["aniversário", "festa"], q_pt=["aniversários", "festas"],
-        details=["cake", "candles", "balloons", "piñata", "sparklers"],
+        details=["cupcakes", "candles", "balloons", "piñata", "sparklers"],
         tags=["birthdaygirl", "birthdayparty", "bdayvibes"], alt=["people smiling, cake and indoor"]),
 }
 
@@ -188,7 +188,7 @@ TIMES: dict[str, dict] = {
                       cap_fr=["cet après-midi"], q_fr=["après-midis"], cap_pt=["à tarde"], q_pt=["tardes"],
                       tags=["sundayfunday", "weekendvibes"]),
     "sunset": dict(cap_en=["golden hour", "sunset", "sunsets like this"], q_en=["at sunset", "sunset"],
-                   cap_fr=["coucher de soleil"], q_fr=["couchers de soleil"], cap_pt=["pôr do sol"], q_pt=["pores do sol"],
+                   cap_fr=["coucher de soleil"], q_fr=["couchers de soleil"], cap_pt=["pôr do sol"], q_pt=["ao pôr do sol", "fim de tarde"],
                    tags=["sunsetlovers", "goldenhour", "sunsetvibes"]),
     "night": dict(cap_en=["tonight", "late night", "nights like this", "night out"], q_en=["at night", "night"],
                   cap_fr=["ce soir", "soirée"], q_fr=["soirées", "la nuit"], cap_pt=["hoje à noite", "noitada"],
@@ -579,7 +579,7 @@ def _hashtag_query(photo: TextPhoto, rng: random.Random, kind: str) -> TextQuery
 
 
 def _rare_noise(photo: TextPhoto, rng: random.Random, kind: str) -> TextQuery | None:
-    if photo.facts["detail"] not in photo.words:
+    if photo.facts["detail"] not in words_of(photo.text):  # a rare word of the caption itself
         return None
     words = photo.words
     unsaid = [key for key in ("people", "topic", "time") if not shared_words(_describe(photo, [key], rng), words)[0]]
@@ -603,7 +603,10 @@ def _foreign(photo: TextPhoto, rng: random.Random, kind: str) -> TextQuery | Non
     parts = []
     for fact in keys:
         if fact == "place":
-            parts.append(("de " if language == "fr" else "em ") + place if parts else place)
+            after_topic = parts and keys.index("place") == 1 and keys[0] == "topic"
+            preposition = ("de " if after_topic else "à ") if language == "fr" else \
+                "no " if place in ("rio", "porto") else "em "
+            parts.append(preposition + place)
         else:
             table = {"topic": TOPICS, "time": TIMES, "people": PEOPLE}[fact]
             parts.append(rng.choice(table[photo.facts[fact]][key]))
