@@ -1,9 +1,11 @@
+import dataclasses
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
+from search.bench import evaluate
 from search.bench.evaluate import words_all_runs, words_all_supported
 from search.bench.text_relevance import (
     ALL_WORDS,
@@ -21,6 +23,7 @@ from search.bench.text_relevance import (
     text_relevance_set_write,
     words_of,
 )
+from search.selectors import RankingOptions
 
 METRICS = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr")
 
@@ -45,8 +48,7 @@ def test_every_query_finds_its_own_photo_and_every_photo_with_the_facts_it_asks_
     for photo in photos:
         for query in photo.queries:
             assert photo.source_id in queries[query.text]
-    for text, relevant in queries.items():
-        assert relevant
+    assert all(queries.values())
     # Relevance is by the facts, so descriptions that fit several photos name them all.
     assert sum(len(relevant) > 1 for relevant in queries.values()) > len(queries) / 4
     assert all(by_id[source_id].source_id == source_id for relevant in queries.values() for source_id in relevant)
@@ -103,8 +105,18 @@ def test_the_set_is_a_labelled_set_of_source_records_with_their_words(tmp_path):
     assert smaller.kinds == {text: labelled.kinds[text] for text in smaller.queries} and smaller.note == labelled.note
 
 
-def test_words_all_rows_only_where_the_ranking_has_that_mode():
+def test_words_all_rows_only_where_the_ranking_has_that_mode(monkeypatch):
     assert bool(words_all_runs()) == words_all_supported()
+
+    @dataclasses.dataclass(frozen=True)
+    class WithWords(RankingOptions):
+        words: str = "any"
+
+    monkeypatch.setattr(evaluate, "RankingOptions", WithWords)
+    runs = words_all_runs()
+    assert [(run.name, run.channel, run.ranking.words) for run in runs] == [
+        ("text words=all", "text", "all"), ("hybrid words=all", None, "all")]
+    assert runs[0].ranking.vector_weight == 0 and runs[0].ranking.cutoff == 0
 
 
 @pytest.mark.django_db
