@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +102,22 @@ def channel_runs() -> list[Run]:
     ]
 
 
+def words_all_supported() -> bool:
+    """Whether ``RankingOptions`` has a ``words`` mode ("any" / "all") on this version of the ranking."""
+    return "words" in {f.name for f in fields(RankingOptions)}
+
+
+def words_all_runs() -> list[Run]:
+    """The text channel and hybrid ranking again with ``words="all"`` (every word of the query required), for
+    comparison with the default mode; none where ``RankingOptions`` has no ``words`` field."""
+    if not words_all_supported():
+        return []
+    return [
+        Run("text words=all", RankingOptions(vector_weight=0, cutoff=0, words="all"), channel="text"),
+        Run("hybrid words=all", RankingOptions(words="all")),
+    ]
+
+
 def sweep_runs(*, text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
                cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> list[Run]:
     """Hybrid ranking for every text weight × cutoff, the vector weight fixed at 1 (only the ratio matters)."""
@@ -138,6 +154,8 @@ class Evaluation:
     skipped_images: int = 0  # missing on disk or not a usable image
     skipped_queries: int = 0  # refused by the search (too long…) or about skipped images only
     seconds: dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, dict[str, Metrics]] = field(default_factory=dict)  # query kind → channel row → metrics
+    note: str = ""
 
     @property
     def best(self) -> SweepResult | None:
@@ -153,6 +171,9 @@ class Evaluation:
             "sweep": [row.as_dict() for row in self.sweep],
             "best": best.as_dict() if best else None,
             "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
+            **({"kinds": {kind: {name: metrics.as_dict() for name, metrics in rows.items()}
+                          for kind, rows in self.kinds.items()}} if self.kinds else {}),
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -181,6 +202,7 @@ def evaluation_run(
     keep: bool = False,
     batch_size: int | None = None,
     workers: int = 1,
+    extra_runs: Sequence[Run] = (),
     progress: Progress = Progress(),
 ) -> Evaluation:
     """Import ``labelled`` into a profile of its own, index it with the configured model and captioner, run every
@@ -191,7 +213,8 @@ def evaluation_run(
     folder and stays (shown in search like any profile): a rerun imports nothing new and embeds only what the
     current model has not, so trying another model or captioner costs only the indexing. ``workers`` threads
     (each with its own database connection) run the queries. Raises ``EncoderUnavailable`` when the model cannot
-    be loaded.
+    be loaded. ``extra_runs`` (e.g. ``words_all_runs()``) are reported as channel rows after the three channels.
+    A set whose queries have kinds (``LabelledSet.kinds``) also gets every channel row per kind.
     """
     encoder = get_encoder()
     captioner = get_captioner(encoder)
@@ -208,13 +231,16 @@ def evaluation_run(
                 skipped = _import(profile, labelled, progress, seconds)
                 _index(profile, encoder, captioner, batch_size, progress, seconds)
                 questions, unanswerable = _questions(profile, labelled)
-                runs = channel_runs() + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
-                ranks, counts, refused = _search(profile, questions, runs, encoder, workers, progress, seconds)
+                channels = channel_runs() + list(extra_runs)
+                runs = channels + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
+                ranks, counts, answered, refused = _search(profile, questions, runs, encoder, workers, progress,
+                                                           seconds)
             finally:
                 if not keep:
                     Profile.objects.filter(source_kind=SourceKind.FOLDER, handle=handle).delete()
     metrics = [metrics_from_ranks(ranks[i], counts[i]) for i in range(len(runs))]
-    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, row) for run, row in zip(runs[3:], metrics[3:])]
+    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, row)
+             for run, row in zip(runs[len(channels):], metrics[len(channels):])]
     best = best_index([row.metrics for row in sweep])
     if best is not None:
         sweep[best].best = True
@@ -224,9 +250,25 @@ def evaluation_run(
         configured={"vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
                     "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT, "cutoff": settings.PHOTOSEARCH_CUTOFF,
                     "rrf_k": settings.PHOTOSEARCH_RRF_K},
-        channels={run.name: row for run, row in zip(runs[:3], metrics[:3])}, sweep=sweep,
+        channels={run.name: row for run, row in zip(channels, metrics)}, sweep=sweep,
         skipped_images=labelled.missing_images + skipped, skipped_queries=unanswerable + refused, seconds=seconds,
+        kinds=_by_kind(labelled.kinds, channels, answered, ranks, counts), note=labelled.note,
     )
+
+
+def _by_kind(kinds: dict[str, str], channels: list[Run], answered: list[str], ranks, counts
+             ) -> dict[str, dict[str, Metrics]]:
+    """Every channel row's metrics over each kind's queries alone (kinds in the order they first appear)."""
+    if not kinds:
+        return {}
+    grouped: dict[str, list[int]] = {}
+    for position, text in enumerate(answered):
+        grouped.setdefault(kinds.get(text, "other"), []).append(position)
+    return {
+        kind: {run.name: metrics_from_ranks([ranks[i][p] for p in positions], [counts[i][p] for p in positions])
+               for i, run in enumerate(channels)}
+        for kind, positions in grouped.items()
+    }
 
 
 def evaluation_report(evaluation: Evaluation, *, highlight: Callable[[str], str] = lambda line: line) -> str:
@@ -240,13 +282,22 @@ def evaluation_report(evaluation: Evaluation, *, highlight: Callable[[str], str]
     if evaluation.skipped_images or evaluation.skipped_queries:
         lines.append(f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
                      f"{evaluation.skipped_queries:,} queries.")
-    lines += ["", f"{'channel':<10}{_HEADER}"]
+    width = max(10, *(len(name) + 2 for name in evaluation.channels))
+    lines += ["", f"{'channel':<{width}}{_HEADER}"]
     for name, metrics in evaluation.channels.items():
-        lines.append(f"{name:<10}{_row(metrics)}")
+        lines.append(f"{name:<{width}}{_row(metrics)}")
     lines.append(
         f"(hybrid: vector weight {configured['vector_weight']:g}, text weight {configured['text_weight']:g}, "
         f"cutoff {configured['cutoff']:g}, k {configured['rrf_k']:g}; results: photos returned, at most {PAGE})"
     )
+    if evaluation.kinds:
+        lines += ["", "Per query kind:", f"  {'kind':<12}{'queries':>8}  {'channel':<{width}}{_HEADER}"]
+        for kind, rows in evaluation.kinds.items():
+            for position, (name, metrics) in enumerate(rows.items()):
+                head = f"{kind:<12}{metrics.queries:>8}" if position == 0 else " " * 20
+                lines.append(f"  {head}  {name:<{width}}{_row(metrics)}")
+    if evaluation.note:
+        lines += ["", f"Note: {evaluation.note}"]
     lines += ["", "Sweep (hybrid, vector weight 1):", f"  {'text w':>6}  {'cutoff':>6}  {_HEADER}"]
     for row in evaluation.sweep:
         line = f"{'*' if row.best else ' '} {row.text_weight:>6g}  {row.cutoff:>6g}  {_row(row.metrics)}"
@@ -322,9 +373,10 @@ def _questions(profile: Profile, labelled: LabelledSet) -> tuple[list[tuple[str,
 
 
 def _search(profile: Profile, questions, runs: list[Run], encoder: Encoder, workers: int, progress: Progress,
-            seconds: dict) -> tuple[list[list[int | None]], list[list[int]], int]:
+            seconds: dict) -> tuple[list[list[int | None]], list[list[int]], list[str], int]:
     """Every question through every run: per run, each answered question's rank of its first right photo and how
-    many photos came back; and how many questions the selector refused (too long…)."""
+    many photos came back; the answered questions' texts (in that order); and how many questions the selector
+    refused (too long…)."""
     progress.step(f"embedding {len(questions):,} queries")
     started = time.perf_counter()
     encoders = {None: PrecomputedQueries(encoder, [text for text, _ in questions]), "text": TextOnly(encoder)}
@@ -358,11 +410,14 @@ def _search(profile: Profile, questions, runs: list[Run], encoder: Encoder, work
     seconds["search"] = time.perf_counter() - started
     ranks: list[list[int | None]] = [[] for _ in runs]
     counts: list[list[int]] = [[] for _ in runs]
-    for (_, relevant), answered in zip(questions, answers):
+    texts: list[str] = []
+    for (text, relevant), answered in zip(questions, answers):
+        if answered is not None:
+            texts.append(text)
         for i, ids in enumerate(answered or []):
             ranks[i].append(first_relevant_rank(ids, relevant))
             counts[i].append(len(ids))
-    return ranks, counts, sum(answered is None for answered in answers)
+    return ranks, counts, texts, sum(answered is None for answered in answers)
 
 
 def _ranked_ids(run: Run, text: str, filters: SearchFilters, encoder) -> list[int]:

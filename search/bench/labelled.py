@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiles.sources.base import SourceRecord
@@ -29,6 +29,8 @@ class LabelledSet:
     records: list[SourceRecord]
     queries: dict[str, set[str]]  # query text → source ids of the photos it should find
     missing_images: int = 0  # listed by the dataset but not found on disk
+    kinds: dict[str, str] = field(default_factory=dict)  # query text → its kind, for sets that group their queries
+    note: str = ""  # what the figures of this set can and cannot show, printed with them
 
     def limited(self, limit: int | None) -> "LabelledSet":
         """The first ``limit`` images and only the queries about them."""
@@ -37,7 +39,8 @@ class LabelledSet:
         records = self.records[:limit]
         kept = {record.source_id for record in records}
         queries = {text: ids & kept for text, ids in self.queries.items() if ids & kept}
-        return LabelledSet(self.name, self.format, records, queries, self.missing_images)
+        kinds = {text: kind for text, kind in self.kinds.items() if text in queries}
+        return LabelledSet(self.name, self.format, records, queries, self.missing_images, kinds, self.note)
 
 
 def labelled_set_load(*, path: Path, format: str | None = None, limit: int | None = None, split: str = "test",

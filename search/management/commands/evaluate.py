@@ -1,13 +1,23 @@
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search.bench.evaluate import DEFAULT_CUTOFFS, DEFAULT_TEXT_WEIGHTS, Progress, evaluation_report, evaluation_run
+from search.bench.evaluate import (
+    DEFAULT_CUTOFFS,
+    DEFAULT_TEXT_WEIGHTS,
+    Progress,
+    evaluation_report,
+    evaluation_run,
+    words_all_runs,
+    words_all_supported,
+)
 from search.bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from search.bench.labelled import LOADERS, DatasetError, labelled_set_load
+from search.bench.text_relevance import DEFAULT_COUNT, DEFAULT_SEED, text_relevance_set
 from search.encoders import EncoderUnavailable
 from search.selectors import MAX_WEIGHT
 
@@ -25,6 +35,15 @@ class Command(BaseCommand):
                             help="A COCO/Karpathy captions JSON file, or a folder of images with NAME.queries.txt.")
         parser.add_argument("--write-synthetic", type=Path, metavar="DIR",
                             help="Write the synthetic coloured-shapes set (folder format) into DIR and stop.")
+        parser.add_argument("--text-set", action="store_true",
+                            help="Generate and evaluate the text-relevance set (Instagram-like captions, hashtags and "
+                                 "alt texts; description queries by kind; docs/relevance.md). --limit: how many "
+                                 f"photos (default {DEFAULT_COUNT}).")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                            help="--text-set: the generator's seed (default: %(default)s).")
+        parser.add_argument("--words-all", action="store_true",
+                            help="Also run the text and hybrid rows with every query word required "
+                                 "(RankingOptions(words='all')), where the ranking has that mode.")
         parser.add_argument("--format", choices=sorted(LOADERS),
                             help="Dataset format (default: coco for a file, folder for a folder).")
         parser.add_argument("--images", type=Path,
@@ -52,8 +71,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {len(synthetic_specs())} labelled photos to {folder}; evaluate them with: "
                               f"python manage.py evaluate --dataset {folder}")
             return
-        if dataset is None:
-            raise CommandError("Give --dataset PATH (or --write-synthetic DIR to make a small labelled set).")
+        if dataset is None and not options["text_set"]:
+            raise CommandError("Give --dataset PATH or --text-set (or --write-synthetic DIR to make a small "
+                               "labelled set).")
+        if dataset is not None and options["text_set"]:
+            raise CommandError("Give either --dataset or --text-set, not both.")
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1.")
         if batch_size is not None and batch_size < 1:
@@ -64,16 +86,30 @@ class Command(BaseCommand):
             raise CommandError(f"--text-weights must be between 0 and {MAX_WEIGHT:g}.")
         if not cutoffs or any(not 0 <= c <= 2 for c in cutoffs):
             raise CommandError("--cutoffs must be between 0 and 2 (cosine distances).")
-        try:
-            labelled = labelled_set_load(path=dataset, format=options["format"], limit=limit,
-                                         split=options["split"], images_dir=options["images"])
-        except DatasetError as exc:
-            raise CommandError(str(exc)) from None
+        extra_runs = words_all_runs() if options["words_all"] else []
+        if options["words_all"] and not words_all_supported():
+            self.stderr.write("--words-all: this ranking has no words mode (RankingOptions.words); rows left out.")
+        with contextlib.ExitStack() as stack:
+            if options["text_set"]:
+                labelled = stack.enter_context(text_relevance_set(count=limit or DEFAULT_COUNT, seed=options["seed"]))
+            else:
+                try:
+                    labelled = labelled_set_load(path=dataset, format=options["format"], limit=limit,
+                                                 split=options["split"], images_dir=options["images"])
+                except DatasetError as exc:
+                    raise CommandError(str(exc)) from None
+            evaluation = self._evaluate(labelled, text_weights, cutoffs, batch_size, extra_runs, options)
+        if options["json"]:
+            self.stdout.write(json.dumps(evaluation.as_dict()))
+        else:
+            self.stdout.write(evaluation_report(evaluation, highlight=self.style.SUCCESS))
+
+    def _evaluate(self, labelled, text_weights, cutoffs, batch_size, extra_runs, options):
         bars = _Bars(self.stderr._out, disabled=options["no_progress"])  # stderr: --json output stays clean
         try:
-            evaluation = evaluation_run(
+            return evaluation_run(
                 labelled=labelled, text_weights=text_weights, cutoffs=cutoffs, keep=options["keep"],
-                batch_size=batch_size, workers=options["workers"],
+                batch_size=batch_size, workers=options["workers"], extra_runs=extra_runs,
                 progress=Progress(
                     step=(lambda message: None) if options["json"] else (lambda m: self.stderr.write(f"… {m}")),
                     start=bars.start, advance=bars.advance,
@@ -83,10 +119,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             bars.close()
-        if options["json"]:
-            self.stdout.write(json.dumps(evaluation.as_dict()))
-        else:
-            self.stdout.write(evaluation_report(evaluation, highlight=self.style.SUCCESS))
 
 
 def _floats(value: str) -> tuple[float, ...]:
