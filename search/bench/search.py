@@ -156,7 +156,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     and similar-photo queries."""
     from profiles.models import Photo
     from search.bench.data import BENCH_MODEL, topic_queries
-    from search.selectors import SearchFilters, photo_search, photo_similar, photo_text_match_count
+    from search.selectors import RankingOptions, SearchFilters, photo_search, photo_similar, photo_text_match_count
 
     count = warmup + queries
     target = profile_near(share)
@@ -172,6 +172,11 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     hybrid_texts, vectors = topic_queries(count, seed=seed + 12)
     encoder_h = QueryEncoder(vectors)
     runs["hybrid"] = [lambda t=t: photo_search(query=t, encoder=encoder_h) for t in hybrid_texts]
+    # The same queries with every word required (words="all": how the words channel matched before descriptions).
+    all_words = RankingOptions(words="all")
+    runs["text_all"] = [lambda t=t: photo_search(query=t, encoder=no_vectors, ranking=all_words) for t in texts]
+    runs["hybrid_all"] = [lambda t=t: photo_search(query=t, encoder=encoder_h, ranking=all_words)
+                          for t in hybrid_texts]
     texts, vectors = topic_queries(count, seed=seed + 13)
     encoder_f = QueryEncoder(vectors)
     filters = SearchFilters(profile_ids=(target.pk,))
@@ -186,8 +191,12 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
         for key, value in percentiles(times).items():
             figures[f"{name}_{key}_ms"] = value
     # The text channel's cost grows with how many photos match (GIN finds them; each is then fetched and scored).
+    # With words="any" a photo holding any query word matches (the channel then scores at most PHOTOSEARCH_TEXT_TERM_CAP
+    # per word of them); with "all", only those holding every word.
     matches = [photo_text_match_count(query=text) for text in hybrid_texts[:30]]
     figures["text_matches_p50"] = int(statistics.median(matches))
+    matches = [photo_text_match_count(query=text, words="all") for text in hybrid_texts[:30]]
+    figures["text_matches_all_p50"] = int(statistics.median(matches))
     return figures
 
 

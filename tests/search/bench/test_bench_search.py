@@ -12,6 +12,7 @@ from search.bench.data import topic_queries
 
 KEYS = {
     "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
+    "text_all_p50_ms", "hybrid_all_p50_ms", "text_matches_all_p50",
     "recall_at_10", "tfidf_baseline_p50_ms", "numpy_baseline_p50_ms", "api_requests_per_s", "api_errors",
     "index_build_s", "index_bytes", "hnsw_index_bytes", "gin_index_bytes", "hybrid_vs_tfidf", "vector_vs_numpy",
     "tfidf_baseline_queries", "api_p50_ms",
