@@ -148,7 +148,11 @@ class MatchOutputSerializer(serializers.Serializer):
     vector_rank = serializers.IntegerField(allow_null=True)
     vector_distance = serializers.FloatField(allow_null=True, help_text="Cosine distance to the query.")
     text_rank = serializers.IntegerField(allow_null=True)
-    text_score = serializers.FloatField(allow_null=True, help_text="ts_rank_cd of the full-text match.")
+    text_score = serializers.FloatField(
+        allow_null=True,
+        help_text="How well its words match: the share of the query's words it holds, each weighted by its rarity "
+        "(0–1), plus up to 0.2 for where they are (own text, caption, tags) and how close together.",
+    )
     headline = serializers.CharField(
         help_text="HTML-safe snippet of the photo's words with matches in <mark>…</mark>; empty if no word matched."
     )
