@@ -90,10 +90,12 @@ class Photo(models.Model):
     source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
     hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
     hashtag_words = models.TextField(
-        blank=True, default="", db_default="", help_text="Words split out of compound hashtags (#southbeach → south beach)."
+        blank=True, default="", db_default="",
+        help_text="Words split out of compound hashtags (#southbeach → south beach).",
     )
     text_config = TextSearchConfigField(
-        default=TEXT_SEARCH_CONFIG, db_default=TEXT_SEARCH_CONFIG, help_text="Text-search configuration (language) its own words are stemmed with."
+        default=TEXT_SEARCH_CONFIG, db_default=TEXT_SEARCH_CONFIG,
+        help_text="Text-search configuration (language) its own words are stemmed with.",
     )
     alt_text = models.TextField(blank=True)
     media_type = models.CharField(max_length=10, choices=MediaType.choices, default=MediaType.IMAGE)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from photosearch.errors import StateConflict
 from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
 from profiles.models import ImportJob, Photo, Profile, SourceKind
@@ -20,8 +21,8 @@ from profiles.selectors import import_lock_key
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
-from profiles.words import hashtag_words, text_config_detect
 from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
+from profiles.words import hashtag_words, text_config_detect
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ MAX_PROBLEMS_KEPT = 200
 PROGRESS_WRITE_SECONDS = 1.0
 
 
-class ImportBusy(Exception):
+class ImportBusy(StateConflict):
     """The job cannot start: another import of the same profile is running (the job is then ``refused``), or this
     very job already runs in another process (``already_running``: a redelivered task; the job is left alone)."""
 
@@ -236,9 +237,9 @@ def import_job_run(
 
     Claimed with a conditional update, so a job runs once; a unique index allows one running import per profile
     (``ImportBusy`` otherwise, and the job ends ``refused`` with the reason). The source refusing (rate limit, login)
-    or failing ends the job as ``interrupted``
-    with the reason in ``last_error``: a rerun continues. A missing source ends it as ``failed``. Either way the
-    ``SourceError`` is raised again for the caller to report (a Celery task retries ``SourceUnavailable``).
+    or failing ends the job as ``interrupted`` with the reason in ``last_error``: a rerun continues. A missing source
+    ends it as ``failed``. Either way the ``SourceError`` is raised again for the caller to report (a Celery task
+    retries ``SourceUnavailable``).
     When the run ends, ``import_finished`` tells whoever listens (search queues new or changed photos for embedding)
     unless ``embed`` is False.
     """

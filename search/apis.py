@@ -21,6 +21,7 @@ from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_
 from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.models import MediaType
 from profiles.selectors import photo_get
+from profiles.sources.text import text_clean
 from search.inputs import (
     day_parse,
     has_text_parse,
@@ -158,12 +159,29 @@ class MatchOutputSerializer(serializers.Serializer):
     )
 
 
+HIT_TEXT_MAX_CHARS = 1000  # a page of hits stays small however long a photo's words are (they may be 50,000)
+
+
+class ShortenedCharField(serializers.CharField):
+    """A string cut to ``max_chars`` (at a word boundary when one is near, then "…") on output."""
+
+    def __init__(self, *, max_chars: int, **kwargs):
+        self.max_chars = max_chars
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return text_clean(super().to_representation(value), max_chars=self.max_chars)
+
+
 class HitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="photo.id")
     score = serializers.FloatField(help_text="Fused score (weighted reciprocal rank).")
     profile = serializers.CharField(source="photo.profile.handle")
     caption = serializers.CharField(source="photo.caption", help_text="Generated caption.")
-    text = serializers.CharField(source="photo.source_text", help_text="The source's own words.")
+    text = ShortenedCharField(
+        source="photo.source_text", max_chars=HIT_TEXT_MAX_CHARS,
+        help_text=f"The source's own words, cut to {HIT_TEXT_MAX_CHARS:,} characters (the photo's URL has them all).",
+    )
     thumbnail_url = serializers.SerializerMethodField()
     permalink = serializers.CharField(source="photo.permalink")
     taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)

@@ -95,8 +95,8 @@ def photo_search(
     filters leave few photos) and the photos holding any of its words (every quoted phrase, and every word with
     ``words="all"``), ranked by the share of the query's rarity they hold, then field weights and proximity
     (``search.ranking.statement.text_channel``) — are fused by weighted reciprocal rank, Σ w / (k + rank). Excluded
-    words also drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while its
-    distance is within ``cutoff`` of the best vector hit's: it adapts to how well the query matches at all, always
+    words also drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while
+    its distance is within ``cutoff`` of the best vector hit's: it adapts to how well the query matches at all, always
     keeps the best hit, and never drops a photo whose words matched. Then sort, then page (``offset``/``limit``).
 
     If the model cannot be loaded, the text channel still answers and ``warnings`` says why vectors were left out.

@@ -62,8 +62,8 @@ query_excluded AS MATERIALIZED (
 # A photo holding an excluded word or phrase (NULL when every excluded item is a stop word: nothing to drop).
 NOT_EXCLUDED = "NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)"
 _NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
-_NO_TEXT_HITS = ("SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, NULL::float8 AS score "
-                 "WHERE false")
+_NO_TEXT_HITS = ("SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, "
+                 "NULL::float8 AS score WHERE false")
 
 
 def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:

@@ -125,3 +125,18 @@ def test_query_words_reads_words_phrases_and_exclusions():
     assert parsed.excluded == ("night", "rainy day")
     assert all(term.required for term in query_words("a b", words="all").terms)
     assert not query_words("-only -excluded")
+
+
+def test_a_search_hit_carries_a_bounded_text_and_the_photo_its_whole_text(posts, live_server):
+    from tests.search.test_apis import get_json
+
+    long_text = "Zanzibar " + " ".join(f"word{i}" for i in range(2000))
+    ingest(posts, {"long": long_text}, first_seed=200)
+
+    status, body = get_json(live_server, "/api/v1/search/", q="zanzibar", words="all")
+    hit = body["results"][0]
+    status_photo, photo = get_json(live_server, f"/api/v1/photos/{hit['id']}/")
+
+    assert status == status_photo == 200 and len(body["results"]) == 1
+    assert len(hit["text"]) <= 1000 and hit["text"].endswith("…") and long_text.startswith(hit["text"][:-1])
+    assert photo["text"] == long_text
