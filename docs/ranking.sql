@@ -43,16 +43,16 @@ vector_ranked AS (
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
-            SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
+            SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ t.tsq
+                WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
                   AND duplicate_of_id IS NULL
                 LIMIT %(term_cap)s
-            ) m WHERE t.tsq IS NOT NULL
+            ) m WHERE t.tsq IS NOT NULL AND NOT t.required
             UNION ALL
             SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ q.every_term
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
                   AND duplicate_of_id IS NULL
                 LIMIT %(term_cap)s
             ) m
@@ -71,8 +71,7 @@ text_ranked AS (
             SELECT c.id, c.taken_at, c.search_vector,
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
-            FROM candidates c, query_match q
-            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+            FROM candidates c
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
@@ -155,17 +154,17 @@ vector_ranked AS (
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
-            SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
+            SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ t.tsq
+                WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
                   AND duplicate_of_id IS NULL
                   AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
                 LIMIT %(term_cap)s
-            ) m WHERE t.tsq IS NOT NULL
+            ) m WHERE t.tsq IS NOT NULL AND NOT t.required
             UNION ALL
             SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ q.every_term
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
                   AND duplicate_of_id IS NULL
                   AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
                 LIMIT %(term_cap)s
@@ -185,8 +184,7 @@ text_ranked AS (
             SELECT c.id, c.taken_at, c.search_vector,
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
-            FROM candidates c, query_match q
-            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+            FROM candidates c
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
@@ -273,20 +271,20 @@ vector_ranked AS (
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
         WITH term_matches AS MATERIALIZED (
-            SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (
+            SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ t.tsq
+                WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
                   AND duplicate_of_id IS NULL
                   AND profile_id = ANY(%(profile_ids)s)
                   AND taken_at >= %(taken_from)s
                   AND taken_at < %(taken_to)s
                   AND media_type = %(media_type)s
                 LIMIT %(term_cap)s
-            ) m WHERE t.tsq IS NOT NULL
+            ) m WHERE t.tsq IS NOT NULL AND NOT t.required
             UNION ALL
             SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ q.every_term
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
                   AND duplicate_of_id IS NULL
                   AND profile_id = ANY(%(profile_ids)s)
                   AND taken_at >= %(taken_from)s
@@ -309,8 +307,7 @@ text_ranked AS (
             SELECT c.id, c.taken_at, c.search_vector,
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
-            FROM candidates c, query_match q
-            WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms
+            FROM candidates c
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score

@@ -120,9 +120,10 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     query words' rarity (idf) among their words — plus a smaller ``ts_rank_cd`` term for field weights and
     proximity.
 
-    Bounded however broad the query: each word contributes at most ``term_cap`` photos (a rare word all of its
-    matches), and one more scan takes photos holding every word, which a common-words query ranks first. A word's
-    rarity is counted within the same bound.
+    Bounded however broad the query: each optional word contributes at most ``term_cap`` photos (a rare word all of
+    its matches), and one more scan takes photos holding every required term (a phrase, or every word with
+    ``words="all"``), or with none required every word, which a common-words query ranks first. A word's
+    rarity is counted within the same bound (a required term, held by every candidate, counts in full).
     """
     if not text:
         return _NO_TEXT_HITS
@@ -133,14 +134,18 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         f"  AND {_and(conditions)}\n"
         "LIMIT %(term_cap)s"
     )
+    # An optional word's scan keeps only photos holding the required terms; a required term needs no scan of its own
+    # (every candidate holds it). The last scan takes photos holding every required term, or with none required every
+    # word: with words="all", or a phrase alone, it is the whole channel.
+    optional = scan.format(tsq="t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)")
     return (
         "WITH term_matches AS MATERIALIZED (\n"
-        "    SELECT t.position, m.* FROM query_terms t CROSS JOIN LATERAL (\n"
-        f"{indent(scan.format(tsq='t.tsq'), ' ' * 8)}\n"
-        "    ) m WHERE t.tsq IS NOT NULL\n"
+        "    SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (\n"
+        f"{indent(optional, ' ' * 8)}\n"
+        "    ) m WHERE t.tsq IS NOT NULL AND NOT t.required\n"
         "    UNION ALL\n"
         "    SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (\n"
-        f"{indent(scan.format(tsq='q.every_term'), ' ' * 8)}\n"
+        f"{indent(scan.format(tsq='COALESCE(q.required_terms, q.every_term)'), ' ' * 8)}\n"
         "    ) m\n"
         "),\n"
         "term_stats AS MATERIALIZED (\n"
@@ -157,8 +162,7 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         "    SELECT c.id, c.taken_at, c.search_vector,\n"
         "        (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)\n"
         "          / (SELECT sum(idf) FROM term_stats) AS coverage\n"
-        "    FROM candidates c, query_match q\n"
-        "    WHERE q.required_terms IS NULL OR c.search_vector @@ q.required_terms\n"
+        "    FROM candidates c\n"
         ")\n"
         "SELECT c.id, c.taken_at, c.coverage,\n"
         "    c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score\n"
