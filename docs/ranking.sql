@@ -57,12 +57,14 @@ text_ranked AS (
                 LIMIT %(term_cap)s
             ) m
         ),
+        term_counts AS (
+            SELECT position, count(*) AS matches FROM term_matches GROUP BY position
+        ),
         term_stats AS MATERIALIZED (
-            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (count(m.id) + 1)) AS idf
-            FROM query_terms t LEFT JOIN term_matches m ON m.position = t.position,
+            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (COALESCE(n.matches, 0) + 1)) AS idf
+            FROM query_terms t LEFT JOIN term_counts n ON n.position = t.position,
                 pg_class c
             WHERE t.tsq IS NOT NULL AND c.oid = 'profiles_photo'::regclass
-            GROUP BY t.position, t.tsq, c.reltuples
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
@@ -170,12 +172,14 @@ text_ranked AS (
                 LIMIT %(term_cap)s
             ) m
         ),
+        term_counts AS (
+            SELECT position, count(*) AS matches FROM term_matches GROUP BY position
+        ),
         term_stats AS MATERIALIZED (
-            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (count(m.id) + 1)) AS idf
-            FROM query_terms t LEFT JOIN term_matches m ON m.position = t.position,
+            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (COALESCE(n.matches, 0) + 1)) AS idf
+            FROM query_terms t LEFT JOIN term_counts n ON n.position = t.position,
                 pg_class c
             WHERE t.tsq IS NOT NULL AND c.oid = 'profiles_photo'::regclass
-            GROUP BY t.position, t.tsq, c.reltuples
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
@@ -293,12 +297,14 @@ text_ranked AS (
                 LIMIT %(term_cap)s
             ) m
         ),
+        term_counts AS (
+            SELECT position, count(*) AS matches FROM term_matches GROUP BY position
+        ),
         term_stats AS MATERIALIZED (
-            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (count(m.id) + 1)) AS idf
-            FROM query_terms t LEFT JOIN term_matches m ON m.position = t.position,
+            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (COALESCE(n.matches, 0) + 1)) AS idf
+            FROM query_terms t LEFT JOIN term_counts n ON n.position = t.position,
                 pg_class c
             WHERE t.tsq IS NOT NULL AND c.oid = 'profiles_photo'::regclass
-            GROUP BY t.position, t.tsq, c.reltuples
         ),
         candidates AS (
             SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
