@@ -5,7 +5,8 @@
 
 -- hybrid: photo_search(query="red tram"): both channels, no filters, HNSW
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
+--   text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset,
+--   headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -74,10 +75,13 @@ text_ranked AS (
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
             FROM candidates c
+        ),
+        shortlist AS (
+            SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM covered c, query_match q
+        FROM shortlist c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches
@@ -117,7 +121,8 @@ ORDER BY page.position;
 
 -- hybrid, a phrase and an excluded word: photo_search(query='"red tram" -night'): the phrase is required, excluded words also drop vector hits
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
+--   text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset,
+--   headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -189,10 +194,13 @@ text_ranked AS (
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
             FROM candidates c
+        ),
+        shortlist AS (
+            SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM covered c, query_match q
+        FROM shortlist c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches
@@ -232,8 +240,8 @@ ORDER BY page.position;
 
 -- filtered: photo_search with profile, date range and media_type filters that leave few photos (exact scan)
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, profile_ids,
---   taken_from, taken_to, media_type, vector_depth, term_cap, closeness_weight, text_depth, vector_weight, rrf_k,
---   text_weight, cutoff, limit, offset, headline_options
+--   taken_from, taken_to, media_type, vector_depth, term_cap, text_shortlist, closeness_weight, text_depth,
+--   vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -314,10 +322,13 @@ text_ranked AS (
                 (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
                   / (SELECT sum(idf) FROM term_stats) AS coverage
             FROM candidates c
+        ),
+        shortlist AS (
+            SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s
         )
         SELECT c.id, c.taken_at, c.coverage,
             c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
-        FROM covered c, query_match q
+        FROM shortlist c, query_match q
         ORDER BY score DESC, c.id
         LIMIT %(text_depth)s
     ) matches

@@ -206,7 +206,7 @@ PHOTOSEARCH_VECTOR_CANDIDATES = env_int("PHOTOSEARCH_VECTOR_CANDIDATES", 100, mi
 PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimum=1, maximum=1000)
 # Photos each query word brings to the words channel at most (a rarer word brings all of its own): bounds the channel's
 # cost however common a word is. docs/benchmarks.md, "Words channel".
-PHOTOSEARCH_TEXT_TERM_CAP = env_int("PHOTOSEARCH_TEXT_TERM_CAP", 2000, minimum=10, maximum=1_000_000)
+PHOTOSEARCH_TEXT_TERM_CAP = env_int("PHOTOSEARCH_TEXT_TERM_CAP", 500, minimum=10, maximum=1_000_000)
 # Relevance cutoff: a photo found only by the vector channel is kept while its cosine distance is within this margin
 # of the best vector hit's (0 turns the cutoff off). Photos whose words matched are always kept.
 PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)

@@ -24,6 +24,9 @@ from search.types import RankingOptions, SearchFilters
 # query's rarity (0–1): it orders photos that hold the same words, and can pass a photo whose share is only a little
 # larger, not one that holds a clearly rarer word.
 CLOSENESS_WEIGHT = 0.2
+# ts_rank_cd is computed for this many times the text depth of the candidates holding the most of the query: the
+# closeness term reorders photos of nearly the same share, which all fall within that shortlist.
+TEXT_SHORTLIST_FACTOR = 3
 
 ORDER_BY = {
     "relevance": "fused_score DESC, photo_id",
@@ -120,7 +123,8 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     query words' rarity (idf) among their words — plus a smaller ``ts_rank_cd`` term for field weights and
     proximity.
 
-    Bounded however broad the query: each optional word contributes at most ``term_cap`` photos (a rare word all of
+    Bounded however broad the query: ``ts_rank_cd`` runs on a shortlist of the best shares only, and each optional
+    word contributes at most ``term_cap`` photos (a rare word all of
     its matches), and one more scan takes photos holding every required term (a phrase, or every word with
     ``words="all"``), or with none required every word, which a common-words query ranks first. A word's
     rarity is counted within the same bound (a required term, held by every candidate, counts in full).
@@ -165,10 +169,14 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         "        (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)\n"
         "          / (SELECT sum(idf) FROM term_stats) AS coverage\n"
         "    FROM candidates c\n"
+        "),\n"
+        # ts_rank_cd (it walks the words' positions) only for the photos holding the most of the query.
+        "shortlist AS (\n"
+        "    SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s\n"
         ")\n"
         "SELECT c.id, c.taken_at, c.coverage,\n"
         "    c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score\n"
-        "FROM covered c, query_match q\n"
+        "FROM shortlist c, query_match q\n"
         "ORDER BY score DESC, c.id\n"
         "LIMIT %(text_depth)s"
     )
@@ -279,7 +287,7 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
         words=words is not None,
     )
     if words is not None:
-        params.update(words_params(words, configs))
+        params.update(words_params(words, configs), text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth)
     params.update(
         vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
         model_id=model_id,
