@@ -5,8 +5,8 @@
 
 -- hybrid: photo_search(query="red tram"): both channels, no filters, HNSW
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset,
---   headline_options
+--   every_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit,
+--   offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -55,7 +55,7 @@ text_ranked AS (
                 SELECT id, taken_at, search_vector FROM profiles_photo
                 WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
                   AND duplicate_of_id IS NULL
-                LIMIT %(term_cap)s
+                LIMIT %(every_cap)s
             ) m
         ),
         term_counts AS (
@@ -121,8 +121,8 @@ ORDER BY page.position;
 
 -- hybrid, a phrase and an excluded word: photo_search(query='"red tram" -night'): the phrase is required, excluded words also drop vector hits
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset,
---   headline_options
+--   every_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit,
+--   offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -174,7 +174,7 @@ text_ranked AS (
                 WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
                   AND duplicate_of_id IS NULL
                   AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
-                LIMIT %(term_cap)s
+                LIMIT %(every_cap)s
             ) m
         ),
         term_counts AS (
@@ -240,8 +240,8 @@ ORDER BY page.position;
 
 -- filtered: photo_search with profile, date range and media_type filters that leave few photos (exact scan)
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, profile_ids,
---   taken_from, taken_to, media_type, vector_depth, term_cap, text_shortlist, closeness_weight, text_depth,
---   vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
+--   taken_from, taken_to, media_type, vector_depth, term_cap, every_cap, text_shortlist, closeness_weight,
+--   text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -302,7 +302,7 @@ text_ranked AS (
                   AND taken_at >= %(taken_from)s
                   AND taken_at < %(taken_to)s
                   AND media_type = %(media_type)s
-                LIMIT %(term_cap)s
+                LIMIT %(every_cap)s
             ) m
         ),
         term_counts AS (

@@ -126,7 +126,8 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     Bounded however broad the query: ``ts_rank_cd`` runs on a shortlist of the best shares only, and each optional
     word contributes at most ``term_cap`` photos (a rare word all of
     its matches), and one more scan takes photos holding every required term (a phrase, or every word with
-    ``words="all"``), or with none required every word, which a common-words query ranks first. A word's
+    ``words="all"``), or with none required every word, which a common-words query ranks first (``every_cap``: ten
+    times the cap when every term is required, since that scan is then the whole channel). A word's
     rarity is counted within the same bound (a required term, held by every candidate, counts in full).
     """
     if not text:
@@ -142,6 +143,7 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     # (every candidate holds it). The last scan takes photos holding every required term, or with none required every
     # word: with words="all", or a phrase alone, it is the whole channel.
     optional = scan.format(tsq="t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)")
+    every = scan.format(tsq="COALESCE(q.required_terms, q.every_term)").replace("%(term_cap)s", "%(every_cap)s")
     return (
         "WITH term_matches AS MATERIALIZED (\n"
         "    SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (\n"
@@ -149,7 +151,7 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         "    ) m WHERE t.tsq IS NOT NULL AND NOT t.required\n"
         "    UNION ALL\n"
         "    SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (\n"
-        f"{indent(scan.format(tsq='COALESCE(q.required_terms, q.every_term)'), ' ' * 8)}\n"
+        f"{indent(every, ' ' * 8)}\n"
         "    ) m\n"
         "),\n"
         "term_counts AS (\n"
@@ -314,6 +316,9 @@ def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
         "term_required": [term.required for term in words.terms],
         "excluded": list(words.excluded),
         "term_cap": settings.PHOTOSEARCH_TEXT_TERM_CAP,
+        # With every term required (words="all", phrases alone) that scan is the whole channel, as before descriptions
+        # were matched: it may bring ten times the cap, so a broad all-words query still ranks most of its matches.
+        "every_cap": settings.PHOTOSEARCH_TEXT_TERM_CAP * (10 if all(term.required for term in words.terms) else 1),
         "closeness_weight": CLOSENESS_WEIGHT,
     }
 
