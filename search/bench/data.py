@@ -44,7 +44,11 @@ def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
     original = default.settings_dict["NAME"]
     default.close()
     if "EMBEDDED_DATA_DIR" in default.settings_dict:
-        create_database(embedded_server(Path(default.settings_dict["EMBEDDED_DATA_DIR"])), name)
+        # With the server settings, as the project's own connections start it: a bench that is the first process to
+        # start the server must not leave it on the stock shared_buffers (PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS).
+        server = embedded_server(Path(default.settings_dict["EMBEDDED_DATA_DIR"]),
+                                 default.settings_dict.get("EMBEDDED_SERVER_SETTINGS"))
+        create_database(server, name)
     else:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
