@@ -9,8 +9,8 @@ from django.utils.http import urlencode
 
 from profiles.models import TEXT_SEARCH_CONFIG, ImportJob, Photo, Profile, SourceKind
 from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
-from profiles.selectors import import_job_running, import_jobs_in_flight, profile_list_for_admin
-from profiles.services import import_busy_message, import_job_enqueue
+from profiles.selectors import import_jobs_in_flight, profile_list_for_admin
+from profiles.services import ImportBusy, import_job_enqueue
 
 
 def _thumbnail_tag(photo: Photo, size: int) -> str:
@@ -132,11 +132,11 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def _enqueue(self, request, queryset, options):
         for profile in queryset:
-            running = import_job_running(profile_id=profile.pk)
-            if running is not None:
-                self.message_user(request, import_busy_message(profile=profile, running=running), messages.WARNING)
+            try:
+                job = import_job_enqueue(profile=profile, options=options)
+            except ImportBusy as exc:
+                self.message_user(request, str(exc), messages.WARNING)
                 continue
-            job = import_job_enqueue(profile=profile, options=options)
             self.message_user(request, f"Queued import #{job.pk} of {profile}.", messages.SUCCESS)
 
     @admin.action(description="Import now")

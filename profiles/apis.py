@@ -16,13 +16,12 @@ from photosearch.api import ApiView, Conflict, WritePermission, error_responses
 from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
     import_job_get,
-    import_job_running,
     profile_get,
     profile_get_with_last_import,
     profile_list_with_last_import,
 )
 from profiles.sources.registry import SourceOptionsInvalid, source_option_fields, source_options_check
-from profiles.services import import_busy_message, import_job_enqueue, profile_create_with_import
+from profiles.services import import_job_enqueue, profile_create_with_import
 
 # --- Output -----------------------------------------------------------------------------------------------------
 
@@ -221,10 +220,6 @@ class ProfileImportApi(ApiView):
         profile = profile_get(profile_id=profile_id)
         if profile is None:
             raise Http404(f"No profile with id {profile_id}.")
-        running = import_job_running(profile_id=profile.pk)
-        if running is not None:
-            # Said now, not as a job that is refused later (without a broker it would never have run at all).
-            raise Conflict(import_busy_message(profile=profile, running=running))
         options = {"fast_update": True} if params.validated_data["fast_update"] else {}
         with transaction.atomic():
             job = import_job_enqueue(profile=profile, options=options)

@@ -17,7 +17,7 @@ from photosearch.errors import StateConflict
 from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
 from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.selectors import import_lock_key
+from profiles.selectors import import_job_running, import_lock_key
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
@@ -196,9 +196,15 @@ def import_job_create(*, profile: Profile, options: dict[str, Any] | None = None
 
 
 def import_job_enqueue(*, profile: Profile, options: dict[str, Any] | None = None) -> ImportJob:
-    """Create an import job and hand it to a Celery worker once the transaction commits."""
+    """Create an import job and hand it to a Celery worker once the transaction commits.
+
+    ``ImportBusy`` (nothing created) while another import of the profile runs: said now, not as a job refused later
+    (without a broker it would never have run at all)."""
     from profiles.tasks import import_job_task
 
+    running = import_job_running(profile_id=profile.pk)
+    if running is not None:
+        raise ImportBusy(_import_busy_message(profile=profile, running=running))
     job = import_job_create(profile=profile, options=options)
 
     def send() -> None:
@@ -312,7 +318,7 @@ def _import_job_claim(job_id: int) -> ImportJob | None:
         running = ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).first()
         if running is not None and running.pk == job_id:
             raise ImportBusy(f"Import job #{job_id} is already running.", already_running=True)
-        raise ImportBusy(import_busy_message(profile=job.profile, running=running))
+        raise ImportBusy(_import_busy_message(profile=job.profile, running=running))
     try:
         with transaction.atomic():
             ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).exclude(pk=job_id).update(
@@ -333,7 +339,7 @@ def _import_job_claim(job_id: int) -> ImportJob | None:
     return ImportJob.objects.select_related("profile").get(pk=job_id)
 
 
-def import_busy_message(*, profile: Profile, running: ImportJob | None) -> str:
+def _import_busy_message(*, profile: Profile, running: ImportJob | None) -> str:
     """The reason an import of ``profile`` cannot start while ``running`` runs (shared by jobs and the API)."""
     return f"Another import of {profile} is running (job #{running.pk if running else '?'}); try again when it ends."
 
