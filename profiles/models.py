@@ -62,20 +62,44 @@ class TextSearchConfigField(models.CharField):
 
 
 # Weighted full-text document. The post's own words (A) rank above the generated caption (B), which ranks above
-# hashtags, the words split out of compound hashtags and alt text (C) — each stemmed in the photo's language — and
-# the same words unstemmed (D). A generated column keeps it correct whatever writes the row.
+# the words that describe the post — hashtags, the words split out of compound hashtags, alt text (stemmed in the
+# photo's language), the place's names and the people named on it, and every own word unstemmed — (C), which rank
+# above the words read in the image (D: OCR can misread, and a word on a sign says less about a photo than its
+# caption does). D holds nothing else, so a match in D alone is a match by the image's text ("why it matched").
+# A generated column keeps it correct whatever writes the row.
 _OWN_WORDS = ("source_text", "hashtags", "hashtag_words", "alt_text")
+_PLACE_AND_PEOPLE = ("place_name", "city", "region", "country", "people")
 _SEARCH_DOCUMENT = (
     SearchVector("source_text", config=F("text_config"), weight="A")
     + SearchVector("caption", config=TEXT_SEARCH_CONFIG, weight="B")
     + SearchVector("hashtags", "hashtag_words", "alt_text", config=F("text_config"), weight="C")
-    + SearchVector(*_OWN_WORDS, config=EXACT_WORDS_CONFIG, weight="D")
+    + SearchVector(*_OWN_WORDS, *_PLACE_AND_PEOPLE, config=EXACT_WORDS_CONFIG, weight="C")
+    + SearchVector("ocr_text", config=F("text_config"), weight="D")
+    + SearchVector("ocr_text", config=EXACT_WORDS_CONFIG, weight="D")
 )
+# The weight that holds only the words read in the image.
+IMAGE_TEXT_WEIGHT = "D"
 
 
 class MediaType(models.TextChoices):
     IMAGE = "image", "Image"
     VIDEO = "video", "Video (cover image)"
+
+
+class TakenAtSource(models.TextChoices):
+    """Where ``Photo.taken_at`` came from, most trusted first."""
+
+    SOURCE = "source", "The source (post date, Flickr date taken, URL list)"
+    EXIF = "exif", "The image's EXIF (DateTimeOriginal)"
+    FILE_NAME = "file_name", "A date stamp in the file name"
+    FILE_TIME = "file_time", "The file's modification time (a guess)"
+
+
+def _text(max_length: int | None = None, help_text: str = "", **kwargs):
+    """A text column that is empty, not NULL, when unknown — also for rows written before it existed."""
+    field = models.CharField if max_length else models.TextField
+    extra = {"max_length": max_length} if max_length else {}
+    return field(blank=True, default="", db_default="", help_text=help_text, **extra, **kwargs)
 
 
 class Photo(models.Model):
@@ -107,6 +131,28 @@ class Photo(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
     caption = models.TextField(blank=True, help_text="Generated caption.")
+    # When, where, with what and with whom: read at import from the image's EXIF and the post's metadata.
+    taken_at_source = _text(16, "Where taken_at came from.", choices=TakenAtSource.choices)
+    camera_make = _text(100)
+    camera_model = _text(100)
+    lens = _text(200)
+    latitude = models.FloatField(null=True, blank=True, help_text="WGS 84 degrees, north positive.")
+    longitude = models.FloatField(null=True, blank=True, help_text="WGS 84 degrees, east positive.")
+    place_name = _text(300, "The source's name for the place (an Instagram location, a Flickr locality).")
+    place_id = _text(64, "The source's id of the place (an Instagram location id).")
+    city = _text(200, "Nearest town of 1,000 people or more (GeoNames), from the coordinates.")
+    region = _text(200)
+    country = _text(100)
+    country_code = _text(2, "ISO 3166-1 alpha-2, upper case.")
+    people = _text(help_text="Space-separated handles without '@': tagged accounts, @mentions, the Flickr owner.")
+    # Words read in the image: by the OCR engine ``ocr_engine`` names (empty: not read yet), from ``text_image``.
+    ocr_text = _text(help_text="Words read in the image (OCR).")
+    ocr_engine = _text(100, "OCR engine and version that read ocr_text; empty: not read yet.")
+    ocr_at = models.DateTimeField(null=True, blank=True)
+    text_image = models.FileField(
+        max_length=500, blank=True, default="", db_default="",
+        help_text="Larger JPEG rendition kept for reading the words in the image; empty when OCR is off.",
+    )
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
     # No fixed dimension: the model decides it (ViT-B-32: 512, ViT-L-14: 768). Each model gets its own partial HNSW
     # index over `embedding::halfvec(dim)`, created by search.services.embedding_index_ensure.
@@ -128,6 +174,11 @@ class Photo(models.Model):
             models.Index(fields=["text_config"], name="photo_text_config"),
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
             models.Index(fields=["profile", "content_hash"], name="photo_profile_content_hash"),
+            # Place filters and their listing (country, then city), and the bounding box of a distance filter.
+            models.Index(fields=["country_code", "city"], name="photo_country_city",
+                         condition=~models.Q(country_code="")),
+            models.Index(fields=["latitude", "longitude"], name="photo_lat_lon",
+                         condition=models.Q(latitude__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -136,6 +187,33 @@ class Photo(models.Model):
     @property
     def hashtag_list(self) -> list[str]:
         return self.hashtags.split()
+
+    @property
+    def shown_ocr_text(self) -> str:
+        """The words read in the image: a duplicate shares its original's image, so its words too."""
+        return self.duplicate_of.ocr_text if self.duplicate_of_id else self.ocr_text
+
+    @property
+    def people_list(self) -> list[str]:
+        return self.people.split()
+
+    @property
+    def camera(self) -> str:
+        """Make and model as people say it ("Apple iPhone 13", not "Apple Apple iPhone 13")."""
+        make, model = self.camera_make.strip(), self.camera_model.strip()
+        if make and model.lower().startswith(make.split()[0].lower()):
+            return model
+        return " ".join(part for part in (make, model) if part)
+
+    @property
+    def place(self) -> str:
+        """The place as people say it: the source's name for it, else "city, region, country" (repeats dropped)."""
+        names = (self.place_name, self.country) if self.place_name else (self.city, self.region, self.country)
+        kept: list[str] = []
+        for name in names:
+            if name and not any(name in other for other in kept):  # "Lisbon" and "Lisbon" region, or "…, Portugal"
+                kept.append(name)
+        return ", ".join(kept)
 
 
 class ImportJob(models.Model):

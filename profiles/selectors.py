@@ -43,7 +43,7 @@ def profile_list_for_admin() -> QuerySet[Profile]:
 
 
 def photo_get(*, photo_id: int) -> Photo | None:
-    return Photo.objects.select_related("profile").filter(pk=photo_id).first()
+    return Photo.objects.select_related("profile", "duplicate_of").filter(pk=photo_id).first()
 
 
 def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> list[Profile]:

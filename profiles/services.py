@@ -16,13 +16,13 @@ from django.utils import timezone
 from photosearch.errors import StateConflict
 from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, image_check, sha256_hex
+from profiles.metadata import photo_metadata
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_job_running, import_lock_key
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
 from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
-from profiles.words import hashtag_words, text_config_detect
 
 logger = logging.getLogger(__name__)
 
@@ -68,25 +68,15 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     """Create or update the photo for ``record`` from the image ``data``; return the outcome.
 
     Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes for a known source id
-    replace the thumbnail and clear the embedding and generated caption so the indexer recomputes them. Bytes that
+    replace the thumbnail and clear the embedding, generated caption and words read in the image so the indexer
+    recomputes them; the same bytes with new metadata (or metadata this version reads and an older one did not:
+    EXIF, places, people) update only those fields. Bytes that
     another photo of the profile already has make this row a duplicate of that photo (own source id, text and link
     kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
     are not a usable image.
     """
     digest = sha256_hex(data)
-    metadata = {
-        "permalink": record.permalink,
-        "original_url": record.original,
-        "taken_at": record.taken_at,
-        "source_text": record.text,
-        "hashtags": " ".join(record.hashtags),
-        "hashtag_words": hashtag_words(record.hashtags),
-        "text_config": text_config_detect(record.text),
-        "alt_text": record.alt_text,
-        "media_type": record.media_type,
-        "likes": record.likes,
-        "extra": dict(record.extra),
-    }
+    metadata = photo_metadata(record=record, data=data)
     existing = Photo.objects.filter(profile=profile, source_id=record.source_id).first()
     if existing is not None and existing.content_hash == digest:
         changed = [name for name, value in metadata.items() if getattr(existing, name) != value]
@@ -120,7 +110,8 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
             "height": checked.height,
             "duplicate_of": None,
         }
-    image_fields.update(content_hash=digest, embedding=None, embedding_model="", embedded_at=None, caption="")
+    image_fields.update(content_hash=digest, embedding=None, embedding_model="", embedded_at=None, caption="",
+                        ocr_text="", ocr_engine="", ocr_at=None)
     old_thumbnail = existing.thumbnail.name if existing is not None else ""
     try:
         with transaction.atomic():

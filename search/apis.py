@@ -302,6 +302,25 @@ def _upload_too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"image: {message}", details={"image": [message], "max_bytes": upload_max_bytes()})
 
 
+class PlaceOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(source="place", help_text="As the photo page shows it; empty when unknown.")
+    source_name = serializers.CharField(source="place_name", help_text="The source's name (Instagram location…).")
+    source_id = serializers.CharField(source="place_id", help_text="The source's id of the place.")
+    city = serializers.CharField()
+    region = serializers.CharField()
+    country = serializers.CharField()
+    country_code = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+
+
+class CameraOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(source="camera", help_text="Make and model as one name.")
+    make = serializers.CharField(source="camera_make")
+    model = serializers.CharField(source="camera_model")
+    lens = serializers.CharField()
+
+
 class PhotoDetailApi(ApiView):
     """GET /api/v1/photos/<id>/ — one photo's public fields."""
 
@@ -321,6 +340,15 @@ class PhotoDetailApi(ApiView):
         hashtags = serializers.ListField(child=serializers.CharField(), source="hashtag_list")
         alt_text = serializers.CharField()
         likes = serializers.IntegerField(allow_null=True)
+        taken_at_source = serializers.CharField(
+            help_text="Where taken_at came from: source, exif, file_name, file_time; empty when unknown.")
+        place = PlaceOutputSerializer(source="*")
+        people = serializers.ListField(
+            child=serializers.CharField(), source="people_list",
+            help_text="Handles without '@': tagged accounts, @mentions, the Flickr owner.")
+        camera = CameraOutputSerializer(source="*")
+        ocr_text = serializers.CharField(
+            source="shown_ocr_text", help_text="Words read in the image; empty when none (or not read yet).")
         extra = serializers.JSONField(help_text="Source metadata kept as is: licence, owner, post…")
         duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
         embedding_model = serializers.CharField(help_text="Model of its vector; empty if not embedded yet.")

@@ -13,6 +13,9 @@ from typing import Any, Protocol
 from profiles.sources.text import record_fields_clean
 
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
+# Instagram's own rule for a mention (instaloader's Post.caption_mentions): a handle of letters, digits, "_" and
+# single dots, not ending with a dot, after an "@" that does not continue a word (an e-mail address is no mention).
+_MENTION = re.compile(r"(?<![\w.@])@(\w(?:(?:\w|\.(?!\.)){0,28}\w)?)", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,12 @@ class SourceRecord:
 
     ``extra`` is kept as is in ``Photo.extra`` (JSON): licence, owner, likes… Key ``"post"`` names the post a
     record belongs to (an Instagram shortcode: a carousel gives several records of one post); fast updates use it.
+
+    ``taken_at_source`` says where ``taken_at`` came from (``Photo.TakenAtSource``: "source" for a date the source
+    states, "file_name" for a stamp in a file name); the image's EXIF date replaces any but "source" at import.
+    ``latitude``/``longitude`` and ``place_name``/``place_id`` are the place the source states (an Instagram
+    location, Flickr geo); the image's GPS is used when the source states none. ``people`` are handles the source
+    names (tagged accounts, the Flickr owner), without '@'; @mentions in ``text`` are added at import.
     """
 
     source_id: str
@@ -34,6 +43,12 @@ class SourceRecord:
     media_type: str = "image"  # "image" or "video" (a video is kept as its cover image)
     likes: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    taken_at_source: str = ""  # "" = "source" when taken_at is set
+    latitude: float | None = None
+    longitude: float | None = None
+    place_name: str = ""
+    place_id: str = ""
+    people: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         # The one place every source's words pass: cleaned here, they can be stored and indexed (sources/text.py).
@@ -78,6 +93,14 @@ def hashtags_in(text: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for tag in _HASHTAG.findall(text):
         seen.setdefault(tag.lower(), None)
+    return tuple(seen)
+
+
+def mentions_in(text: str) -> tuple[str, ...]:
+    """Handles @mentioned in ``text``, without '@', lower-cased, first occurrence order, no repeats."""
+    seen: dict[str, None] = {}
+    for handle in _MENTION.findall(text):
+        seen.setdefault(handle.lower(), None)
     return tuple(seen)
 
 

@@ -19,6 +19,7 @@ What PostgreSQL refuses, and what we do about it:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,6 +29,10 @@ ALT_TEXT_MAX_CHARS = 5_000
 HASHTAG_MAX_CHARS = 60
 HASHTAGS_MAX = 200  # Instagram allows 30 per post; Flickr's tags are more, never hundreds
 LINK_MAX_CHARS = 2000  # Photo.permalink's size
+PLACE_NAME_MAX_CHARS = 300  # Photo.place_name's size
+PLACE_ID_MAX_CHARS = 64
+HANDLE_MAX_CHARS = 60  # Instagram's limit is 30, Flickr's path alias 40
+PEOPLE_MAX = 100  # Instagram tags at most 20 accounts per image and mentions are capped at 20 per caption
 
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -91,7 +96,37 @@ def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
         "hashtags": hashtags_clean(fields["hashtags"]),
         "alt_text": text_clean(fields["alt_text"], max_chars=ALT_TEXT_MAX_CHARS),
         "extra": json_clean(dict(fields["extra"])),
+        "taken_at_source": text_clean(fields["taken_at_source"], max_chars=16) if fields["taken_at"] else "",
+        "latitude": coordinate_clean(fields["latitude"], limit=90),
+        "longitude": coordinate_clean(fields["longitude"], limit=180),
+        "place_name": text_clean(fields["place_name"], max_chars=PLACE_NAME_MAX_CHARS),
+        # An id cut short would name another place: one too long is dropped.
+        "place_id": place_id if len(place_id := text_clean(fields["place_id"], max_chars=10**9)) <= PLACE_ID_MAX_CHARS
+        else "",
+        "people": handles_clean(fields["people"]),
     }
+
+
+def coordinate_clean(value: Any, *, limit: float) -> float | None:
+    """A latitude (``limit`` 90) or longitude (180) in degrees, or None when it is missing, not a finite number or
+    out of range. (0, 0) is kept here; sources that write it for "unknown" drop it themselves."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def handles_clean(handles: Iterable[str]) -> tuple[str, ...]:
+    """Account handles without '@', lower-cased, no spaces, no empty or repeated ones, at most ``PEOPLE_MAX``."""
+    cleaned: dict[str, None] = {}
+    for handle in handles:
+        word = "".join(text_clean(handle, max_chars=10**9).split()).lstrip("@").lower()
+        if word and len(word) <= HANDLE_MAX_CHARS:
+            cleaned.setdefault(word, None)
+            if len(cleaned) >= PEOPLE_MAX:
+                break
+    return tuple(cleaned)
 
 
 def paths_hidden(text: str) -> str:

@@ -1,0 +1,66 @@
+"""The fields an import writes on a photo, from what the source says (the record) and what the image says (its
+EXIF), with the place its coordinates fall in. Pure: no database, no storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from profiles.exif import image_metadata
+from profiles.models import TakenAtSource
+from profiles.places import place_at
+from profiles.sources.base import SourceRecord, mentions_in
+from profiles.sources.text import handles_clean
+from profiles.words import hashtag_words, text_config_detect
+
+# Dates the image's own EXIF replaces: a stamp in a file name is a copy of it at best, a file time a guess.
+_WEAKER_THAN_EXIF = {TakenAtSource.FILE_NAME, TakenAtSource.FILE_TIME}
+
+
+def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
+    """``Photo`` field values for ``record`` and its image bytes ``data``.
+
+    - ``taken_at``: a date the source states ("source": a post's date, Flickr's date taken) wins; else the EXIF
+      ``DateTimeOriginal`` (with ``OffsetTimeOriginal``; without an offset, in the server's time zone); else the
+      record's weaker date (a file-name stamp). ``taken_at_source`` says which.
+    - Coordinates: the source's (an Instagram location, Flickr geo), else the image's GPS; city, region and country
+      from the nearest GeoNames town (``profiles.places``).
+    - ``people``: the handles the source names, then the @mentions in the text.
+    """
+    image = image_metadata(data, default_zone=timezone.get_default_timezone())
+    taken_at, taken_at_source = record.taken_at, record.taken_at_source or (TakenAtSource.SOURCE if record.taken_at
+                                                                             else "")
+    if image.taken_at is not None and (taken_at is None or taken_at_source in _WEAKER_THAN_EXIF):
+        taken_at, taken_at_source = image.taken_at, TakenAtSource.EXIF
+    if record.latitude is not None and record.longitude is not None:
+        latitude, longitude = record.latitude, record.longitude
+    else:
+        latitude, longitude = image.latitude, image.longitude
+    place = place_at(latitude, longitude) if latitude is not None and longitude is not None else None
+    return {
+        "permalink": record.permalink,
+        "original_url": record.original,
+        "taken_at": taken_at,
+        "taken_at_source": str(taken_at_source) if taken_at is not None else "",
+        "source_text": record.text,
+        "hashtags": " ".join(record.hashtags),
+        "hashtag_words": hashtag_words(record.hashtags),
+        "text_config": text_config_detect(record.text),
+        "alt_text": record.alt_text,
+        "media_type": record.media_type,
+        "likes": record.likes,
+        "extra": dict(record.extra),
+        "camera_make": image.camera_make,
+        "camera_model": image.camera_model,
+        "lens": image.lens,
+        "latitude": latitude,
+        "longitude": longitude,
+        "place_name": record.place_name,
+        "place_id": record.place_id,
+        "city": place.city if place else "",
+        "region": place.region if place else "",
+        "country": place.country if place else "",
+        "country_code": place.country_code if place else "",
+        "people": " ".join(handles_clean((*record.people, *mentions_in(record.text)))),
+    }
