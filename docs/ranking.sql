@@ -111,8 +111,10 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     ) END,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -230,8 +232,10 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     ) END,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -358,8 +362,10 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     ) END,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -404,8 +410,10 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     NULL,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id

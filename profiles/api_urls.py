@@ -10,4 +10,5 @@ urlpatterns = [
     path("profiles/<int:profile_id>/", apis.ProfileDetailApi.as_view(), name="api-profile"),
     path("profiles/<int:profile_id>/imports/", apis.ProfileImportApi.as_view(), name="api-profile-imports"),
     path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="api-job"),
+    path("places/", apis.PlaceListApi.as_view(), name="api-places"),
 ]

@@ -16,6 +16,7 @@ from photosearch.api import ApiView, Conflict, WritePermission, error_responses
 from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
     import_job_get,
+    place_counts,
     profile_get,
     profile_get_with_last_import,
     profile_list_with_last_import,
@@ -240,3 +241,39 @@ class JobDetailApi(ApiView):
         if job is None:
             raise Http404(f"No import job with id {job_id}.")
         return Response(JobOutputSerializer(job, context={"request": request}).data)
+
+
+class PlaceCityOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    photos = serializers.IntegerField()
+
+
+class PlaceCountryOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+    name = serializers.CharField()
+    photos = serializers.IntegerField()
+    cities = PlaceCityOutputSerializer(many=True)
+
+
+class PlaceListApi(ApiView):
+    """GET /api/v1/places/ — the countries and towns photos were taken in, with how many photos each: the values the
+    search filters ``country`` and ``city`` take."""
+
+    class OutputSerializer(serializers.Serializer):
+        countries = PlaceCountryOutputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="place_list",
+        summary="Places",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request):
+        countries: dict[str, dict] = {}
+        for row in place_counts():
+            country = countries.setdefault(row["country_code"], {
+                "code": row["country_code"], "name": row["country"] or row["country_code"], "photos": 0, "cities": []})
+            country["photos"] += row["photos"]
+            if row["city"]:
+                country["cities"].append({"name": row["city"], "photos": row["photos"]})
+        ordered = sorted(countries.values(), key=lambda country: country["name"].casefold())
+        return Response(self.OutputSerializer({"countries": ordered}).data)

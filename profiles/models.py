@@ -211,7 +211,8 @@ class Photo(models.Model):
         names = (self.place_name, self.country) if self.place_name else (self.city, self.region, self.country)
         kept: list[str] = []
         for name in names:
-            if name and not any(name in other for other in kept):  # "Lisbon" and "Lisbon" region, or "…, Portugal"
+            # The town "Lisbon" in the region "Lisbon": named once. ("France" in "Île-de-France" is no repeat.)
+            if name and name.casefold() not in (other.casefold() for other in kept):
                 kept.append(name)
         return ", ".join(kept)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from profiles.models import ImportJob, Photo, Profile
@@ -114,3 +114,64 @@ def import_jobs_in_flight() -> bool:
         Q(status=ImportJob.Status.RUNNING)
         | Q(status=ImportJob.Status.QUEUED, created_at__gte=timezone.now() - QUEUED_STALE_AFTER)
     ).exists()
+
+
+# --- Places -------------------------------------------------------------------------------------------------------
+# Distinct values walked through the (country_code, city) index one probe each (a "loose index scan"): a few hundred
+# probes, however many photos — the search page lists the countries on every load.
+_COUNTRIES_PRESENT = """
+WITH RECURSIVE code AS (
+    (SELECT country_code FROM profiles_photo WHERE country_code <> '' ORDER BY country_code LIMIT 1)
+    UNION ALL
+    SELECT (SELECT p.country_code FROM profiles_photo p WHERE p.country_code <> '' AND p.country_code > code.country_code
+            ORDER BY p.country_code LIMIT 1)
+    FROM code WHERE code.country_code IS NOT NULL
+)
+SELECT code.country_code, name.country
+FROM code CROSS JOIN LATERAL (
+    SELECT country FROM profiles_photo p WHERE p.country_code <> '' AND p.country_code = code.country_code LIMIT 1
+) name
+WHERE code.country_code IS NOT NULL
+"""
+_CITIES_PRESENT = """
+WITH RECURSIVE place AS (
+    (SELECT country_code, city FROM profiles_photo WHERE country_code <> '' AND city <> '' {only_first}
+     ORDER BY country_code, city LIMIT 1)
+    UNION ALL
+    SELECT next.country_code, next.city FROM place CROSS JOIN LATERAL (
+        SELECT p.country_code, p.city FROM profiles_photo p
+        WHERE p.country_code <> '' AND p.city <> '' AND (p.country_code, p.city) > (place.country_code, place.city)
+            {only_next}
+        ORDER BY p.country_code, p.city LIMIT 1
+    ) next
+)
+SELECT country_code, city FROM place
+"""
+
+
+def place_countries() -> list[tuple[str, str]]:
+    """(code, name) of the countries that photos were taken in, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTRIES_PRESENT)
+        return sorted(((code, name or code) for code, name in cursor.fetchall()), key=lambda row: row[1].casefold())
+
+
+def place_cities(*, country_codes: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(country code, city) of the towns photos were taken in (of ``country_codes`` only, when given), by code and
+    name."""
+    only = "AND {}country_code = ANY(%(codes)s)" if country_codes else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_CITIES_PRESENT.format(only_first=only.format(""), only_next=only.format("p.") if only else ""),
+                       {"codes": list(country_codes)})
+        return list(cursor.fetchall())
+
+
+def place_counts() -> list[dict]:
+    """Every (country, city) photos were taken in, with how many photos (duplicates aside): the API's list of
+    places. One aggregate over the place index."""
+    rows = (
+        Photo.objects.exclude(country_code="").filter(duplicate_of__isnull=True)
+        .values("country_code", "city").annotate(photos=Count("id"), country=Max("country"))
+        .order_by("country_code", "city")
+    )
+    return list(rows)

@@ -23,9 +23,13 @@ from profiles.models import MediaType
 from profiles.selectors import photo_get
 from profiles.sources.text import text_clean
 from search.inputs import (
+    DEFAULT_NEAR_KM,
+    city_parse,
+    country_parse,
     day_parse,
     has_text_parse,
     media_type_parse,
+    near_parse,
     profile_ids_parse,
     search_filters_build,
     sort_parse,
@@ -92,6 +96,10 @@ class HasTextField(_Parsed, serializers.BooleanField):
     parse = staticmethod(has_text_parse)
 
 
+class NearField(_Parsed, serializers.CharField):
+    parse = staticmethod(near_parse)
+
+
 class SortField(_Parsed, serializers.ChoiceField):
     parse = staticmethod(sort_parse)
 
@@ -112,6 +120,20 @@ class FilterInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None,
         help_text="true: only photos with words of their own (caption, title, sidecar text); false: only without.",
     )
+    country = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False,
+        help_text="Taken in this country: ISO code (PT) or a name photos were taken in (Portugal); repeat or separate "
+        "with commas for several. `GET /api/v1/places/` lists them.",
+    )
+    city = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False,
+        help_text="Taken in this town (accents and case ignored); repeat or separate with commas for several.",
+    )
+    near = NearField(
+        required=False, allow_null=True, default=None,
+        help_text="Taken within a distance of a point: `LAT,LON,KM` in decimal degrees and km (`38.72,-9.14,5`; "
+        f"without KM, {DEFAULT_NEAR_KM:g} km).",
+    )
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=MAX_LIMIT)
     cursor = CursorField(
         required=False, max_offset=MAX_OFFSET, help_text="Opaque; taken from the `next` URL of the previous page."
@@ -126,9 +148,12 @@ class FilterInputSerializer(serializers.Serializer):
     def filters(self) -> SearchFilters:
         """The selector's filters from the validated input (handles resolved to ids, days to aware datetimes)."""
         data = self.validated_data
+        country_codes = country_parse(data.get("country", []))
         return search_filters_build(
             profile_ids=profile_ids_parse(data.get("profile", [])), day_from=data.get("from"),
             day_to=data.get("to"), media_type=data.get("media_type"), has_text=data.get("has_text"),
+            country_codes=country_codes, cities=city_parse(data.get("city", []), country_codes=country_codes),
+            near=data.get("near"),
         )
 
 
@@ -185,6 +210,7 @@ class HitOutputSerializer(serializers.Serializer):
     thumbnail_url = serializers.SerializerMethodField()
     permalink = serializers.CharField(source="photo.permalink")
     taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)
+    place = serializers.CharField(source="photo.place", help_text="Where it was taken; empty when unknown.")
     media_type = serializers.CharField(source="photo.media_type")
     match = MatchOutputSerializer(source="*")
 

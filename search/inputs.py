@@ -5,6 +5,9 @@ reads the same everywhere (``from: “2024-13-01” is not a date like 2024-06-3
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
@@ -15,10 +18,10 @@ from PIL import Image
 from profiles.images import ImageRejected, image_open
 from profiles.images import rgb
 from profiles.models import MediaType
-from profiles.selectors import profile_ids_for_handle
+from profiles.selectors import place_cities, place_countries, profile_ids_for_handle
 from search.ranking.loader import MARK_START, MARK_STOP
 from search.ranking.words import WORDS_MODES
-from search.types import InvalidQuery, RankingOptions, SearchFilters, day_range
+from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
 
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
@@ -176,6 +179,77 @@ def profile_ids_parse(values: Iterable[str], *, field: str = "profile") -> tuple
     return tuple(dict.fromkeys(ids))
 
 
+MAX_NEAR_KM = 20_000.0  # half the Earth's circumference: anything farther is everywhere
+_NEAR = re.compile(r"^\s*([-+]?[\d.]+)\s*,\s*([-+]?[\d.]+)\s*(?:,\s*([\d.]+)\s*(?:km)?)?\s*$", re.IGNORECASE)
+DEFAULT_NEAR_KM = 10.0
+
+
+def near_parse(value: str | None, *, field: str = "near") -> Near | None:
+    """``LAT,LON,KM`` (decimal degrees; the distance in km, 10 when left out) or None for an empty value."""
+    if value is None or not str(value).strip():
+        return None
+    match = _NEAR.match(str(value))
+    example = "“38.72,-9.14,5” (latitude, longitude, km)"
+    if not match:
+        raise InvalidQuery(f"“{value}” is not a place and distance like {example}.", field=field)
+    try:
+        latitude, longitude = float(match.group(1)), float(match.group(2))
+        km = float(match.group(3)) if match.group(3) else DEFAULT_NEAR_KM
+    except ValueError:
+        raise InvalidQuery(f"“{value}” is not a place and distance like {example}.", field=field) from None
+    if not (math.isfinite(latitude) and -90 <= latitude <= 90):
+        raise InvalidQuery(f"Latitude {match.group(1)} is out of range (-90 to 90).", field=field)
+    if not (math.isfinite(longitude) and -180 <= longitude <= 180):
+        raise InvalidQuery(f"Longitude {match.group(2)} is out of range (-180 to 180).", field=field)
+    if not (math.isfinite(km) and 0 < km <= MAX_NEAR_KM):
+        raise InvalidQuery(f"The distance must be more than 0 and at most {MAX_NEAR_KM:,.0f} km.", field=field)
+    return Near(latitude=latitude, longitude=longitude, km=km)
+
+
+def place_folded(name: str) -> str:
+    """A place name as compared: accents, case and spacing ignored ("Zürich" = "zurich", "São Paulo" = "sao paulo")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().split())
+
+
+def _names(values: Iterable[str]) -> list[str]:
+    return [name.strip() for value in values for name in str(value).split(",") if name.strip()]
+
+
+def country_parse(values: Iterable[str], *, field: str = "country") -> tuple[str, ...]:
+    """Country codes from ``values`` (each may list several, comma-separated): a two-letter ISO code (any), or the
+    name of a country that photos were taken in (accents and case ignored)."""
+    codes: list[str] = []
+    names = _names(values)
+    present = {place_folded(name): code for code, name in place_countries()} if any(len(n) != 2 for n in names) else {}
+    for name in names:
+        if len(name) == 2 and name.isascii() and name.isalpha():
+            codes.append(name.upper())
+        elif (code := present.get(place_folded(name))) is not None:
+            codes.append(code)
+        else:
+            raise InvalidQuery(f"No photo was taken in a country named “{name}”.", field=field)
+    return tuple(dict.fromkeys(codes))
+
+
+def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), field: str = "city") -> tuple[str, ...]:
+    """The stored names of the towns named in ``values`` (comma-separated; accents and case ignored), among those
+    photos were taken in (of ``country_codes`` when given)."""
+    names = _names(values)
+    if not names:
+        return ()
+    present: dict[str, list[str]] = {}
+    for _, city in place_cities(country_codes=country_codes):
+        present.setdefault(place_folded(city), []).append(city)
+    cities: list[str] = []
+    for name in names:
+        if not (found := present.get(place_folded(name))):
+            raise InvalidQuery(f"No photo was taken in a town named “{name}”"
+                               f"{' in that country' if country_codes else ''}.", field=field)
+        cities.extend(found)
+    return tuple(dict.fromkeys(cities))
+
+
 def search_filters_build(
     *,
     profile_ids: tuple[int, ...] = (),
@@ -183,6 +257,9 @@ def search_filters_build(
     day_to: date | None = None,
     media_type: str | None = None,
     has_text: bool | None = None,
+    country_codes: tuple[str, ...] = (),
+    cities: tuple[str, ...] = (),
+    near: Near | None = None,
 ) -> SearchFilters:
     """The selector's filters from parsed values: the days are whole days in the display time zone, ``to``
     included."""
@@ -190,19 +267,28 @@ def search_filters_build(
         raise InvalidQuery("The From date is after the To date.", field="to")
     taken_from, taken_to = day_range(day_from, day_to)
     return SearchFilters(
-        profile_ids=profile_ids, taken_from=taken_from, taken_to=taken_to, media_type=media_type, has_text=has_text
+        profile_ids=profile_ids, taken_from=taken_from, taken_to=taken_to, media_type=media_type, has_text=has_text,
+        country_codes=country_codes, cities=cities, near=near,
     )
 
 
 def search_filters_parse(data) -> SearchFilters:
-    """``SearchFilters`` from request values (a ``QueryDict`` or a plain mapping of strings): ``profile`` (repeated
-    or comma-separated), ``from``, ``to``, ``media_type``, ``has_text``."""
+    """``SearchFilters`` from request values (a ``QueryDict`` or a plain mapping of strings): ``profile``, ``country``
+    and ``city`` (each repeated or comma-separated), ``from``, ``to``, ``media_type``, ``has_text``, ``near``."""
     getlist = getattr(data, "getlist", None)
-    profiles = getlist("profile") if getlist else [data.get("profile") or ""]
+
+    def values(name: str) -> list[str]:
+        return getlist(name) if getlist else [data.get(name) or ""]
+
+    profiles = values("profile")
+    country_codes = country_parse(values("country"))
     return search_filters_build(
         profile_ids=profile_ids_parse(profiles),
         day_from=day_parse(data.get("from"), field="from"),
         day_to=day_parse(data.get("to"), field="to"),
         media_type=media_type_parse(data.get("media_type")),
         has_text=has_text_parse(data.get("has_text")),
+        country_codes=country_codes,
+        cities=city_parse(values("city"), country_codes=country_codes),
+        near=near_parse(data.get("near")),
     )

@@ -33,11 +33,23 @@ class SearchFilters:
     taken_to: datetime | None = None  # exclusive
     media_type: str | None = None  # "image" | "video"
     has_text: bool | None = None  # True: only photos with their own words; False: only photos without
+    country_codes: tuple[str, ...] = ()  # ISO 3166-1 alpha-2, upper case
+    cities: tuple[str, ...] = ()  # as stored (search.inputs.city_parse resolves what is typed)
+    near: Near | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.profile_ids) or any(
-            value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text)
+        return bool(self.profile_ids or self.country_codes or self.cities) or any(
+            value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text, self.near)
         )
+
+
+@dataclass(frozen=True)
+class Near:
+    """Within ``km`` kilometres (great circle) of (``latitude``, ``longitude``)."""
+
+    latitude: float
+    longitude: float
+    km: float
 
 
 def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:

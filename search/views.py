@@ -18,6 +18,8 @@ from photosearch.uploads import upload_max_bytes, upload_size_error
 from profiles.models import MediaType
 from profiles.selectors import (
     photo_get,
+    place_cities,
+    place_countries,
     profile_list_with_counts,
     profile_list_with_last_import,
 )
@@ -78,6 +80,9 @@ class SearchParams:
     taken_to: str = ""  # YYYY-MM-DD, inclusive
     media: str = ""
     has_text: str = ""
+    country: str = ""
+    city: str = ""
+    near: str = ""
     sort: str = "relevance"
     words: str = ""
     offset: str = "0"
@@ -88,7 +93,8 @@ class SearchParams:
             query=data.get("q", ""), profile=data.get("profile", "").strip(), taken_from=data.get("from", "").strip(),
             # "media" is the form's older name of media_type (bookmarked searches)
             taken_to=data.get("to", "").strip(), media=data.get("media_type", data.get("media", "")),
-            has_text=data.get("has_text", ""),
+            has_text=data.get("has_text", ""), country=data.get("country", "").strip(),
+            city=data.get("city", "").strip(), near=data.get("near", "").strip(),
             sort=data.get("sort") or "relevance", words=data.get("words", ""), offset=data.get("offset") or "0",
         )
 
@@ -161,6 +167,7 @@ def profiles_page(request: HttpRequest) -> HttpResponse:
 
 
 def _search_context(*, params: SearchParams) -> dict:
+    countries = place_countries()
     return {
         "params": params,
         "profiles": profile_list_with_counts(),
@@ -171,6 +178,10 @@ def _search_context(*, params: SearchParams) -> dict:
         "media_choices": MEDIA_CHOICES,
         "has_text_choices": HAS_TEXT_CHOICES,
         "words_choices": WORDS_CHOICES,
+        "countries": countries,
+        # Towns to suggest: those of the chosen country (every town of a big library would make a long page).
+        "cities": [city for _, city in place_cities(country_codes=(params.country.upper(),))]
+        if params.country.upper() in dict(countries) else [],
         "max_upload_mb": upload_max_bytes() // (1024 * 1024),
     }
 
@@ -179,7 +190,7 @@ def _filters(*, params: SearchParams) -> SearchFilters:
     """The selector's filters (the API's parser: the same mistake gets the same message on both)."""
     return search_filters_parse({
         "profile": params.profile, "from": params.taken_from, "to": params.taken_to, "media_type": params.media,
-        "has_text": params.has_text,
+        "has_text": params.has_text, "country": params.country, "city": params.city, "near": params.near,
     })
 
 

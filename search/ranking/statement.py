@@ -8,6 +8,7 @@ integer vector width, column lists from the models) is formatted in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from textwrap import indent, wrap
 
@@ -15,10 +16,11 @@ import numpy as np
 from django.conf import settings
 from pgvector import HalfVector
 
+from profiles.places import EARTH_RADIUS_KM
 from search.indexes import embedding_expression
 from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
 from search.ranking.words import QueryWords
-from search.types import RankingOptions, SearchFilters
+from search.types import Near, RankingOptions, SearchFilters
 
 # How much ts_rank_cd (normalised to 0–1: field weights, words close together) adds to a text match's share of the
 # query's rarity (0–1): it orders photos that hold the same words, and can pass a photo whose share is only a little
@@ -27,6 +29,8 @@ CLOSENESS_WEIGHT = 0.2
 # ts_rank_cd is computed for this many times the text depth of the candidates holding the most of the query: the
 # closeness term reorders photos of nearly the same share, which all fall within that shortlist.
 TEXT_SHORTLIST_FACTOR = 3
+
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # of latitude; of longitude times cos(latitude)
 
 ORDER_BY = {
     "relevance": "fused_score DESC, photo_id",
@@ -87,7 +91,40 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
         params["media_type"] = filters.media_type
     if filters.has_text is not None:
         clauses.append("source_text <> ''" if filters.has_text else "source_text = ''")
+    if filters.country_codes:
+        clauses.append("country_code <> '' AND country_code = ANY(%(country_codes)s)")  # the partial index's condition
+        params["country_codes"] = list(filters.country_codes)
+    if filters.cities:
+        clauses.append("city = ANY(%(cities)s)")
+        params["cities"] = list(filters.cities)
+    if filters.near is not None:
+        clause, near_params = near_sql(filters.near)
+        clauses.append(clause)
+        params.update(near_params)
     return clauses, params
+
+
+def near_sql(near: Near) -> tuple[str, dict]:
+    """Photos within ``near.km`` of a point: a latitude/longitude box the (latitude, longitude) index can scan, then
+    the great-circle distance (haversine, as ``profiles.places.distance_km``). Near a pole or the antimeridian the
+    box would wrap: there only the distance decides."""
+    lat_span = near.km / KM_PER_DEGREE
+    cos_lat = math.cos(math.radians(near.latitude))
+    lon_span = near.km / (KM_PER_DEGREE * cos_lat) if cos_lat > 1e-6 else 360.0
+    params = {"near_lat": near.latitude, "near_lon": near.longitude, "near_km": near.km,
+              "near_lat_min": near.latitude - lat_span, "near_lat_max": near.latitude + lat_span,
+              "near_lon_min": near.longitude - lon_span, "near_lon_max": near.longitude + lon_span}
+    box = ["latitude BETWEEN %(near_lat_min)s AND %(near_lat_max)s"]
+    if near.longitude - lon_span >= -180 and near.longitude + lon_span <= 180:
+        box.append("longitude BETWEEN %(near_lon_min)s AND %(near_lon_max)s")
+    distance = (
+        "2 * %(earth_radius_km)s * asin(least(1, sqrt("
+        "power(sin(radians(latitude - %(near_lat)s) / 2), 2)"
+        " + cos(radians(%(near_lat)s)) * cos(radians(latitude)) * power(sin(radians(longitude - %(near_lon)s) / 2), 2)"
+        "))) <= %(near_km)s"
+    )
+    params["earth_radius_km"] = EARTH_RADIUS_KM
+    return "(" + " AND ".join([*box, distance]) + ")", params
 
 
 def vector_distance(dimensions: int) -> str:

@@ -420,7 +420,7 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
     assert set(schema["paths"]) == {
         "/api/v1/search/", "/api/v1/search/by-image/", "/api/v1/photos/{photo_id}/",
         "/api/v1/photos/{photo_id}/similar/", "/api/v1/profiles/", "/api/v1/profiles/{profile_id}/",
-        "/api/v1/profiles/{profile_id}/imports/", "/api/v1/jobs/{job_id}/",
+        "/api/v1/profiles/{profile_id}/imports/", "/api/v1/jobs/{job_id}/", "/api/v1/places/",
     }
     assert set(schema["paths"]["/api/v1/profiles/"]) == {"get", "post"}
     by_image = schema["paths"]["/api/v1/search/by-image/"]["post"]
