@@ -175,18 +175,35 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ("thumb", "source_id", "profile", "media_type", "taken_at", "embedding_model", "imported_at")
-    list_filter = ("profile", "media_type", "embedding_model")
+    list_display = ("thumb", "source_id", "profile", "media_type", "taken_at", "place", "embedding_model",
+                    "imported_at")
+    list_filter = ("profile", "media_type", "country", "taken_at_source", "embedding_model", "ocr_engine")
     search_fields = ("source_id", "source_text", "caption", "hashtags", "alt_text")
     list_select_related = ("profile",)
     readonly_fields = ("preview", "content_hash", "embedding_model", "embedded_at", "width", "height",
-                       "duplicate_of", "imported_at", "updated_at")
-    exclude = ("embedding", "thumbnail")
+                       "duplicate_of", "taken_at_source", "camera_make", "camera_model", "lens", "city", "region",
+                       "country", "country_code", "ocr_text", "ocr_engine", "ocr_at", "imported_at", "updated_at")
+    exclude = ("embedding", "thumbnail", "text_image")
+    fieldsets = (
+        (None, {"fields": ("preview", "profile", "source_id", "permalink", "original_url", "media_type", "likes",
+                           "duplicate_of")}),
+        ("Words", {"fields": ("source_text", "hashtags", "hashtag_words", "alt_text", "text_config", "caption",
+                              "ocr_text", "ocr_engine", "ocr_at")}),
+        ("When, where, who", {"fields": ("taken_at", "taken_at_source", "place_name", "place_id", "latitude",
+                                         "longitude", "city", "region", "country", "country_code", "people",
+                                         "camera_make", "camera_model", "lens")}),
+        ("Image and index", {"fields": ("width", "height", "content_hash", "embedding_model", "embedded_at",
+                                        "extra", "imported_at", "updated_at")}),
+    )
     raw_id_fields = ("profile",)
     date_hierarchy = "taken_at"
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("embedding")
+
+    @admin.display(description="Place", ordering="country")
+    def place(self, obj):
+        return obj.place
 
     def get_search_results(self, request, queryset, search_term):
         """Words search the photo's full-text vector (GIN index: post text, caption, tags, alt text), with the

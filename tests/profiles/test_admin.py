@@ -122,3 +122,18 @@ def test_the_profile_page_links_to_its_search_and_shows_recent_imports(admin_cli
 
     assert 'href="/?profile=trip"' in page.text
     assert "Recent imports" in page.text and "Succeeded" in page.text
+
+
+def test_photo_admin_shows_place_people_and_words_in_the_image_and_filters_by_country(admin_client, photo_folder):
+    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="p")
+    Photo.objects.filter(source_id="a.jpg").update(
+        city="Porto", country="Portugal", country_code="PT", people="maria", ocr_text="MENU DO DIA")
+    photo = Photo.objects.get(source_id="a.jpg")
+
+    detail = admin_client.get(f"/admin/profiles/photo/{photo.pk}/change/")
+    by_country = admin_client.get("/admin/profiles/photo/", {"country": "Portugal"})
+
+    assert detail.status_code == 200
+    assert "MENU DO DIA" in detail.text and "Porto" in detail.text and "maria" in detail.text
+    assert "a.jpg" in by_country.text and "b.jpg" not in by_country.text
+    assert "Porto, Portugal" in by_country.text
