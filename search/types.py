@@ -36,10 +36,17 @@ class SearchFilters:
     country_codes: tuple[str, ...] = ()  # ISO 3166-1 alpha-2, upper case
     cities: tuple[str, ...] = ()  # as stored (search.inputs.city_parse resolves what is typed)
     near: Near | None = None
+    regions: tuple[str, ...] = ()  # as stored
+    hashtags: tuple[str, ...] = ()  # every one required, lower case without '#'
+    people: tuple[str, ...] = ()  # every one required: tagged, mentioned or the owner; lower case without '@'
+    has_image_text: bool | None = None  # True: only photos with words read in the image; False: only without
 
     def __bool__(self) -> bool:
-        return bool(self.profile_ids or self.country_codes or self.cities) or any(
-            value is not None for value in (self.taken_from, self.taken_to, self.media_type, self.has_text, self.near)
+        return bool(self.profile_ids or self.country_codes or self.cities or self.regions or self.hashtags
+                    or self.people) or any(
+            value is not None
+            for value in (self.taken_from, self.taken_to, self.media_type, self.has_text, self.near,
+                          self.has_image_text)
         )
 
 

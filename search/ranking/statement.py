@@ -97,10 +97,23 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
     if filters.cities:
         clauses.append("city = ANY(%(cities)s)")
         params["cities"] = list(filters.cities)
+    if filters.regions:
+        clauses.append("region = ANY(%(regions)s)")
+        params["regions"] = list(filters.regions)
     if filters.near is not None:
         clause, near_params = near_sql(filters.near)
         clauses.append(clause)
         params.update(near_params)
+    # A hashtag or a person: the word through the GIN index (every own word is in the unstemmed layer), then the
+    # exact entry of the space-separated column (a word of the caption is no hashtag).
+    for column, values in (("hashtags", filters.hashtags), ("people", filters.people)):
+        for index, value in enumerate(values):
+            name = f"{column}_{index}"
+            clauses.append(f"search_vector @@ phraseto_tsquery('simple', %({name})s) "
+                           f"AND position(' ' || %({name})s || ' ' IN ' ' || {column} || ' ') > 0")
+            params[name] = value
+    if filters.has_image_text is not None:
+        clauses.append("ocr_text <> ''" if filters.has_image_text else "ocr_text = ''")
     return clauses, params
 
 
