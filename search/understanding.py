@@ -1,0 +1,97 @@
+"""A query as the search runs it: the parser's understood parts (``search.query_parser``, pure) read against this
+library's places and profiles, turned into filters that combine with the explicit ones (an explicit filter wins),
+and the description that remains for the vector and words channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from profiles.selectors import profile_ids_for_handle
+from search.query_parser import ParsedQuery, Understood, Vocabulary, query_parse
+from search.types import SearchFilters, day_range
+from search.vocabulary import query_vocabulary
+
+# The library's places and profiles change only when an import ends (search.services drops the cached copy then).
+VOCABULARY_CACHE_KEY = "search:query-vocabulary"
+VOCABULARY_CACHE_SECONDS = 600
+KINDS = ("date", "place", "profile", "person", "hashtag", "media_type", "has_text")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """``description``: what the channels search; ``understood``: the parts taken as filters (those of a kind the
+    user asked to keep as words are left in the description); ``filters``: the explicit filters with the understood
+    ones added where the explicit ones leave the field open."""
+
+    description: str
+    understood: tuple[Understood, ...]
+    filters: SearchFilters
+
+
+def vocabulary_cached() -> Vocabulary:
+    """The library's vocabulary (``search.vocabulary.query_vocabulary``), cached until the next import ends."""
+    vocabulary = cache.get(VOCABULARY_CACHE_KEY)
+    if vocabulary is None:
+        vocabulary = query_vocabulary()
+        cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
+    return vocabulary
+
+
+def vocabulary_forget() -> None:
+    """Drop the cached vocabulary (an import changed the places or profiles)."""
+    cache.delete(VOCABULARY_CACHE_KEY)
+
+
+def query_understand(*, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset()) -> Understanding:
+    """``query`` parsed against the library (its places and profiles, today in the display time zone). Parts of a
+    kind in ``plain`` stay words (the page's ✕ on a chip)."""
+    parsed: ParsedQuery = query_parse(query, vocabulary=vocabulary_cached(), today=timezone.localdate())
+    kept = tuple(part for part in parsed.understood if part.kind not in plain)
+    description = parsed.description if len(kept) == len(parsed.understood) else _without(query, kept)
+    return Understanding(description=description, understood=kept, filters=filters_with_understood(filters, kept))
+
+
+def _without(query: str, parts: tuple[Understood, ...]) -> str:
+    """``query`` with the words of ``parts`` taken out (each part's text is exactly as typed, in query order)."""
+    rest, position = query, 0
+    for part in parts:
+        found = rest.find(part.text, position)
+        if found < 0:
+            continue
+        rest = rest[:found] + " " + rest[found + len(part.text):]
+        position = found
+    return " ".join(rest.split())
+
+
+def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...]) -> SearchFilters:
+    """``filters`` plus what ``parts`` say, field by field: a field the explicit filters set is kept as it is (the
+    form or API parameter wins); hashtags and people add up (each is required)."""
+    changes: dict = {}
+    place_set = bool(filters.country_codes or filters.cities or filters.regions or filters.near)
+    for part in parts:
+        if part.kind == "date" and filters.taken_from is None and filters.taken_to is None \
+                and "taken_from" not in changes:
+            changes["taken_from"], changes["taken_to"] = day_range(part.date_from, part.date_to)
+        elif part.kind == "place" and part.place is not None and not place_set and "_place" not in changes:
+            changes["_place"] = True
+            field = {"city": "cities", "region": "regions", "country": "country_codes"}[part.place.kind]
+            value = part.place.country_code if part.place.kind == "country" else part.place.name
+            changes[field] = (value,)
+            if part.place.kind != "country":
+                changes["country_codes"] = (part.place.country_code,)
+        elif part.kind == "profile" and not filters.profile_ids and "profile_ids" not in changes:
+            if ids := tuple(profile_ids_for_handle(part.value)):
+                changes["profile_ids"] = ids
+        elif part.kind == "person":
+            changes["people"] = (*changes.get("people", filters.people), part.value)
+        elif part.kind == "hashtag":
+            changes["hashtags"] = (*changes.get("hashtags", filters.hashtags), part.value)
+        elif part.kind == "media_type" and filters.media_type is None:
+            changes["media_type"] = part.value
+        elif part.kind == "has_text" and filters.has_image_text is None:
+            changes["has_image_text"] = True
+    changes.pop("_place", None)
+    return replace(filters, **changes)
