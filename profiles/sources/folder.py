@@ -45,8 +45,10 @@ _STAMP = re.compile(
     r"(?P<h>\d{2})(?P<ts>[-_.:]?)(?P<mi>\d{2})(?P=ts)(?P<s>\d{2})(?:\d{3})?(?!\d)"
 )
 # A date alone: WhatsApp's IMG-20190714-WA0001, or 2019-07-14 at the start of a name.
-_DATE_STAMP = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})-WA\d+|^(?P<y2>(?:19|20)\d{2})-(?P<mo2>\d{2})-"
-                         r"(?P<d2>\d{2})(?!\d)")
+_DATE_STAMP = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})-WA\d+"
+    r"|^(?P<y2>(?:19|20)\d{2})-(?P<mo2>\d{2})-(?P<d2>\d{2})(?!\d)"
+)
 _CAROUSEL_SUFFIX = re.compile(r"_\d+$")
 SIDECAR_MAX_BYTES = 1_000_000
 
