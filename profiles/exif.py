@@ -1,8 +1,10 @@
 """What an image file says about itself: when it was taken (EXIF ``DateTimeOriginal`` with its offset), where (GPS)
 and with what (camera make and model, lens). Pure functions over bytes: no models, no storage.
 
-Only the header is read (``Image.open`` is lazy), so this costs a fraction of a millisecond per photo and runs on
-every import, also of unchanged photos: a re-import fills these fields without re-embedding.
+Only the header is read (``Image.open`` is lazy; PNG alone may decode, its EXIF can follow the pixels), so this costs
+a fraction of a millisecond per photo and runs on every import, also of unchanged photos: a re-import fills these
+fields without re-embedding. Values come in every form real files have: rationals as ``IFDRational`` or (num, den)
+pairs, degrees as (d, m, s), (d, decimal m) or one decimal number, strings as ``str`` or ``bytes``, NUL-padded.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from fractions import Fraction
@@ -17,19 +20,26 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
-# EXIF tags (CIPA DC-008). IFD0: Make, Model, DateTime. Exif IFD: the original date, its offset and sub-seconds,
-# the digitised date as a fallback (some cameras fill only that), the lens.
-_MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
+import profiles.images  # noqa: F401 — registers the HEIC opener, so HEIC EXIF reads however this module is reached
+
+# EXIF tags (CIPA DC-008). IFD0: Make, Model. Exif IFD: the original date, its offset and sub-seconds, the digitised
+# date as a fallback (some cameras fill only that), the lens. IFD0's DateTime is left out: it is the time the file
+# was last written (an editor, an export), not when the photo was taken.
+_MAKE, _MODEL = 0x010F, 0x0110
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004
 _OFFSET_TIME, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED = 0x9010, 0x9011, 0x9012
-_SUBSEC_ORIGINAL = 0x9291
+_SUBSEC_ORIGINAL, _SUBSEC_DIGITIZED = 0x9291, 0x9292
 _LENS_MAKE, _LENS_MODEL = 0xA433, 0xA434
 # GPS IFD.
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
 _GPS_TIME, _GPS_DATE = 7, 29
 
-_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?")
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
+# A camera clock that says the photo is from the future is wrong; a day of slack covers any time zone.
+_FUTURE_SLACK = timedelta(days=1)
+# The GPS clock names the camera's offset only when it ticked with the shot: a fix minutes old is no offset.
+_GPS_CLOCK_SLACK = timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -52,22 +62,27 @@ def image_metadata(data: bytes, *, default_zone: tzinfo = timezone.utc) -> Image
     """The date, place and camera in the EXIF of ``data`` (JPEG, HEIC, AVIF, WebP, PNG, TIFF — what Pillow opens).
     Never raises: a file without EXIF, or with EXIF too damaged to read, gives ``NOTHING`` (or what could be read)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            exif = image.getexif()
-            ifd0 = dict(exif)
-            sub = _ifd(exif, ExifTags.IFD.Exif)
-            gps = _ifd(exif, ExifTags.IFD.GPSInfo)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data": what survives is used, the rest is no news
+            with Image.open(io.BytesIO(data)) as image:
+                exif = image.getexif()
+                ifd0 = dict(exif)
+                sub = _ifd(exif, ExifTags.IFD.Exif)
+                gps = _ifd(exif, ExifTags.IFD.GPSInfo)
     except Exception:  # noqa: BLE001 — EXIF is a bonus: whatever a damaged header raises, the import goes on
         return NOTHING
-    latitude, longitude = _coordinates(gps)
-    return ImageMetadata(
-        taken_at=_taken_at(ifd0, sub, gps, default_zone),
-        latitude=latitude,
-        longitude=longitude,
-        camera_make=_string(ifd0.get(_MAKE)),
-        camera_model=_string(ifd0.get(_MODEL)),
-        lens=_lens(sub),
-    )
+    try:
+        latitude, longitude = _coordinates(gps)
+        return ImageMetadata(
+            taken_at=_taken_at(sub, gps, default_zone),
+            latitude=latitude,
+            longitude=longitude,
+            camera_make=_string(ifd0.get(_MAKE)),
+            camera_model=_string(ifd0.get(_MODEL)),
+            lens=_lens(sub),
+        )
+    except Exception:  # noqa: BLE001 — a value of a type no camera writes; the helpers below expect none
+        return NOTHING
 
 
 def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
@@ -78,11 +93,17 @@ def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
 
 
 def _string(value: Any, *, max_chars: int = 100) -> str:
+    """An EXIF ASCII value as text: ``bytes`` decoded (UTF-8, else Latin-1), cut at the first NUL (C strings; what
+    follows is padding or garbage), control characters dropped, spaces collapsed."""
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            value = value.decode("latin-1")
     if not isinstance(value, str):
         return ""
-    text = "".join(ch for ch in value.replace("\x00", " ") if ch.isprintable()).strip()
+    value = value.lstrip("\x00").split("\x00", 1)[0]
+    text = "".join(ch for ch in value if ch.isprintable()).strip()
     return " ".join(text.split())[:max_chars]
 
 
@@ -93,24 +114,31 @@ def _lens(sub: dict[int, Any]) -> str:
     return model or make
 
 
-def _taken_at(ifd0: dict, sub: dict, gps: dict, default_zone: tzinfo) -> datetime | None:
-    for date_tag, offset_tag, tags in ((_DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, sub),
-                                        (_DATETIME_DIGITIZED, _OFFSET_TIME_DIGITIZED, sub),
-                                        (_DATETIME, _OFFSET_TIME, ifd0)):
-        local = _exif_datetime(tags.get(date_tag))
+def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> datetime | None:
+    """``DateTimeOriginal`` (else ``DateTimeDigitized``) with its sub-seconds, in the offset the file states for it
+    (else the file's other offsets, else the one the GPS clock implies, else ``default_zone``)."""
+    for date_tag, subsec_tag, offset_tags in (
+        (_DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, (_OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED, _OFFSET_TIME)),
+        (_DATETIME_DIGITIZED, _SUBSEC_DIGITIZED, (_OFFSET_TIME_DIGITIZED, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME)),
+    ):
+        local = _exif_datetime(sub.get(date_tag))
         if local is None:
             continue
-        if date_tag == _DATETIME_ORIGINAL:
-            local = local.replace(microsecond=_subseconds(sub.get(_SUBSEC_ORIGINAL)))
-        zone = _offset(sub.get(offset_tag)) or _offset(sub.get(_OFFSET_TIME)) or _zone_from_gps(local, gps)
-        return local.replace(tzinfo=zone or default_zone)
+        local = local.replace(microsecond=_subseconds(sub.get(subsec_tag)))
+        zone = next((z for z in map(_offset, (sub.get(tag) for tag in offset_tags)) if z is not None), None)
+        zone = zone or _zone_from_gps(local, gps)
+        moment = local.replace(tzinfo=zone or default_zone)
+        if moment > datetime.now(timezone.utc) + _FUTURE_SLACK:
+            return None
+        return moment
     return None
 
 
 def _exif_datetime(value: Any) -> datetime | None:
-    """``"2019:07:14 10:00:00"`` (also with "-" or "/" or "T"); cameras write "0000:00:00 00:00:00" for unknown."""
+    """``"2019:07:14 10:00:00"`` (also with "-", "/" or "." in the date, or "T"); None for what cameras write when
+    they do not know ("0000:00:00 00:00:00", blanks) and for dates before 1800."""
     match = _EXIF_DATE.match(_string(value))
-    if not match:
+    if not match or match.group(4) is None:
         return None
     try:
         moment = datetime(*(int(part) for part in match.groups()))
@@ -119,67 +147,104 @@ def _exif_datetime(value: Any) -> datetime | None:
     return moment if moment.year >= 1800 else None
 
 
+def _exif_date(value: Any) -> datetime | None:
+    """The GPS date stamp ``"2019:07:14"`` as midnight of that day."""
+    match = _EXIF_DATE.match(_string(value))
+    if not match:
+        return None
+    try:
+        day = datetime(*(int(part) for part in match.groups()[:3]))
+    except ValueError:
+        return None
+    return day if day.year >= 1800 else None
+
+
 def _subseconds(value: Any) -> int:
     digits = "".join(ch for ch in _string(value) if ch.isdigit())[:6]
     return int(digits.ljust(6, "0")) if digits else 0
 
 
 def _offset(value: Any) -> timezone | None:
-    match = _OFFSET.match(_string(value))
+    """``"+01:00"`` (or ``"+0100"``); ``"Z"`` is UTC. None for blanks ("   :  ") and offsets past ±14 h."""
+    text = _string(value)
+    if text.upper() == "Z":
+        return timezone.utc
+    match = _OFFSET.match(text)
     if not match:
         return None
     sign, hours, minutes = match.groups()
     delta = timedelta(hours=int(hours), minutes=int(minutes))
-    if delta > timedelta(hours=14):
+    if delta > timedelta(hours=14) or int(minutes) >= 60:
         return None
     return timezone(-delta if sign == "-" else delta)
 
 
 def _zone_from_gps(local: datetime, gps: dict) -> timezone | None:
     """The offset the camera's clock had, from the GPS clock (UTC) written with the same shot: their difference,
-    rounded to the quarter hour. None when the GPS clock is missing or the difference is no real offset."""
-    day = _exif_datetime(f"{_string(gps.get(_GPS_DATE))} 00:00:00")
+    which must be a whole quarter hour give or take ``_GPS_CLOCK_SLACK`` (else the fix is older than the shot).
+    None when the GPS clock is missing or the difference is no real offset."""
+    day = _exif_date(gps.get(_GPS_DATE))
     clock = gps.get(_GPS_TIME)
     if day is None or not isinstance(clock, tuple | list) or len(clock) != 3:
         return None
     try:
-        seconds = sum(float(_number(part)) * scale for part, scale in zip(clock, (3600, 60, 1)))
+        hours, minutes, seconds = (_number(part) for part in clock)
     except (TypeError, ValueError, ZeroDivisionError):
         return None
-    utc = day + timedelta(seconds=seconds)
-    quarters = round((local - utc).total_seconds() / 900)
-    if abs(quarters) > 14 * 4:
+    if not all(math.isfinite(part) for part in (hours, minutes, seconds)) or not (
+        0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61
+    ):
         return None
-    return timezone(timedelta(minutes=15 * quarters))
+    utc = day + timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    difference = local - utc
+    quarters = round(difference / timedelta(minutes=15))
+    offset = timedelta(minutes=15 * quarters)
+    if abs(difference - offset) > _GPS_CLOCK_SLACK or not -timedelta(hours=12) <= offset <= timedelta(hours=14):
+        return None
+    return timezone(offset)
 
 
 def _number(value: Any) -> float:
-    """An EXIF rational as Pillow gives it (``IFDRational``, a (num, den) pair, an int or a float)."""
+    """An EXIF rational as Pillow gives it (``IFDRational``, a (num, den) pair, an int or a float); NaN for a zero
+    denominator in an ``IFDRational``."""
     if isinstance(value, tuple | list) and len(value) == 2:
         return float(Fraction(int(value[0]), int(value[1])))
+    if isinstance(value, str | bytes):
+        raise TypeError("a string is no rational")
     return float(value)
 
 
 def _degrees(value: Any) -> float | None:
-    """Degrees from (degrees, minutes, seconds) — or (degrees, decimal minutes), or a single decimal number."""
+    """Degrees from (degrees, minutes, seconds) — or (degrees, decimal minutes), or a single decimal number. Minutes
+    and seconds must be in [0, 60); the degrees may carry a sign (some writers put it there instead of the ref)."""
     try:
         parts = [_number(part) for part in value] if isinstance(value, tuple | list) else [_number(value)]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     if not parts or len(parts) > 3 or not all(math.isfinite(part) for part in parts):
         return None
-    return sum(part / 60**index for index, part in enumerate(parts))
+    if not all(0 <= part < 60 for part in parts[1:]):
+        return None
+    magnitude = abs(parts[0]) + sum(part / 60**index for index, part in enumerate(parts[1:], start=1))
+    return -magnitude if parts[0] < 0 else magnitude
 
 
 def _coordinates(gps: dict) -> tuple[float | None, float | None]:
-    latitude, longitude = _degrees(gps.get(_GPS_LAT)), _degrees(gps.get(_GPS_LON))
+    latitude = _signed(_degrees(gps.get(_GPS_LAT)), gps.get(_GPS_LAT_REF), negative="S")
+    longitude = _signed(_degrees(gps.get(_GPS_LON)), gps.get(_GPS_LON_REF), negative="W")
     if latitude is None or longitude is None:
         return None, None
-    if _string(gps.get(_GPS_LAT_REF)).upper().startswith("S"):
-        latitude = -latitude
-    if _string(gps.get(_GPS_LON_REF)).upper().startswith("W"):
-        longitude = -longitude
     # (0, 0) is what a phone writes when it had no fix; nobody photographs that spot in the Gulf of Guinea.
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or (latitude == 0 and longitude == 0):
         return None, None
     return latitude, longitude
+
+
+def _signed(degrees: float | None, ref: Any, *, negative: str) -> float | None:
+    """The ref ("N"/"S", "E"/"W"; str or bytes) decides the sign; without one, the sign the degrees carry."""
+    if degrees is None:
+        return None
+    ref_text = _string(ref).upper()[:1]
+    if not ref_text:
+        return degrees
+    return -abs(degrees) if ref_text == negative else abs(degrees)

@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# HEIC/HEIF (iPhone photos) through the libheif pillow-heif bundles, registered once for every Image.open of the
+# process (imports, EXIF, search by image). AVIF stays with Pillow's own plugin: this pillow-heif build has no AV1
+# codec, and Pillow 13 decodes AVIF with libavif.
+pillow_heif.register_heif_opener()
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # What folder and instaloader imports read as images, in the order instaloader's files are looked for.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif")
 
 
 class ImageRejected(Exception):

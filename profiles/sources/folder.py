@@ -2,7 +2,16 @@
 
 Sidecars follow instaloader's layout: ``2021-06-01_18-30-00_UTC.jpg`` reads ``2021-06-01_18-30-00_UTC.txt``, and the
 images of a carousel (``…_UTC_1.jpg``, ``…_UTC_2.jpg``) share the post's ``…_UTC.txt``. Instaloader's file-name
-timestamp, when present, gives ``taken_at``.
+timestamp, when present, gives ``taken_at`` as the post's date ("source", UTC). The account's profile picture that
+instaloader saves beside the posts (``…_UTC_profile_pic.jpg``) is no photo of the account: it is left out, neither
+imported nor counted (reporting it as skipped on every run would bury the real problems).
+
+Other file names may carry the time a phone or camera wrote into them (``IMG_20190714_100000``,
+``PXL_20190714_100000123``, ``2019-07-14 10.00.00``, ``Screenshot_2019-07-14-10-00-00``, ``signal-2019-07-14-100000``,
+WhatsApp's date-only ``IMG-20190714-WA0001``…): local time, read in the server's ``TIME_ZONE``, a date alone at noon
+(the same day in every zone within ±11 h), ``taken_at_source="file_name"``; the image's EXIF date replaces it at import
+(``profiles.metadata``). The file's modification time is not used: a copy, a sync or a download resets it, so it
+would give wrong dates and rewrite them on every re-import after a ``touch``.
 
 Only regular files are read, images and sidecars alike (a named pipe would block the import, a link to a device would
 read without end). Symbolic links are followed while they stay inside the imported folder; a link that leads out of
@@ -16,8 +25,10 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from django.utils import timezone as django_timezone
 
 from profiles.images import IMAGE_EXTENSIONS, ImageRejected, read_local_image, read_regular_file
 from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
@@ -25,6 +36,19 @@ from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
 logger = logging.getLogger(__name__)
 
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
+_INSTALOADER_PROFILE_PIC = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_UTC_profile_pic$")
+# A date and a time of day, with the separators phones and apps use: none, "-", "_" or "." within the date (the same
+# twice), " ", "_", "T", "-", " at " or nothing between date and time, none, "-", "_", "." or ":" within the time;
+# milliseconds may follow (Pixel).
+_STAMP = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<ds>[-_.]?)(?P<mo>\d{2})(?P=ds)(?P<d>\d{2})(?:[ _T-]| at |)"
+    r"(?P<h>\d{2})(?P<ts>[-_.:]?)(?P<mi>\d{2})(?P=ts)(?P<s>\d{2})(?:\d{3})?(?!\d)"
+)
+# A date alone: WhatsApp's IMG-20190714-WA0001, or 2019-07-14 at the start of a name.
+_DATE_STAMP = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})-WA\d+"
+    r"|^(?P<y2>(?:19|20)\d{2})-(?P<mo2>\d{2})-(?P<d2>\d{2})(?!\d)"
+)
 _CAROUSEL_SUFFIX = re.compile(r"_\d+$")
 SIDECAR_MAX_BYTES = 1_000_000
 
@@ -63,11 +87,16 @@ def iter_folder(root: Path) -> Iterator[SourceRecord]:
             path = Path(dirpath) / name
             if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
+            if _INSTALOADER_PROFILE_PIC.match(path.stem):
+                logger.debug("Left out %r: instaloader's copy of the profile picture.", name)
+                continue
             text = _sidecar_text(path, root)
+            taken_at, taken_at_source = file_name_date(path.stem)
             yield SourceRecord(
                 source_id=path.relative_to(root).as_posix(),
                 image_path=path,
-                taken_at=_instaloader_timestamp(path.stem),
+                taken_at=taken_at,
+                taken_at_source=taken_at_source,
                 text=text,
                 hashtags=hashtags_in(text),
             )
@@ -94,8 +123,27 @@ def _sidecar_text(image: Path, root: Path) -> str:
     return ""
 
 
-def _instaloader_timestamp(stem: str) -> datetime | None:
+def file_name_date(stem: str) -> tuple[datetime | None, str]:
+    """The date a file name (without its extension) states and its ``taken_at_source``: ``"source"`` for
+    instaloader's post date (UTC), ``"file_name"`` for a phone's or app's stamp (local time, the server's
+    ``TIME_ZONE``); ``(None, "")`` when it states none that is a real date, up to a day from now."""
     match = _INSTALOADER_STAMP.match(stem)
-    if not match:
-        return None
-    return datetime.strptime(match.group(1), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)
+    if match:
+        moment = datetime.strptime(match.group(1), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)
+        return (moment, "source") if _plausible(moment) else (None, "")
+    zone = django_timezone.get_default_timezone()
+    if match := _STAMP.search(stem):
+        parts = (match["y"], match["mo"], match["d"], match["h"], match["mi"], match["s"])
+    elif match := _DATE_STAMP.search(stem):
+        parts = (match["y"] or match["y2"], match["mo"] or match["mo2"], match["d"] or match["d2"], "12", "0", "0")
+    else:
+        return None, ""
+    try:
+        moment = datetime(*(int(part) for part in parts), tzinfo=zone).astimezone(timezone.utc)
+    except ValueError:  # 2019-13-45: digits that only look like a date
+        return None, ""
+    return (moment, "file_name") if _plausible(moment) else (None, "")
+
+
+def _plausible(moment: datetime) -> bool:
+    return moment <= datetime.now(timezone.utc) + timedelta(days=1)

@@ -7,6 +7,7 @@ from profiles.models import Photo, Profile, SourceKind
 from profiles.services import folder_import
 from profiles.sources.base import SourceNotFound
 from tests.conftest import image_bytes
+from tests.profiles.test_exif import IPHONE, exif_image
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +143,118 @@ def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SourceNotFound, match="is not a folder"):
         folder_import(path=tmp_path / "nope", profile_name="p")
     assert Profile.objects.get().import_jobs.get().status == "failed"
+
+
+# --- What the image says: EXIF, HEIC, places, file-name stamps ----------------------------------------------------
+
+
+def test_exif_gives_the_instant_taken_the_camera_and_the_place(photo_folder, settings):
+    settings.TIME_ZONE = "America/New_York"  # the file states its offset: the server's zone plays no part
+    root = photo_folder({"IMG_1234.jpg": exif_image(**IPHONE)})
+
+    job = folder_import(path=root, profile_name="p")
+
+    photo = Photo.objects.get()
+    assert job.imported == 1
+    assert (photo.taken_at, photo.taken_at_source) == (datetime(2019, 7, 14, 9, 0, tzinfo=timezone.utc), "exif")
+    assert (photo.camera_make, photo.camera_model) == ("Apple", "iPhone 13")
+    assert photo.lens == "Apple iPhone 13 back dual wide camera 5.1mm f/1.6"
+    assert (photo.latitude, photo.longitude) == pytest.approx((38.7223, -9.139306))
+    assert (photo.city, photo.region, photo.country, photo.country_code) == ("Lisbon", "Lisbon", "Portugal", "PT")
+
+
+def test_a_photo_taken_in_lisbon_is_found_by_the_word_lisbon(photo_folder, encoder):
+    from search.selectors import photo_search
+    from search.services import photos_embed
+
+    files = {f"img{i}.jpg": i for i in range(6)}
+    files["img4.jpg"] = exif_image(**IPHONE)
+    folder_import(path=photo_folder(files), profile_name="p")
+    photos_embed()
+
+    hits = photo_search(query="lisbon").hits
+
+    assert hits[0].photo.source_id == "img4.jpg" and hits[0].text_rank == 1
+    assert [hit.photo.source_id for hit in hits if hit.text_rank is not None] == ["img4.jpg"]
+
+
+def test_a_heic_file_imports_with_its_exif_and_a_jpeg_thumbnail(photo_folder):
+    root = photo_folder({"IMG_0001.HEIC": exif_image(fmt="HEIF", size=(320, 240), **IPHONE),
+                         "IMG_0002.avif": exif_image(fmt="AVIF", size=(320, 240))})
+
+    job = folder_import(path=root, profile_name="p")
+
+    assert (job.imported, job.skipped) == (2, 0)
+    heic = Photo.objects.get(source_id="IMG_0001.HEIC")
+    assert (heic.width, heic.height, heic.taken_at_source, heic.city) == (320, 240, "exif", "Lisbon")
+    for photo in Photo.objects.all():
+        with default_storage.open(photo.thumbnail.name) as fh:
+            assert fh.read(3) == b"\xff\xd8\xff"  # JPEG
+
+
+def test_a_reimport_fills_the_new_fields_without_re_embedding(photo_folder, encoder):
+    from search.services import photos_embed
+
+    root = photo_folder({"IMG_1234.jpg": exif_image(**IPHONE), "IMG_20190714_100000.jpg": 2})
+    folder_import(path=root, profile_name="p")
+    photos_embed()
+    # Photos imported before these fields existed: blank, as the migration left them.
+    Photo.objects.update(taken_at=None, taken_at_source="", camera_make="", camera_model="", lens="", latitude=None,
+                         longitude=None, city="", region="", country="", country_code="")
+    before = {p.source_id: (list(p.embedding), p.embedded_at, p.thumbnail.name) for p in Photo.objects.all()}
+
+    job = folder_import(path=root, profile_name="p")
+
+    assert (job.imported, job.updated, job.unchanged) == (0, 2, 0)
+    assert {p.source_id: (list(p.embedding), p.embedded_at, p.thumbnail.name) for p in Photo.objects.all()} == before
+    exif, stamped = Photo.objects.get(source_id="IMG_1234.jpg"), Photo.objects.get(source_id="IMG_20190714_100000.jpg")
+    assert (exif.taken_at_source, exif.camera_model, exif.city) == ("exif", "iPhone 13", "Lisbon")
+    assert (stamped.taken_at, stamped.taken_at_source) == (datetime(2019, 7, 14, 10, 0, tzinfo=timezone.utc),
+                                                           "file_name")
+    assert folder_import(path=root, profile_name="p").unchanged == 2
+
+
+def test_a_damaged_exif_block_does_not_fail_the_import(photo_folder):
+    data = bytearray(exif_image(**IPHONE))
+    start = data.find(b"Exif\x00\x00") + 6
+    data[start + 8:start + 120] = b"\xff" * 112  # the tag entries trampled
+    root = photo_folder({"damaged.jpg": bytes(data)})
+
+    job = folder_import(path=root, profile_name="p")
+
+    assert (job.imported, job.skipped) == (1, 0)
+
+
+def test_a_file_name_stamp_is_local_time_and_exif_wins_over_it(photo_folder, settings):
+    settings.TIME_ZONE = "Europe/Lisbon"
+    root = photo_folder({"PXL_20200102_030405123.jpg": 1, "IMG-20190714-WA0001.jpg": 2,
+                         "IMG_20000101_000000.jpg": exif_image(**IPHONE), "holiday.jpg": 3})
+
+    folder_import(path=root, profile_name="p")
+
+    taken = {p.source_id: (p.taken_at, p.taken_at_source) for p in Photo.objects.all()}
+    assert taken == {
+        "PXL_20200102_030405123.jpg": (datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "file_name"),  # WET = UTC
+        "IMG-20190714-WA0001.jpg": (datetime(2019, 7, 14, 11, 0, tzinfo=timezone.utc), "file_name"),  # noon WEST
+        "IMG_20000101_000000.jpg": (datetime(2019, 7, 14, 9, 0, tzinfo=timezone.utc), "exif"),
+        "holiday.jpg": (None, ""),
+    }
+
+
+def test_instaloaders_post_date_is_the_source_date_and_beats_exif(photo_folder):
+    root = photo_folder({"2021-06-01_18-30-00_UTC.jpg": exif_image(**IPHONE)})
+
+    folder_import(path=root, profile_name="p")
+
+    photo = Photo.objects.get()
+    assert (photo.taken_at, photo.taken_at_source) == (datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc), "source")
+    assert photo.city == "Lisbon"  # the place still comes from the image
+
+
+def test_instaloaders_profile_picture_is_left_out(photo_folder):
+    root = photo_folder({"natgeo/2021-06-01_18-30-00_UTC.jpg": 1, "natgeo/2024-01-02_03-04-05_UTC_profile_pic.jpg": 2})
+
+    job = folder_import(path=root, profile_name="p")
+
+    assert (job.total, job.imported, job.skipped) == (1, 1, 0)
+    assert list(Photo.objects.values_list("source_id", flat=True)) == ["natgeo/2021-06-01_18-30-00_UTC.jpg"]
