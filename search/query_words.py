@@ -14,7 +14,7 @@ DATE_LANGUAGES = ("en", "fr", "es", "de", "it", "pt")
 # Words that put a place after them. Not "de" ("tour de france") nor "of" ("the fall of rome"): a name's complement,
 # not where the photo was taken. Not the bare "a" either: the English article ("a paris street").
 PLACE_WORDS = {
-    "en": ("in", "at", "near", "around", "from"),
+    "en": ("in", "at", "near", "around", "from", "to"),
     "fr": ("à", "en", "au", "aux", "dans", "vers", "depuis"),
     "es": ("en", "cerca de", "desde"),
     "de": ("in", "bei", "aus"),
