@@ -17,3 +17,10 @@ class SearchConfig(AppConfig):
         from search.services import photos_embed_after_import
 
         import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)
+
+        from search.understanding import vocabulary_forget
+
+        def forget_vocabulary(sender, **kwargs):
+            vocabulary_forget()  # new places or profiles: the query parser must know them at once
+
+        import_finished.connect(forget_vocabulary, dispatch_uid="photosearch-forget-vocabulary", weak=False)

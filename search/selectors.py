@@ -16,6 +16,7 @@ vector channel's plan (``search.ranking.strategy``), run the statement with the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
@@ -47,6 +48,7 @@ from search.ranking.loader import hits_from_rows, photos_by_id
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
 from search.ranking.words import query_words
+from search.understanding import query_understand
 from search.types import (
     InvalidQuery,
     NotEmbedded,
@@ -88,8 +90,15 @@ def photo_search(
     offset: int = 0,
     ranking: RankingOptions = RankingOptions(),
     encoder: Encoder | None = None,
+    literal: bool = False,
+    plain: frozenset[str] = frozenset(),
 ) -> SearchResult:
     """Hybrid search by description.
+
+    First the query is understood (``search.understanding``): dates, places of the library, profiles, @people,
+    #hashtags, a media type, "with text" become filters, combined with ``filters`` (an explicit filter wins), and the
+    rest is the description the channels search; ``literal`` turns that off, ``plain`` keeps parts of those kinds as
+    words. A query understood whole (``videos from natgeo``) browses its filters, newest first unless ``sort`` says.
 
     Two candidate lists — the photos nearest to the query's text embedding (HNSW, cosine; an exact scan when the
     filters leave few photos) and the photos holding any of its words (every quoted phrase, and every word with
@@ -103,6 +112,14 @@ def photo_search(
     """
     query = clean_query(query)
     ranking = clean_ranking(ranking)
+    understood: tuple = ()
+    if not literal:
+        understanding = query_understand(query=query, filters=filters, plain=plain)
+        query, filters, understood = understanding.description, understanding.filters, understanding.understood
+        if not query:
+            browsed = photo_browse(filters=filters, sort="newest" if sort == "relevance" else sort, limit=limit,
+                                   offset=offset)
+            return replace(browsed, understood=understood, description="")
     warnings: list[str] = []
     vector_text, _ = split_exclusions(query)
     query_vector, model_id = None, None
@@ -113,10 +130,11 @@ def photo_search(
                 warnings.append(partial)
         except EncoderUnavailable as exc:
             warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
-    return _ranked(
+    result = _ranked(
         words=query_words(query, words=ranking.words), query_vector=query_vector, model_id=model_id,
         filters=filters, sort=sort, limit=limit, offset=offset, ranking=ranking, warnings=warnings,
     )
+    return replace(result, understood=understood, description=query) if understood else result
 
 
 def photo_search_by_image(

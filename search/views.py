@@ -7,6 +7,7 @@ not an image — is an ``InvalidQuery`` whose message is shown on the page with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -24,6 +25,7 @@ from profiles.selectors import (
     profile_list_with_last_import,
 )
 from search.inputs import offset_parse, search_filters_parse, sort_parse
+from search.understanding import KINDS
 from search.selectors import (
     SORTS,
     InvalidQuery,
@@ -80,6 +82,7 @@ class SearchParams:
     taken_to: str = ""  # YYYY-MM-DD, inclusive
     media: str = ""
     has_text: str = ""
+    plain: str = ""  # kinds of understood parts to keep as words (the chips' ✕), comma-separated
     country: str = ""
     city: str = ""
     near: str = ""
@@ -93,7 +96,8 @@ class SearchParams:
             query=data.get("q", ""), profile=data.get("profile", "").strip(), taken_from=data.get("from", "").strip(),
             # "media" is the form's older name of media_type (bookmarked searches)
             taken_to=data.get("to", "").strip(), media=data.get("media_type", data.get("media", "")),
-            has_text=data.get("has_text", ""), country=data.get("country", "").strip(),
+            has_text=data.get("has_text", ""), plain=data.get("plain", "").strip(),
+            country=data.get("country", "").strip(),
             city=data.get("city", "").strip(), near=data.get("near", "").strip(),
             sort=data.get("sort") or "relevance", words=data.get("words", ""), offset=data.get("offset") or "0",
         )
@@ -108,9 +112,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
     try:
         filters, sort, offset = _filters(params=params), _sort(params=params), _offset(params=params)
         if params.query.strip():
+            plain = frozenset(kind for kind in params.plain.split(",") if kind in KINDS)
             result = photo_search(query=params.query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset,
-                                  ranking=RankingOptions(words=params.words or None))
-            context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits))
+                                  ranking=RankingOptions(words=params.words or None), plain=plain)
+            context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits),
+                           chips=_chips(request=request, parts=result.understood, plain=plain),
+                           browsing=result.description == "")
         elif filters:
             # No words but a profile or other filter (e.g. the profiles page's links): browse, newest first.
             result = photo_browse(filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
@@ -192,6 +199,45 @@ def _filters(*, params: SearchParams) -> SearchFilters:
         "profile": params.profile, "from": params.taken_from, "to": params.taken_to, "media_type": params.media,
         "has_text": params.has_text, "country": params.country, "city": params.city, "near": params.near,
     })
+
+
+CHIP_LABELS = {"date": "date", "place": "place", "profile": "profile", "person": "person", "hashtag": "hashtag",
+               "media_type": "type", "has_text": "text in the photo"}
+
+
+def _chips(*, request: HttpRequest, parts, plain: frozenset[str]) -> list[dict]:
+    """One chip per understood part: what it is, its value as people read it, and the URL of the same search with
+    that part taken as plain words (its kind added to ``plain``; back to the first page)."""
+    chips = []
+    for part in parts:
+        undo = request.GET.copy()
+        undo["plain"] = ",".join(sorted(plain | {part.kind}))
+        undo.pop("offset", None)
+        chips.append({"kind": part.kind, "label": CHIP_LABELS.get(part.kind, part.kind), "text": part.text,
+                      "value": _chip_value(part), "undo_url": f"?{undo.urlencode()}"})
+    return chips
+
+
+def _chip_value(part) -> str:
+    if part.kind == "date" and part.date_from and part.date_to:
+        first, last = part.date_from, part.date_to
+        if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+            return str(first.year) if first.year == last.year else f"{first.year}–{last.year}"
+        if first == last:
+            return f"{first.day} {first:%B %Y}"
+        if first.day == 1 and (last + timedelta(days=1)).day == 1 and (first.year, first.month) == (last.year,
+                                                                                                   last.month):
+            return f"{first:%B %Y}"
+        return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+    if part.kind == "place" and part.place is not None:
+        return part.place.name if part.place.kind == "country" else f"{part.place.name}, {part.place.country}"
+    if part.kind in ("person", "profile"):
+        return f"@{part.value}"
+    if part.kind == "hashtag":
+        return f"#{part.value}"
+    if part.kind == "media_type":
+        return MEDIA_CHOICES.get(part.value, part.value)
+    return "yes" if part.kind == "has_text" else part.value
 
 
 def _sort(*, params: SearchParams) -> str:

@@ -1,6 +1,5 @@
 """The library's names the query parser knows (``search.query_parser.Vocabulary``): profile handles, and the towns,
-regions and countries photos were taken in. Until the selectors carry it (``search.selectors.query_vocabulary``),
-it lives here."""
+regions and countries photos were taken in. ``search.understanding`` caches it until an import ends."""
 
 from __future__ import annotations
 
