@@ -154,7 +154,8 @@ def _tagged(node: dict[str, Any]) -> list[str]:
 
 
 def _usernames(users: Iterable[Any] | None) -> list[str]:
-    return [user["username"] for user in users or () if isinstance(user, dict) and isinstance(user.get("username"), str)]
+    return [user["username"] for user in users or ()
+            if isinstance(user, dict) and isinstance(user.get("username"), str)]
 
 
 def _single_media(post: Post) -> _Media:
