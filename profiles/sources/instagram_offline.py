@@ -85,8 +85,9 @@ class InstagramDirSource:
 
     Reported as skipped (``SkippedRecord``), never dropped silently: an item whose image file is missing
     (``--slide``, ``--no-pictures``, ``--no-video-thumbnails``, a deleted file), a post whose metadata file cannot be
-    read or lacks what a record needs, an image named unlike a post's, a link that leads out of the folder. Other
-    metadata (the profile's, resume files, comments, stories) is ignored. Nothing is fetched from the internet.
+    read or lacks what a record needs, a video without metadata nor cover, an image named unlike a post's, a link
+    that leads out of the folder. Other metadata (the profile's, resume files, comments, stories) is ignored.
+    Nothing is fetched from the internet.
     """
 
     def __init__(self, username: str, directory: Path):
@@ -102,8 +103,11 @@ class InstagramDirSource:
         files = sorted(p.name for p in self.directory.iterdir() if p.is_file())
         metadata = {_metadata_stem(name): name for name in files if name.endswith(_METADATA_SUFFIXES)}
         images: dict[str, list[tuple[int | None, str]]] = {}  # post name → (carousel index, file name)
+        videos = []  # a video post's .mp4, for one without metadata and without its cover image
         for name in files:
             stem, extension = os.path.splitext(name)
+            if extension.lower() == ".mp4" and _POST_FILE.match(stem):
+                videos.append(name)
             if extension.lower() not in IMAGE_EXTENSIONS or name.startswith("."):
                 continue
             match = _POST_FILE.match(stem)
@@ -112,6 +116,11 @@ class InstagramDirSource:
             elif not _TITLE_PIC.search(stem) and not _belongs_to(stem, metadata):
                 yield SkippedRecord(name, "not named like a post's image by instaloader ({date}_UTC.jpg); "
                                           "import it with import_folder")
+        for name in videos:
+            base = _POST_FILE.match(os.path.splitext(name)[0]).group(1)
+            if base not in metadata and base not in images:
+                yield SkippedRecord(name, "a video without its cover image (--no-video-thumbnails); a video is "
+                                          "imported as its cover")
         # Newest first, as a profile lists its posts (instaloader's default names start with the date).
         for base in sorted(metadata.keys() | images.keys(), reverse=True):
             if base in metadata:

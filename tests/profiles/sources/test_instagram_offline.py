@@ -129,6 +129,18 @@ def test_a_folder_downloaded_without_metadata_is_imported_from_its_files(tmp_pat
     assert records[single].image_path == folder / f"{single}.jpg"
 
 
+def test_a_video_downloaded_without_metadata_nor_its_cover_is_reported(tmp_path):
+    folder = download(tmp_path / "alice", POSTS[2:], metadata=False)
+    video = stem(POSTS[2])
+    (folder / f"{video}.jpg").unlink()
+    (folder / f"{video}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+
+    records, skipped = split(InstagramDirSource("alice", folder).records())
+
+    assert (records, list(skipped)) == ({}, [f"{video}.mp4"])
+    assert skipped[f"{video}.mp4"].startswith("a video without its cover image")
+
+
 def test_a_post_without_metadata_beside_posts_with_it_keeps_every_one(tmp_path):
     folder = download(tmp_path / "alice", POSTS[:1], metadata=True)
     download(folder, POSTS[1:2], metadata=False)
