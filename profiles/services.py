@@ -20,7 +20,7 @@ from profiles.metadata import photo_metadata
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_job_running, import_lock_key
 from profiles.signals import import_finished
-from profiles.sources.base import Source, SourceError, SourceNotFound, SourceRecord
+from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
 from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
 
@@ -134,42 +134,50 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
 def records_ingest(
     *,
     profile: Profile,
-    records: Iterable[SourceRecord],
+    records: Iterable[SourceRecord | SkippedRecord],
     read: Callable[[SourceRecord], bytes],
-    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+    on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
 ) -> None:
     """Upsert every record, reading its bytes with ``read``.
 
     Whatever belongs to one record stays with it: bytes that cannot be read or are not a usable image, and a row the
     database refuses (a constraint, a value it cannot hold), are logged and reported to ``on_item`` as ``skipped``
-    with the reason; a transient download failure as ``failed`` (a rerun retries it); the others are imported.
+    with the reason; so is a ``SkippedRecord`` (an item the source found but could not give); a transient download
+    failure as ``failed`` (a rerun retries it); the others are imported.
     ``SourceError`` (the source itself gave up) and a database connection that no longer answers propagate; rows
     written before them stay.
     """
     for record in records:
-        reason = ""
-        try:
-            data = read(record)
-            # A savepoint of its own: a row the database refuses rolls back alone, even inside a caller's transaction.
-            with transaction.atomic():
-                outcome = photo_upsert(profile=profile, record=record, data=data)
-        except (TransientFetchError, ThumbnailStoreError) as exc:
-            outcome, reason = FAILED, str(exc)
-        except (ImageRejected, FetchError) as exc:
-            outcome, reason = SKIPPED, str(exc)
-        except OSError as exc:
-            outcome, reason = SKIPPED, f"cannot read file ({exc.strerror or exc})"
-        except DatabaseError as exc:
-            if not connection.is_usable():
-                raise  # the whole run's trouble (a lost connection), not this record's
-            outcome, reason = SKIPPED, f"the database refused it ({_first_line(exc)})"
-        except (ValueError, UnicodeError) as exc:
-            outcome, reason = SKIPPED, f"unusable data ({_first_line(exc)})"
+        if isinstance(record, SkippedRecord):
+            outcome, reason = SKIPPED, record.reason
+        else:
+            outcome, reason = _record_ingest(profile=profile, record=record, read=read)
         if reason:
             # repr: a file name may hold a line break, which would forge log lines
             logger.warning("%s %r: %s", outcome.capitalize(), record.source_id, reason)
         if on_item is not None:
             on_item(record, outcome, reason)
+
+
+def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[SourceRecord], bytes]) -> tuple[str, str]:
+    """The outcome of one record, and the reason when it was not stored."""
+    try:
+        data = read(record)
+        # A savepoint of its own: a row the database refuses rolls back alone, even inside a caller's transaction.
+        with transaction.atomic():
+            return photo_upsert(profile=profile, record=record, data=data), ""
+    except (TransientFetchError, ThumbnailStoreError) as exc:
+        return FAILED, str(exc)
+    except (ImageRejected, FetchError) as exc:
+        return SKIPPED, str(exc)
+    except OSError as exc:
+        return SKIPPED, f"cannot read file ({exc.strerror or exc})"
+    except DatabaseError as exc:
+        if not connection.is_usable():
+            raise  # the whole run's trouble (a lost connection), not this record's
+        return SKIPPED, f"the database refused it ({_first_line(exc)})"
+    except (ValueError, UnicodeError) as exc:
+        return SKIPPED, f"unusable data ({_first_line(exc)})"
 
 
 def _first_line(exc: BaseException, limit: int = 200) -> str:
@@ -227,7 +235,7 @@ def import_job_run(
     *,
     job_id: int,
     on_start: Callable[[int | None], None] | None = None,
-    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+    on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
     embed: bool = True,
 ) -> ImportJob:
     """Run a queued (or interrupted) import job to the end and return it with its final status and counts.
@@ -256,7 +264,7 @@ def import_job_run(
         if on_start is not None:
             on_start(job.total)
 
-        def item_done(record: SourceRecord, outcome: str, reason: str) -> None:
+        def item_done(record: SourceRecord | SkippedRecord, outcome: str, reason: str) -> None:
             progress.count(record, outcome, reason)
             if on_item is not None:
                 on_item(record, outcome, reason)
@@ -283,7 +291,7 @@ def folder_import(
     path: Path,
     profile_name: str,
     on_start: Callable[[int | None], None] | None = None,
-    on_item: Callable[[SourceRecord, str, str], None] | None = None,
+    on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
 ) -> ImportJob:
     """Import every image under ``path`` into the folder profile ``profile_name`` (created if missing), now."""
     path = Path(path).expanduser().resolve()
@@ -364,7 +372,7 @@ class _JobProgress:
         self.job.total = total
         self._write(force=True)
 
-    def count(self, record: SourceRecord, outcome: str, reason: str) -> None:
+    def count(self, record: SourceRecord | SkippedRecord, outcome: str, reason: str) -> None:
         setattr(self.job, outcome, getattr(self.job, outcome) + 1)
         if reason and len(self.job.problems) < MAX_PROBLEMS_KEPT:
             self.job.problems.append([record.source_id, reason])

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from profiles.sources.text import record_fields_clean
+from profiles.sources.text import id_clean, record_fields_clean, text_clean
 
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 # Instagram's own rule for a mention (instaloader's Post.caption_mentions): a handle of letters, digits, "_" and
@@ -60,6 +60,23 @@ class SourceRecord:
         return str(self.image_path) if self.image_path is not None else self.image_url
 
 
+@dataclass(frozen=True)
+class SkippedRecord:
+    """An item the source found but cannot give as a record: a carousel image whose file is missing, a post whose
+    metadata cannot be read, a photo with no downloadable size. ``records()`` yields it in place of the record;
+    the import counts it as skipped, with ``reason`` (one short sentence, no trailing full stop), in the job's
+    problems, as it does an image that cannot be read. ``source_id`` is the record's id when known, else a name
+    the user can find the item by (a file name)."""
+
+    source_id: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        # Shown in the admin and in a command's report: the same cleaning as a record's words.
+        object.__setattr__(self, "source_id", id_clean(self.source_id))
+        object.__setattr__(self, "reason", text_clean(self.reason, max_chars=500))
+
+
 class SourceError(Exception):
     """The run cannot go on. ``str(exc)`` is one clear sentence for the user."""
 
@@ -81,9 +98,13 @@ class SourceUnavailable(SourceError):
 class Source(Protocol):
     """An importer. ``records()`` may raise ``SourceError`` at any point; records yielded before that are kept.
     ``read(record)`` returns the image bytes; it raises ``FetchError``/``OSError``/``ImageRejected`` for a record that
-    should be skipped (reported, the rest goes on) and ``SourceError`` when the whole run must stop."""
+    should be skipped (reported, the rest goes on) and ``SourceError`` when the whole run must stop.
 
-    def records(self) -> Iterator[SourceRecord]: ...
+    An item the source itself cannot turn into a record (its image missing, its metadata unreadable) is yielded as a
+    ``SkippedRecord``: reported like a record ``read`` refused, never silently dropped. The source does not log it
+    (the import does, once)."""
+
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]: ...
 
     def read(self, record: SourceRecord) -> bytes: ...
 

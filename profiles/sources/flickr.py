@@ -15,13 +15,21 @@ Errors (all ``SourceError`` subclasses, one sentence each; the API key never app
   (an HTML error page) → ``SourceUnavailable``; HTTP 401/403 or any other ``FetchError`` (a blocked address, a
   4xx) → ``SourceRefused``.
 
-``read(record)`` lets ``FetchError`` through: one image that cannot be downloaded is skipped, the run goes on.
+``read(record)`` lets ``FetchError`` through: one image that cannot be downloaded is skipped, the run goes on. A photo
+that Flickr offers in no size this key may download is yielded as a ``SkippedRecord`` (once per run).
+
+What a record holds besides the words: the date taken (``datetakengranularity``: 0 exact; 4 month, 6 year and 8
+"circa" keep the date Flickr holds — the first day of that month or year — and say so in ``extra["date_taken"]``; with
+``datetakenunknown`` the upload time stands in, ``extra["date_taken"] = "unknown"``); the geotag (``extras=geo``;
+0, 0 is Flickr's "none"; a point placed at a coarser zoom than a city's, ``accuracy`` < 11, stands for a whole region
+or country and is dropped, since the nearest town to it would be a wrong place; Flickr's ``place_id`` is kept; list
+methods give no place names, the town comes from the coordinates at import); and the owner as ``people``: their
+URL name (path alias), else their screen name when it is one word (an NSID is nobody's name).
 """
 
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -29,9 +37,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 from profiles.fetch import FetchError, TransientFetchError, fetch_image, fetch_json
-from profiles.sources.base import SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
-
-logger = logging.getLogger(__name__)
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
 
 API_URL = "https://api.flickr.com/services/rest/"
 KEY_HELP = (
@@ -42,8 +48,12 @@ MAX_PER_PAGE = 500  # Flickr's documented maximum for both list methods
 # the owner allows downloads) next; url_z (640) and url_m (500) exist for every photo, so small uploads still import.
 IMAGE_SIZES = ("url_l", "url_c", "url_o", "url_z", "url_m")
 EXTRAS = ",".join(
-    ("description", "license", "date_taken", "date_upload", "owner_name", "tags", "media", "path_alias", *IMAGE_SIZES)
+    ("description", "license", "date_taken", "date_upload", "owner_name", "tags", "media", "path_alias", "geo",
+     *IMAGE_SIZES)
 )
+# datetakengranularity → what extra["date_taken"] says (0, exact to the second, says nothing).
+DATE_GRANULARITY = {4: "month", 6: "year", 8: "circa"}
+MIN_GEO_ACCURACY = 11  # Flickr's accuracy: 1 world, ~3 country, ~6 region, ~11 city, 16 street
 
 # flickr.photos.licenses.getInfo (ids 0–10, as documented). Flickr added CC 4.0 licences in 2025 under ids not listed
 # here; those show as "Flickr licence N" (the id is kept in ``license_id`` either way).
@@ -104,24 +114,26 @@ class FlickrSource:
             self._album = None
         self._user = user
         self._nsid: str | None = None
-        self._unavailable: dict[str, str] = {}  # source id → why no image URL (read() raises it)
 
     # -- Source protocol -------------------------------------------------------------------------------------------
 
-    def records(self) -> Iterator[SourceRecord]:
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]:
         """Every photo, page by page (``per_page``, all ``pages``). Photos that Flickr lists twice (pages shift when
-        the owner uploads during the run) are yielded once."""
+        the owner uploads during the run) are yielded, or reported skipped, once."""
         seen: set[str] = set()
         for photo, owner in self._photos():
-            record = self._record(photo, owner)
-            if record.source_id in seen:
+            photo_id = str(photo["id"])
+            if photo_id in seen:
                 continue
-            seen.add(record.source_id)
-            yield record
+            seen.add(photo_id)
+            if not any(photo.get(size) for size in IMAGE_SIZES):
+                yield SkippedRecord(photo_id, "Flickr offers no downloadable size of this photo to this API key")
+                continue
+            yield self._record(photo, owner)
 
     def read(self, record: SourceRecord) -> bytes:
         if not record.image_url:
-            raise FetchError(self._unavailable.get(record.source_id, "Flickr gave no image URL for this photo"))
+            raise FetchError("Flickr gave no image URL for this photo")
         return self._fetch(record.image_url)
 
     # -- listing ---------------------------------------------------------------------------------------------------
@@ -207,19 +219,25 @@ class FlickrSource:
             "post": photo_id,
         }
         image_url = next((str(photo[size]) for size in IMAGE_SIZES if photo.get(size)), "")
-        if not image_url:
-            # Yielded anyway so the run reports it as skipped (read() raises this reason).
-            self._unavailable[photo_id] = "Flickr offers no downloadable size of this photo to this API key"
-            logger.warning("Flickr photo %s has no downloadable size", photo_id)
+        taken_at, precision = _taken_at(photo)
+        if precision:
+            extra["date_taken"] = precision
+        latitude, longitude, accuracy = _geo(photo)
+        if accuracy is not None:
+            extra["geo_accuracy"] = accuracy
         return SourceRecord(
             source_id=photo_id,
             image_url=image_url,
             permalink=f"https://www.flickr.com/photos/{owner}/{photo_id}/" if owner else "",
-            taken_at=_taken_at(photo),
+            taken_at=taken_at,
             text=text,
             hashtags=tuple(tags),
             media_type="video" if photo.get("media") == "video" else "image",
             extra=extra,
+            latitude=latitude,
+            longitude=longitude,
+            place_id=str(photo.get("place_id") or "") if latitude is not None else "",
+            people=_owner_names(photo),
         )
 
     # -- API -------------------------------------------------------------------------------------------------------
@@ -315,19 +333,47 @@ def _license_name(license_id: int | None, raw: Any) -> str:
     return LICENSES.get(license_id, f"Flickr licence {license_id}")
 
 
-def _taken_at(photo: dict) -> datetime | None:
-    """``datetaken`` is the camera's local time with no zone: we store it as if it were UTC (Flickr has no better
-    information). When Flickr marks it unknown (``datetakenunknown=1``) it holds the upload time instead, so the exact
-    ``dateupload`` (a Unix time, truly UTC) is used."""
+def _taken_at(photo: dict) -> tuple[datetime | None, str]:
+    """The date taken, and how precise it is ("" exact, "month", "year", "circa", "unknown": the upload time).
+
+    ``datetaken`` is the camera's local time with no zone: we store it as if it were UTC (Flickr has no better
+    information). A coarser granularity keeps Flickr's date (the first of the month or of the year): the only date
+    there is, right to that precision for sorting and date filters. When Flickr marks it unknown
+    (``datetakenunknown=1``) it holds the upload time instead, so the exact ``dateupload`` (a Unix time, truly UTC)
+    is used."""
     upload = _int(photo.get("dateupload"))
     uploaded = datetime.fromtimestamp(upload, tz=timezone.utc) if upload else None
     if str(photo.get("datetakenunknown") or "0") == "1":
-        return uploaded
+        return uploaded, "unknown" if uploaded else ""
     raw = str(photo.get("datetaken") or "").strip()
     try:
-        return datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)  # local time, read as UTC
+        taken = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)  # local time, read as UTC
     except ValueError:
-        return uploaded  # missing or "0000-00-00 00:00:00"
+        return uploaded, "unknown" if uploaded else ""  # missing or "0000-00-00 00:00:00"
+    return taken, DATE_GRANULARITY.get(_int(photo.get("datetakengranularity")) or 0, "")
+
+
+def _geo(photo: dict) -> tuple[float | None, float | None, int | None]:
+    """Latitude, longitude and Flickr's accuracy (1–16) of a geotag fine enough to name a town; Nones otherwise."""
+    try:
+        latitude, longitude = float(photo.get("latitude") or 0), float(photo.get("longitude") or 0)
+    except (TypeError, ValueError):
+        return None, None, None
+    if latitude == 0 and longitude == 0:  # Flickr's "not geotagged" (or geotag hidden from this key)
+        return None, None, None
+    accuracy = _int(photo.get("accuracy"))
+    if accuracy is not None and accuracy < MIN_GEO_ACCURACY:
+        return None, None, accuracy
+    return latitude, longitude, accuracy
+
+
+def _owner_names(photo: dict) -> tuple[str, ...]:
+    """The owner as a handle: the path alias (their flickr.com/photos/NAME), else a one-word screen name."""
+    alias = str(photo.get("pathalias") or "").strip()
+    if alias:
+        return (alias,)
+    screen_name = str(photo.get("ownername") or "").strip()
+    return (screen_name,) if screen_name and len(screen_name.split()) == 1 else ()
 
 
 def _http_status(exc: FetchError) -> int | None:

@@ -7,7 +7,11 @@ Both give the same records for the same post, so a live and an offline import of
   one record per item; a video (or a video item of a carousel) is kept as its cover image, ``media_type="video"``;
 - permalink ``https://www.instagram.com/p/{shortcode}/``, ``taken_at`` aware UTC, text = the caption, hashtags from
   it, alt text = Instagram's ``accessibility_caption`` of the item (or of the post), likes when known;
-- ``extra = {"post": shortcode, "owner": username, "index": i (carousels only), "is_pinned": bool}``.
+- the post's location (name, id, coordinates) as the record's place; ``people`` = the post's owner, co-authors and
+  the accounts tagged on the post and on the item (the caption's @mentions are added at import);
+- ``extra = {"post": shortcode, "owner": the post's owner, "index": i (carousels only), "is_pinned": bool}``.
+
+Records are built in ``instagram_posts.py`` from the data instaloader already holds, without a request per post.
 
 Live (``InstagramSource``): instaloader 4.16 lists a profile's posts through Instagram's web GraphQL API, which in
 practice needs a logged-in session (a session file, the session ``instaloader --login USER`` saved, or a browser's
@@ -28,35 +32,26 @@ import pickle
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import instaloader
-from instaloader import (
-    InstaloaderContext,
-    InstaloaderException,
-    Post,
-    Profile,
-)
+from instaloader import InstaloaderContext, Post, Profile
 from instaloader.instaloader import get_default_session_filename, get_legacy_session_filename
 
 from profiles.fetch import fetch_image
 from profiles.images import ImageRejected, read_regular_file
 from profiles.sources.instagram_errors import INSTAGRAM_ERRORS, ThrottleWaitTooLong, source_error
-from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 from profiles.sources.base import (
+    SkippedRecord,
     SourceNotFound,
     SourceRecord,
     SourceRefused,
     SourceUnavailable,
-    hashtags_in,
 )
+from profiles.sources.instagram_posts import is_pinned, post_records, raw_node
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Up to three posts can be pinned; they come first whatever their age. Instagram no longer marks them reliably, so
 # (as instaloader's own --fast-update does) the first three positions never end a fast update.
@@ -68,105 +63,6 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 MAX_THROTTLE_WAIT_SECONDS = 30.0  # instaloader's own request throttle may wait this long; longer ends the run
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")  # Instagram's alphabet; also keeps file names we derive safe
 _SESSION_FILE_NAME = re.compile(r"^session-([A-Za-z0-9._]{1,30})$")  # what `instaloader --login USER` writes
-
-
-# --- Records ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Media:
-    """One image of a post: the image itself, or a video's cover."""
-
-    url: str
-    is_video: bool
-    alt_text: str
-
-
-def post_records(post: Post, owner: str) -> list[SourceRecord]:
-    """The records of one post (one per carousel item), with ``image_url`` set. Shared by both sources so that the
-    same post gives the same ids and fields, live or offline."""
-    raw = _raw_node(post)
-    shortcode = post.shortcode
-    text = post.caption or ""
-    carousel = post.typename == "GraphSidecar"
-    common: dict[str, Any] = {
-        "permalink": instagram_permalink(shortcode),
-        "taken_at": post.date_utc.replace(tzinfo=timezone.utc),  # instaloader's date_utc is naive UTC
-        "text": text,
-        "hashtags": hashtags_in(text),
-        "likes": _optional(lambda: post.likes),
-    }
-    pinned = is_pinned(raw)
-    records = []
-    for index, media in enumerate(_carousel_media(post, raw) if carousel else [_single_media(post)], start=1):
-        extra: dict[str, Any] = {"post": shortcode, "owner": owner}
-        if carousel:
-            extra["index"] = index
-        extra["is_pinned"] = pinned
-        records.append(
-            SourceRecord(
-                source_id=instagram_source_id(shortcode, index, carousel=carousel),
-                image_url=media.url,
-                alt_text=media.alt_text,
-                media_type="video" if media.is_video else "image",
-                extra=extra,
-                **common,
-            )
-        )
-    return records
-
-
-def is_pinned(raw: dict[str, Any]) -> bool:
-    """Whether the post's data marks it pinned: ``timeline_pinned_user_ids`` (web/iPhone API, also inside the
-    ``iphone_struct`` instaloader keeps) or the older ``pinned_for_users``."""
-    iphone = raw.get("iphone_struct") or {}
-    return bool(
-        raw.get("timeline_pinned_user_ids") or iphone.get("timeline_pinned_user_ids") or raw.get("pinned_for_users")
-    )
-
-
-def _raw_node(post: Post) -> dict[str, Any]:
-    """The post's data as instaloader holds (and saves) it: GraphQL-style fields, plus ``iphone_struct`` when
-    the post came from the web/iPhone API."""
-    return instaloader.get_json_structure(post)["node"]
-
-
-def _single_media(post: Post) -> _Media:
-    # post.url is the image, or a video's cover (display_url); logged in, instaloader prefers the full-size
-    # candidate of the iPhone data it already holds.
-    return _Media(
-        url=_optional(lambda: post.url) or "",
-        is_video=bool(_optional(lambda: post.is_video)),
-        alt_text=_optional(lambda: post.accessibility_caption) or "",
-    )
-
-
-def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
-    """The carousel's items, read from the post's own data: ``Post.get_sidecar_nodes`` would fetch the full
-    metadata for video items (and its items carry no alt text)."""
-    edges = (raw.get("edge_sidecar_to_children") or {}).get("edges")
-    if edges is None:  # data without the items (not seen in 4.16's listings): let instaloader fetch them
-        return [_Media(node.display_url, node.is_video, "") for node in post.get_sidecar_nodes()]
-    # Posts from the web/iPhone API keep the alt texts in iphone_struct.carousel_media, in the same order.
-    iphone_items = (raw.get("iphone_struct") or {}).get("carousel_media") or []
-    media = []
-    for position, edge in enumerate(edges):
-        node = edge.get("node") or {}
-        alt = node.get("accessibility_caption")
-        if not alt and position < len(iphone_items):
-            alt = iphone_items[position].get("accessibility_caption")
-        url = node.get("display_url") or node.get("display_src") or ""
-        media.append(_Media(url=url, is_video=bool(node.get("is_video")), alt_text=alt or ""))
-    return media
-
-
-def _optional(read: Callable[[], T]) -> T | None:
-    """``read()``, or None when the post's data lacks the field. Offline, instaloader would fetch a missing field;
-    our offline context refuses (``NetworkDisabled``), which means the same: not available."""
-    try:
-        return read()
-    except (KeyError, NetworkDisabled):
-        return None
 
 
 # --- Live import ------------------------------------------------------------------------------------------------
@@ -184,7 +80,10 @@ class InstagramSource:
     ``limit``: at most that many posts, counted by position in the profile (as instaloader's ``--count``: a
     resumed run counts the posts of the interrupted one). ``fast_update``: stop at the first post for which
     ``known_post(shortcode)`` is true, except pinned posts (marked pinned, or among the first three), which are
-    skipped; so is the first post of a resumed run (the interrupted run's last one).
+    skipped; so is the first post of a resumed run (the interrupted run's last one). The posts behind the stop are
+    not read again, so fields a newer version reads (a post's location, its tagged accounts) reach posts imported
+    before only through a run without fast update: one API request per page of 12 posts, and each image downloaded
+    again from Instagram's CDN to compare its bytes (an unchanged image's row is updated, not re-embedded).
 
     Interruptions: when Instagram refuses mid-profile, the records before were yielded, instaloader saves the
     iterator in ``resume_dir`` (``{username}_{magic}.json.xz``) and ``SourceRefused`` says what to do; the next
@@ -219,7 +118,7 @@ class InstagramSource:
         self._loader = loader
         self._fetch = fetch
 
-    def records(self) -> Iterator[SourceRecord]:
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]:
         loader: instaloader.Instaloader | None = None
         try:
             _check_username(self.username, "profile")
@@ -239,7 +138,8 @@ class InstagramSource:
 
     # Posts, resume and fast update.
 
-    def _posts_records(self, context: InstaloaderContext, posts: Iterator[Post]) -> Iterator[SourceRecord]:
+    def _posts_records(self, context: InstaloaderContext,
+                       posts: Iterator[Post]) -> Iterator[SourceRecord | SkippedRecord]:
         try:
             self.resume_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -258,13 +158,14 @@ class InstagramSource:
             if self.limit is not None and start_index >= self.limit:
                 return
             for number, post in enumerate(posts, start=start_index + 1):
-                pinned = is_pinned(_raw_node(post))
+                pinned = is_pinned(raw_node(post))
                 if self.fast_update and self.known_post(post.shortcode):
                     resumed_post = is_resuming and number == start_index + 1
                     if pinned or number <= POSSIBLY_PINNED or resumed_post:
                         continue  # known, but says nothing about the posts after it
                     return
-                yield from self._downloadable(post_records(post, self.username))
+                # The profile's own posts: its name stands in for an owner the data does not name.
+                yield from self._downloadable(post_records(post, owner=self.username))
                 if self.limit is not None and number >= self.limit:
                     return  # before asking for the next post, which may cost a page request
 
@@ -273,12 +174,9 @@ class InstagramSource:
         return str(self.resume_dir / f"{self.username}_{magic}.json.xz")
 
     @staticmethod
-    def _downloadable(records: Iterable[SourceRecord]) -> Iterator[SourceRecord]:
+    def _downloadable(records: Iterable[SourceRecord]) -> Iterator[SourceRecord | SkippedRecord]:
         for record in records:
-            if record.image_url:
-                yield record
-            else:
-                logger.warning("Skipped %s: Instagram gave no image URL for it.", record.source_id)
+            yield record if record.image_url else SkippedRecord(record.source_id, "Instagram gave no image URL for it")
 
     # Sessions.
 
@@ -426,10 +324,3 @@ def _session_load(loader: instaloader.Instaloader, cookies: dict[str, str], acco
             f"could not be reached); log in again, export a fresh session, then import again."
         )
     loader.context.username = account
-
-
-# --- Offline import ---------------------------------------------------------------------------------------------
-
-
-class NetworkDisabled(InstaloaderException):
-    """An offline read wanted data that is not in the saved metadata (instaloader would have fetched it)."""

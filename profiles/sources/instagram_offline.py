@@ -1,30 +1,44 @@
-"""Offline Instagram import: the folder the ``instaloader`` command line wrote for one profile.
+"""Offline Instagram import: the folder the ``instaloader`` command line (4.2 to 4.16) wrote for a profile, a
+hashtag or a feed.
 
-The ``{date}_UTC.json.xz`` metadata files are the source of truth; images are found next to them by instaloader's
-naming (``{date}_UTC.jpg``, ``{date}_UTC_1.jpg``… for a carousel). Nothing is fetched: the instaloader context used to
-read the metadata refuses every request. The records are the live import's (``post_records``), so a live and an
-offline import of one profile never duplicate.
+Per post, with instaloader's default names (``{date_utc}_UTC``): ``….json.xz`` (or ``.json``) metadata, the image
+``….jpg`` (``…_1.jpg``, ``…_2.jpg``… for a carousel; a video's cover), the caption ``….txt`` and, with ``--geotags``,
+``…_location.txt`` (the location's name, then a Google Maps link with its coordinates; older versions, or a location
+without coordinates, write the name alone). Nothing is fetched: the instaloader context used to read the metadata
+refuses every request. A post with metadata gives the live import's records (``post_records``: same ids, so a live
+and an offline import of one profile never duplicate); one without (``--no-metadata-json``) is imported from its
+files, as ``import_folder`` would.
 """
 
 from __future__ import annotations
 
 import logging
 import lzma
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import instaloader
 from instaloader import InstaloaderContext, InstaloaderException, Post
 
-from profiles.images import IMAGE_EXTENSIONS, read_local_image
-from profiles.sources.base import SourceNotFound, SourceRecord
-from profiles.sources.instagram import NetworkDisabled, instagram_handle, post_records
+from profiles.images import IMAGE_EXTENSIONS, ImageRejected, read_local_image, read_regular_file
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, hashtags_in
+from profiles.sources.instagram import instagram_handle
+from profiles.sources.instagram_posts import NetworkDisabled, Place, post_records
 
 logger = logging.getLogger(__name__)
 
 _METADATA_SUFFIXES = (".json.xz", ".json")
+# instaloader's default name of a post's files, and of a carousel item's image.
+_POST_STAMP = r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_UTC"
+_POST_FILE = re.compile(rf"^({_POST_STAMP})(?:_(\d+))?$")
+_TITLE_PIC = re.compile(r"_(profile_pic|highlight_cover)$")  # not posts: the profile's picture, story covers
+_MAPS_COORDINATES = re.compile(r"[?&](?:q|ll)=([^,&\s]+),([^&\s]+)")
+TEXT_MAX_BYTES = 1_000_000  # a caption is at most 2,200 characters; this bounds the read
 
 
 class OfflineContext(InstaloaderContext):
@@ -58,14 +72,22 @@ for _method in OfflineContext.NETWORK_METHODS:
 
 
 class InstagramDirSource:
-    """Offline import of the folder the ``instaloader`` CLI wrote for one profile (not recursive).
+    """Offline import of a folder the ``instaloader`` CLI wrote (not recursive), newest post first.
 
-    Each ``*.json.xz`` (or ``*.json``) post metadata file gives the post's records, exactly as a live import would
-    (same ids, text, alt text, likes…); other metadata (the profile's, resume files, comments) is ignored. The images
-    are the files instaloader downloaded next to it: ``{name}.jpg`` for an image or a video's cover, ``{name}_{i}.jpg``
-    for carousel item i (any of .jpg/.jpeg/.png/.webp/.gif). An item whose image file is missing (``--slide``,
-    ``--no-pictures``, ``--no-video-thumbnails``, a deleted file) is skipped with a warning in the log; so is a
-    metadata file that cannot be read or that lacks what a record needs. Nothing is fetched from the internet.
+    A post's metadata file gives its records exactly as a live import would (same ids, text, place, people…); the
+    images are the files next to it (``{name}.jpg``, ``{name}_{i}.jpg`` for carousel item i; any of
+    .jpg/.jpeg/.png/.webp/.gif). A ``{name}_location.txt`` fills in the place when the metadata lacks it (metadata
+    saved without ``--geotags`` has a location's name but not its coordinates).
+
+    A post without metadata (``--no-metadata-json``) is read from its files: the image(s), the caption ``.txt``,
+    the date in the name, the location file. Its shortcode is unknown, so its id is the image's file stem
+    (``2019-07-14_10-00-00_UTC``, ``…_UTC_2`` for a carousel item) and it has no permalink.
+
+    Reported as skipped (``SkippedRecord``), never dropped silently: an item whose image file is missing
+    (``--slide``, ``--no-pictures``, ``--no-video-thumbnails``, a deleted file), a post whose metadata file cannot be
+    read or lacks what a record needs, a video without metadata nor cover, an image named unlike a post's, a link
+    that leads out of the folder. Other metadata (the profile's, resume files, comments, stories) is ignored.
+    Nothing is fetched from the internet.
     """
 
     def __init__(self, username: str, directory: Path):
@@ -73,66 +95,173 @@ class InstagramDirSource:
         self.directory = Path(directory).expanduser()
         self.context = OfflineContext()
 
-    def records(self) -> Iterator[SourceRecord]:
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]:
         if not self.directory.is_dir():
             raise SourceNotFound(
                 f"{self.directory} is not a folder; give the folder the instaloader command wrote for {self.username}."
             )
-        for metadata in self._metadata_files():
-            post = self._post_load(metadata)
-            if post is None:
+        files = sorted(p.name for p in self.directory.iterdir() if p.is_file())
+        metadata = {_metadata_stem(name): name for name in files if name.endswith(_METADATA_SUFFIXES)}
+        images: dict[str, list[tuple[int | None, str]]] = {}  # post name → (carousel index, file name)
+        videos = []  # a video post's .mp4, for one without metadata and without its cover image
+        for name in files:
+            stem, extension = os.path.splitext(name)
+            if extension.lower() == ".mp4" and _POST_FILE.match(stem):
+                videos.append(name)
+            if extension.lower() not in IMAGE_EXTENSIONS or name.startswith("."):
                 continue
-            try:
-                records = post_records(post, self.username)
-            except (NetworkDisabled, KeyError) as exc:
-                logger.warning("Skipped %s: its metadata is incomplete (%s).", metadata.name, exc)
-                continue
-            base = _metadata_stem(metadata)
-            for record in records:
-                image = _image_file(self.directory, base, record.extra.get("index"))
-                if image is None:
-                    logger.warning("Skipped %s: no image file %s[.jpg] next to %s.", record.source_id,
-                                   base + (f"_{record.extra['index']}" if "index" in record.extra else ""),
-                                   metadata.name)
-                    continue
-                yield replace(record, image_url="", image_path=image)
+            match = _POST_FILE.match(stem)
+            if match is not None:
+                images.setdefault(match.group(1), []).append((int(match.group(2)) if match.group(2) else None, name))
+            elif not _TITLE_PIC.search(stem) and not _belongs_to(stem, metadata):
+                yield SkippedRecord(name, "not named like a post's image by instaloader ({date}_UTC.jpg); "
+                                          "import it with import_folder")
+        for name in videos:
+            base = _POST_FILE.match(os.path.splitext(name)[0]).group(1)
+            if base not in metadata and base not in images:
+                yield SkippedRecord(name, "a video without its cover image (--no-video-thumbnails); a video is "
+                                          "imported as its cover")
+        # Newest first, as a profile lists its posts (instaloader's default names start with the date).
+        for base in sorted(metadata.keys() | images.keys(), reverse=True):
+            if base in metadata:
+                yield from self._post_with_metadata(base, metadata[base])
+            else:
+                yield from self._post_from_files(base, sorted(images[base], key=lambda item: item[0] or 0))
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
+        if not self._inside(record.image_path):
+            raise ImageRejected("a link that leads outside the imported folder (not followed)")
         return read_local_image(record.image_path)
 
-    def _metadata_files(self) -> list[Path]:
-        # Newest first, as a profile lists them (instaloader's default names start with the date).
-        return sorted(
-            (p for p in self.directory.iterdir() if p.is_file() and p.name.endswith(_METADATA_SUFFIXES)),
-            key=lambda p: p.name,
-            reverse=True,
-        )
+    # One post.
 
-    def _post_load(self, path: Path) -> Post | None:
+    def _post_with_metadata(self, base: str, file_name: str) -> Iterator[SourceRecord | SkippedRecord]:
         try:
-            structure = instaloader.load_structure_from_file(self.context, str(path))
+            structure = instaloader.load_structure_from_file(self.context, str(self.directory / file_name))
         # Not instaloader JSON (comments files are plain lists) → InvalidArgumentException; a truncated or foreign
         # file → JSON/LZMA errors; instaloader validates post data with assert.
-        except (InstaloaderException, ValueError, lzma.LZMAError, EOFError, OSError, AssertionError) as exc:
-            logger.info("Ignored %s: not instaloader post metadata (%s).", path.name, exc)
+        except (InstaloaderException, ValueError, TypeError, lzma.LZMAError, EOFError, OSError,
+                AssertionError) as exc:
+            if _POST_FILE.match(base):  # named as a post's metadata: a post is lost, say so
+                yield SkippedRecord(file_name, f"its metadata cannot be read ({_first_line(exc)})")
+            else:
+                logger.info("Ignored %s: not instaloader post metadata (%s).", file_name, exc)
+            return
+        if not isinstance(structure, Post):  # the profile's own metadata, a resume file, a story…
+            return
+        try:
+            # The folder may hold many owners' posts (a hashtag, a feed): only the post's own data names its owner.
+            records = post_records(structure, owner="")
+        except (NetworkDisabled, KeyError) as exc:
+            yield SkippedRecord(file_name, f"its metadata lacks what a post needs ({_first_line(exc)})")
+            return
+        place = self._location_file(base)
+        for record in records:
+            index = record.extra.get("index")
+            image = self._image_file(f"{base}_{index}" if index is not None else base)
+            if isinstance(image, str):
+                yield SkippedRecord(record.source_id, image)
+                continue
+            yield replace(record, image_url="", image_path=image, **_place_fields(record, place))
+
+    def _post_from_files(self, base: str, items: list[tuple[int | None, str]]) -> Iterator[SourceRecord]:
+        """A post downloaded without its metadata: what its files say."""
+        text = self._text_file(f"{base}.txt")
+        place = self._location_file(base) or Place()
+        taken_at = datetime.strptime(base.removesuffix("_UTC"), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)
+        for index, name in items:
+            stem = os.path.splitext(name)[0]
+            extra: dict[str, Any] = {"post": base, **({"index": index} if index is not None else {})}
+            yield SourceRecord(
+                source_id=stem,
+                image_path=self.directory / name,
+                taken_at=taken_at,
+                taken_at_source="file_name",  # Photo.TakenAtSource: the stamp instaloader put in the name
+                text=text,
+                hashtags=hashtags_in(text),
+                media_type="video" if (self.directory / f"{stem}.mp4").is_file() else "image",
+                extra=extra,
+                place_name=place.name,
+                place_id=place.id,
+                latitude=place.latitude,
+                longitude=place.longitude,
+            )
+
+    # Files next to a post.
+
+    def _image_file(self, stem: str) -> Path | str:
+        """The image named ``stem``, or why there is none."""
+        for extension in IMAGE_EXTENSIONS:
+            candidate = self.directory / f"{stem}{extension}"
+            if candidate.is_file():
+                if not self._inside(candidate):
+                    return f"{candidate.name} is a link that leads outside the imported folder (not followed)"
+                return candidate
+        return (f"no image file {stem}.jpg (downloaded with --slide, --no-pictures or --no-video-thumbnails, "
+                f"or deleted)")
+
+    def _location_file(self, base: str) -> Place | None:
+        """What ``{base}_location.txt`` says: the name on its first line, the coordinates of the maps link after it
+        (``?q=LAT,LNG&ll=LAT,LNG``; "None,None" in versions that wrote the link for a location without them)."""
+        text = self._text_file(f"{base}_location.txt")
+        if not text.strip():
             return None
-        if not isinstance(structure, Post):  # the profile's own metadata, a resume file…
-            return None
-        return structure
+        name, _, rest = text.strip().partition("\n")
+        coordinates = _MAPS_COORDINATES.search(rest)
+        latitude, longitude = (_float(coordinates.group(1)), _float(coordinates.group(2))) if coordinates else (
+            None, None)
+        if latitude is None or longitude is None:
+            latitude = longitude = None
+        return Place(name=name.strip(), latitude=latitude, longitude=longitude)
+
+    def _text_file(self, name: str) -> str:
+        path = self.directory / name
+        if not os.path.lexists(path):
+            return ""
+        if not self._inside(path):
+            logger.warning("Ignored %r: a link that leads outside the imported folder.", name)
+            return ""
+        try:
+            return read_regular_file(path, max_bytes=TEXT_MAX_BYTES).decode("utf-8", errors="replace")
+        except (ImageRejected, OSError) as exc:
+            logger.warning("Ignored %r: %s.", name, exc)
+            return ""
+
+    def _inside(self, path: Path) -> bool:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(self.directory))
 
 
-def _metadata_stem(path: Path) -> str:
+def _place_fields(record: SourceRecord, place: Place | None) -> dict[str, Any]:
+    """The location file's values for the place fields the metadata left empty."""
+    if place is None:
+        return {}
+    fields: dict[str, Any] = {"place_name": record.place_name or place.name}
+    if record.latitude is None and place.latitude is not None:
+        fields.update(latitude=place.latitude, longitude=place.longitude)
+    return fields
+
+
+def _belongs_to(stem: str, metadata: dict[str, str]) -> bool:
+    """Whether an image is a post's under a custom ``--filename-pattern`` (named like its metadata file)."""
+    return stem in metadata or re.sub(r"_\d+$", "", stem) in metadata
+
+
+def _metadata_stem(name: str) -> str:
     for suffix in _METADATA_SUFFIXES:
-        if path.name.endswith(suffix):
-            return path.name[: -len(suffix)]
-    return path.stem
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return os.path.splitext(name)[0]
 
 
-def _image_file(directory: Path, base: str, index: int | None) -> Path | None:
-    stem = f"{base}_{index}" if index is not None else base
-    for extension in IMAGE_EXTENSIONS:
-        candidate = directory / f"{stem}{extension}"
-        if candidate.is_file():
-            return candidate
-    return None
+def _float(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

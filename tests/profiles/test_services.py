@@ -145,6 +145,21 @@ def test_a_missing_folder_is_a_clear_error(tmp_path):
     assert Profile.objects.get().import_jobs.get().status == "failed"
 
 
+def test_an_item_the_source_skips_is_counted_with_its_reason_and_the_rest_goes_on():
+    from profiles.services import SKIPPED, profile_get_or_create, records_ingest
+    from profiles.sources.base import SkippedRecord, SourceRecord
+
+    profile = profile_get_or_create(source_kind=SourceKind.URLS, handle="mixed")
+    seen = []
+    items = [SkippedRecord("post_2", "no image file post_2.jpg"), SourceRecord(source_id="a", image_url="mem://a")]
+
+    records_ingest(profile=profile, records=items, read=lambda record: image_bytes(1),
+                   on_item=lambda record, outcome, reason: seen.append((record.source_id, outcome, reason)))
+
+    assert seen == [("post_2", SKIPPED, "no image file post_2.jpg"), ("a", "imported", "")]
+    assert list(profile.photos.values_list("source_id", flat=True)) == ["a"]
+
+
 # --- What the image says: EXIF, HEIC, places, file-name stamps ----------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import responses
 from responses import matchers
 
 from profiles.fetch import FetchError
-from profiles.sources.base import SourceNotFound, SourceRefused, SourceUnavailable
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRefused, SourceUnavailable
 from profiles.sources.flickr import EXTRAS, KEY_HELP, FlickrSource
 from tests.conftest import image_bytes
 
@@ -177,6 +177,71 @@ def test_title_only_text_and_unknown_date_fall_back_to_the_upload_time(rsps):
     assert record.taken_at == datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc)  # dateupload 1622572200
 
 
+@pytest.mark.parametrize(
+    "granularity, taken, precision",
+    [
+        (0, datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc), None),
+        (4, datetime(2021, 6, 1, tzinfo=timezone.utc), "month"),
+        (6, datetime(2021, 1, 1, tzinfo=timezone.utc), "year"),
+        (8, datetime(1975, 1, 1, tzinfo=timezone.utc), "circa"),
+    ],
+)
+def test_a_coarse_date_taken_is_kept_and_says_how_coarse(rsps, granularity, taken, precision):
+    # What Flickr sends for each granularity: the date cut to its precision.
+    datetaken = taken.strftime("%Y-%m-%d %H:%M:%S")
+    api(rsps, "flickr.photosets.getPhotos",
+        photoset_page(1, 1, [photo("1", datetaken=datetaken, datetakengranularity=str(granularity))]))
+
+    (record,) = source(album=ALBUM).records()
+
+    assert record.taken_at == taken and record.taken_at_source == ""  # "": the source states it, EXIF never wins
+    assert record.extra.get("date_taken") == precision
+
+
+def test_an_unknown_date_taken_is_the_upload_time_and_says_so(rsps):
+    api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, [photo("1", datetakenunknown="1")]))
+
+    (record,) = source(album=ALBUM).records()
+
+    assert (record.taken_at, record.extra["date_taken"]) == (datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc),
+                                                             "unknown")
+
+
+def test_a_geotag_gives_the_coordinates_and_flickr_s_place_id(rsps):
+    geotagged = [
+        photo("1", latitude=38.7139, longitude="-9.1334", accuracy="16", place_id="sN2d5.5TWrhWKxiA", woeid="742676"),
+        photo("2", latitude=0, longitude=0, accuracy=0),  # what Flickr sends for a photo without a geotag
+        photo("3", latitude="39.5", longitude="-8.0", accuracy="3", place_id="country"),  # a whole country
+        photo("4", latitude="41.15", longitude="-8.61"),  # no accuracy: kept
+    ]
+    api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, geotagged))
+
+    records = list(source(album=ALBUM).records())
+
+    assert [(r.latitude, r.longitude, r.place_id, r.extra.get("geo_accuracy")) for r in records] == [
+        (38.7139, -9.1334, "sN2d5.5TWrhWKxiA", 16),
+        (None, None, "", None),
+        (None, None, "", 3),
+        (41.15, -8.61, "", None),
+    ]
+    assert "geo" in rsps.calls[0].request.params["extras"].split(",")
+    assert all(r.place_name == "" for r in records)  # list methods give no names: the town comes from the point
+
+
+def test_the_owner_is_a_person_of_the_photo_by_url_name_or_one_word_screen_name(rsps):
+    owners = [
+        photo("1", pathalias="ann_lisboa", ownername="Ann Example"),
+        photo("2", ownername="AnnLisboa"),
+        photo("3", ownername="Ann Example"),  # a screen name of two words is no handle
+        photo("4", ownername=None),
+    ]
+    api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, owners))
+
+    records = list(source(album=ALBUM).records())
+
+    assert [r.people for r in records] == [("ann_lisboa",), ("annlisboa",), (), ()]
+
+
 def test_image_url_prefers_large_then_800_then_original(rsps):
     sized = [
         photo(
@@ -188,18 +253,26 @@ def test_image_url_prefers_large_then_800_then_original(rsps):
     ]
     api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 1, sized))
 
-    flickr = source(album=ALBUM)
-    records = list(flickr.records())
+    records = list(source(album=ALBUM).records())
 
-    assert [r.image_url for r in records] == [
+    assert [r.image_url for r in records[:3]] == [
         "https://live.staticflickr.com/c.jpg",
         "https://live.staticflickr.com/o.jpg",
         "https://live.staticflickr.com/z.jpg",
-        "",
     ]
-    assert records[3].media_type == "video"
-    with pytest.raises(FetchError, match="no downloadable size"):
-        flickr.read(records[3])
+    assert records[3] == SkippedRecord("4", "Flickr offers no downloadable size of this photo to this API key")
+
+
+def test_a_photo_without_a_size_met_on_every_page_is_reported_once(rsps, caplog):
+    # Pages shift while the owner uploads: Flickr lists the same photo again on the next page.
+    api(rsps, "flickr.photosets.getPhotos", photoset_page(1, 2, [photo("1"), photo("2", url_l=None)]), page=1)
+    api(rsps, "flickr.photosets.getPhotos", photoset_page(2, 2, [photo("2", url_l=None), photo("3")]), page=2)
+
+    items = list(source(album=ALBUM, per_page=2).records())
+
+    assert [(type(item).__name__, item.source_id) for item in items] == [
+        ("SourceRecord", "1"), ("SkippedRecord", "2"), ("SourceRecord", "3")]
+    assert "no downloadable size" not in caplog.text  # the import logs it, once, with the other skipped items
 
 
 def test_a_user_name_is_looked_up_then_their_public_photos_listed(rsps):

@@ -34,7 +34,7 @@ from instaloader import (
 )
 
 from profiles.sources import instagram
-from profiles.sources.base import SourceNotFound, SourceRefused, SourceUnavailable
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
 from profiles.sources import instagram_offline
 from profiles.sources.instagram import InstagramSource
 from profiles.sources.instagram_offline import InstagramDirSource
@@ -678,15 +678,21 @@ def test_an_instaloader_folder_gives_the_same_records_as_a_live_import(source, t
     assert src.read(item) == IMAGES[cdn("C7carousel1_2")]
 
 
-def test_a_missing_image_file_skips_that_item_with_a_warning(tmp_path, caplog, offline_only):
+def test_a_missing_image_file_skips_that_item_with_its_reason(tmp_path, offline_only):
     folder = instaloader_folder(tmp_path / "alice", [CAROUSEL, IMAGE])
     (folder / f"{stamp(CAROUSEL)}_3.jpg").unlink()
     (folder / f"{stamp(IMAGE)}.jpg").unlink()
 
     records = list(InstagramDirSource("alice", folder).records())
 
-    assert ids(records) == ["C7carousel1_1", "C7carousel1_2"]
-    assert "Skipped C7carousel1_3" in caplog.text and "Skipped C6image0001" in caplog.text
+    assert ids(records) == ["C7carousel1_1", "C7carousel1_2", "C7carousel1_3", "C6image0001"]
+    skipped = {r.source_id: r.reason for r in records if isinstance(r, SkippedRecord)}
+    assert skipped == {
+        "C7carousel1_3": f"no image file {stamp(CAROUSEL)}_3.jpg (downloaded with --slide, --no-pictures or "
+                         f"--no-video-thumbnails, or deleted)",
+        "C6image0001": f"no image file {stamp(IMAGE)}.jpg (downloaded with --slide, --no-pictures or "
+                       f"--no-video-thumbnails, or deleted)",
+    }
 
 
 def test_older_graphql_metadata_and_incomplete_metadata_are_read_without_the_network(tmp_path, no_network):
@@ -713,9 +719,13 @@ def test_older_graphql_metadata_and_incomplete_metadata_are_read_without_the_net
         (folder / name).write_bytes(image_bytes(7))
     (folder / "2024-05-30_12-00-00_UTC.json.xz").write_bytes(b"not xz at all")
 
-    records = {r.source_id: r for r in InstagramDirSource("@Alice", folder).records()}
+    items = list(InstagramDirSource("@Alice", folder).records())
+    records = {r.source_id: r for r in items if isinstance(r, SourceRecord)}
 
     assert list(records) == ["Cabc123defg_1", "Cabc123defg_2", "Cbare000001"]
+    (unreadable,) = [r for r in items if isinstance(r, SkippedRecord)]
+    assert unreadable.source_id == "2024-05-30_12-00-00_UTC.json.xz"
+    assert unreadable.reason.startswith("its metadata cannot be read (")
     first, second, bare_record = records.values()
     assert (first.text, first.hashtags, first.likes, first.alt_text) == ("Old #Format", ("format",), 9,
                                                                           "May be an image of a boat.")
