@@ -187,10 +187,13 @@ def test_a_photo_taken_in_lisbon_is_found_by_the_word_lisbon(photo_folder, encod
     folder_import(path=photo_folder(files), profile_name="p")
     photos_embed()
 
-    hits = photo_search(query="lisbon").hits
+    hits = photo_search(query="lisbon", literal=True).hits  # the word, not the place filter it is understood as
+    understood = photo_search(query="street in lisbon")
 
     assert hits[0].photo.source_id == "img4.jpg" and hits[0].text_rank == 1
     assert [hit.photo.source_id for hit in hits if hit.text_rank is not None] == ["img4.jpg"]
+    assert [(part.kind, part.value) for part in understood.understood] == [("place", "Lisbon, Portugal")]
+    assert [hit.photo.source_id for hit in understood.hits] == ["img4.jpg"]
 
 
 def test_a_heic_file_imports_with_its_exif_and_a_jpeg_thumbnail(photo_folder):

@@ -48,7 +48,7 @@ def test_coordinates_become_town_and_country_words_of_the_photo(places):
     assert (porto.city, porto.country, porto.country_code) == ("Porto", "Portugal", "PT")
     assert places["nowhere"].country_code == ""
 
-    result = photo_search(query="porto", ranking=RankingOptions(cutoff=0))
+    result = photo_search(query="porto", ranking=RankingOptions(cutoff=0), literal=True)
     assert {hit.photo.source_id for hit in result.hits if hit.text_rank} == {"porto", "ribeira"}
 
 

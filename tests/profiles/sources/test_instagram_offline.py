@@ -253,9 +253,15 @@ def test_the_people_named_on_a_post_are_found_by_handle_with_or_without_at(tmp_p
     tagged = Photo.objects.get(source_id="Btagged0001")
     assert tagged.people_list == ["alice", "joao_p", "maria.silva"]  # owner, tagged, then the caption's mentions
     assert (tagged.place_name, tagged.latitude, tagged.longitude) == ("Lisbon, Portugal", 38.7139, -9.1334)
+    # As words (literal: the query is not parsed), with or without the "@".
     for query in ("@maria.silva", "maria.silva", "@joao_p", "joao_p"):
-        hits = photo_search(query=query, ranking=RankingOptions(cutoff=0)).hits
+        hits = photo_search(query=query, ranking=RankingOptions(cutoff=0), literal=True).hits
         assert [hit.photo.source_id for hit in hits if hit.text_rank is not None] == ["Btagged0001"], query
+    # Understood: "@maria.silva" is a person, a filter on the people named.
+    for query in ("@maria.silva", "lunch with @joao_p"):
+        result = photo_search(query=query, ranking=RankingOptions(cutoff=0))
+        assert [part.kind for part in result.understood] == ["person"], query
+        assert [hit.photo.source_id for hit in result.hits] == ["Btagged0001"], query
 
 
 @pytest.mark.django_db
