@@ -35,6 +35,7 @@ from search.inputs import (
     sort_parse,
 )
 from search.ranking.words import WORDS_MODES
+from search.understanding import KINDS
 from search.selectors import (
     MAX_DEPTH,
     MAX_LIMIT,
@@ -49,20 +50,24 @@ from search.selectors import (
     photo_similar,
 )
 
-def results_response(request, result: SearchResult) -> Response:
-    """A page of hits in the documented shape, with the ``next`` URL (same parameters, next cursor) or null."""
+def results_response(request, result: SearchResult, *, serializer=None, query: str = "") -> Response:
+    """A page of hits in the documented shape (``serializer``: ``ResultsOutputSerializer``, or for a search by words
+    ``SearchResultsOutputSerializer`` with its ``query``), with the ``next`` URL (same parameters, next cursor) or
+    null."""
     next_url = None
     if result.has_more and result.next_offset is not None and result.next_offset <= MAX_OFFSET:
         next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor_encode(result.next_offset))
-    data = ResultsOutputSerializer(
+    data = (serializer or ResultsOutputSerializer)(
         {
             "results": result.hits,
             "count": len(result.hits),
             "next": next_url,
             "model": result.model_id,
             "warnings": result.warnings,
+            "understood": result.understood,
+            "description": result.description,
         },
-        context={"request": request},
+        context={"request": request, "query": query},
     ).data
     return Response(data)
 
@@ -228,6 +233,29 @@ class ResultsOutputSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
+class UnderstoodOutputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=KINDS)
+    text = serializers.CharField(help_text="The words taken from the query, as typed.")
+    value = serializers.CharField(
+        help_text="Normalised: a date range `YYYY-MM-DD/YYYY-MM-DD` (both days included), a place with its country, "
+        "a handle or hashtag without @ or #, `video`, `image` (text in the image).")
+
+
+class SearchResultsOutputSerializer(ResultsOutputSerializer):
+    understood = UnderstoodOutputSerializer(
+        many=True, help_text="What the query was understood to say, each part applied as a filter (an explicit "
+        "filter parameter wins over it); empty with `literal=true`.")
+    description = serializers.CharField(
+        help_text="What was searched by looks and words once the understood parts were taken out (empty: the "
+        "filters alone, newest first).")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.get("description") is None:  # nothing understood: the query as typed
+            data["description"] = self.context["query"]
+        return data
+
+
 # --- Views --------------------------------------------------------------------------------------------------------
 
 
@@ -250,12 +278,16 @@ class SearchApi(ApiView):
             help_text="any (default): photos holding any of the query's words match by words, the more (and the rarer) "
             "the better; all: only photos holding every word. Quoted phrases and -exclusions are strict either way.",
         )
+        literal = serializers.BooleanField(
+            required=False, default=False,
+            help_text="true: search the words as typed; dates, places, @people, #hashtags… are not understood.",
+        )
 
     @extend_schema(
         operation_id="search",
         summary="Search photos by description",
         parameters=[InputSerializer],
-        responses={200: ResultsOutputSerializer, **error_responses(400, 401)},
+        responses={200: SearchResultsOutputSerializer, **error_responses(400, 401)},
     )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
@@ -267,9 +299,9 @@ class SearchApi(ApiView):
         })
         result = photo_search(
             query=data["q"], filters=params.filters(), sort=data["sort"], limit=data["limit"],
-            offset=data.get("cursor", 0), ranking=ranking,
+            offset=data.get("cursor", 0), ranking=ranking, literal=data["literal"],
         )
-        return results_response(request, result)
+        return results_response(request, result, serializer=SearchResultsOutputSerializer, query=data["q"])
 
 
 class SearchByImageApi(ApiView):

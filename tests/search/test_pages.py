@@ -431,3 +431,25 @@ def test_screenshots_of_the_three_pages(live_server, browser, scenery, tmp_path)
 
     for name in ("search", "photo", "profiles"):
         assert (folder / f"screenshot-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_understood_place_shows_as_a_chip_whose_cross_takes_it_back_as_words(live_server, page, photo_folder,
+                                                                                  encoder):
+    folder_import(path=photo_folder({"a.jpg": 1, "a.txt": "Beach day", "b.jpg": 2, "b.txt": "Beach at dusk"}),
+                  profile_name="trips")
+    photos_embed()
+    Photo.objects.filter(source_id="a.jpg").update(city="Lisbon", region="Lisbon", country="Portugal",
+                                                   country_code="PT", latitude=38.72, longitude=-9.14)
+
+    search(page, live_server.url, q="beach in lisbon")
+
+    chip = page.locator(".understood .chip[data-kind=place]")
+    assert " ".join(chip.inner_text().split()) == "place: Lisbon, Portugal ✕"
+    assert result_ids(page) == [str(Photo.objects.get(source_id="a.jpg").pk)]
+
+    chip.locator("a.chip-undo").click()
+    page.wait_for_load_state()
+
+    assert page.locator(".understood .chip[data-kind=place]").count() == 0
+    assert "plain=place" in page.url
+    assert set(result_ids(page)) == {str(photo.pk) for photo in Photo.objects.all()}  # "lisbon" is a word again
