@@ -129,11 +129,12 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     status, body = get_json(live_server, "/api/v1/search/", q="lighthouse fog", profile="coast", limit=3)
 
     assert status == 200
-    assert set(body) == {"results", "count", "next", "model", "warnings"}
+    assert set(body) == {"results", "count", "next", "model", "warnings", "understood", "description"}
     assert body["count"] == 3 and body["model"] == "photosearch-tiny/random-seed0" and body["warnings"] == []
+    assert body["understood"] == [] and body["description"] == "lighthouse fog"
     first = body["results"][0]
     assert set(first) == {"id", "score", "profile", "caption", "text", "thumbnail_url", "permalink", "taken_at",
-                          "media_type", "match"}
+                          "place", "media_type", "match"}
     assert first["id"] == embedded[LIGHTHOUSE].pk
     assert (first["profile"], first["text"], first["media_type"]) == ("coast", "Lighthouse in the fog #coast", "image")
     assert first["taken_at"].startswith("2024-07-01T10:00:00")
