@@ -105,14 +105,20 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -224,14 +230,20 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -352,14 +364,20 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -402,10 +420,13 @@ page AS (
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
     page.text_score,
     NULL,
+    NULL AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."content_hash", p."embedding_model", p."embedded_at",
-    p."imported_at", p."updated_at",
+    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
+    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
+    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
+    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
