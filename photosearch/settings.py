@@ -201,8 +201,8 @@ PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minim
 # (0: none kept, the thumbnail is read), and the longest side text is detected at (words are then read from the
 # rendition itself). README "Words in the image" and docs/benchmarks.md have the figures behind the defaults.
 PHOTOSEARCH_OCR = env_choice("PHOTOSEARCH_OCR", "rapidocr", ("rapidocr", "none"))
-PHOTOSEARCH_OCR_IMAGE_SIZE = env_int("PHOTOSEARCH_OCR_IMAGE_SIZE", 1280, minimum=0, maximum=4096)
-PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 480, minimum=128, maximum=4096)
+PHOTOSEARCH_OCR_IMAGE_SIZE = env_int("PHOTOSEARCH_OCR_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
+PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimum=128, maximum=4096)
 # onnxruntime threads per OCR model run (0: onnxruntime's own choice, every core).
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 0, minimum=0, maximum=64)
 
