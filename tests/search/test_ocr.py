@@ -153,3 +153,15 @@ def test_with_ocr_off_nothing_is_read_and_no_text_image_is_kept(photo_folder, se
     assert summary.read == 0 and summary.engine_id == ""
     photo = Photo.objects.get()
     assert photo.ocr_engine == "" and not photo.text_image
+
+
+def test_the_embedding_task_queues_the_reading_of_words_too(photo_folder, encoder, ocr_on):
+    from search.tasks import embed_photos_task
+
+    folder_import(path=photo_folder({"a.jpg": 1}), profile_name="p")
+
+    summary = embed_photos_task(profile_ids=None)  # no broker in tests: the batches run in-process
+
+    assert summary["ocr"] == ocr_on.engine_id and summary["ocr_photos"] == 1
+    photo = Photo.objects.get()
+    assert photo.embedding_model == encoder.model_id and photo.ocr_engine == ocr_on.engine_id
