@@ -76,6 +76,7 @@ def test_a_word_only_in_the_picture_finds_that_photo_first_and_says_so(photo_fol
     assert SIGN_WORD in client.get(f"/api/v1/photos/{sign.pk}/").json()["ocr_text"].lower()
     page = client.get("/", {"q": SIGN_WORD}).content.decode()
     assert "words in the image" in page
+    assert SIGN_WORD in client.get(f"/photos/{sign.pk}/").content.decode().lower()  # "Words in the photo"
     # A match by the photo's own words is not a match by the image's text.
     by_caption = client.get("/api/v1/search/", {"q": "breakfast"}).json()["results"][0]
     assert by_caption["id"] == Photo.objects.get(source_id="other.jpg").pk
