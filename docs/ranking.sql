@@ -105,10 +105,14 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
     p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
@@ -226,10 +230,14 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
     p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
@@ -356,10 +364,14 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     page.text_score,
     CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
         p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),
+        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
+            NULLIF(p.ocr_text, '')),
         (SELECT any_term FROM query_match),
         %(headline_options)s
     ) END,
+    CASE WHEN page.text_rank IS NOT NULL THEN
+        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
+    END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
     p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
@@ -408,6 +420,7 @@ page AS (
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
     page.text_score,
     NULL,
+    NULL AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
     p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",

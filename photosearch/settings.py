@@ -197,6 +197,16 @@ PHOTOSEARCH_EMBED_WORKERS = env_int("PHOTOSEARCH_EMBED_WORKERS", 0, minimum=0, m
 # After an import, queue embedding of its new photos (in-process right away when there is no broker).
 PHOTOSEARCH_AUTO_EMBED = env_bool("PHOTOSEARCH_AUTO_EMBED", True)
 PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
+# Words in the image (search/ocr.py): the engine (none: off), the longest side of the rendition kept at import for it
+# (0: none kept, the thumbnail is read), and the longest side text is detected at (words are then read from the
+# rendition itself). README "Words in the image" and docs/benchmarks.md have the figures behind the defaults.
+PHOTOSEARCH_OCR = env_choice("PHOTOSEARCH_OCR", "rapidocr", ("rapidocr", "none"))
+PHOTOSEARCH_OCR_IMAGE_SIZE = env_int("PHOTOSEARCH_OCR_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
+PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimum=128, maximum=4096)
+# onnxruntime threads per OCR model run (0: onnxruntime's own choice, every core). One: the models run on small inputs
+# that split badly across threads (a photo without text took 153 ms with two threads, 88 ms with one, on 2 cores);
+# more photos at once (more workers) is what scales.
+PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
 
 # --- Ranking --------------------------------------------------------------------------------------------------------
 PHOTOSEARCH_RRF_K = env_int("PHOTOSEARCH_RRF_K", 60, minimum=1)

@@ -22,6 +22,9 @@ pillow_heif.register_heif_opener()
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # What folder and instaloader imports read as images, in the order instaloader's files are looked for.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif")
+# JPEG quality of the rendition kept for reading words: what OCR reads as well as at 85, at a third less space
+# (docs/benchmarks.md, "Words in the image").
+TEXT_IMAGE_QUALITY = 75
 
 
 class ImageRejected(Exception):
@@ -35,6 +38,9 @@ class CheckedImage:
     height: int
     format: str
     thumbnail_jpeg: bytes
+    # The larger rendition words in the image are read from (OCR); b"" when not asked for or when the image is no
+    # larger than its thumbnail (the thumbnail then holds every pixel it has).
+    text_image_jpeg: bytes = b""
 
 
 def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
@@ -67,13 +73,16 @@ def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
         raise ImageRejected(f"corrupt or truncated image ({exc})") from None
 
 
-def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> CheckedImage:
+def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int, text_image_size: int = 0) -> CheckedImage:
     """Verify ``data`` fully decodes as an image (``image_open``) and render a JPEG thumbnail (longest side
-    ``thumbnail_size``)."""
+    ``thumbnail_size``), and with ``text_image_size`` the larger rendition words in the image are read from."""
     with image_open(data, max_pixels=max_pixels) as image:
         fmt = image.format or "unknown"
         try:
             thumbnail = _thumbnail(image, thumbnail_size)
+            text_image = b""
+            if text_image_size and max(thumbnail[1], thumbnail[2]) > thumbnail_size:
+                text_image = _thumbnail(image, text_image_size, quality=TEXT_IMAGE_QUALITY)[0]
         except (OSError, ValueError, EOFError) as exc:
             raise ImageRejected(f"corrupt image ({exc})") from None
     return CheckedImage(
@@ -82,6 +91,7 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Checked
         height=thumbnail[2],
         format=fmt,
         thumbnail_jpeg=thumbnail[0],
+        text_image_jpeg=text_image,
     )
 
 
@@ -149,7 +159,7 @@ def rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:
+def _thumbnail(image: Image.Image, size: int, *, quality: int = 85) -> tuple[bytes, int, int]:
     """JPEG rendition, EXIF orientation applied, transparency flattened on white. Returns (bytes, width, height)
     where width/height are the upright original's size."""
     image.seek(0)  # first frame of an animation
@@ -158,7 +168,7 @@ def _thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:
     upright = rgb(upright)
     upright.thumbnail((size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    upright.save(out, format="JPEG", quality=85, optimize=True)
+    upright.save(out, format="JPEG", quality=quality, optimize=True)
     return out.getvalue(), width, height
 
 

@@ -22,7 +22,7 @@ from profiles.selectors import import_job_running, import_lock_key
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord
 from profiles.sources.registry import BuildContext, source_build
-from profiles.thumbnails import ThumbnailStoreError, thumbnail_release, thumbnail_store
+from profiles.thumbnails import ThumbnailStoreError, text_image_store, thumbnail_release, thumbnail_store
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +96,16 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     if original is not None:
         image_fields = {
             "thumbnail": original.thumbnail.name,
+            "text_image": original.text_image.name,
             "width": original.width,
             "height": original.height,
             "duplicate_of": original,
         }
     else:
+        # The larger rendition for reading the words in the image, only while OCR is on (the thumbnail otherwise).
         checked = image_check(
-            data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE
+            data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+            text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
         )
         image_fields = {
             "thumbnail": thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
@@ -110,9 +113,17 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
             "height": checked.height,
             "duplicate_of": None,
         }
+        try:
+            image_fields["text_image"] = (
+                text_image_store(checked.sha256, checked.text_image_jpeg) if checked.text_image_jpeg else ""
+            )
+        except ThumbnailStoreError:
+            thumbnail_release(image_fields["thumbnail"])
+            raise
     image_fields.update(content_hash=digest, embedding=None, embedding_model="", embedded_at=None, caption="",
                         ocr_text="", ocr_engine="", ocr_at=None)
-    old_thumbnail = existing.thumbnail.name if existing is not None else ""
+    old_files = (existing.thumbnail.name, existing.text_image.name) if existing is not None else ()
+    new_files = (image_fields["thumbnail"], image_fields["text_image"])
     try:
         with transaction.atomic():
             if existing is None:
@@ -124,10 +135,12 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
                 # Rows that duplicated this photo's old bytes now stand on their own and need indexing.
                 existing.duplicates.update(duplicate_of=None)
     except Exception:
-        thumbnail_release(image_fields["thumbnail"])
+        for name in new_files:
+            thumbnail_release(name)
         raise
-    if old_thumbnail and old_thumbnail != image_fields["thumbnail"]:
-        thumbnail_release(old_thumbnail)
+    for name in old_files:
+        if name and name not in new_files:
+            thumbnail_release(name)
     return IMPORTED if existing is None else UPDATED
 
 

@@ -1,5 +1,7 @@
 """Thumbnail files: content-addressed JPEGs in Django's default storage (a local folder, or S3 through
-django-storages), shared by identical images, deleted when no photo refers to them any more."""
+django-storages), shared by identical images, deleted when no photo refers to them any more. The larger rendition
+kept for reading the words in the image (``Photo.text_image``) is stored and released the same way, in a folder of
+its own."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.utils import timezone
 
 from profiles.models import Photo
 
 logger = logging.getLogger(__name__)
+
+TEXT_IMAGE_FOLDER = "text-images"
 
 
 class ThumbnailStoreError(Exception):
@@ -27,7 +32,15 @@ def thumbnail_store(sha256: str, jpeg: bytes) -> str:
     partial file behind, which would otherwise be reused forever. A failed write leaves no file and raises
     ``ThumbnailStoreError``.
     """
-    name = f"thumbnails/{sha256[:2]}/{sha256}.jpg"
+    return _rendition_store(f"thumbnails/{sha256[:2]}/{sha256}.jpg", jpeg)
+
+
+def text_image_store(sha256: str, jpeg: bytes) -> str:
+    """Store the rendition words in the image are read from, as ``thumbnail_store`` stores a thumbnail."""
+    return _rendition_store(f"{TEXT_IMAGE_FOLDER}/{sha256[:2]}/{sha256}.jpg", jpeg)
+
+
+def _rendition_store(name: str, jpeg: bytes) -> str:
     if default_storage.exists(name):
         if default_storage.size(name) == len(jpeg):
             return name
@@ -40,8 +53,8 @@ def thumbnail_store(sha256: str, jpeg: bytes) -> str:
 
 
 def thumbnail_release(name: str) -> None:
-    """Delete a thumbnail no photo refers to any more."""
-    if name and not Photo.objects.filter(thumbnail=name).exists():
+    """Delete a thumbnail (or text image) no photo refers to any more."""
+    if name and not Photo.objects.filter(Q(thumbnail=name) | Q(text_image=name)).exists():
         try:
             default_storage.delete(name)
         except Exception:
@@ -55,16 +68,18 @@ def thumbnails_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]
     Files younger than ``older_than`` are kept: a running import stores a thumbnail a moment before its row commits.
     """
     referenced = set(Photo.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
+    referenced.update(Photo.objects.exclude(text_image="").values_list("text_image", flat=True))
     cutoff = timezone.now() - older_than
     pruned = []
-    try:
-        shards = default_storage.listdir("thumbnails")[0]
-    except FileNotFoundError:
-        return pruned
-    for shard in shards:
-        for file_name in default_storage.listdir(f"thumbnails/{shard}")[1]:
-            name = f"thumbnails/{shard}/{file_name}"
-            if name not in referenced and default_storage.get_modified_time(name) < cutoff:
-                default_storage.delete(name)
-                pruned.append(name)
+    for folder in ("thumbnails", TEXT_IMAGE_FOLDER):
+        try:
+            shards = default_storage.listdir(folder)[0]
+        except FileNotFoundError:
+            continue
+        for shard in shards:
+            for file_name in default_storage.listdir(f"{folder}/{shard}")[1]:
+                name = f"{folder}/{shard}/{file_name}"
+                if name not in referenced and default_storage.get_modified_time(name) < cutoff:
+                    default_storage.delete(name)
+                    pruned.append(name)
     return pruned

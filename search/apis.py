@@ -187,6 +187,10 @@ class MatchOutputSerializer(serializers.Serializer):
     headline = serializers.CharField(
         help_text="HTML-safe snippet of the photo's words with matches in <mark>…</mark>; empty if no word matched."
     )
+    in_image_text = serializers.BooleanField(
+        help_text="true when some of the query's words were read in the picture itself (a sign, a poster, a menu: "
+        "OCR), false otherwise."
+    )
 
 
 HIT_TEXT_MAX_CHARS = 1000  # a page of hits stays small however long a photo's words are (they may be 50,000)

@@ -75,6 +75,15 @@ def photos_pending_embedding(*, model_id: str, profile_ids: Sequence[int] | None
     return coverage.photos_without_vectors(model_id=model_id, profile_ids=profile_ids)
 
 
+def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | None = None) -> QuerySet[Photo]:
+    """Photos (duplicates aside: they share their original's image) whose words in the image were not read by
+    ``engine_id`` (never read, or read by another engine or version), oldest id first."""
+    queryset = Photo.objects.filter(duplicate_of__isnull=True).exclude(ocr_engine=engine_id)
+    if profile_ids:
+        queryset = queryset.filter(profile_id__in=profile_ids)
+    return queryset.order_by("id")
+
+
 def embedding_coverage() -> dict[str, int]:
     """How many photos (duplicates aside) carry vectors of each model (``""``: none yet). Cached for a minute: it
     is a full count, and it only changes as fast as embed_photos runs."""

@@ -4,7 +4,8 @@
 ``embed_batch_task`` messages of ``PHOTOSEARCH_EMBED_TASK_SIZE`` ids, so several workers (GPU machines) share the
 work. Each batch claims its rows with SKIP LOCKED, so a photo is never embedded by two workers at once, and runs
 with ``acks_late`` + ``reject_on_worker_lost``: a worker killed mid-batch gets the batch redelivered, and what it had
-committed is simply no longer pending.
+committed is simply no longer pending. The words in the images (OCR, when ``PHOTOSEARCH_OCR`` is on) are fanned out
+the same way, as ``read_text_batch_task`` messages, after the embedding ones: a photo is searchable by its looks first.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from celery import shared_task
 from django.conf import settings
 
 from search.encoders import get_encoder
-from search.selectors import photos_pending_embedding
-from search.services import photos_embed
+from search.ocr import get_ocr_engine
+from search.selectors import photos_pending_embedding, photos_pending_text_reading
+from search.services import photos_embed, photos_read_text
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -26,7 +28,14 @@ def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
     batches = [ids[start:start + size] for start in range(0, len(ids), size)]
     for batch in batches:
         embed_batch_task.delay(batch)
-    return {"model": model_id, "photos": len(ids), "batches": len(batches)}
+    summary = {"model": model_id, "photos": len(ids), "batches": len(batches)}
+    engine_id = get_ocr_engine().engine_id
+    if engine_id:
+        ids = list(photos_pending_text_reading(engine_id=engine_id, profile_ids=profile_ids).values_list("id", flat=True))
+        for start in range(0, len(ids), size):
+            read_text_batch_task.delay(ids[start:start + size])
+        summary.update(ocr=engine_id, ocr_photos=len(ids))
+    return summary
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -34,3 +43,10 @@ def embed_batch_task(photo_ids: list[int]) -> dict:
     """Embed those of ``photo_ids`` that still need it (already-embedded ones are skipped, so redelivery is safe)."""
     summary = photos_embed(photo_ids=photo_ids, batch_size=settings.PHOTOSEARCH_EMBED_BATCH_SIZE)
     return {"model": summary.model_id, "embedded": summary.embedded, "failed": len(summary.failed)}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def read_text_batch_task(photo_ids: list[int]) -> dict:
+    """Read the words in the images of those of ``photo_ids`` not read by the configured engine yet."""
+    summary = photos_read_text(photo_ids=photo_ids)
+    return {"ocr": summary.engine_id, "read": summary.read, "failed": len(summary.failed)}

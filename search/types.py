@@ -90,6 +90,7 @@ class SearchHit:
     text_rank: int | None = None
     text_score: float | None = None
     headline: str = ""  # HTML-safe snippet of the photo's words, matches in <mark>; "" when no word matched
+    in_image_text: bool = False  # some of the query's words were read in the image itself (OCR)
 
 
 @dataclass(frozen=True)

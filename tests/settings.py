@@ -12,6 +12,8 @@ os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
 os.environ.pop("CELERY_BROKER_URL", None)
 # Imports do not embed on their own in tests (tests that want it turn it on).
 os.environ["PHOTOSEARCH_AUTO_EMBED"] = "false"
+# Reading the words in every test photo would cost 0.1–1 s each: OCR tests turn it on (tests/search/test_ocr.py).
+os.environ["PHOTOSEARCH_OCR"] = "none"
 # Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -1,5 +1,6 @@
 """The indexing benchmark behind ``manage.py bench_index``: how fast photos go from files to searchable rows, and
-where the time goes (import, decoding, the model, the whole embedding pipeline)."""
+where the time goes (import, decoding, the model, the whole embedding pipeline, and with OCR on the words in the
+images: a third of the set carries words, ``search.bench.ocr``)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from PIL import Image
 
 from profiles.models import Profile
 from profiles.services import folder_import
+from search.bench.ocr import draw_words
 from search.captions import get_captioner
 from search.encoders import get_encoder
-from search.services import loader_threads, thumbnail_pixels, photos_embed
+from search.ocr import get_ocr_engine
+from search.services import loader_threads, photos_embed, photos_read_text, thumbnail_pixels
 
 IMAGE_SIZE = (1080, 1350)  # Instagram's portrait format
 
@@ -40,15 +43,21 @@ class IndexBenchmark:
     model_images_per_s: float  # model forward alone, on ready tensors (median of the repeats)
     pipeline_images_per_s: float  # rows → decode (threads) + model + caption → vectors written (median)
     pipeline_vs_model: float
-    files_to_rows_images_per_s: float  # import + embedding, end to end
+    files_to_rows_images_per_s: float  # import + embedding, end to end, OCR off
+    ocr: str = ""  # the OCR engine id ("": PHOTOSEARCH_OCR=none, the figures below are not measured)
+    ocr_import_images_per_s: float | None = None  # import keeping the larger rendition OCR reads
+    ocr_images_per_s: float | None = None  # the OCR stage alone on the mixed set (a third with words; median)
+    files_to_rows_with_ocr_images_per_s: float | None = None  # import + embedding + OCR, end to end
 
     def as_dict(self) -> dict:
         return {key: round(value, 2) if isinstance(value, float) else value for key, value in asdict(self).items()}
 
 
-def synthetic_jpegs(folder: Path, count: int, *, seed: int = 0) -> list[Path]:
-    """``count`` photo-like 1080×1350 JPEGs (smooth colour fields, edges and grain; ~300 kB each at quality 90)."""
+def synthetic_jpegs(folder: Path, count: int, *, seed: int = 0, text_every: int = 3) -> list[Path]:
+    """``count`` photo-like 1080×1350 JPEGs (smooth colour fields, edges and grain; ~300 kB each at quality 90), every
+    ``text_every``-th with lines of words drawn on it (0: none)."""
     rng = np.random.default_rng(seed)
+    words_rng = np.random.default_rng(seed + 1)  # its own stream: the pictures stay those of earlier versions
     paths = []
     height, width = IMAGE_SIZE[1], IMAGE_SIZE[0]
     for index in range(count):
@@ -59,7 +68,10 @@ def synthetic_jpegs(folder: Path, count: int, *, seed: int = 0) -> list[Path]:
         y, x = rng.integers(0, height - 300), rng.integers(0, width - 300)
         pixels[y:y + 300, x:x + 300] = rng.integers(0, 256, size=3)
         path = folder / f"{index:06}.jpg"
-        Image.fromarray(pixels).save(path, format="JPEG", quality=90)
+        image = Image.fromarray(pixels)
+        if text_every and index % text_every == 0:
+            draw_words(image, words_rng)
+        image.save(path, format="JPEG", quality=90)
         paths.append(path)
     return paths
 
@@ -79,12 +91,22 @@ def index_benchmark(
         on_step(f"writing {images} synthetic {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]} JPEGs")
         synthetic_jpegs(files, images)
         name = f"bench-index-{uuid.uuid4().hex[:8]}"
+        ocr = get_ocr_engine()
+        ocr_runs: list[float] = []
+        ocr_import_seconds = None
         with override_settings(MEDIA_ROOT=str(scratch_path / "media"), PHOTOSEARCH_AUTO_EMBED=False):
             try:
                 on_step("importing (verify, thumbnail, row)")
                 started = time.perf_counter()
-                job = folder_import(path=files, profile_name=name)
+                with override_settings(PHOTOSEARCH_OCR="none"):
+                    job = folder_import(path=files, profile_name=name)
                 import_seconds = time.perf_counter() - started
+                if ocr.engine_id:
+                    # Again with the rendition OCR reads, into a profile the stage is then timed on.
+                    on_step("importing with OCR on (verify, thumbnail, text image, row)")
+                    started = time.perf_counter()
+                    ocr_profile = folder_import(path=files, profile_name=f"{name}-ocr").profile
+                    ocr_import_seconds = time.perf_counter() - started
                 profile = job.profile
                 photos = list(profile.photos.order_by("id"))
 
@@ -112,9 +134,17 @@ def index_benchmark(
                                            captioner=captioner)
                     pipeline_runs.append(time.perf_counter() - started)
                     assert summary.embedded == len(photos), summary
+
+                    if ocr.engine_id:
+                        on_step(f"reading the words in the images ({run}/{repeat})")
+                        ocr_profile.photos.update(ocr_text="", ocr_engine="", ocr_at=None)
+                        started = time.perf_counter()
+                        read = photos_read_text(profile_ids=[ocr_profile.pk], engine=ocr)
+                        ocr_runs.append(time.perf_counter() - started)
+                        assert read.read == len(photos), read
                 model_seconds, pipeline_seconds = statistics.median(model_runs), statistics.median(pipeline_runs)
             finally:
-                Profile.objects.filter(handle=name).delete()
+                Profile.objects.filter(handle__in=[name, f"{name}-ocr"]).delete()
     count = len(photos)
     return IndexBenchmark(
         device=encoder.device,
@@ -132,6 +162,12 @@ def index_benchmark(
         pipeline_images_per_s=count / pipeline_seconds,
         pipeline_vs_model=model_seconds / pipeline_seconds,
         files_to_rows_images_per_s=count / (import_seconds + pipeline_seconds),
+        ocr=ocr.engine_id,
+        ocr_import_images_per_s=count / ocr_import_seconds if ocr_runs else None,
+        ocr_images_per_s=count / statistics.median(ocr_runs) if ocr_runs else None,
+        files_to_rows_with_ocr_images_per_s=(
+            count / (ocr_import_seconds + pipeline_seconds + statistics.median(ocr_runs)) if ocr_runs else None
+        ),
     )
 
 

@@ -14,8 +14,9 @@ from search.types import SearchHit
 # characters, because user text cannot contain them (search.inputs refuses queries that do).
 MARK_START, MARK_STOP = "\x02", "\x03"
 HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2"
-# photo_id, fused_score, vector_rank, vector_distance, text_rank, text_score, headline; then photo, then profile.
-RANK_COLUMNS = 7
+# photo_id, fused_score, vector_rank, vector_distance, text_rank, text_score, headline, in_image_text; then photo,
+# then profile.
+RANK_COLUMNS = 8
 
 
 class Loader:
@@ -59,7 +60,7 @@ def hits_from_rows(rows: list[tuple]) -> list[SearchHit]:
     hits = []
     photo_end = RANK_COLUMNS + PHOTO_LOADER.width
     for row in rows:
-        pid, score, vector_rank, distance, text_rank, text_score, headline = row[:RANK_COLUMNS]
+        pid, score, vector_rank, distance, text_rank, text_score, headline, image_text = row[:RANK_COLUMNS]
         photo = PHOTO_LOADER.build(row[RANK_COLUMNS:photo_end])
         Photo.profile.field.set_cached_value(photo, PROFILE_LOADER.build(row[photo_end:]))
         hits.append(SearchHit(
@@ -70,6 +71,7 @@ def hits_from_rows(rows: list[tuple]) -> list[SearchHit]:
             text_rank=text_rank,
             text_score=None if text_score is None else float(text_score),
             headline=marked(headline),
+            in_image_text=bool(image_text),
         ))
     return hits
 

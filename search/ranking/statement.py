@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 from pgvector import HalfVector
 
+from profiles.models import IMAGE_TEXT_WEIGHT
 from profiles.places import EARTH_RADIUS_KM
 from search.indexes import embedding_expression
 from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
@@ -260,10 +261,24 @@ def headline(*, text: bool) -> str:
     return (
         "CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(\n"
         "    p.text_config,\n"
-        "    concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, '')),\n"
+        "    concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),\n"
+        "        NULLIF(p.ocr_text, '')),\n"
         "    (SELECT any_term FROM query_match),\n"
         "    %(headline_options)s\n"
         ") END"
+    )
+
+
+def in_image_text(*, text: bool) -> str:
+    """Whether a page row's words matched in the image's own text (weight D holds nothing else): "why it matched".
+    Only for the page's rows, like the headline; NULL without query text."""
+    if not text:
+        return "NULL"
+    assert IMAGE_TEXT_WEIGHT in "ABCD"  # a constant of the models, formatted in as a literal
+    return (
+        "CASE WHEN page.text_rank IS NOT NULL THEN\n"
+        f"    ts_filter(p.search_vector, '{{{IMAGE_TEXT_WEIGHT}}}') @@ (SELECT any_term FROM query_match)\n"
+        "END"
     )
 
 
@@ -298,6 +313,7 @@ def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort
         "SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,\n"
         "    page.text_score,\n"
         f"    {indent(headline_sql, ' ' * 4).lstrip()},\n"
+        f"    {indent(in_image_text(text=words), ' ' * 4).lstrip()} AS in_image_text,\n"
         f"{_columns(PHOTO_LOADER.select('p'))},\n"
         f"{_columns(PROFILE_LOADER.select('pr'))}\n"
         "FROM page\n"

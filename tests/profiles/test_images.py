@@ -15,6 +15,18 @@ def test_it_renders_an_upright_jpeg_thumbnail_within_the_size():
     assert (checked.width, checked.height) == (1080, 1350)
 
 
+def test_the_rendition_for_reading_words_is_larger_and_only_made_when_the_image_is():
+    checked = image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8, thumbnail_size=256,
+                          text_image_size=1024)
+    small = image_check(image_bytes(1, size=(240, 200)), max_pixels=10**8, thumbnail_size=256, text_image_size=1024)
+
+    text_image = Image.open(io.BytesIO(checked.text_image_jpeg))
+    assert text_image.format == "JPEG" and text_image.size == (819, 1024)
+    assert checked.thumbnail_jpeg == image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8,
+                                                 thumbnail_size=256).thumbnail_jpeg  # the thumbnail is unchanged
+    assert small.text_image_jpeg == b""  # the thumbnail already holds every pixel
+
+
 def test_exif_orientation_is_applied():
     out = io.BytesIO()
     exif = Image.Exif()

@@ -138,7 +138,8 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     assert first["id"] == embedded[LIGHTHOUSE].pk
     assert (first["profile"], first["text"], first["media_type"]) == ("coast", "Lighthouse in the fog #coast", "image")
     assert first["taken_at"].startswith("2024-07-01T10:00:00")
-    assert set(first["match"]) == {"vector_rank", "vector_distance", "text_rank", "text_score", "headline"}
+    assert set(first["match"]) == {"vector_rank", "vector_distance", "text_rank", "text_score", "headline",
+                                    "in_image_text"}
     assert first["match"]["text_rank"] == 1 and "<mark>Lighthouse</mark>" in first["match"]["headline"]
     status, headers, thumbnail = call(live_server, "GET", urllib.parse.urlparse(first["thumbnail_url"]).path)
     assert status == 200 and thumbnail[:3] == b"\xff\xd8\xff"
