@@ -1,6 +1,7 @@
 """JSON API v1 of search (DRF): one APIView per operation, each with its own input and output serializers. What
 every API view shares — base view, permissions, throttling, the error shape, paging cursor — is in
-``photosearch/api.py``; filters are parsed by ``search/inputs.py``, as the pages parse them.
+``photosearch/api.py``; the serializers the views share (filters, hits, pages of results) in
+``search/api_serializers.py``; filters are parsed by ``search/inputs.py``, as the pages parse them.
 """
 
 from __future__ import annotations
@@ -15,40 +16,31 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from photosearch.api import ApiView, CursorField, PayloadTooLarge, cursor_encode, error_responses
-from photosearch.errors import InvalidInput
+from photosearch.api import ApiView, PayloadTooLarge, cursor_encode, error_responses
 from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_size_error, upload_too_large_message
 from profiles.fetch import IMAGE_CONTENT_TYPES
-from profiles.models import MediaType
 from profiles.selectors import photo_get
-from profiles.sources.text import text_clean
-from search.inputs import (
-    DEFAULT_NEAR_KM,
-    city_parse,
-    country_parse,
-    day_parse,
-    has_text_parse,
-    media_type_parse,
-    near_parse,
-    profile_ids_parse,
-    search_filters_build,
-    sort_parse,
+from search.api_serializers import (
+    CameraOutputSerializer,
+    FilterInputSerializer,
+    PlaceOutputSerializer,
+    ResultsOutputSerializer,
+    SearchResultsOutputSerializer,
+    SortedFilterInputSerializer,
+    absolute_thumbnail_url,
 )
 from search.ranking.words import WORDS_MODES
-from search.understanding import KINDS
 from search.selectors import (
     MAX_DEPTH,
-    MAX_LIMIT,
     MAX_OFFSET,
     MAX_WEIGHT,
-    SORTS,
     RankingOptions,
-    SearchFilters,
     SearchResult,
     photo_search,
     photo_search_by_image,
     photo_similar,
 )
+
 
 def results_response(request, result: SearchResult, *, serializer=None, query: str = "") -> Response:
     """A page of hits in the documented shape (``serializer``: ``ResultsOutputSerializer``, or for a search by words
@@ -70,194 +62,6 @@ def results_response(request, result: SearchResult, *, serializer=None, query: s
         context={"request": request, "query": query},
     ).data
     return Response(data)
-
-
-# --- Filters shared by search, search by image and similar ------------------------------------------------------
-# DRF fields for the schema and the first checks; their values go through search/inputs.py, as the pages' do, so one
-# mistake has one message wherever it is made.
-
-
-class _Parsed:
-    """Mixin: a field whose value is parsed by one of ``search.inputs``'s parsers."""
-
-    parse = None
-
-    def to_internal_value(self, data):
-        try:
-            return type(self).parse(data, field=self.field_name)
-        except InvalidInput as exc:
-            raise ValidationError(str(exc)) from None
-
-
-class DayField(_Parsed, serializers.DateField):
-    parse = staticmethod(day_parse)
-
-
-class MediaTypeField(_Parsed, serializers.ChoiceField):
-    parse = staticmethod(media_type_parse)
-
-
-class HasTextField(_Parsed, serializers.BooleanField):
-    parse = staticmethod(has_text_parse)
-
-
-class NearField(_Parsed, serializers.CharField):
-    parse = staticmethod(near_parse)
-
-
-class SortField(_Parsed, serializers.ChoiceField):
-    parse = staticmethod(sort_parse)
-
-
-class FilterInputSerializer(serializers.Serializer):
-    """Filters and paging of every result list."""
-
-    # `from` and `to` are Python keywords: declared as date_from/date_to, renamed in get_fields.
-    profile = serializers.ListField(
-        child=serializers.CharField(max_length=2000),
-        required=False,
-        help_text="Profile handle; repeat the parameter or separate handles with commas for several.",
-    )
-    date_from = DayField(required=False, help_text="Taken on or after this day (YYYY-MM-DD).")
-    date_to = DayField(required=False, help_text="Taken on or before this day (YYYY-MM-DD).")
-    media_type = MediaTypeField(choices=MediaType.values, required=False)
-    has_text = HasTextField(
-        required=False, allow_null=True, default=None,
-        help_text="true: only photos with words of their own (caption, title, sidecar text); false: only without.",
-    )
-    country = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False,
-        help_text="Taken in this country: ISO code (PT) or a name photos were taken in (Portugal); repeat or separate "
-        "with commas for several. `GET /api/v1/places/` lists them.",
-    )
-    city = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False,
-        help_text="Taken in this town (accents and case ignored); repeat or separate with commas for several.",
-    )
-    near = NearField(
-        required=False, allow_null=True, default=None,
-        help_text="Taken within a distance of a point: `LAT,LON,KM` in decimal degrees and km (`38.72,-9.14,5`; "
-        f"without KM, {DEFAULT_NEAR_KM:g} km).",
-    )
-    limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=MAX_LIMIT)
-    cursor = CursorField(
-        required=False, max_offset=MAX_OFFSET, help_text="Opaque; taken from the `next` URL of the previous page."
-    )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["from"] = fields.pop("date_from")
-        fields["to"] = fields.pop("date_to")
-        return fields
-
-    def filters(self) -> SearchFilters:
-        """The selector's filters from the validated input (handles resolved to ids, days to aware datetimes)."""
-        data = self.validated_data
-        country_codes = country_parse(data.get("country", []))
-        return search_filters_build(
-            profile_ids=profile_ids_parse(data.get("profile", [])), day_from=data.get("from"),
-            day_to=data.get("to"), media_type=data.get("media_type"), has_text=data.get("has_text"),
-            country_codes=country_codes, cities=city_parse(data.get("city", []), country_codes=country_codes),
-            near=data.get("near"),
-        )
-
-
-class SortedFilterInputSerializer(FilterInputSerializer):
-    sort = SortField(choices=SORTS, required=False, default="relevance")
-
-
-# --- Output -----------------------------------------------------------------------------------------------------
-
-
-def _absolute_thumbnail_url(request, photo) -> str | None:
-    return request.build_absolute_uri(photo.thumbnail.url) if photo.thumbnail else None
-
-
-class MatchOutputSerializer(serializers.Serializer):
-    """Why a photo matched: its place in each channel (null: not a candidate there)."""
-
-    vector_rank = serializers.IntegerField(allow_null=True)
-    vector_distance = serializers.FloatField(allow_null=True, help_text="Cosine distance to the query.")
-    text_rank = serializers.IntegerField(allow_null=True)
-    text_score = serializers.FloatField(
-        allow_null=True,
-        help_text="How well its words match: the share of the query's words it holds, each weighted by its rarity "
-        "(0–1), plus up to 0.2 for where they are (own text, caption, tags) and how close together.",
-    )
-    headline = serializers.CharField(
-        help_text="HTML-safe snippet of the photo's words with matches in <mark>…</mark>; empty if no word matched."
-    )
-    in_image_text = serializers.BooleanField(
-        help_text="true when some of the query's words were read in the picture itself (a sign, a poster, a menu: "
-        "OCR), false otherwise."
-    )
-
-
-HIT_TEXT_MAX_CHARS = 1000  # a page of hits stays small however long a photo's words are (they may be 50,000)
-
-
-class ShortenedCharField(serializers.CharField):
-    """A string cut to ``max_chars`` (at a word boundary when one is near, then "…") on output."""
-
-    def __init__(self, *, max_chars: int, **kwargs):
-        self.max_chars = max_chars
-        super().__init__(**kwargs)
-
-    def to_representation(self, value) -> str:
-        return text_clean(super().to_representation(value), max_chars=self.max_chars)
-
-
-class HitOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="photo.id")
-    score = serializers.FloatField(help_text="Fused score (weighted reciprocal rank).")
-    profile = serializers.CharField(source="photo.profile.handle")
-    caption = serializers.CharField(source="photo.caption", help_text="Generated caption.")
-    text = ShortenedCharField(
-        source="photo.source_text", max_chars=HIT_TEXT_MAX_CHARS,
-        help_text=f"The source's own words, cut to {HIT_TEXT_MAX_CHARS:,} characters (the photo's URL has them all).",
-    )
-    thumbnail_url = serializers.SerializerMethodField()
-    permalink = serializers.CharField(source="photo.permalink")
-    taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)
-    place = serializers.CharField(source="photo.place", help_text="Where it was taken; empty when unknown.")
-    media_type = serializers.CharField(source="photo.media_type")
-    match = MatchOutputSerializer(source="*")
-
-    def get_thumbnail_url(self, hit) -> str | None:
-        return _absolute_thumbnail_url(self.context["request"], hit.photo)
-
-
-class ResultsOutputSerializer(serializers.Serializer):
-    results = HitOutputSerializer(many=True)
-    count = serializers.IntegerField(help_text="Results on this page.")
-    next = serializers.URLField(allow_null=True, help_text="The next page (same parameters, next cursor), or null.")
-    model = serializers.CharField(
-        allow_null=True, help_text="Embedding model searched; null if vectors were unavailable."
-    )
-    warnings = serializers.ListField(child=serializers.CharField())
-
-
-class UnderstoodOutputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=KINDS)
-    text = serializers.CharField(help_text="The words taken from the query, as typed.")
-    value = serializers.CharField(
-        help_text="Normalised: a date range `YYYY-MM-DD/YYYY-MM-DD` (both days included), a place with its country, "
-        "a handle or hashtag without @ or #, `video`, `image` (text in the image).")
-
-
-class SearchResultsOutputSerializer(ResultsOutputSerializer):
-    understood = UnderstoodOutputSerializer(
-        many=True, help_text="What the query was understood to say, each part applied as a filter (an explicit "
-        "filter parameter wins over it); empty with `literal=true`.")
-    description = serializers.CharField(
-        help_text="What was searched by looks and words once the understood parts were taken out (empty: the "
-        "filters alone, newest first).")
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if instance.get("description") is None:  # nothing understood: the query as typed
-            data["description"] = self.context["query"]
-        return data
 
 
 # --- Views --------------------------------------------------------------------------------------------------------
@@ -364,25 +168,6 @@ def _upload_too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"image: {message}", details={"image": [message], "max_bytes": upload_max_bytes()})
 
 
-class PlaceOutputSerializer(serializers.Serializer):
-    name = serializers.CharField(source="place", help_text="As the photo page shows it; empty when unknown.")
-    source_name = serializers.CharField(source="place_name", help_text="The source's name (Instagram location…).")
-    source_id = serializers.CharField(source="place_id", help_text="The source's id of the place.")
-    city = serializers.CharField()
-    region = serializers.CharField()
-    country = serializers.CharField()
-    country_code = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
-    latitude = serializers.FloatField(allow_null=True)
-    longitude = serializers.FloatField(allow_null=True)
-
-
-class CameraOutputSerializer(serializers.Serializer):
-    name = serializers.CharField(source="camera", help_text="Make and model as one name.")
-    make = serializers.CharField(source="camera_make")
-    model = serializers.CharField(source="camera_model")
-    lens = serializers.CharField()
-
-
 class PhotoDetailApi(ApiView):
     """GET /api/v1/photos/<id>/ — one photo's public fields."""
 
@@ -420,7 +205,7 @@ class PhotoDetailApi(ApiView):
         similar_url = serializers.SerializerMethodField()
 
         def get_thumbnail_url(self, photo) -> str | None:
-            return _absolute_thumbnail_url(self.context["request"], photo)
+            return absolute_thumbnail_url(self.context["request"], photo)
 
         def get_similar_url(self, photo) -> str:
             return self.context["request"].build_absolute_uri(
