@@ -155,7 +155,8 @@ def assert_clear_answer(response: requests.Response, what: str) -> None:
 OPERATIONS = [
     "GET /api/v1/search/", "POST /api/v1/search/by-image/", "GET /api/v1/photos/{photo_id}/",
     "GET /api/v1/photos/{photo_id}/similar/", "GET /api/v1/profiles/", "GET /api/v1/profiles/{profile_id}/",
-    "GET /api/v1/jobs/{job_id}/", "POST /api/v1/profiles/", "POST /api/v1/profiles/{profile_id}/imports/",
+    "GET /api/v1/jobs/{job_id}/", "GET /api/v1/places/", "POST /api/v1/profiles/",
+    "POST /api/v1/profiles/{profile_id}/imports/",
 ]
 WRITES = [label for label in OPERATIONS if label.startswith("POST /api/v1/profiles")]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
