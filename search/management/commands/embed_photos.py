@@ -35,35 +35,26 @@ class Command(BaseCommand):
             encoder = get_encoder()
         except EncoderUnavailable as exc:
             raise CommandError(str(exc)) from None
+        self._stage(lambda on_start, on_step: photos_embed(
+            profile_ids=profile_ids, batch_size=batch_size, encoder=encoder, on_start=on_start, on_batch=on_step,
+        ), desc=f"Embedding with {encoder.model_id}", no_progress=no_progress)
+        engine = get_ocr_engine()
+        if no_ocr or not engine.engine_id:
+            return
+        self._stage(lambda on_start, on_step: photos_read_text(
+            profile_ids=profile_ids, engine=engine, on_start=on_start, on_photo=lambda: on_step(1),
+        ), desc=f"Reading words with {engine.engine_id}", no_progress=no_progress)
+
+    def _stage(self, run, *, desc: str, no_progress: bool) -> None:
+        """Run one indexing stage (``run(on_start, on_step)``) under a progress bar; report its failures and summary."""
         bar = None
 
         def on_start(total: int) -> None:
             nonlocal bar
-            bar = tqdm(total=total, unit="img", desc=f"Embedding with {encoder.model_id}",
-                       disable=no_progress or None, file=self.stderr._out)
+            bar = tqdm(total=total, unit="img", desc=desc, disable=no_progress or None, file=self.stderr._out)
 
         try:
-            summary = photos_embed(profile_ids=profile_ids, batch_size=batch_size, encoder=encoder,
-                                   on_start=on_start, on_batch=lambda n: bar.update(n))
-        finally:
-            if bar is not None:
-                bar.close()
-        for photo_id, reason in summary.failed:
-            self.stderr.write(f"failed photo {photo_id}: {reason}")
-        self.stdout.write(self.style.SUCCESS(str(summary)))
-        engine = get_ocr_engine()
-        if no_ocr or not engine.engine_id:
-            return
-
-        def on_ocr_start(total: int) -> None:
-            nonlocal bar
-            bar = tqdm(total=total, unit="img", desc=f"Reading words with {engine.engine_id}",
-                       disable=no_progress or None, file=self.stderr._out)
-
-        bar = None
-        try:
-            summary = photos_read_text(profile_ids=profile_ids, engine=engine, on_start=on_ocr_start,
-                                       on_photo=lambda: bar.update(1))
+            summary = run(on_start, lambda count: bar.update(count))
         finally:
             if bar is not None:
                 bar.close()
