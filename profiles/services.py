@@ -79,11 +79,12 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     metadata = photo_metadata(record=record, data=data)
     existing = Photo.objects.filter(profile=profile, source_id=record.source_id).first()
     if existing is not None and existing.content_hash == digest:
-        changed = [name for name, value in metadata.items() if getattr(existing, name) != value]
+        changed = {name: value for name, value in metadata.items() if getattr(existing, name) != value}
+        changed.update(_text_image_backfill(existing, data))
         if not changed:
             return UNCHANGED
-        for name in changed:
-            setattr(existing, name, metadata[name])
+        for name, value in changed.items():
+            setattr(existing, name, value)
         existing.save(update_fields=[*changed, "updated_at"])
         return UPDATED
 
@@ -142,6 +143,23 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
         if name and name not in new_files:
             thumbnail_release(name)
     return IMPORTED if existing is None else UPDATED
+
+
+def _text_image_backfill(photo: Photo, data: bytes) -> dict:
+    """For a photo imported while OCR was off (or before it existed), now that it is on: the larger rendition its
+    words are read from, and its OCR fields reset so the next ``embed_photos`` reads them from it instead of from the
+    thumbnail. Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
+    thumbnail (the thumbnail is its rendition)."""
+    if (settings.PHOTOSEARCH_OCR == "none" or photo.text_image or photo.duplicate_of_id is not None
+            or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE):
+        return {}
+    checked = image_check(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
+                          thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+                          text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE)
+    if not checked.text_image_jpeg:
+        return {}
+    return {"text_image": text_image_store(checked.sha256, checked.text_image_jpeg), "ocr_text": "",
+            "ocr_engine": "", "ocr_at": None}
 
 
 def records_ingest(

@@ -276,3 +276,27 @@ def test_instaloaders_profile_picture_is_left_out(photo_folder):
 
     assert (job.total, job.imported, job.skipped) == (1, 1, 0)
     assert list(Photo.objects.values_list("source_id", flat=True)) == ["natgeo/2021-06-01_18-30-00_UTC.jpg"]
+
+
+def test_turning_ocr_on_a_reimport_keeps_the_rendition_and_marks_the_words_for_reading(photo_folder, settings,
+                                                                                        encoder):
+    from search.services import photos_embed
+
+    settings.PHOTOSEARCH_OCR = "none"
+    root = photo_folder({"big.jpg": image_bytes(1, size=(1600, 1200)), "small.jpg": image_bytes(2, size=(320, 240))})
+    folder_import(path=root, profile_name="p")
+    photos_embed()
+    Photo.objects.update(ocr_engine="none-before", ocr_text="")  # as if read while OCR was off
+    assert not Photo.objects.exclude(text_image="").exists()
+    embedded = {p.source_id: p.embedded_at for p in Photo.objects.all()}
+
+    settings.PHOTOSEARCH_OCR = "rapidocr"
+    job = folder_import(path=root, profile_name="p")
+
+    big, small = Photo.objects.get(source_id="big.jpg"), Photo.objects.get(source_id="small.jpg")
+    assert (job.updated, job.unchanged) == (1, 1)
+    assert big.text_image.name.startswith("text-images/") and default_storage.exists(big.text_image.name)
+    assert big.ocr_engine == ""  # read again, now from the rendition
+    assert (small.text_image.name, small.ocr_engine) == ("", "none-before")  # its thumbnail is its whole image
+    assert {p.source_id: p.embedded_at for p in Photo.objects.all()} == embedded
+    assert folder_import(path=root, profile_name="p").unchanged == 2
