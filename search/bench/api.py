@@ -97,6 +97,34 @@ def bench_wsgi_application():
     return application
 
 
+class TextTowerTopicEncoder(TopicTextEncoder):
+    """``TopicTextEncoder`` that first runs a real ViT-B-32 text tower (random weights: the same arithmetic as the
+    trained one) on the query, so a query nobody asked before costs what it costs in production, and then answers
+    the topic vector the bench photos can be found by."""
+
+    def __init__(self):
+        super().__init__()
+        from search.encoders import EncoderConfig, OpenClipEncoder
+
+        self.tower = OpenClipEncoder(EncoderConfig(model="ViT-B-32", pretrained="none", device="cpu", seed=0))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        self.tower.encode_texts(texts)
+        return super().encode_texts(texts)
+
+
+def bench_wsgi_application_text_tower():
+    """gunicorn app factory for the uncached-query figure: as ``bench_wsgi_application``, with
+    ``TextTowerTopicEncoder`` as the text tower."""
+    from django.core.wsgi import get_wsgi_application
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosearch.settings")
+    application = get_wsgi_application()
+    encoder = TextTowerTopicEncoder()
+    text_tower_module().get_encoder = lambda: encoder
+    return application
+
+
 # --- Load ---------------------------------------------------------------------------------------------------------
 
 
@@ -181,6 +209,56 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
     else:
         figures["api_log"] = log.name
     return figures
+
+
+def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = lambda message: None) -> dict:
+    """API latency of queries never asked before, with a real text tower: gunicorn (1 worker × 1 thread: nothing
+    else runs) serving ``bench_wsgi_application_text_tower``, one client sending ``queries`` distinct two- and
+    three-word topic queries one after another, each seen once (the query-vector cache never hits)."""
+    from itertools import combinations
+
+    from search.bench.data import topic_words
+
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
+    command = [
+        sys.executable, "-m", "gunicorn", "search.bench.api:bench_wsgi_application_text_tower()",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1", "--worker-class", "gthread",
+        "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
+                              cwd=os.getcwd(), start_new_session=True)
+    words = topic_words(topics=BENCH_TOPICS)
+    texts = [" ".join(combo) for size in (2, 3) for topic in words for combo in combinations(topic[:4], size)]
+    texts = texts[::max(1, len(texts) // (queries + 3))][: queries + 3]  # distinct, spread over the topics
+    paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
+    times, errors = [], 0
+    try:
+        say(f"API, queries never seen before (ViT-B-32 text tower): {queries}")
+        _wait_ready(server, port, paths[0], log.name, timeout=180)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for index, path in enumerate(paths[1:]):
+            started = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            ok = response.status == 200 and b'"results"' in response.read()
+            if index >= 2:  # two more untimed: the first requests of a process warm its code paths
+                if ok:
+                    times.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors += 1
+        conn.close()
+    finally:
+        _stop(server)
+        log.close()
+    if errors == 0:
+        os.unlink(log.name)
+    return {
+        "api_uncached_p50_ms": round(statistics.median(times), 2) if times else None,
+        "api_uncached_p95_ms": round(float(np.percentile(times, 95)), 2) if times else None,
+        "api_uncached_queries": len(times),
+        "api_uncached_errors": errors,
+    }
 
 
 def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:

@@ -285,7 +285,7 @@ def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
 
 
 def run(*, photos: int, profiles: int, queries: int, concurrency: int, database: str, reuse: bool,
-        api_seconds: float, tfidf_cap: int | None = None, warmup: int = 300,
+        api_seconds: float, tfidf_cap: int | None = None, warmup: int = 300, uncached: int = 50,
         say: Callable[[str], None] = lambda message: None) -> dict:
     """The whole search benchmark in bench database ``database`` (filled with ``photos`` synthetic photos unless
     ``reuse`` finds that many there): index, warm-up, selector latency, recall, both baselines, API load. Returns
@@ -293,7 +293,7 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
     from django.db import connections
 
     from profiles.models import Photo
-    from search.bench.api import api_load
+    from search.bench.api import api_load, api_uncached
     from search.bench.data import bench_database, fill_synthetic
 
     started = time.perf_counter()
@@ -322,6 +322,8 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
         figures.update(numpy_baseline(queries=queries))
         connections["default"].close()  # the server gets the database to itself (and its own connections)
         figures.update(api_load(database=database, seconds=api_seconds, concurrency=concurrency, say=say))
+        if uncached:
+            figures.update(api_uncached(database=database, queries=uncached, say=say))
     figures["hybrid_vs_tfidf"] = round(figures["tfidf_baseline_p50_ms"] / figures["hybrid_p50_ms"], 1)
     figures["vector_vs_numpy"] = round(figures["numpy_baseline_p50_ms"] / figures["vector_p50_ms"], 3)
     figures["wall_s"] = round(time.perf_counter() - started, 1)

@@ -25,17 +25,20 @@ class Command(BaseCommand):
                             help="Keep the data already in the bench database when it has --photos photos.")
         parser.add_argument("--database", default="photosearch_bench",
                             help="Benchmark database, created if missing (default: %(default)s).")
+        parser.add_argument("--uncached", type=int, default=50,
+                            help="Queries never seen before, timed through the API with a real ViT-B-32 text tower "
+                            "(random weights); 0 to skip (default %(default)s).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, photos, profiles, queries, concurrency, **options):
         if (photos < 100 or profiles < 2 or queries < 1 or concurrency < 1 or options["api_seconds"] <= 0
-                or options["warmup"] < 0):
+                or options["warmup"] < 0 or options["uncached"] < 0):
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1, --concurrency >= 1, "
-                               "--api-seconds > 0, --warmup >= 0.")
+                               "--api-seconds > 0, --warmup >= 0, --uncached >= 0.")
         figures = search_benchmark(
             photos=photos, profiles=profiles, queries=queries, concurrency=concurrency,
             database=options["database"], reuse=options["reuse"], api_seconds=options["api_seconds"],
-            tfidf_cap=options["tfidf_queries"], warmup=options["warmup"],
+            tfidf_cap=options["tfidf_queries"], warmup=options["warmup"], uncached=options["uncached"],
             say=lambda message: self.stderr.write(f"… {message}"),
         )
         if options["json"]:
