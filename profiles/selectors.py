@@ -17,9 +17,10 @@ IMPORT_LOCK_CLASS = 0x70686F74
 QUEUED_STALE_AFTER = timedelta(minutes=10)
 
 
-def profile_ids_for_handle(handle: str) -> list[int]:
-    """Ids of the profiles called ``handle`` (one per source kind at most)."""
-    return list(Profile.objects.filter(handle=handle.strip()).values_list("id", flat=True))
+def profile_ids_for_handle(handle: str, *, ignore_case: bool = False) -> list[int]:
+    """Ids of the profiles called ``handle`` (one per source kind at most; with ``ignore_case``, any spelling)."""
+    lookup = "handle__iexact" if ignore_case else "handle"
+    return list(Profile.objects.filter(**{lookup: handle.strip()}).values_list("id", flat=True))
 
 
 def profile_list_with_counts() -> QuerySet[Profile]:

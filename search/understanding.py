@@ -83,7 +83,8 @@ def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...
             if part.place.kind != "country":
                 changes["country_codes"] = (part.place.country_code,)
         elif part.kind == "profile" and not filters.profile_ids and "profile_ids" not in changes:
-            if ids := tuple(profile_ids_for_handle(part.value)):
+            # The vocabulary holds handles lower-cased: "NatGeo" is found by "from natgeo".
+            if ids := tuple(profile_ids_for_handle(part.value, ignore_case=True)):
                 changes["profile_ids"] = ids
         elif part.kind == "person":
             changes["people"] = (*changes.get("people", filters.people), part.value)

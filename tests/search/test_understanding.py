@@ -27,7 +27,7 @@ def _at(year: int, month: int = 7) -> datetime:
 
 @pytest.fixture
 def trips(encoder):
-    natgeo = profile_get_or_create(source_kind="instagram", handle="natgeo")
+    natgeo = profile_get_or_create(source_kind="instagram", handle="NatGeo")
     mine = profile_get_or_create(source_kind="folder", handle="mine")
     shots = [
         (mine, "lisbon-2019-beach", LISBON, _at(2019), "Beach day, sand and waves", (), "image"),
@@ -37,6 +37,7 @@ def trips(encoder):
         (mine, "maria-birthday", None, _at(2019, 3), "Birthday cake with @maria", (), "image"),
         (natgeo, "natgeo-travel-video", None, _at(2021), "On the road #travel", ("joao",), "video"),
         (natgeo, "natgeo-travel-photo", None, _at(2021), "Mountains #travel", (), "image"),
+        (mine, "mine-travel-video", None, _at(2020), "My road trip #travel", (), "video"),
     ]
     for seed, (profile, source_id, point, taken_at, text, people, media_type) in enumerate(shots):
         latitude, longitude = point or (None, None)
@@ -88,7 +89,8 @@ def test_hashtag_media_type_and_profile_are_understood_together(trips):
 
     assert [part.kind for part in result.understood] == ["hashtag", "media_type", "profile"]
     assert result.description == ""  # nothing left to search: the filters are browsed, newest first
-    assert _ids(result) == ["natgeo-travel-video"]
+    assert _ids(result) == ["natgeo-travel-video"]  # not mine-travel-video: "from natgeo" found the profile NatGeo
+    assert _ids(photo_search(query="#travel videos")) == ["natgeo-travel-video", "mine-travel-video"]
 
 
 def test_an_explicit_filter_wins_over_an_understood_one(trips):
@@ -111,7 +113,7 @@ def test_the_vocabulary_knows_the_library_and_is_refreshed_when_an_import_ends(t
     from profiles.services import folder_import
 
     assert "lisbon" in vocabulary_cached().places
-    assert "natgeo" in vocabulary_cached().profiles
+    assert "natgeo" in vocabulary_cached().profiles  # lower-cased: the profile is "NatGeo"
     folder_import(path=photo_folder({"a.jpg": 1}), profile_name="holidays")
     assert "holidays" in vocabulary_cached().profiles
 
