@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from photosearch.db.replicas import replica_aliases
 from search.bench.search import as_json, run as search_benchmark
 
 
@@ -25,17 +26,23 @@ class Command(BaseCommand):
                             help="Keep the data already in the bench database when it has --photos photos.")
         parser.add_argument("--database", default="photosearch_bench",
                             help="Benchmark database, created if missing (default: %(default)s).")
+        parser.add_argument("--replica-searches", type=int, default=0, metavar="N",
+                            help="Instead of the rest, time N hybrid searches against the primary and N against the "
+                                 "first read replica (DATABASE_REPLICA_URLS), interleaved, after --warmup untimed "
+                                 "ones against each.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, photos, profiles, queries, concurrency, **options):
         if (photos < 100 or profiles < 2 or queries < 1 or concurrency < 1 or options["api_seconds"] <= 0
-                or options["warmup"] < 0):
+                or options["warmup"] < 0 or options["replica_searches"] < 0):
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1, --concurrency >= 1, "
-                               "--api-seconds > 0, --warmup >= 0.")
+                               "--api-seconds > 0, --warmup >= 0, --replica-searches >= 0.")
+        if options["replica_searches"] and not replica_aliases():
+            raise CommandError("--replica-searches needs a read replica: set DATABASE_REPLICA_URLS.")
         figures = search_benchmark(
             photos=photos, profiles=profiles, queries=queries, concurrency=concurrency,
             database=options["database"], reuse=options["reuse"], api_seconds=options["api_seconds"],
-            tfidf_cap=options["tfidf_queries"], warmup=options["warmup"],
+            tfidf_cap=options["tfidf_queries"], warmup=options["warmup"], replica_searches=options["replica_searches"],
             say=lambda message: self.stderr.write(f"… {message}"),
         )
         if options["json"]:
