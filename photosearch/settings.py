@@ -137,6 +137,34 @@ else:
             },
         }
     }
+
+
+def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
+    """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS: streaming standbys of the primary, read by the search
+    read path only (photosearch/db/replicas.py). A short connect timeout: a replica that does not answer must cost a
+    search little before it reads the primary instead (the URL's own ?connect_timeout= wins)."""
+    if urls and not primary_url:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded server has no replicas.")
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        replica = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if replica["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS: entry {number} must point to PostgreSQL (postgres://…).")
+        replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+        # A test run mirrors the primary's test database instead of creating one per replica.
+        replica.update(REPLICA=True, TEST={"MIRROR": "default"})
+        replicas[f"replica{number}"] = replica
+    return replicas
+
+
+# Comma-separated postgres:// URLs of streaming replicas of DATABASE_URL's server (README "Read replicas").
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+DATABASES.update(_replica_databases(DATABASE_REPLICA_URLS, primary_url=DATABASE_URL))
+# A replica that does not answer is left alone this long before it is tried again (searches read the primary).
+PHOTOSEARCH_REPLICA_RETRY_SECONDS = env_float("PHOTOSEARCH_REPLICA_RETRY_SECONDS", 30.0, minimum=0.1)
+# Whatever does not name a database — imports, embedding, admin, every write — uses the primary.
+DATABASE_ROUTERS = ["photosearch.db.routers.PrimaryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now (permalinks are https)
 

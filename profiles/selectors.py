@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -17,15 +17,17 @@ IMPORT_LOCK_CLASS = 0x70686F74
 QUEUED_STALE_AFTER = timedelta(minutes=10)
 
 
-def profile_ids_for_handle(handle: str, *, ignore_case: bool = False) -> list[int]:
-    """Ids of the profiles called ``handle`` (one per source kind at most; with ``ignore_case``, any spelling)."""
+def profile_ids_for_handle(handle: str, *, ignore_case: bool = False,
+                           using: str = DEFAULT_DB_ALIAS) -> list[int]:
+    """Ids of the profiles called ``handle`` (one per source kind at most; with ``ignore_case``, any spelling), as
+    database ``using`` has them."""
     lookup = "handle__iexact" if ignore_case else "handle"
-    return list(Profile.objects.filter(**{lookup: handle.strip()}).values_list("id", flat=True))
+    return list(Profile.objects.using(using).filter(**{lookup: handle.strip()}).values_list("id", flat=True))
 
 
-def profile_list_with_counts() -> QuerySet[Profile]:
-    """Profiles with ``photo_count`` and ``embedded_count`` annotations."""
-    return Profile.objects.annotate(
+def profile_list_with_counts(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Profile]:
+    """Profiles with ``photo_count`` and ``embedded_count`` annotations, from database ``using``."""
+    return Profile.objects.using(using).annotate(
         photo_count=Count("photos"),
         embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
     ).order_by("handle")
@@ -43,8 +45,9 @@ def profile_list_for_admin() -> QuerySet[Profile]:
     )
 
 
-def photo_get(*, photo_id: int) -> Photo | None:
-    return Photo.objects.select_related("profile", "duplicate_of").filter(pk=photo_id).first()
+def photo_get(*, photo_id: int, using: str = DEFAULT_DB_ALIAS) -> Photo | None:
+    """A photo with its profile and original (of a duplicate), from database ``using``; None if there is none."""
+    return Photo.objects.using(using).select_related("profile", "duplicate_of").filter(pk=photo_id).first()
 
 
 def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> list[Profile]:
@@ -150,28 +153,28 @@ SELECT country_code, city FROM place
 """
 
 
-def place_countries() -> list[tuple[str, str]]:
-    """(code, name) of the countries that photos were taken in, by name."""
-    with connection.cursor() as cursor:
+def place_countries(*, using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]:
+    """(code, name) of the countries that photos were taken in, by name (database ``using``)."""
+    with connections[using].cursor() as cursor:
         cursor.execute(_COUNTRIES_PRESENT)
         return sorted(((code, name or code) for code, name in cursor.fetchall()), key=lambda row: row[1].casefold())
 
 
-def place_cities(*, country_codes: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+def place_cities(*, country_codes: tuple[str, ...] = (), using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, str]]:
     """(country code, city) of the towns photos were taken in (of ``country_codes`` only, when given), by code and
-    name."""
+    name (database ``using``)."""
     only = "AND {}country_code = ANY(%(codes)s)" if country_codes else ""
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(_CITIES_PRESENT.format(only_first=only.format(""), only_next=only.format("p.") if only else ""),
                        {"codes": list(country_codes)})
         return list(cursor.fetchall())
 
 
-def place_counts() -> list[dict]:
+def place_counts(*, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
     """Every (country, city) photos were taken in, with how many photos (duplicates aside): the API's list of
-    places. One aggregate over the place index."""
+    places. One aggregate over the place index, on database ``using``."""
     rows = (
-        Photo.objects.exclude(country_code="").filter(duplicate_of__isnull=True)
+        Photo.objects.using(using).exclude(country_code="").filter(duplicate_of__isnull=True)
         .values("country_code", "city").annotate(photos=Count("id"), country=Max("country"))
         .order_by("country_code", "city")
     )

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Q, QuerySet
 
 from profiles.models import Photo
@@ -26,12 +26,13 @@ def photos_without_vectors(*, model_id: str, profile_ids: Sequence[int] | None =
     return queryset.order_by("id")
 
 
-def counts_by_model() -> dict[str, int]:
-    """Photos (duplicates aside) per embedding model, ``""`` for none; see ``search.selectors.embedding_coverage``."""
+def counts_by_model(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
+    """Photos (duplicates aside) per embedding model, ``""`` for none, counted on database ``using``; see
+    ``search.selectors.embedding_coverage``."""
     coverage = cache.get("photosearch:embedding-coverage")
     if coverage is None:
         rows = (
-            Photo.objects.filter(duplicate_of__isnull=True)
+            Photo.objects.using(using).filter(duplicate_of__isnull=True)
             .values_list("embedding_model")
             .annotate(count=Count("id"))
             .order_by()
@@ -41,11 +42,12 @@ def counts_by_model() -> dict[str, int]:
     return coverage
 
 
-def coverage_warning(model_id: str) -> str | None:
-    """The warning a search shows while only part of the library has ``model_id`` vectors, else None."""
-    if not conversion_pending(model_id):
+def coverage_warning(model_id: str, *, using: str = DEFAULT_DB_ALIAS) -> str | None:
+    """The warning a search shows while only part of the library has ``model_id`` vectors, else None (database
+    ``using`` asked)."""
+    if not conversion_pending(model_id, using=using):
         return None
-    coverage = counts_by_model()
+    coverage = counts_by_model(using=using)
     total, converted = sum(coverage.values()), coverage.get(model_id, 0)
     if converted >= total:
         return None
@@ -57,14 +59,14 @@ def coverage_warning(model_id: str) -> str | None:
     )
 
 
-def conversion_pending(model_id: str) -> bool:
+def conversion_pending(model_id: str, *, using: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether any photo (duplicates aside) lacks a ``model_id`` vector: two range scans of the embedding_model
     index, which end at once when there is none. The full count behind the warning (a scan of every row, ~0.5 s
     at a million photos) then only runs while a conversion or an import is actually under way. Cached like it."""
     key = "photosearch:conversion-pending:" + hashlib.sha1(model_id.encode()).hexdigest()
     pending = cache.get(key)
     if pending is None:
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM profiles_photo WHERE (embedding_model < %s OR embedding_model > %s) "
                 "AND duplicate_of_id IS NULL)",

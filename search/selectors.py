@@ -11,6 +11,9 @@ docs/ranking.sql.
 The selectors check their inputs (``search.inputs``), get the query vector (``search.query_vectors``), choose the
 vector channel's plan (``search.ranking.strategy``), run the statement with the HNSW settings it needs
 (``search.ranking.session``) and build hits from its rows (``search.ranking.loader``).
+
+Every read here runs on one database, ``using``: left out, a read replica that answers, else the primary
+(``photosearch.db.replicas.search_read``); the statement, its probes and the hits all come from that one.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.db.models import QuerySet
 from pgvector import HalfVector
 
+from photosearch.db.replicas import search_read
 from profiles.models import Photo
 from search import coverage
 from search.encoders import Encoder, EncoderUnavailable
@@ -84,12 +88,14 @@ def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | 
     return queryset.order_by("id")
 
 
-def embedding_coverage() -> dict[str, int]:
+@search_read
+def embedding_coverage(*, using: str | None = None) -> dict[str, int]:
     """How many photos (duplicates aside) carry vectors of each model (``""``: none yet). Cached for a minute: it
     is a full count, and it only changes as fast as embed_photos runs."""
-    return coverage.counts_by_model()
+    return coverage.counts_by_model(using=using)
 
 
+@search_read
 def photo_search(
     *,
     query: str,
@@ -101,6 +107,7 @@ def photo_search(
     encoder: Encoder | None = None,
     literal: bool = False,
     plain: frozenset[str] = frozenset(),
+    using: str | None = None,
 ) -> SearchResult:
     """Hybrid search by description.
 
@@ -123,11 +130,11 @@ def photo_search(
     ranking = clean_ranking(ranking)
     understood: tuple = ()
     if not literal:
-        understanding = query_understand(query=query, filters=filters, plain=plain)
+        understanding = query_understand(query=query, filters=filters, plain=plain, using=using)
         query, filters, understood = understanding.description, understanding.filters, understanding.understood
         if not query:
             browsed = photo_browse(filters=filters, sort="newest" if sort == "relevance" else sort, limit=limit,
-                                   offset=offset)
+                                   offset=offset, using=using)
             return replace(browsed, understood=understood, description="")
     warnings: list[str] = []
     vector_text, _ = split_exclusions(query)
@@ -135,17 +142,18 @@ def photo_search(
     if vector_text:
         try:
             query_vector, model_id = query_text_vector(vector_text, encoder=encoder)
-            if (partial := coverage.coverage_warning(model_id)) is not None:
+            if (partial := coverage.coverage_warning(model_id, using=using)) is not None:
                 warnings.append(partial)
         except EncoderUnavailable as exc:
             warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
     result = _ranked(
         words=query_words(query, words=ranking.words), query_vector=query_vector, model_id=model_id,
-        filters=filters, sort=sort, limit=limit, offset=offset, ranking=ranking, warnings=warnings,
+        filters=filters, sort=sort, limit=limit, offset=offset, ranking=ranking, warnings=warnings, using=using,
     )
     return replace(result, understood=understood, description=query) if understood else result
 
 
+@search_read
 def photo_search_by_image(
     *,
     data: bytes,
@@ -155,6 +163,7 @@ def photo_search_by_image(
     offset: int = 0,
     ranking: RankingOptions = RankingOptions(),
     encoder: Encoder | None = None,
+    using: str | None = None,
 ) -> SearchResult:
     """Photos that look like the uploaded image (vector channel only, same filters, cutoff, sort and paging)."""
     image = clean_image(data)
@@ -162,15 +171,17 @@ def photo_search_by_image(
         query_vector, model_id = query_image_vector(image, encoder=encoder)
     except EncoderUnavailable as exc:
         return SearchResult(hits=[], model_id=None, warnings=[f"Search by image needs the model: {exc}"])
-    warnings = [w for w in [coverage.coverage_warning(model_id)] if w]
+    warnings = [w for w in [coverage.coverage_warning(model_id, using=using)] if w]
     return _ranked(
         words=None, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
-        limit=limit, offset=offset, ranking=clean_ranking(ranking), warnings=warnings,
+        limit=limit, offset=offset, ranking=clean_ranking(ranking), warnings=warnings, using=using,
     )
 
 
+@search_read
 def photo_similar(
-    *, photo: Photo, filters: SearchFilters = SearchFilters(), limit: int = 20, offset: int = 0
+    *, photo: Photo, filters: SearchFilters = SearchFilters(), limit: int = 20, offset: int = 0,
+    using: str | None = None,
 ) -> SearchResult:
     """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself.
 
@@ -182,32 +193,35 @@ def photo_similar(
     return _ranked(
         words=None, query_vector=vector_as_array(photo.embedding), model_id=photo.embedding_model,
         filters=filters, sort="relevance", limit=limit, offset=offset,
-        ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=photo.pk,
+        ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=photo.pk, using=using,
     )
 
 
+@search_read
 def photo_browse(
-    *, filters: SearchFilters = SearchFilters(), sort: str = "newest", limit: int = 20, offset: int = 0
+    *, filters: SearchFilters = SearchFilters(), sort: str = "newest", limit: int = 20, offset: int = 0,
+    using: str | None = None,
 ) -> SearchResult:
     """Photos that pass ``filters`` with no query at all (browsing a profile), newest first by default
     (``relevance`` means newest here: nothing to be relevant to). Duplicates are left out, as in search."""
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort = clean_sort(sort)
     clauses, params = statement.filter_sql(clean_filters(filters))
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             statement.browse_sql(filters=clauses, sort=sort), {**params, "limit": limit + 1, "offset": offset}
         )
         ids = [row[0] for row in cursor.fetchall()]
-    by_id = photos_by_id(ids[:limit])
+    by_id = photos_by_id(ids[:limit], using=using)
     hits = [SearchHit(photo=by_id[pid], score=0.0) for pid in ids[:limit] if pid in by_id]
     has_more = len(ids) > limit
     return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None)
 
 
+@search_read
 def photo_nearest_ids(
     *, vector: np.ndarray, model_id: str, limit: int, depth: int | None = None, exact: bool = False,
-    explain: bool = False,
+    explain: bool = False, using: str | None = None,
 ) -> list:
     """The vector channel alone, as ``photo_search`` runs it (same ORDER BY … LIMIT shape, depth and ef_search):
     ids of the ``limit`` nearest photos, or with ``exact`` the true nearest (no index), or its EXPLAIN lines.
@@ -215,52 +229,54 @@ def photo_nearest_ids(
     depth = depth or settings.PHOTOSEARCH_VECTOR_CANDIDATES
     sql = statement.nearest_sql(dimensions=len(vector), exact=exact)
     params = {"vector": HalfVector(vector).to_text(), "model_id": model_id, "depth": depth}
-    rows = run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth)
+    rows = run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth, using=using)
     return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
 
 
-def photo_text_match_count(*, query: str, words: str = "any") -> int:
+@search_read
+def photo_text_match_count(*, query: str, words: str = "any", using: str | None = None) -> int:
     """How many photos hold the words of ``query`` as the text channel reads them, before its bound (its cost grows
     with this; for benchmarks)."""
     parsed = query_words(clean_query(query), words=words)
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             statement.text_match_count_sql(excluded=bool(parsed.excluded)),
-            statement.words_params(parsed, text_configs_in_use()),
+            statement.words_params(parsed, text_configs_in_use(using=using)),
         )
         return cursor.fetchone()[0]
 
 
+@search_read
 def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
-                         filters: SearchFilters = SearchFilters()) -> str:
+                         filters: SearchFilters = SearchFilters(), using: str | None = None) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
     sql, params = _statement(
         words=query_words(clean_query(query)), query_vector=query_vector, model_id=model_id,
         filters=clean_filters(filters), sort="relevance", limit=clean_limit(limit), offset=0,
-        ranking=clean_ranking(RankingOptions()), exclude_photo=None,
+        ranking=clean_ranking(RankingOptions()), exclude_photo=None, using=using,
     )
-    rows = run_ranked("EXPLAIN " + sql, params, vector_depth=params["vector_depth"])
+    rows = run_ranked("EXPLAIN " + sql, params, vector_depth=params["vector_depth"], using=using)
     return "\n".join(row[0] for row in rows)
 
 
-def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings,
+def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings, using,
             exclude_photo=None) -> SearchResult:
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort = clean_sort(sort)
     sql, params = _statement(
         words=words, query_vector=query_vector, model_id=model_id, filters=clean_filters(filters),
-        sort=sort, limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo,
+        sort=sort, limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo, using=using,
     )
-    rows = run_ranked(sql, params, vector_depth=params["vector_depth"])
+    rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using=using)
     has_more = len(rows) > limit
-    return SearchResult(hits=hits_from_rows(rows[:limit]), model_id=model_id, warnings=warnings, has_more=has_more,
-                        next_offset=offset + limit if has_more else None)
+    return SearchResult(hits=hits_from_rows(rows[:limit], using=using), model_id=model_id, warnings=warnings,
+                        has_more=has_more, next_offset=offset + limit if has_more else None)
 
 
-def _statement(*, words, query_vector, model_id, filters, **inputs) -> tuple[str, dict]:
+def _statement(*, words, query_vector, model_id, filters, using, **inputs) -> tuple[str, dict]:
     # The probes need the database, so they run here and the builder stays pure (docs/ranking.sql).
-    strategy = vector_strategy(model_id, filters) if query_vector is not None else "hnsw"
-    configs = text_configs_in_use() if words is not None else []
+    strategy = vector_strategy(model_id, filters, using=using) if query_vector is not None else "hnsw"
+    configs = text_configs_in_use(using=using) if words is not None else []
     return statement.hybrid_statement(
         words=words, configs=configs, query_vector=query_vector, model_id=model_id, filters=filters,
         strategy=strategy, **inputs

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from profiles.selectors import profile_ids_for_handle
@@ -31,11 +32,12 @@ class Understanding:
     filters: SearchFilters
 
 
-def vocabulary_cached() -> Vocabulary:
-    """The library's vocabulary (``search.vocabulary.query_vocabulary``), cached until the next import ends."""
+def vocabulary_cached(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
+    """The library's vocabulary (``search.vocabulary.query_vocabulary``, read from database ``using`` when not cached),
+    cached until the next import ends."""
     vocabulary = cache.get(VOCABULARY_CACHE_KEY)
     if vocabulary is None:
-        vocabulary = query_vocabulary()
+        vocabulary = query_vocabulary(using=using)
         cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
     return vocabulary
 
@@ -45,13 +47,15 @@ def vocabulary_forget() -> None:
     cache.delete(VOCABULARY_CACHE_KEY)
 
 
-def query_understand(*, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset()) -> Understanding:
-    """``query`` parsed against the library (its places and profiles, today in the display time zone). Parts of a
-    kind in ``plain`` stay words (the page's ✕ on a chip)."""
-    parsed: ParsedQuery = query_parse(query, vocabulary=vocabulary_cached(), today=timezone.localdate())
+def query_understand(*, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset(),
+                     using: str = DEFAULT_DB_ALIAS) -> Understanding:
+    """``query`` parsed against the library (its places and profiles as database ``using`` has them, today in the
+    display time zone). Parts of a kind in ``plain`` stay words (the page's ✕ on a chip)."""
+    parsed: ParsedQuery = query_parse(query, vocabulary=vocabulary_cached(using=using), today=timezone.localdate())
     kept = tuple(part for part in parsed.understood if part.kind not in plain)
     description = parsed.description if len(kept) == len(parsed.understood) else _without(query, kept)
-    return Understanding(description=description, understood=kept, filters=filters_with_understood(filters, kept))
+    return Understanding(description=description, understood=kept,
+                         filters=filters_with_understood(filters, kept, using=using))
 
 
 def _without(query: str, parts: tuple[Understood, ...]) -> str:
@@ -66,9 +70,11 @@ def _without(query: str, parts: tuple[Understood, ...]) -> str:
     return " ".join(rest.split())
 
 
-def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...]) -> SearchFilters:
+def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...], *,
+                            using: str = DEFAULT_DB_ALIAS) -> SearchFilters:
     """``filters`` plus what ``parts`` say, field by field: a field the explicit filters set is kept as it is (the
-    form or API parameter wins); hashtags and people add up (each is required)."""
+    form or API parameter wins); hashtags and people add up (each is required). Profiles are looked up on database
+    ``using``."""
     changes: dict = {}
     place_set = bool(filters.country_codes or filters.cities or filters.regions or filters.near)
     for part in parts:
@@ -84,7 +90,7 @@ def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...
                 changes["country_codes"] = (part.place.country_code,)
         elif part.kind == "profile" and not filters.profile_ids and "profile_ids" not in changes:
             # The vocabulary holds handles lower-cased: "NatGeo" is found by "from natgeo".
-            if ids := tuple(profile_ids_for_handle(part.value, ignore_case=True)):
+            if ids := tuple(profile_ids_for_handle(part.value, ignore_case=True, using=using)):
                 changes["profile_ids"] = ids
         elif part.kind == "person":
             changes["people"] = (*changes.get("people", filters.people), part.value)

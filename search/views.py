@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
+from photosearch.db.replicas import search_read_alias
 from photosearch.throttling import throttled_page
 from photosearch.uploads import upload_max_bytes, upload_size_error
 from profiles.models import MediaType
@@ -148,7 +149,7 @@ def search_by_image_page(request: HttpRequest) -> HttpResponse:
 @throttled_page  # it runs a similarity search: the same budget as searching
 def photo_page(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo: its image, words, caption, source, and the photos that look most like it."""
-    photo = photo_get(photo_id=photo_id)
+    photo = photo_get(photo_id=photo_id, using=search_read_alias())
     if photo is None:
         raise Http404("No such photo.")
     # A duplicate shares the original's image, caption and vector; its own words and link stay its own.
@@ -174,10 +175,11 @@ def profiles_page(request: HttpRequest) -> HttpResponse:
 
 
 def _search_context(*, params: SearchParams) -> dict:
-    countries = place_countries()
+    using = search_read_alias()  # the form's lists are search reads too: a replica's when one answers
+    countries = place_countries(using=using)
     return {
         "params": params,
-        "profiles": profile_list_with_counts(),
+        "profiles": profile_list_with_counts(using=using),
         "result": None,
         "error": "",
         "by_image": False,
@@ -187,7 +189,7 @@ def _search_context(*, params: SearchParams) -> dict:
         "words_choices": WORDS_CHOICES,
         "countries": countries,
         # Towns to suggest: those of the chosen country (every town of a big library would make a long page).
-        "cities": [city for _, city in place_cities(country_codes=(params.country.upper(),))]
+        "cities": [city for _, city in place_cities(country_codes=(params.country.upper(),), using=using)]
         if params.country.upper() in dict(countries) else [],
         "max_upload_mb": upload_max_bytes() // (1024 * 1024),
     }

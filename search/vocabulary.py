@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from profiles.models import Profile
 from search.query_parser import PlaceName, Vocabulary
@@ -21,10 +21,10 @@ _PLACES = """
 """
 
 
-def query_vocabulary() -> Vocabulary:
-    """The names of the library: profiles' handles (lower case), and each town, region and country photos were taken
-    in (a name shared by several places lists the one with most photos first)."""
-    with connection.cursor() as cursor:
+def query_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
+    """The names of the library (read from database ``using``): profiles' handles (lower case), and each town, region
+    and country photos were taken in (a name shared by several places lists the one with most photos first)."""
+    with connections[using].cursor() as cursor:
         cursor.execute(_PLACES)
         rows = cursor.fetchall()
     # (kind, name, country code) → [latitude × photos, photos with a latitude, photos, country name]
@@ -44,5 +44,5 @@ def query_vocabulary() -> Vocabulary:
                   latitude=weighted / located if located else None)
         for (kind, name, code), (weighted, located, _, country) in sorted(totals.items(), key=lambda item: -item[1][2])
     ]
-    handles = Profile.objects.values_list("handle", flat=True)
+    handles = Profile.objects.using(using).values_list("handle", flat=True)
     return Vocabulary.from_names(places=places, profiles=(handle.lower() for handle in handles))

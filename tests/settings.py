@@ -10,6 +10,9 @@ os.environ["PHOTOSEARCH_CLIP_MODEL"] = "photosearch-tiny"
 os.environ["PHOTOSEARCH_CLIP_PRETRAINED"] = "none"
 os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
 os.environ.pop("CELERY_BROKER_URL", None)
+# The suite's databases are its own test databases; read replicas are tested against a standby of their own
+# (tests/test_replicas.py), and a developer's replicas would hold another database's rows.
+os.environ.pop("DATABASE_REPLICA_URLS", None)
 # Imports do not embed on their own in tests (tests that want it turn it on).
 os.environ["PHOTOSEARCH_AUTO_EMBED"] = "false"
 # Reading the words in every test photo would cost 0.1–1 s each: OCR tests turn it on (tests/search/test_ocr.py).

@@ -40,3 +40,29 @@ def test_the_embedded_servers_shared_buffers_are_a_size_or_auto():
     assert 128 <= int(_embedded_shared_buffers("auto").removesuffix("MB")) <= 4096
     with pytest.raises(ImproperlyConfigured, match="PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS"):
         _embedded_shared_buffers("lots")
+
+
+def test_replica_urls_become_mirrored_replica_aliases_with_a_short_connect_timeout():
+    from photosearch.settings import _replica_databases
+
+    replicas = _replica_databases(["postgres://u@r1/photos", "postgres://u@r2/photos?connect_timeout=9"],
+                                  primary_url="postgres://u@p/photos")
+
+    assert list(replicas) == ["replica1", "replica2"]
+    assert replicas["replica1"]["HOST"] == "r1" and replicas["replica1"]["REPLICA"] is True
+    assert replicas["replica1"]["TEST"] == {"MIRROR": "default"}
+    assert [r["OPTIONS"]["connect_timeout"] for r in replicas.values()] == [2, 9]
+
+
+@pytest.mark.parametrize(
+    "urls, primary, message",
+    [
+        (["mysql://u@r1/photos"], "postgres://u@p/photos", "entry 1 must point to PostgreSQL"),
+        (["postgres://u@r1/photos"], "", "DATABASE_REPLICA_URLS needs DATABASE_URL"),
+    ],
+)
+def test_replica_urls_refuse_other_engines_and_the_embedded_server(urls, primary, message):
+    from photosearch.settings import _replica_databases
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        _replica_databases(urls, primary_url=primary)

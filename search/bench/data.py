@@ -36,7 +36,8 @@ WORDS = (
 
 @contextlib.contextmanager
 def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
-    """Point the default connection at database ``name`` (created and migrated if needed), then back.
+    """Point the default connection (and the read replicas') at database ``name`` (created and migrated if needed),
+    then back.
 
     The embedded server creates it next to the real one; with DATABASE_URL, the user must be allowed to create it.
     """
@@ -55,13 +56,20 @@ def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
             if cursor.fetchone() is None:
                 cursor.execute(f'CREATE DATABASE "{name}"')  # a fixed name of ours, not user input
         default.close()
+    # Read replicas (DATABASE_REPLICA_URLS) replay the primary's every database: they read the bench one too.
+    moved = {alias: connections[alias].settings_dict["NAME"] for alias, database in connections.settings.items()
+             if database.get("REPLICA")}
+    for alias in moved:
+        connections[alias].close()
+        connections[alias].settings_dict["NAME"] = name
     default.settings_dict["NAME"] = name
     try:
         call_command("migrate", verbosity=0, interactive=False)
         yield
     finally:
-        default.close()
-        default.settings_dict["NAME"] = original
+        for alias, replica_name in {"default": original, **moved}.items():
+            connections[alias].close()
+            connections[alias].settings_dict["NAME"] = replica_name
 
 
 def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics: int = 256, seed: int = 0,

@@ -286,10 +286,12 @@ def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
 
 def run(*, photos: int, profiles: int, queries: int, concurrency: int, database: str, reuse: bool,
         api_seconds: float, tfidf_cap: int | None = None, warmup: int = 300, uncached: int = 50,
+        replica_searches: int = 0,
         say: Callable[[str], None] = lambda message: None) -> dict:
     """The whole search benchmark in bench database ``database`` (filled with ``photos`` synthetic photos unless
     ``reuse`` finds that many there): index, warm-up, selector latency, recall, both baselines, API load. Returns
-    the flat figures ``bench_search`` prints; ``say`` gets a line per step."""
+    the flat figures ``bench_search`` prints; ``say`` gets a line per step. With ``replica_searches``, after the
+    index only the read replica against the primary (``search.bench.replicas``)."""
     from django.db import connections
 
     from profiles.models import Photo
@@ -309,6 +311,13 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
         figures: dict = {"photos": Photo.objects.count(), "profiles": profiles if fresh else None,
                          "queries": queries, "data_reused": not fresh, "fill_s": fill_s if fresh else None}
         figures.update(build_indexes(rebuild=fresh))
+        if replica_searches:
+            from search.bench.replicas import replica_vs_primary
+
+            say(f"read replica vs primary: {warmup} searches untimed, then {replica_searches} against each")
+            figures.update(replica_vs_primary(searches=replica_searches, warmup=warmup))
+            figures["wall_s"] = round(time.perf_counter() - started, 1)
+            return figures
         say(f"warming the caches: {warmup} queries")
         figures.update(warm_caches(queries=warmup))
         say(f"selector latency: {queries} queries per run")

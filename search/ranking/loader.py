@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from django.db import connection, models
+from django.db import connections, models
 
 from profiles.models import Photo, Profile
 from search.types import SearchHit
@@ -35,8 +35,9 @@ class Loader:
         """The select list of this model's columns on table ``alias``, in the order ``build`` reads them."""
         return ", ".join(f'{alias}."{field.column}"' for field in self.fields)
 
-    def build(self, values) -> models.Model:
-        """One instance from its columns' raw database values."""
+    def build(self, values, *, using: str) -> models.Model:
+        """One instance from its columns' raw database values, read from database ``using``."""
+        connection = connections[using]
         if self._converters is None:
             # Resolved on first use: converters depend on the connection's backend, unknown at import time.
             self._converters = []
@@ -48,21 +49,21 @@ class Loader:
         for i, (col, found) in enumerate(self._converters):
             for convert in found:
                 values[i] = convert(values[i], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+        return self.model.from_db(using, self.attnames, values)
 
 
 PHOTO_LOADER = Loader(Photo, leave_out=("embedding", "search_vector"))
 PROFILE_LOADER = Loader(Profile, leave_out=())
 
 
-def hits_from_rows(rows: list[tuple]) -> list[SearchHit]:
-    """``SearchHit``s from ranking rows, each photo with its profile already attached."""
+def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
+    """``SearchHit``s from ranking rows read from database ``using``, each photo with its profile already attached."""
     hits = []
     photo_end = RANK_COLUMNS + PHOTO_LOADER.width
     for row in rows:
         pid, score, vector_rank, distance, text_rank, text_score, headline, image_text = row[:RANK_COLUMNS]
-        photo = PHOTO_LOADER.build(row[RANK_COLUMNS:photo_end])
-        Photo.profile.field.set_cached_value(photo, PROFILE_LOADER.build(row[photo_end:]))
+        photo = PHOTO_LOADER.build(row[RANK_COLUMNS:photo_end], using=using)
+        Photo.profile.field.set_cached_value(photo, PROFILE_LOADER.build(row[photo_end:], using=using))
         hits.append(SearchHit(
             photo=photo,
             score=float(score),
@@ -83,6 +84,7 @@ def marked(headline: str | None) -> str:
     return html.escape(headline).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
 
 
-def photos_by_id(ids: list[int]) -> dict[int, Photo]:
-    """Photos with their profiles, vectors and tsvectors deferred (browsing: no ranking columns to build from)."""
-    return Photo.objects.select_related("profile").defer("embedding", "search_vector").in_bulk(ids)
+def photos_by_id(ids: list[int], *, using: str) -> dict[int, Photo]:
+    """Photos with their profiles, vectors and tsvectors deferred (browsing: no ranking columns to build from), read
+    from database ``using``."""
+    return Photo.objects.using(using).select_related("profile").defer("embedding", "search_vector").in_bulk(ids)

@@ -4,7 +4,7 @@ a query asks for more than the connection has."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 
 
 def ef_search(vector_depth: int) -> int:
@@ -34,14 +34,15 @@ def search_session_prepare(*, connection) -> None:
     connection.photosearch_session = (connection.connection, prepared)
 
 
-def run_ranked(sql: str, params: dict, *, vector_depth: int) -> list[tuple]:
-    """Run a ranking query with the HNSW search settings it needs: the connection's own (one round trip) when they
-    suffice, else ``SET LOCAL`` in a transaction of its own."""
+def run_ranked(sql: str, params: dict, *, vector_depth: int, using: str) -> list[tuple]:
+    """Run a ranking query on database ``using`` with the HNSW search settings it needs: the connection's own (one
+    round trip) when they suffice, else ``SET LOCAL`` in a transaction of its own."""
     needed = ef_search(vector_depth)
+    connection = connections[using]
     connection.ensure_connection()
     raw, prepared = getattr(connection, "photosearch_session", (None, 0))
     if raw is not connection.connection or needed > prepared:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(needed)])
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
             cursor.execute(sql, params)

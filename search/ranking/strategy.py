@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 
 from profiles.models import EXACT_WORDS_CONFIG, TEXT_SEARCH_CONFIG
 from search.coverage import COVERAGE_CACHE_SECONDS
@@ -14,19 +14,20 @@ from search.ranking.statement import filter_sql
 from search.types import SearchFilters
 
 
-def vector_strategy(model_id: str, filters: SearchFilters) -> str:
+def vector_strategy(model_id: str, filters: SearchFilters, *, using: str) -> str:
     """How to find the nearest photos: ``hnsw`` without filters, or filtered to one profile that has its own HNSW
     index (the planner picks it); with other filters, ``exact`` when at most PHOTOSEARCH_EXACT_SCAN_MAX photos pass
     them (an exact scan of a few thousand rows is faster than an iterative graph walk that discards most of what it
-    visits, and never starves), else ``iterative`` (pgvector 0.8)."""
+    visits, and never starves), else ``iterative`` (pgvector 0.8). Probed on database ``using``."""
     clauses, params = filter_sql(filters)
     if not clauses:
         return "hnsw"
-    if len(filters.profile_ids) == 1 and index_exists(embedding_profile_index_name(model_id, filters.profile_ids[0])):
+    if len(filters.profile_ids) == 1 and index_exists(
+            embedding_profile_index_name(model_id, filters.profile_ids[0]), using=using):
         return "hnsw"
     limit = settings.PHOTOSEARCH_EXACT_SCAN_MAX
     conditions = " AND ".join(["embedding_model = %(model_id)s", *clauses])
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM profiles_photo WHERE {conditions} LIMIT %(probe)s) passing",
             {**params, "model_id": model_id, "probe": limit + 1},
@@ -35,25 +36,27 @@ def vector_strategy(model_id: str, filters: SearchFilters) -> str:
     return "exact" if passing <= limit else "iterative"
 
 
-def index_exists(name: str) -> bool:
-    """Whether index ``name`` exists; cached like the coverage (indexes appear when embed_photos ends)."""
+def index_exists(name: str, *, using: str) -> bool:
+    """Whether index ``name`` exists (asked of database ``using``); cached like the coverage (indexes appear when
+    embed_photos ends)."""
     key = "photosearch:index-exists:" + name
     exists = cache.get(key)
     if exists is None:
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
             (exists,) = cursor.fetchone()
         cache.set(key, exists, COVERAGE_CACHE_SECONDS)
     return exists
 
 
-def text_configs_in_use() -> list[str]:
+def text_configs_in_use(*, using: str) -> list[str]:
     """The text-search configurations a query's words must be looked up in: every language the library's photos are
     stemmed in, the captions' and ``simple`` (exact words). A loose scan of the ``text_config`` index (one probe per
-    language, however many photos), cached like the index probes: a new language shows up within a minute."""
+    language, however many photos, on database ``using``), cached like the index probes: a new language shows up
+    within a minute."""
     configs = cache.get("photosearch:text-configs")
     if configs is None:
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute(
                 "WITH RECURSIVE used AS ("
                 " (SELECT text_config FROM profiles_photo ORDER BY text_config LIMIT 1)"

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from photosearch.db.replicas import replica_aliases
 from search.bench.search import as_json, run as search_benchmark
 
 
@@ -28,17 +29,24 @@ class Command(BaseCommand):
         parser.add_argument("--uncached", type=int, default=50,
                             help="Queries never seen before, timed through the API with a real ViT-B-32 text tower "
                             "(random weights); 0 to skip (default %(default)s).")
+        parser.add_argument("--replica-searches", type=int, default=0, metavar="N",
+                            help="Instead of the rest, time N hybrid searches against the primary and N against the "
+                                 "first read replica (DATABASE_REPLICA_URLS), interleaved, after --warmup untimed "
+                                 "ones against each.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, photos, profiles, queries, concurrency, **options):
         if (photos < 100 or profiles < 2 or queries < 1 or concurrency < 1 or options["api_seconds"] <= 0
-                or options["warmup"] < 0 or options["uncached"] < 0):
+                or options["warmup"] < 0 or options["uncached"] < 0 or options["replica_searches"] < 0):
             raise CommandError("Need --photos >= 100, --profiles >= 2, --queries >= 1, --concurrency >= 1, "
-                               "--api-seconds > 0, --warmup >= 0, --uncached >= 0.")
+                               "--api-seconds > 0, --warmup >= 0, --uncached >= 0, --replica-searches >= 0.")
+        if options["replica_searches"] and not replica_aliases():
+            raise CommandError("--replica-searches needs a read replica: set DATABASE_REPLICA_URLS.")
         figures = search_benchmark(
             photos=photos, profiles=profiles, queries=queries, concurrency=concurrency,
             database=options["database"], reuse=options["reuse"], api_seconds=options["api_seconds"],
             tfidf_cap=options["tfidf_queries"], warmup=options["warmup"], uncached=options["uncached"],
+            replica_searches=options["replica_searches"],
             say=lambda message: self.stderr.write(f"… {message}"),
         )
         if options["json"]:
