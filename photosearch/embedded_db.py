@@ -202,14 +202,20 @@ def _json_write(path: Path, value) -> None:
 
 def _release_all() -> None:
     """Leave every embedded server this process uses: at exit, or on a signal that ends it (``_on_signal``)."""
-    with _held():
-        for pgdata, server in list(_handles.items()):
-            try:
-                _leave(pgdata, server)
-            except Exception:
-                logger.exception("Could not leave the embedded PostgreSQL in %s", pgdata)
-        _handles.clear()
-        _servers.clear()
+    # At exit a log handler's stream may be closed already (pytest's captured stderr): the message is then lost,
+    # not turned into a "--- Logging error ---" traceback on the terminal.
+    raise_exceptions, logging.raiseExceptions = logging.raiseExceptions, False
+    try:
+        with _held():
+            for pgdata, server in list(_handles.items()):
+                try:
+                    _leave(pgdata, server)
+                except Exception:
+                    logger.exception("Could not leave the embedded PostgreSQL in %s", pgdata)
+            _handles.clear()
+            _servers.clear()
+    finally:
+        logging.raiseExceptions = raise_exceptions
 
 
 def _on_signal(signum: int, frame) -> None:
