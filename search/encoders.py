@@ -20,6 +20,8 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from search.text_tower import encode_text_short, short_context_supported
+
 logger = logging.getLogger(__name__)
 
 # Extra open_clip architectures shipped with photosearch (e.g. the tiny one the tests use).
@@ -124,7 +126,10 @@ class OpenClipEncoder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         tokens = self.tokenizer(list(texts)).to(self.device)
         with self._torch.inference_mode(), self._autocast():
-            features = self.model.encode_text(tokens, normalize=True)
+            if short_context_supported(self.model):  # the same vectors without the padding (search/text_tower.py)
+                features = encode_text_short(self.model, tokens, normalize=True)
+            else:
+                features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()
 
 

@@ -78,3 +78,22 @@ def test_an_unreachable_hub_fails_fast_with_one_sentence(monkeypatch, tmp_path):
     with pytest.raises(EncoderUnavailable, match="cannot be reached") as caught:
         OpenClipEncoder(_config(model="ViT-B-32", pretrained="laion2b_s34b_b79k"))
     assert "\n" not in str(caught.value) and "HF_HOME" in str(caught.value)
+
+
+def test_text_vectors_without_the_padding_equal_open_clips_own(encoder):
+    import torch
+
+    from search.text_tower import context_length, encode_text_short, short_context_supported
+
+    texts = ["a", "red kite over the ridge", "people walking down a street at night in the rain " * 12]
+    tokens = encoder.tokenizer(texts)
+    assert short_context_supported(encoder.model)
+    assert context_length(encoder.model, tokens[:2]) < tokens.shape[1]  # the two short texts: far fewer positions
+    assert context_length(encoder.model, tokens) == tokens.shape[1]  # the long one fills the context
+
+    with torch.inference_mode():
+        own = encoder.model.encode_text(tokens, normalize=True).numpy()
+        for batch in (slice(0, 1), slice(1, 2), slice(0, 2), slice(0, 3)):
+            short = encode_text_short(encoder.model, tokens[batch], normalize=True).numpy()
+            assert np.allclose(short, own[batch], atol=1e-5), batch
+    assert np.allclose(encoder.encode_texts(texts), own, atol=1e-5)  # the encoder takes the short path
