@@ -79,6 +79,8 @@ _SEARCH_DOCUMENT = (
 )
 # The weight that holds only the words read in the image.
 IMAGE_TEXT_WEIGHT = "D"
+# The GIN index of search_vector (search.services.text_index_flush merges its pending list).
+TEXT_INDEX_NAME = "photo_search_vector_gin"
 
 
 class MediaType(models.TextChoices):
@@ -169,7 +171,7 @@ class Photo(models.Model):
             models.UniqueConstraint(fields=["profile", "source_id"], name="photo_unique_profile_source_id"),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="photo_search_vector_gin"),
+            GinIndex(fields=["search_vector"], name=TEXT_INDEX_NAME),
             # The languages in use, one index probe each (search.ranking.strategy.text_configs_in_use).
             models.Index(fields=["text_config"], name="photo_text_config"),
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),

@@ -12,14 +12,14 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from pgvector import HalfVector
 from psycopg import sql
 from PIL import Image
 
-from profiles.models import Photo
+from profiles.models import TEXT_INDEX_NAME, Photo
 from profiles.sources.text import text_clean
 from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
@@ -96,6 +96,7 @@ def photos_embed(
         embedding_index_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions)
         embedding_profile_indexes_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions,
                                          profile_ids=touched_profiles)
+        text_index_flush()  # the captions written changed the photos' words
     return summary
 
 
@@ -227,6 +228,8 @@ def photos_read_text(
                 Photo.objects.bulk_update(done, ["ocr_text", "ocr_engine", "ocr_at"])
                 summary.read += len(done)
             failed_ids.update(photo_id for photo_id, _ in summary.failed)
+    if summary.with_text:
+        text_index_flush()
     return summary
 
 
@@ -280,6 +283,23 @@ def photos_embed_after_import(*, profile_id: int, **_signal) -> None:
     PHOTOSEARCH_AUTO_EMBED is off."""
     if settings.PHOTOSEARCH_AUTO_EMBED:
         photos_embed_enqueue(profile_ids=[profile_id])
+
+
+def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Merge the full-text GIN index's pending list into the index proper; return the pages merged.
+
+    GIN takes new entries into an unsorted pending list (``fastupdate``: cheap inserts) that every search then scans
+    in full, until autovacuum merges it. After an import or an indexing run that list holds a few MB: measured at 100k
+    photos, a two-word hybrid search took 46 ms with 339 pending pages and 16 ms without. So each writer of words
+    merges it when it finishes (``import_finished``, ``photos_embed``, ``photos_read_text``)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [TEXT_INDEX_NAME])
+        return cursor.fetchone()[0]
+
+
+def text_index_flush_after_import(**_signal) -> None:
+    """``import_finished`` receiver: the imported rows' words join the GIN index proper (``text_index_flush``)."""
+    text_index_flush()
 
 
 def photos_reembed(*, profile_ids: Sequence[int]) -> int:

@@ -201,3 +201,22 @@ def test_a_big_profile_gets_its_own_hnsw_index_which_filtered_searches_use(photo
                           ranking=RankingOptions(cutoff=0))
     assert sorted(hit.photo.source_id for hit in result.hits) == ["a.jpg", "b.jpg", "c.jpg"]
     assert photos_embed().embedded == 0  # nothing new: no index work either
+
+
+def test_imports_and_indexing_leave_no_pending_words_for_searches_to_scan(photo_folder, encoder):
+    from search.services import text_index_flush
+
+    def pending_pages() -> int:
+        with connection.cursor() as cursor:  # merges whatever is pending, and says how much that was
+            cursor.execute("SELECT gin_clean_pending_list('photo_search_vector_gin'::regclass)")
+            return cursor.fetchone()[0]
+
+    files = {f"img{i}.jpg": i for i in range(6)}
+    files.update({f"img{i}.txt": f"words of photo {i} " * 40 for i in range(6)})
+    folder_import(path=photo_folder(files), profile_name="p")  # queues nothing here; merges at import_finished
+    assert pending_pages() == 0
+    photos_embed()  # captions written: new words
+    assert pending_pages() == 0
+
+    Photo.objects.update(source_text="fresh words nobody merged yet")
+    assert text_index_flush() > 0 and text_index_flush() == 0
