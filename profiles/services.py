@@ -103,11 +103,7 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
             "duplicate_of": original,
         }
     else:
-        # The larger rendition for reading the words in the image, only while OCR is on (the thumbnail otherwise).
-        checked = image_check(
-            data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-            text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
-        )
+        checked = _image_checked(data)
         image_fields = {
             "thumbnail": thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
             "width": checked.width,
@@ -145,6 +141,15 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     return IMPORTED if existing is None else UPDATED
 
 
+def _image_checked(data: bytes):
+    """``image_check`` with the settings' limits: the thumbnail, and while OCR is on the larger rendition its words
+    are read from."""
+    return image_check(
+        data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+        text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
+    )
+
+
 def _text_image_backfill(photo: Photo, data: bytes) -> dict:
     """For a photo imported while OCR was off (or before it existed), now that it is on: the larger rendition its
     words are read from, and its OCR fields reset so the next ``embed_photos`` reads them from it instead of from the
@@ -153,9 +158,7 @@ def _text_image_backfill(photo: Photo, data: bytes) -> dict:
     if (settings.PHOTOSEARCH_OCR == "none" or photo.text_image or photo.duplicate_of_id is not None
             or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE):
         return {}
-    checked = image_check(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
-                          thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-                          text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE)
+    checked = _image_checked(data)
     if not checked.text_image_jpeg:
         return {}
     return {"text_image": text_image_store(checked.sha256, checked.text_image_jpeg), "ocr_text": "",

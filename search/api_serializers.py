@@ -12,18 +12,17 @@ from profiles.models import MediaType
 from profiles.sources.text import text_clean
 from search.inputs import (
     DEFAULT_NEAR_KM,
-    city_parse,
-    country_parse,
     day_parse,
     has_text_parse,
     media_type_parse,
     near_parse,
+    places_parse,
     profile_ids_parse,
     search_filters_build,
     sort_parse,
 )
 from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
-from search.understanding import KINDS
+from search.query_parser import KINDS
 
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------
@@ -107,12 +106,10 @@ class FilterInputSerializer(serializers.Serializer):
     def filters(self) -> SearchFilters:
         """The selector's filters from the validated input (handles resolved to ids, days to aware datetimes)."""
         data = self.validated_data
-        country_codes = country_parse(data.get("country", []))
         return search_filters_build(
             profile_ids=profile_ids_parse(data.get("profile", [])), day_from=data.get("from"),
             day_to=data.get("to"), media_type=data.get("media_type"), has_text=data.get("has_text"),
-            country_codes=country_codes, cities=city_parse(data.get("city", []), country_codes=country_codes),
-            near=data.get("near"),
+            near=data.get("near"), **places_parse(data.get("country", []), data.get("city", [])),
         )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
@@ -20,6 +19,7 @@ from profiles.images import rgb
 from profiles.models import MediaType
 from profiles.selectors import place_cities, place_countries, profile_ids_for_handle
 from search.ranking.loader import MARK_START, MARK_STOP
+from search.query_tokens import fold
 from search.ranking.words import WORDS_MODES
 from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
 
@@ -206,10 +206,9 @@ def near_parse(value: str | None, *, field: str = "near") -> Near | None:
     return Near(latitude=latitude, longitude=longitude, km=km)
 
 
-def place_folded(name: str) -> str:
-    """A place name as compared: accents, case and spacing ignored ("Zürich" = "zurich", "São Paulo" = "sao paulo")."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().split())
+# A place name typed in a filter is compared as the query parser compares one: accents, case and spacing ignored
+# ("Zürich" = "zurich", "São Paulo" = "sao paulo").
+place_folded = fold
 
 
 def _names(values: Iterable[str]) -> list[str]:
@@ -250,6 +249,13 @@ def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), fi
     return tuple(dict.fromkeys(cities))
 
 
+def places_parse(countries: Iterable[str], cities: Iterable[str]) -> dict:
+    """The place filters (``country_codes``, ``cities``) from the names typed in ``country`` and ``city``: towns are
+    looked up in the countries named, when some are."""
+    country_codes = country_parse(countries)
+    return {"country_codes": country_codes, "cities": city_parse(cities, country_codes=country_codes)}
+
+
 def search_filters_build(
     *,
     profile_ids: tuple[int, ...] = (),
@@ -280,15 +286,12 @@ def search_filters_parse(data) -> SearchFilters:
     def values(name: str) -> list[str]:
         return getlist(name) if getlist else [data.get(name) or ""]
 
-    profiles = values("profile")
-    country_codes = country_parse(values("country"))
     return search_filters_build(
-        profile_ids=profile_ids_parse(profiles),
+        profile_ids=profile_ids_parse(values("profile")),
         day_from=day_parse(data.get("from"), field="from"),
         day_to=day_parse(data.get("to"), field="to"),
         media_type=media_type_parse(data.get("media_type")),
         has_text=has_text_parse(data.get("has_text")),
-        country_codes=country_codes,
-        cities=city_parse(values("city"), country_codes=country_codes),
         near=near_parse(data.get("near")),
+        **places_parse(values("country"), values("city")),
     )

@@ -42,10 +42,12 @@ from search import query_words as words
 from search.query_dates import DateSpec, date_bare_year, date_match, date_resolve, date_title_follows
 from search.query_tokens import Token, fold, free, keys, phrase_at, tokenize
 
-__all__ = ["PlaceName", "Vocabulary", "Understood", "ParsedQuery", "fold", "query_parse"]
+__all__ = ["KINDS", "PlaceName", "Vocabulary", "Understood", "ParsedQuery", "fold", "query_parse"]
 
 _HANDLE = re.compile(r"^@([a-z0-9._]*[a-z0-9_])$")
 _HASHTAG = re.compile(r"^#(\w*[^\W\d_]\w*)$")
+# What an understood part may be (``Understood.kind``); a query holds at most one of each single kind.
+KINDS = ("date", "place", "profile", "person", "hashtag", "media_type", "has_text")
 _SINGLE_KINDS = ("date", "place", "profile", "media_type", "has_text")
 _MAX_PLACE_WORDS = 6
 

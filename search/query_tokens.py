@@ -17,8 +17,8 @@ _ELISION = re.compile(r"^((?:[cdjlmnst]|qu|dell|all|nell|dall)')(.+)$", re.IGNOR
 
 
 def fold(text: str) -> str:
-    """Text as compared: accents, case and spacing ignored ("São  Paulo" → "sao paulo", "Zürich" → "zurich"); the
-    same rule as ``search.inputs.place_folded``, so a folded query word meets a folded stored place name."""
+    """Text as compared: accents, case and spacing ignored ("São  Paulo" → "sao paulo", "Zürich" → "zurich"). The
+    place filters fold names with it too (``search.inputs.place_folded``), so a query word meets a stored name."""
     decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().split())
 

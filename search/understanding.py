@@ -4,6 +4,8 @@ and the description that remains for the vector and words channels."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, replace
 
 from django.core.cache import cache
@@ -15,10 +17,13 @@ from search.query_parser import ParsedQuery, Understood, Vocabulary, query_parse
 from search.types import SearchFilters, day_range
 from search.vocabulary import query_vocabulary
 
-# The library's places and profiles change only when an import ends (search.services drops the cached copy then).
-VOCABULARY_CACHE_KEY = "search:query-vocabulary"
+# The library's places and profiles change only when an import ends. Each process keeps the vocabulary it read in
+# memory (a library's thousands of names, unpickled from a cache on every search, would cost more than parsing);
+# the shared cache holds only a token that an ended import replaces (``vocabulary_forget``), so every process —
+# web workers and the Celery worker alike — rereads it at its next search. And at the latest after this long.
+VOCABULARY_CACHE_KEY = "search:query-vocabulary-version"
 VOCABULARY_CACHE_SECONDS = 600
-KINDS = ("date", "place", "profile", "person", "hashtag", "media_type", "has_text")
+_vocabularies: dict[str, tuple[str, float, Vocabulary]] = {}  # database alias → (token, read at, vocabulary)
 
 
 @dataclass(frozen=True)
@@ -33,18 +38,23 @@ class Understanding:
 
 
 def vocabulary_cached(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
-    """The library's vocabulary (``search.vocabulary.query_vocabulary``, read from database ``using`` when not cached),
-    cached until the next import ends."""
-    vocabulary = cache.get(VOCABULARY_CACHE_KEY)
-    if vocabulary is None:
-        vocabulary = query_vocabulary(using=using)
-        cache.set(VOCABULARY_CACHE_KEY, vocabulary, VOCABULARY_CACHE_SECONDS)
+    """The library's vocabulary (``search.vocabulary.query_vocabulary``, read from database ``using`` when this
+    process holds none, or an older one than the last ended import's), kept until the next import ends."""
+    token = cache.get(VOCABULARY_CACHE_KEY)
+    if token is None:
+        cache.add(VOCABULARY_CACHE_KEY, uuid.uuid4().hex, None)
+        token = cache.get(VOCABULARY_CACHE_KEY)
+    held = _vocabularies.get(using)
+    if held is not None and held[0] == token and time.monotonic() - held[1] < VOCABULARY_CACHE_SECONDS:
+        return held[2]
+    vocabulary = query_vocabulary(using=using)
+    _vocabularies[using] = (token, time.monotonic(), vocabulary)
     return vocabulary
 
 
 def vocabulary_forget() -> None:
-    """Drop the cached vocabulary (an import changed the places or profiles)."""
-    cache.delete(VOCABULARY_CACHE_KEY)
+    """Make every process read the vocabulary again (an import changed the places or profiles)."""
+    cache.set(VOCABULARY_CACHE_KEY, uuid.uuid4().hex, None)
 
 
 def query_understand(*, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset(),

@@ -26,7 +26,7 @@ from profiles.selectors import (
     profile_list_with_last_import,
 )
 from search.inputs import offset_parse, search_filters_parse, sort_parse
-from search.understanding import KINDS
+from search.query_parser import KINDS
 from search.selectors import (
     SORTS,
     InvalidQuery,

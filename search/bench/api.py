@@ -85,18 +85,6 @@ def text_tower_module():
     raise ImportError(f"none of {', '.join(TEXT_TOWER_MODULES)} exists")
 
 
-def bench_wsgi_application():
-    """gunicorn app factory (``search.bench.api:bench_wsgi_application()``): the project's WSGI application with
-    the query text tower replaced by ``TopicTextEncoder``. Used only by ``api_load`` against the bench database."""
-    from django.core.wsgi import get_wsgi_application
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosearch.settings")
-    application = get_wsgi_application()
-    encoder = TopicTextEncoder()
-    text_tower_module().get_encoder = lambda: encoder
-    return application
-
-
 class TextTowerTopicEncoder(TopicTextEncoder):
     """``TopicTextEncoder`` that first runs a real ViT-B-32 text tower (random weights: the same arithmetic as the
     trained one) on the query, so a query nobody asked before costs what it costs in production, and then answers
@@ -113,14 +101,15 @@ class TextTowerTopicEncoder(TopicTextEncoder):
         return super().encode_texts(texts)
 
 
-def bench_wsgi_application_text_tower():
-    """gunicorn app factory for the uncached-query figure: as ``bench_wsgi_application``, with
-    ``TextTowerTopicEncoder`` as the text tower."""
+def bench_wsgi_application(text_tower: bool = False):
+    """gunicorn app factory (``search.bench.api:bench_wsgi_application()``): the project's WSGI application with
+    the query text tower replaced by ``TopicTextEncoder`` — or, with ``text_tower`` (the uncached-query figure), by
+    ``TextTowerTopicEncoder``. Used only by ``api_load`` and ``api_uncached`` against the bench database."""
     from django.core.wsgi import get_wsgi_application
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosearch.settings")
     application = get_wsgi_application()
-    encoder = TextTowerTopicEncoder()
+    encoder = TextTowerTopicEncoder() if text_tower else TopicTextEncoder()
     text_tower_module().get_encoder = lambda: encoder
     return application
 
@@ -164,15 +153,7 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
     (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
     from search.bench.data import topic_queries
 
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
-    command = [
-        sys.executable, "-m", "gunicorn", "search.bench.api:bench_wsgi_application()",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
-    ]
-    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
-                              cwd=os.getcwd(), start_new_session=True)
+    server, port, log = _gunicorn_start(database=database, workers=workers, threads=threads)
     texts, _ = topic_queries(512, seed=40)
     paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
     try:
@@ -213,21 +194,13 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
 
 def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = lambda message: None) -> dict:
     """API latency of queries never asked before, with a real text tower: gunicorn (1 worker × 1 thread: nothing
-    else runs) serving ``bench_wsgi_application_text_tower``, one client sending ``queries`` distinct two- and
+    else runs) serving ``bench_wsgi_application(text_tower=True)``, one client sending ``queries`` distinct two- and
     three-word topic queries one after another, each seen once (the query-vector cache never hits)."""
     from itertools import combinations
 
     from search.bench.data import topic_words
 
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
-    command = [
-        sys.executable, "-m", "gunicorn", "search.bench.api:bench_wsgi_application_text_tower()",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1", "--worker-class", "gthread",
-        "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
-    ]
-    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
-                              cwd=os.getcwd(), start_new_session=True)
+    server, port, log = _gunicorn_start(database=database, workers=1, threads=1, text_tower=True)
     words = topic_words(topics=BENCH_TOPICS)
     texts = [" ".join(combo) for size in (2, 3) for topic in words for combo in combinations(topic[:4], size)]
     texts = texts[::max(1, len(texts) // (queries + 3))][: queries + 3]  # distinct, spread over the topics
@@ -259,6 +232,21 @@ def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = la
         "api_uncached_queries": len(times),
         "api_uncached_errors": errors,
     }
+
+
+def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bool = False):
+    """gunicorn serving ``bench_wsgi_application`` on a free loopback port against ``database``, its output in a
+    temporary log file: (process, port, log). The caller stops it (``_stop``) and closes the log."""
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
+    command = [
+        sys.executable, "-m", "gunicorn", f"search.bench.api:bench_wsgi_application(text_tower={text_tower})",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
+                              cwd=os.getcwd(), start_new_session=True)
+    return server, port, log
 
 
 def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
