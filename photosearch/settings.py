@@ -253,15 +253,15 @@ PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
 PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimum=0)
 # Memory for building an HNSW index (a PostgreSQL size, e.g. "1GB"), for this build only.
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
-# HNSW graph shape (pgvector's m / ef_construction), used when a model's index is created. ef_construction 128 instead
-# of pgvector's 64: recall@10 at ef_search 100 went from 0.98 to 1.00 at 100k clustered photos, same size and query
-# time, twice the build time (docs/benchmarks.md, "Tuning").
-PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 16, minimum=2, maximum=100)
-PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 128, minimum=4, maximum=1000)
-# HNSW candidates a search examines (pgvector's ef_search); 0: the vector candidate depth (100). Recall@10 at a million
-# clustered photos: 0.87–0.90 at 100, 0.95–0.97 at 400 (+3–4 ms); with m 24 / ef_construction 200, 0.98 at 200.
-# 1.00 at 100 up to 100k photos.
+# HNSW graph shape (pgvector's m / ef_construction) and search width (ef_search). 0, the default: follow the library's
+# size (search.indexes): m 16 / ef_construction 128 / ef_search = the candidate depth (100) below
+# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos, where recall@10 is 1.00 up to 100k; m 24 / ef_construction 200 / ef_search 200
+# from there on (1M clustered photos: recall@10 0.98, against 0.87–0.90 with the small graph). A model's index is
+# rebuilt once when its library crosses the line. A number set here wins (docs/benchmarks.md, "Tuning").
+PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 0, minimum=0, maximum=100)
+PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_EF_SEARCH = env_int("PHOTOSEARCH_HNSW_EF_SEARCH", 0, minimum=0, maximum=1000)
+PHOTOSEARCH_HNSW_LARGE_LIBRARY = env_int("PHOTOSEARCH_HNSW_LARGE_LIBRARY", 250_000, minimum=1)
 # A profile with at least this many photos of a model gets its own partial HNSW index (0: never): searches filtered to
 # it then walk a graph of its photos only (1M photos, a 19k-photo profile: vector channel 93 ms → 2 ms).
 PHOTOSEARCH_PROFILE_INDEX_MIN = env_int("PHOTOSEARCH_PROFILE_INDEX_MIN", 10_000, minimum=0)

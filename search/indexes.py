@@ -25,3 +25,33 @@ def embedding_index_name(model_id: str) -> str:
 def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
     """A big profile's own HNSW index over its ``model_id`` vectors (see embedding_profile_indexes_ensure)."""
     return f"{embedding_index_name(model_id)}_p{int(profile_id)}"
+
+
+# --- Graph shape and search width that follow the library's size --------------------------------------------------
+#
+# Measured on clustered 512-d vectors (docs/benchmarks.md, "Tuning"): up to 100k photos m 16 / ef_construction 128 /
+# ef_search 100 gives recall@10 1.00; at 1M that graph gives 0.87–0.90, while m 24 / ef_construction 200 gives 0.95 /
+# 0.98 / 0.99 at ef_search 100 / 200 / 400. A library past PHOTOSEARCH_HNSW_LARGE_LIBRARY photos gets the larger graph
+# (its index is rebuilt once when the library crosses the line) and searches it at ef_search 200.
+SMALL_GRAPH = (16, 128)
+LARGE_GRAPH = (24, 200)
+LARGE_EF_SEARCH = 200
+
+
+def hnsw_graph_shape(photos: float) -> tuple[int, int]:
+    """``(m, ef_construction)`` for a graph of about ``photos`` vectors; PHOTOSEARCH_HNSW_M / _EF_CONSTRUCTION win
+    when set (non-zero)."""
+    from django.conf import settings
+
+    m, ef_construction = LARGE_GRAPH if photos >= settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY else SMALL_GRAPH
+    return (settings.PHOTOSEARCH_HNSW_M or m, settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION or ef_construction)
+
+
+def hnsw_ef_search_floor(photos: float) -> int:
+    """The ``hnsw.ef_search`` a library of about ``photos`` photos needs whatever the depth asked for;
+    PHOTOSEARCH_HNSW_EF_SEARCH wins when set (non-zero)."""
+    from django.conf import settings
+
+    if settings.PHOTOSEARCH_HNSW_EF_SEARCH:
+        return settings.PHOTOSEARCH_HNSW_EF_SEARCH
+    return LARGE_EF_SEARCH if photos >= settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY else 0

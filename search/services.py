@@ -23,7 +23,7 @@ from profiles.models import TEXT_INDEX_NAME, Photo
 from profiles.sources.text import text_clean
 from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
-from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
+from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name, hnsw_graph_shape
 from search.ocr import OcrEngine, get_ocr_engine
 from search.selectors import photos_pending_embedding, photos_pending_text_reading
 
@@ -312,10 +312,20 @@ def photos_reembed(*, profile_ids: Sequence[int]) -> int:
 
 
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
-    """Create the partial HNSW index (cosine, halfvec; PHOTOSEARCH_HNSW_M / _EF_CONSTRUCTION) for ``model_id``'s
-    vectors if it does not exist yet. An existing index keeps the shape it was built with (drop it to rebuild)."""
+    """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if it does not exist yet, in the
+    shape its library's size calls for (``search.indexes.hnsw_graph_shape``); rebuild it once when the library has
+    grown past PHOTOSEARCH_HNSW_LARGE_LIBRARY since it was built (searches keep using the old graph meanwhile)."""
     name = embedding_index_name(model_id)
-    _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions)
+    photos = Photo.objects.filter(embedding_model=model_id).count()
+    m, ef_construction = hnsw_graph_shape(photos)
+    if _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, m=m, ef_construction=ef_construction):
+        return name
+    built = _hnsw_index_m(name)
+    if built is not None and built < m:
+        logger.info("Rebuilding %s for %s photos: m %s → %s, ef_construction %s", name, photos, built, m,
+                    ef_construction)
+        _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, m=m, ef_construction=ef_construction,
+                           replace=True)
     return name
 
 
@@ -335,25 +345,30 @@ def embedding_profile_indexes_ensure(*, model_id: str, dimensions: int, profile_
     big = (
         Photo.objects.filter(embedding_model=model_id, profile_id__in=sorted(set(profile_ids)))
         .values("profile_id").annotate(photos=Count("id")).filter(photos__gte=minimum)
-        .values_list("profile_id", flat=True)
+        .values_list("profile_id", "photos")
     )
     created = []
-    for profile_id in sorted(big):
+    for profile_id, photos in sorted(big):
         name = embedding_profile_index_name(model_id, profile_id)
-        if _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, profile_id=profile_id):
+        m, ef_construction = hnsw_graph_shape(photos)
+        if _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, profile_id=profile_id, m=m,
+                              ef_construction=ef_construction):
             logger.info("Created %s: the HNSW index of profile %s's %s vectors", name, profile_id, model_id)
             created.append(name)
     return created
 
 
-def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, profile_id: int | None = None) -> bool:
+def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, m: int, ef_construction: int,
+                       profile_id: int | None = None, replace: bool = False) -> bool:
     """Create the partial HNSW index ``name`` over ``model_id``'s vectors (of one profile, when given) unless it
-    exists; True when this call created it."""
+    exists; True when this call created it. With ``replace``, build a new one beside it and swap them at the end (the
+    old graph answers searches during the build; writes wait, as for any build)."""
     with transaction.atomic(), connection.cursor() as cursor:
         # Serialise concurrent creators: a plain existence check (or IF NOT EXISTS) races between two sessions.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-        if cursor.fetchone()[0]:
+        exists = cursor.fetchone()[0]
+        if exists and not replace:
             return False
         # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -364,11 +379,26 @@ def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, profile_id:
         predicate = f"embedding_model = {sql.Literal(model_id).as_string(cursor.connection)}"
         if profile_id is not None:
             predicate += f" AND profile_id = {int(profile_id)}"
+        building = f"{name}_next" if exists else name
+        cursor.execute(f"DROP INDEX IF EXISTS {building}")  # a rebuild that was interrupted
         cursor.execute(
-            f"CREATE INDEX {name} ON profiles_photo "
+            f"CREATE INDEX {building} ON profiles_photo "
             f"USING hnsw ({embedding_expression(dimensions)} halfvec_cosine_ops) "
-            f"WITH (m = {int(settings.PHOTOSEARCH_HNSW_M)}, "
-            f"ef_construction = {int(settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION)}) "
+            f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)}) "
             f"WHERE {predicate}"
         )
+        if exists:
+            cursor.execute(f"DROP INDEX {name}")
+            cursor.execute(f"ALTER INDEX {building} RENAME TO {name}")
     return True
+
+
+def _hnsw_index_m(name: str) -> int | None:
+    """The ``m`` the HNSW index ``name`` was built with (pgvector's default, 16, when not given); None if missing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    options = dict(option.split("=", 1) for option in row[0] or [])
+    return int(options.get("m", 16))

@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connections, transaction
 
+from search.indexes import hnsw_ef_search_floor
 
-def ef_search(vector_depth: int) -> int:
-    """The ``hnsw.ef_search`` a query of ``vector_depth`` candidates needs."""
+
+def ef_search(vector_depth: int, *, photos: float = 0) -> int:
+    """The ``hnsw.ef_search`` a query of ``vector_depth`` candidates needs in a library of about ``photos`` photos."""
     # ef_search bounds how well one index scan's first batch is chosen; it should cover the depth we ask for, and
-    # big libraries need more than that for the same recall (PHOTOSEARCH_HNSW_EF_SEARCH; docs/benchmarks.md).
-    return max(40, settings.PHOTOSEARCH_HNSW_EF_SEARCH, min(vector_depth, 1000))
+    # big libraries need more than that for the same recall (search.indexes.hnsw_ef_search_floor).
+    return max(40, hnsw_ef_search_floor(photos), min(vector_depth, 1000))
 
 
 def search_session_prepare(*, connection) -> None:
@@ -24,23 +26,27 @@ def search_session_prepare(*, connection) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    prepared = ef_search(settings.PHOTOSEARCH_VECTOR_CANDIDATES)
     with connection.cursor() as cursor:
+        # The library's size as the planner knows it (free: no count); -1 before the table was first analysed.
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass('profiles_photo')")
+        row = cursor.fetchone()
+        prepared = ef_search(settings.PHOTOSEARCH_VECTOR_CANDIDATES, photos=row[0] if row else 0)
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)",
             [str(prepared)],
         )
-    # Remembered with the driver connection it belongs to: a reconnect starts from the server's defaults.
+    # Remembered with the driver connection it belongs to: a reconnect starts from the server's defaults. A query
+    # deeper than ``prepared`` raises ef_search for itself (run_ranked); the library's size is read again on reconnect.
     connection.photosearch_session = (connection.connection, prepared)
 
 
 def run_ranked(sql: str, params: dict, *, vector_depth: int, using: str) -> list[tuple]:
     """Run a ranking query on database ``using`` with the HNSW search settings it needs: the connection's own (one
     round trip) when they suffice, else ``SET LOCAL`` in a transaction of its own."""
-    needed = ef_search(vector_depth)
     connection = connections[using]
     connection.ensure_connection()
     raw, prepared = getattr(connection, "photosearch_session", (None, 0))
+    needed = max(prepared, ef_search(vector_depth))
     if raw is not connection.connection or needed > prepared:
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(needed)])
