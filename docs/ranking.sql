@@ -4,9 +4,9 @@
 -- Every value is bound (psycopg's %(name)s placeholders), the text-search configurations included.
 
 -- hybrid: photo_search(query="red tram"): both channels, no filters, HNSW
--- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   every_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit,
---   offset, headline_options
+-- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
+--   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
+--   limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -43,20 +43,25 @@ vector_ranked AS (
 ),
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
-        WITH term_matches AS MATERIALIZED (
+        WITH every_matches AS MATERIALIZED (
+            SELECT m.* FROM query_match q CROSS JOIN LATERAL (
+                SELECT id, taken_at, search_vector FROM profiles_photo
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
+                  AND duplicate_of_id IS NULL
+                LIMIT %(every_cap)s
+            ) m
+        ),
+        term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
                 WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
                   AND duplicate_of_id IS NULL
                 LIMIT %(term_cap)s
             ) m WHERE t.tsq IS NOT NULL AND NOT t.required
+              AND NOT ((SELECT required_terms IS NULL FROM query_match)
+                       AND (SELECT count(*) FROM every_matches) >= %(text_shortlist)s)
             UNION ALL
-            SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
-                SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
-                  AND duplicate_of_id IS NULL
-                LIMIT %(every_cap)s
-            ) m
+            SELECT 0, * FROM every_matches
         ),
         term_counts AS (
             SELECT position, count(*) AS matches FROM term_matches GROUP BY position
@@ -126,9 +131,9 @@ JOIN profiles_profile pr ON pr.id = p.profile_id
 ORDER BY page.position;
 
 -- hybrid, a phrase and an excluded word: photo_search(query='"red tram" -night'): the phrase is required, excluded words also drop vector hits
--- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth, term_cap,
---   every_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, limit,
---   offset, headline_options
+-- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
+--   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
+--   limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -166,7 +171,16 @@ vector_ranked AS (
 ),
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
-        WITH term_matches AS MATERIALIZED (
+        WITH every_matches AS MATERIALIZED (
+            SELECT m.* FROM query_match q CROSS JOIN LATERAL (
+                SELECT id, taken_at, search_vector FROM profiles_photo
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
+                  AND duplicate_of_id IS NULL
+                  AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
+                LIMIT %(every_cap)s
+            ) m
+        ),
+        term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
                 WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
@@ -174,14 +188,10 @@ text_ranked AS (
                   AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
                 LIMIT %(term_cap)s
             ) m WHERE t.tsq IS NOT NULL AND NOT t.required
+              AND NOT ((SELECT required_terms IS NULL FROM query_match)
+                       AND (SELECT count(*) FROM every_matches) >= %(text_shortlist)s)
             UNION ALL
-            SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
-                SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
-                  AND duplicate_of_id IS NULL
-                  AND NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)
-                LIMIT %(every_cap)s
-            ) m
+            SELECT 0, * FROM every_matches
         ),
         term_counts AS (
             SELECT position, count(*) AS matches FROM term_matches GROUP BY position
@@ -252,7 +262,7 @@ ORDER BY page.position;
 
 -- filtered: photo_search with profile, date range and media_type filters that leave few photos (exact scan)
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, profile_ids,
---   taken_from, taken_to, media_type, vector_depth, term_cap, every_cap, text_shortlist, closeness_weight,
+--   taken_from, taken_to, media_type, vector_depth, every_cap, term_cap, text_shortlist, closeness_weight,
 --   text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
@@ -294,7 +304,19 @@ vector_ranked AS (
 ),
 text_ranked AS (
     SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
-        WITH term_matches AS MATERIALIZED (
+        WITH every_matches AS MATERIALIZED (
+            SELECT m.* FROM query_match q CROSS JOIN LATERAL (
+                SELECT id, taken_at, search_vector FROM profiles_photo
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
+                  AND duplicate_of_id IS NULL
+                  AND profile_id = ANY(%(profile_ids)s)
+                  AND taken_at >= %(taken_from)s
+                  AND taken_at < %(taken_to)s
+                  AND media_type = %(media_type)s
+                LIMIT %(every_cap)s
+            ) m
+        ),
+        term_matches AS MATERIALIZED (
             SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
                 SELECT id, taken_at, search_vector FROM profiles_photo
                 WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
@@ -305,17 +327,10 @@ text_ranked AS (
                   AND media_type = %(media_type)s
                 LIMIT %(term_cap)s
             ) m WHERE t.tsq IS NOT NULL AND NOT t.required
+              AND NOT ((SELECT required_terms IS NULL FROM query_match)
+                       AND (SELECT count(*) FROM every_matches) >= %(text_shortlist)s)
             UNION ALL
-            SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (
-                SELECT id, taken_at, search_vector FROM profiles_photo
-                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
-                  AND duplicate_of_id IS NULL
-                  AND profile_id = ANY(%(profile_ids)s)
-                  AND taken_at >= %(taken_from)s
-                  AND taken_at < %(taken_to)s
-                  AND media_type = %(media_type)s
-                LIMIT %(every_cap)s
-            ) m
+            SELECT 0, * FROM every_matches
         ),
         term_counts AS (
             SELECT position, count(*) AS matches FROM term_matches GROUP BY position

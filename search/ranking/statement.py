@@ -179,7 +179,10 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     its matches), and one more scan takes photos holding every required term (a phrase, or every word with
     ``words="all"``), or with none required every word, which a common-words query ranks first (``every_cap``: ten
     times the cap when every term is required, since that scan is then the whole channel). A word's
-    rarity is counted within the same bound (a required term, held by every candidate, counts in full).
+    rarity is counted within the same bound (a required term, held by every candidate, counts in full). When the
+    photos holding every word already fill the shortlist, the single words' scans are skipped: they could not change
+    the result, and a common word's scan reads its whole posting list however small its LIMIT (100k photos: the
+    statement 0.60× the time, the same pages; docs/benchmarks.md).
     """
     if not text:
         return _NO_TEXT_HITS
@@ -196,14 +199,22 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
     optional = scan.format(tsq="t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)")
     every = scan.format(tsq="COALESCE(q.required_terms, q.every_term)").replace("%(term_cap)s", "%(every_cap)s")
     return (
-        "WITH term_matches AS MATERIALIZED (\n"
+        "WITH every_matches AS MATERIALIZED (\n"
+        "    SELECT m.* FROM query_match q CROSS JOIN LATERAL (\n"
+        f"{indent(every, ' ' * 8)}\n"
+        "    ) m\n"
+        "),\n"
+        # When photos holding every word fill the shortlist, the optional scans cannot change the result: each of
+        # their photos holds less of the query, so none would pass the shortlist; the plan then skips them (a
+        # one-time filter: a common word's scan reads its whole posting list however small its LIMIT).
+        "term_matches AS MATERIALIZED (\n"
         "    SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (\n"
         f"{indent(optional, ' ' * 8)}\n"
         "    ) m WHERE t.tsq IS NOT NULL AND NOT t.required\n"
+        "      AND NOT ((SELECT required_terms IS NULL FROM query_match)\n"
+        "               AND (SELECT count(*) FROM every_matches) >= %(text_shortlist)s)\n"
         "    UNION ALL\n"
-        "    SELECT 0, m.* FROM query_match q CROSS JOIN LATERAL (\n"
-        f"{indent(every, ' ' * 8)}\n"
-        "    ) m\n"
+        "    SELECT 0, * FROM every_matches\n"
         "),\n"
         "term_counts AS (\n"
         "    SELECT position, count(*) AS matches FROM term_matches GROUP BY position\n"

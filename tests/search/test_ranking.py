@@ -304,3 +304,47 @@ def test_browsing_lists_a_profiles_photos_by_date_without_duplicates(profile, en
 
     assert names(newest) == ["new", "mid"] and newest.has_more and newest.next_offset == 2
     assert names(oldest) == ["old", "mid", "new"]
+
+
+def _text_plan(query: str, *, limit: int) -> tuple[str, list[int]]:
+    """EXPLAIN ANALYZE of the words-only statement for ``query``, and the ranked ids it returns."""
+    from search.ranking.session import run_ranked
+    from search.selectors import _statement, clean_filters, clean_query, clean_ranking, query_words
+
+    sql, params = _statement(words=query_words(clean_query(query)), query_vector=None, model_id=MODEL,
+                             filters=clean_filters(SearchFilters()), sort="relevance", limit=limit, offset=0,
+                             ranking=clean_ranking(RankingOptions(cutoff=0, text_depth=limit)),
+                             exclude_photo=None, using="default")
+    plan = "\n".join(row[0] for row in run_ranked("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params, vector_depth=0,
+                                                  using="default"))
+    return plan, [row[0] for row in run_ranked(sql, params, vector_depth=0, using="default")]
+
+
+def test_optional_word_scans_are_skipped_only_when_photos_holding_every_word_fill_the_shortlist(profile):
+    # text depth 2 → a shortlist of 6 (TEXT_SHORTLIST_FACTOR).
+    both = [add(profile, f"both{i}", text="harbour crane").pk for i in range(5)]
+    add(profile, "crane", text="crane at dusk")
+    add(profile, "harbour", text="harbour")
+
+    plan, ranked = _text_plan("harbour crane", limit=2)
+    assert plan.count("(never executed)") == 0  # 5 photos hold both words: the single words may still rank
+    assert set(ranked) <= set(both)
+
+    both.append(add(profile, "both5", text="harbour crane").pk)
+    plan, ranked = _text_plan("harbour crane", limit=2)
+    optional_scan = plan[plan.index("CTE term_matches"):plan.index("CTE term_stats")]
+    assert "One-Time Filter" in optional_scan
+    scan = [line for line in optional_scan.splitlines() if " on profiles_photo" in line]
+    assert len(scan) == 1 and "(never executed)" in scan[0]  # the optional words' scan: planned, never run
+    assert set(ranked) <= set(both)
+
+    # A required phrase with an optional word: photos holding the phrase alone do not hold every term, so the
+    # optional word's scan still runs however many they are.
+    for i in range(6):
+        add(profile, f"phrase{i}", text="harbour crane")
+    add(profile, "dusk", text="harbour crane at dusk")
+    plan, ranked = _text_plan('"harbour crane" dusk', limit=2)
+    optional_scan = plan[plan.index("CTE term_matches"):plan.index("CTE term_stats")]
+    scan = [line for line in optional_scan.splitlines() if " on profiles_photo" in line]
+    assert len(scan) == 1 and "(never executed)" not in scan[0]
+    assert ranked[0] == Photo.objects.get(source_id="dusk").pk
