@@ -122,6 +122,22 @@ def build_indexes(*, rebuild: bool) -> dict:
     }
 
 
+def hnsw_settings() -> dict:
+    """The bench model's graph shape and the search width this connection runs with."""
+    from django.db import connection
+
+    from search.bench.data import BENCH_MODEL
+    from search.selectors import embedding_index_name
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [embedding_index_name(BENCH_MODEL)])
+        options = dict(option.split("=", 1) for option in (cursor.fetchone() or [None])[0] or [])
+        cursor.execute("SELECT current_setting('hnsw.ef_search')")
+        ef_search = int(cursor.fetchone()[0])
+    return {"hnsw_m": int(options.get("m", 16)), "hnsw_ef_construction": int(options.get("ef_construction", 64)),
+            "hnsw_ef_search": ef_search}
+
+
 def profile_near(share: float):
     """The profile whose share of all photos is nearest ``share``, annotated with ``photo_count``."""
     from django.db.models import Count
@@ -311,6 +327,9 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
         figures: dict = {"photos": Photo.objects.count(), "profiles": profiles if fresh else None,
                          "queries": queries, "data_reused": not fresh, "fill_s": fill_s if fresh else None}
         figures.update(build_indexes(rebuild=fresh))
+        # A new connection reads the library's size, which the HNSW search width follows (search.ranking.session).
+        connections["default"].close()
+        figures.update(hnsw_settings())
         if replica_searches:
             from search.bench.replicas import replica_vs_primary
 
