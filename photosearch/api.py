@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import math
 import re
 
@@ -178,6 +179,32 @@ class ApiView(APIView):
 
     permission_classes = [ReadPermission]
     throttle_classes = [AnonThrottle]
+
+
+# --- Input serializers' fields ---------------------------------------------------------------------------------
+
+
+def field_copy(field: serializers.Field) -> serializers.Field:
+    """A serializer instance's own copy of a declared field: what DRF's ``Serializer.get_fields`` makes with
+    ``copy.deepcopy``, made by copying the field's attributes instead of calling its ``__init__`` again.
+
+    DRF copies every declared field for every serializer instance (``bind`` then sets the copy's name and parent),
+    and its ``Field.__deepcopy__`` rebuilds each one from its constructor arguments: for the search API's ~20 query
+    parameters that was 0.4 ms of every request, more than validating them. A declared field is never bound
+    itself and holds only what its ``__init__`` set, so a copy of its attributes is the field ``__init__`` would
+    rebuild; the containers it holds (error messages, validators, choices) are only read after ``__init__``, so the
+    copies share them. A field's ``child`` (``ListField``) gets a copy of its own, bound to the copy; a nested
+    serializer is deep-copied as DRF does.
+    """
+    if isinstance(field, serializers.BaseSerializer):
+        return copy.deepcopy(field)
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    child = field.__dict__.get("child")
+    if isinstance(child, serializers.Field):
+        clone.child = field_copy(child)
+        clone.child.parent = clone  # its name and source ("") were set when the declared field bound it
+    return clone
 
 
 # --- Paging -------------------------------------------------------------------------------------------------------

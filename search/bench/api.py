@@ -153,6 +153,7 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
     (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
     from search.bench.data import topic_queries
 
+    postmaster = _postmaster_pid()
     server, port, log = _gunicorn_start(database=database, workers=workers, threads=threads)
     texts, _ = topic_queries(512, seed=40)
     paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
@@ -164,11 +165,11 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
               stats=warm)
         stats = _LoadStats()
         say(f"API: {concurrency} clients for {seconds:g} s")
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before = _cpu_seconds(server.pid, postmaster)
         started = time.perf_counter()
         _load(port, paths, concurrency=concurrency, seconds=seconds, max_requests=max_requests, stats=stats)
         elapsed = time.perf_counter() - started
-        cpu = {key: value - cpu_before[key] for key, value in _cpu_seconds(server.pid).items()}
+        cpu = {key: value - cpu_before[key] for key, value in _cpu_seconds(server.pid, postmaster).items()}
     finally:
         _stop(server)
         log.close()
@@ -184,6 +185,7 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
         # Where the machine's CPU went during the timed load, per successful request: what limits throughput.
         **{f"api_cpu_ms_per_request_{key}": round(value * 1000 / max(ok, 1), 2) for key, value in cpu.items()},
         "api_cpu_busy_share": round(sum(cpu.values()) / (elapsed * (os.cpu_count() or 1)), 2),
+        "api_cpu_postgres_scope": "bench server" if postmaster is not None else "every postgres process",
     }
     if figures["api_errors"] == 0:
         os.unlink(log.name)
@@ -249,9 +251,10 @@ def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bo
     return server, port, log
 
 
-def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by gunicorn (master and workers), by PostgreSQL (every postgres process on the
-    machine: the benchmark's backends are nearly all of it) and by this process (the load generator)."""
+def _cpu_seconds(gunicorn_pid: int, postmaster_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), by PostgreSQL (the bench server's postmaster and its
+    processes, ``postmaster_pid``; every postgres process on the machine when that is unknown: then other servers'
+    work counts too) and by this process (the load generator)."""
     import psutil
 
     def used(process) -> float:
@@ -262,12 +265,41 @@ def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
             return 0.0
 
     server = psutil.Process(gunicorn_pid)
-    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+    postgres = None
+    if postmaster_pid is not None:
+        try:
+            postmaster = psutil.Process(postmaster_pid)
+            postgres = [postmaster, *postmaster.children()]
+        except psutil.Error:
+            postgres = None
+    if postgres is None:
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
     return {
         "server": used(server) + sum(used(child) for child in server.children(recursive=True)),
         "postgres": sum(used(p) for p in postgres),
         "client": used(psutil.Process()),
     }
+
+
+def _postmaster_pid() -> int | None:
+    """The pid of the bench database's postmaster when it runs on this machine (the parent of this connection's
+    server process), else None."""
+    import psutil
+    from django.db import connections
+
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
+        parent = backend.parent()
+        if backend.name() == "postgres" and parent is not None and parent.name() in ("postgres", "postmaster"):
+            return parent.pid
+    except psutil.Error:
+        pass
+    finally:
+        connection.close()  # the server gets the database to itself
+    return None
 
 
 def _wait_ready(server: subprocess.Popen, port: int, path: str, log: str, timeout: float = 90) -> None:

@@ -112,6 +112,23 @@ def test_relative_dates_count_from_today_in_english_and_french():
     assert parse("il y a 2 ans")[1] == [("date", "il y a 2 ans", "2023-01-01/2023-12-31")]
 
 
+def test_relative_phrases_are_found_by_their_first_word_as_by_trying_each(monkeypatch):
+    from search import query_dates
+
+    relatives = query_dates._relatives()
+    queries = [phrase for _keys, phrase, _language in relatives]
+    queries += [f"beach {phrase} in lisbon" for phrase in queries[::7]] + ["from last week to yesterday"]
+    indexed = [parse(query) for query in queries]
+
+    class EveryRelative(dict):  # the scan before the index: every phrase tried at every token
+        def get(self, key, default=None):
+            return relatives
+
+    monkeypatch.setattr(query_dates, "_relatives_from", lambda: EveryRelative())
+    assert [parse(query) for query in queries] == indexed
+    assert sum(1 for _description, parts in indexed if parts) >= len(relatives) // 2
+
+
 @pytest.mark.parametrize("query", ["between may and july 2021", "entre mai et juillet 2021"])
 def test_a_month_in_a_range_takes_the_other_ends_year(query):
     assert parse(query)[1] == [("date", query, "2021-05-01/2021-07-31")]

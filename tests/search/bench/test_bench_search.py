@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from profiles.models import Photo
 from search.bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
+from search.bench.api_layers import LAYERS
 from search.bench.data import topic_queries
 
 KEYS = {
@@ -39,6 +40,7 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings):
     assert figures["tfidf_baseline_p50_ms"] > 0 and figures["numpy_baseline_p50_ms"] > 0
     assert figures["api_errors"] == 0 and figures["api_requests_per_s"] > 0
     assert figures["api_cpu_ms_per_request_server"] > 0 and figures["api_cpu_ms_per_request_postgres"] > 0
+    assert figures["api_cpu_postgres_scope"] == "bench server"  # the bench's own PostgreSQL, not every one here
     # Queries never seen before, through a real ViT-B-32 text tower: each costs its forward pass on top.
     assert (figures["api_uncached_queries"], figures["api_uncached_errors"]) == (3, 0)
     assert figures["api_uncached_p50_ms"] > 0
@@ -47,6 +49,17 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings):
     assert figures["index_bytes"] == (figures["hnsw_index_bytes"] + figures["gin_index_bytes"]
                                       + figures["profile_index_bytes"])
     assert not Photo.objects.exists()  # the test database itself was left alone
+
+    # The same database, one API request at a time in-process, layer by layer.
+    out, text_tower = StringIO(), text_tower_module().get_encoder
+    call_command("bench_api_layers", "--requests", "4", "--rounds", "2", "--warmup", "2", "--json",
+                 "--database", "test_photosearch_benchsearch", stdout=out, stderr=StringIO())
+    layers = json.loads(out.getvalue())
+    assert {key for key, _label in LAYERS} | {"sql_wall", "postgres_cpu", "photos"} <= layers.keys()
+    assert layers["photos"] == 500 and layers["requests"] == 4
+    assert layers["request"] > layers["dispatch"] > layers["get"] > layers["photo_search"] > layers["loader"] > 0
+    assert all(layers[key] > 0 for key in ("input", "output", "run_ranked", "sql_wall", "render", "initial"))
+    assert text_tower_module().get_encoder is text_tower and not Photo.objects.exists()  # all put back
 
 
 def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
