@@ -130,7 +130,8 @@ def hnsw_settings() -> dict:
     from search.selectors import embedding_index_name
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [embedding_index_name(BENCH_MODEL)])
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
+                       [embedding_index_name(BENCH_MODEL)])
         options = dict(option.split("=", 1) for option in (cursor.fetchone() or [None])[0] or [])
         cursor.execute("SELECT current_setting('hnsw.ef_search')")
         ef_search = int(cursor.fetchone()[0])

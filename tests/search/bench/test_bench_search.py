@@ -1,6 +1,7 @@
 import importlib.util
 import json
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from profiles.models import Photo
 from search.bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
 from search.bench.api_layers import LAYERS
 from search.bench.data import topic_queries
+from search.ranking import statement
 
 KEYS = {
     "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
@@ -21,7 +23,7 @@ KEYS = {
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bench_search_reports_every_figure_from_its_own_database(settings):
+def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_path):
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 60  # the biggest of 20 skewed profiles holds ~140 of 500 photos
     out = StringIO()
 
@@ -48,6 +50,21 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings):
     assert figures["profile_indexes"] >= 1 and figures["profile_index_bytes"] > 0
     assert figures["index_bytes"] == (figures["hnsw_index_bytes"] + figures["gin_index_bytes"]
                                       + figures["profile_index_bytes"])
+    # A small library: the small graph, searched at the candidate depth.
+    assert (figures["hnsw_m"], figures["hnsw_ef_construction"], figures["hnsw_ef_search"]) == (16, 128, 100)
+
+    # The statement A/B on that database: the same module gives the same pages; one ordering the other way does not.
+    current = Path(statement.__file__)
+    reversed_order = tmp_path / "statement_reversed.py"
+    reversed_order.write_text(
+        current.read_text().replace('"relevance": "fused_score DESC', '"relevance": "fused_score ASC'))
+    for other, all_same in ((current, True), (reversed_order, False)):
+        out = StringIO()
+        call_command("bench_statement_ab", str(other), "--queries", "3", "--rounds", "2", "--json",
+                     "--database", "test_photosearch_benchsearch", stdout=out)
+        ab = json.loads(out.getvalue())
+        assert ab["pages"] == 6 and ab["other_p50_ms"] > 0 and ab["current_p50_ms"] > 0
+        assert (ab["same_pages"] == ab["pages"]) is all_same
     assert not Photo.objects.exists()  # the test database itself was left alone
 
     # The same database, one API request at a time in-process, layer by layer.
