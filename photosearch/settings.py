@@ -216,6 +216,12 @@ PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
 PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
 PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)
 PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
+# The text tower's weights on the CPU (queries, tag labels): float16 halves the time of a query nobody asked before
+# and keeps its vector (cosine ≥ 0.9999995 to float32's); int8 is faster still but moves it (0.998 with random
+# weights; check the real ones with bench_text_tower first). docs/benchmarks.md, "Lighter text tower weights". CUDA
+# keeps float32 weights under autocast; the image tower is never changed.
+PHOTOSEARCH_TEXT_TOWER_PRECISION = env_choice("PHOTOSEARCH_TEXT_TOWER_PRECISION", "float16",
+                                              ("float32", "float16", "int8"))
 # Photos per embed_batch_task message (the unit a worker claims, and redoes if it dies).
 PHOTOSEARCH_EMBED_TASK_SIZE = env_int("PHOTOSEARCH_EMBED_TASK_SIZE", 256, minimum=1)
 PHOTOSEARCH_CAPTIONER = env_choice("PHOTOSEARCH_CAPTIONER", "tags", ("tags", "coca", "none"))

@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from search.text_tower import encode_text_short, short_context_supported
+from search.text_tower import encode_text_short, reduced_text_transformer, short_context_supported
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ class EncoderConfig:
     pretrained: str
     device: str
     seed: int
+    # The text tower's weights on the CPU: float32, float16 or int8 (PHOTOSEARCH_TEXT_TOWER_PRECISION); the image
+    # tower's are unchanged.
+    text_precision: str = "float32"
 
     @classmethod
     def from_settings(cls) -> "EncoderConfig":
@@ -65,6 +68,7 @@ class EncoderConfig:
             pretrained=settings.PHOTOSEARCH_CLIP_PRETRAINED,
             device=settings.PHOTOSEARCH_DEVICE,
             seed=settings.PHOTOSEARCH_CLIP_SEED,
+            text_precision=settings.PHOTOSEARCH_TEXT_TOWER_PRECISION,
         )
 
 
@@ -101,6 +105,25 @@ class OpenClipEncoder:
         self.tokenizer = open_clip.get_tokenizer(config.model)
         self.model_id = f"{config.model}/{weights_id}"
         self.dimensions = int(open_clip.get_model_config(config.model)["embed_dim"])
+        self.text_precision = "float32"  # what encode_texts runs: config.text_precision where it applies
+        self._text_transformer = self._reduced_text_transformer(config) if config.text_precision != "float32" else None
+
+    def _reduced_text_transformer(self, config: EncoderConfig):
+        """The text transformer with lighter weights (search/text_tower.py), made once per encoder: a CPU-only
+        speed-up (CUDA keeps float32 weights under autocast), for the models whose text tower runs on the short
+        context. ``None`` (float32) otherwise, or where torch has no kernels for it."""
+        if self.device != "cpu" or not short_context_supported(self.model):
+            logger.info("PHOTOSEARCH_TEXT_TOWER_PRECISION=%s applies to the CPU and open_clip's CLIP text tower: %s "
+                        "on %s keeps float32", config.text_precision, config.model, self.device)
+            return None
+        try:
+            transformer = reduced_text_transformer(self.model, config.text_precision)
+        except (ImportError, RuntimeError) as exc:
+            logger.warning("PHOTOSEARCH_TEXT_TOWER_PRECISION=%s is not available with this torch (%s); the text "
+                           "tower keeps float32", config.text_precision, str(exc).splitlines()[0][:200])
+            return None
+        self.text_precision = config.text_precision
+        return transformer
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
@@ -127,7 +150,7 @@ class OpenClipEncoder:
         tokens = self.tokenizer(list(texts)).to(self.device)
         with self._torch.inference_mode(), self._autocast():
             if short_context_supported(self.model):  # the same vectors without the padding (search/text_tower.py)
-                features = encode_text_short(self.model, tokens, normalize=True)
+                features = encode_text_short(self.model, tokens, normalize=True, transformer=self._text_transformer)
             else:
                 features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()

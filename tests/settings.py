@@ -9,6 +9,8 @@ import os
 os.environ["PHOTOSEARCH_CLIP_MODEL"] = "photosearch-tiny"
 os.environ["PHOTOSEARCH_CLIP_PRETRAINED"] = "none"
 os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
+# The text tower's weights: the default (what production runs); tests/search/test_encoders.py tries every choice.
+os.environ.pop("PHOTOSEARCH_TEXT_TOWER_PRECISION", None)
 os.environ.pop("CELERY_BROKER_URL", None)
 # The suite's databases are its own test databases; read replicas are tested against a standby of their own
 # (tests/test_replicas.py), and a developer's replicas would hold another database's rows.

@@ -92,9 +92,12 @@ class TextTowerTopicEncoder(TopicTextEncoder):
 
     def __init__(self):
         super().__init__()
+        from django.conf import settings
+
         from search.encoders import EncoderConfig, OpenClipEncoder
 
-        self.tower = OpenClipEncoder(EncoderConfig(model="ViT-B-32", pretrained="none", device="cpu", seed=0))
+        self.tower = OpenClipEncoder(EncoderConfig(model="ViT-B-32", pretrained="none", device="cpu", seed=0,
+                                                   text_precision=settings.PHOTOSEARCH_TEXT_TOWER_PRECISION))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         self.tower.encode_texts(texts)
