@@ -88,6 +88,15 @@ def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | 
     return queryset.order_by("id")
 
 
+def index_build_options(name: str) -> dict[str, str] | None:
+    """The options index ``name`` was built with (``WITH (m = 16, …)``: ``{"m": "16", …}``; empty when none were
+    given), on the primary where indexes are made; None when it does not exist."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
+        row = cursor.fetchone()
+    return None if row is None else dict(option.split("=", 1) for option in row[0] or [])
+
+
 @search_read
 def embedding_coverage(*, using: str | None = None) -> dict[str, int]:
     """How many photos (duplicates aside) carry vectors of each model (``""``: none yet). Cached for a minute: it

@@ -25,7 +25,7 @@ from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name, hnsw_graph_shape
 from search.ocr import OcrEngine, get_ocr_engine
-from search.selectors import photos_pending_embedding, photos_pending_text_reading
+from search.selectors import index_build_options, photos_pending_embedding, photos_pending_text_reading
 
 logger = logging.getLogger(__name__)
 
@@ -395,10 +395,5 @@ def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, m: int, ef_
 
 def _hnsw_index_m(name: str) -> int | None:
     """The ``m`` the HNSW index ``name`` was built with (pgvector's default, 16, when not given); None if missing."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    options = dict(option.split("=", 1) for option in row[0] or [])
-    return int(options.get("m", 16))
+    options = index_build_options(name)
+    return None if options is None else int(options.get("m", 16))

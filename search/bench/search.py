@@ -12,7 +12,6 @@ gunicorn imports that one before Django is set up.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -127,12 +126,10 @@ def hnsw_settings() -> dict:
     from django.db import connection
 
     from search.bench.data import BENCH_MODEL
-    from search.selectors import embedding_index_name
+    from search.selectors import embedding_index_name, index_build_options
 
+    options = index_build_options(embedding_index_name(BENCH_MODEL)) or {}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
-                       [embedding_index_name(BENCH_MODEL)])
-        options = dict(option.split("=", 1) for option in (cursor.fetchone() or [None])[0] or [])
         cursor.execute("SELECT current_setting('hnsw.ef_search')")
         ef_search = int(cursor.fetchone()[0])
     return {"hnsw_m": int(options.get("m", 16)), "hnsw_ef_construction": int(options.get("ef_construction", 64)),
@@ -357,11 +354,6 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
     figures["vector_vs_numpy"] = round(figures["numpy_baseline_p50_ms"] / figures["vector_p50_ms"], 3)
     figures["wall_s"] = round(time.perf_counter() - started, 1)
     return figures
-
-
-def as_json(figures: dict) -> str:
-    """The figures as one JSON object (what ``bench_search --json`` prints)."""
-    return json.dumps(figures)
 
 
 def as_numpy(vector) -> np.ndarray:

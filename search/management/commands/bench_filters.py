@@ -1,8 +1,7 @@
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
 from search.bench.filters import filters_benchmark
+from search.bench.report import figures_text
 
 
 class Command(BaseCommand):
@@ -29,9 +28,4 @@ class Command(BaseCommand):
         say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
         figures = filters_benchmark(photos=photos, profiles=profiles, queries=queries, share=options["share"],
                                     database=options["database"], reuse=reuse, say=say)
-        if options["json"]:
-            self.stdout.write(json.dumps(figures))
-        else:
-            width = max(map(len, figures))
-            for key, value in figures.items():
-                self.stdout.write(f"{key:<{width}}  {value}")
+        self.stdout.write(figures_text(figures, as_json=options["json"]))

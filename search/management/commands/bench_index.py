@@ -1,10 +1,9 @@
-import json
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
 from search.bench.index import index_benchmark
+from search.bench.report import figures_text
 from search.encoders import EncoderUnavailable
 
 
@@ -45,10 +44,4 @@ class Command(BaseCommand):
             batch_size = batch_size or (256 if encoder.device.startswith("cuda") else 32)
             say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
             result = index_benchmark(images=images, batch_size=batch_size, repeat=repeat, on_step=say)
-        if options["json"]:
-            self.stdout.write(json.dumps(result.as_dict()))
-            return
-        rows = result.as_dict()
-        width = max(map(len, rows))
-        for key, value in rows.items():
-            self.stdout.write(f"{key:<{width}}  {value}")
+        self.stdout.write(figures_text(result.as_dict(), as_json=options["json"]))

@@ -1,10 +1,9 @@
-import json
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
 from search.bench.ocr import ocr_benchmark
+from search.bench.report import figures_text
 
 
 class Command(BaseCommand):
@@ -36,10 +35,4 @@ class Command(BaseCommand):
         with override_settings(PHOTOSEARCH_OCR="rapidocr", PHOTOSEARCH_OCR_IMAGE_SIZE=image_size,
                                PHOTOSEARCH_OCR_DETECT_SIZE=detect_size, PHOTOSEARCH_OCR_THREADS=threads):
             result = ocr_benchmark(images=images, repeat=repeat, on_step=say)
-        rows = result.as_dict()
-        if options["json"]:
-            self.stdout.write(json.dumps(rows))
-            return
-        width = max(map(len, rows))
-        for key, value in rows.items():
-            self.stdout.write(f"{key:<{width}}  {value}")
+        self.stdout.write(figures_text(result.as_dict(), as_json=options["json"]))

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from photosearch.db.replicas import replica_aliases
-from search.bench.search import as_json, run as search_benchmark
+from search.bench.report import figures_text
+from search.bench.search import run as search_benchmark
 
 
 class Command(BaseCommand):
@@ -49,9 +50,4 @@ class Command(BaseCommand):
             replica_searches=options["replica_searches"],
             say=lambda message: self.stderr.write(f"… {message}"),
         )
-        if options["json"]:
-            self.stdout.write(as_json(figures))
-        else:
-            width = max(map(len, figures))
-            for key, value in figures.items():
-                self.stdout.write(f"{key:<{width}}  {value}")
+        self.stdout.write(figures_text(figures, as_json=options["json"]))

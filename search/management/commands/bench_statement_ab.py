@@ -1,8 +1,8 @@
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from search.bench.report import figures_text
 from search.bench.statement_ab import statement_ab
 
 
@@ -30,8 +30,4 @@ class Command(BaseCommand):
             raise CommandError("Need --queries >= 1 and --rounds >= 2.")
         figures = statement_ab(other=other, database=options["database"], queries=queries, rounds=rounds,
                                hybrid=not options["words_only"], words=options["words"])
-        if options["json"]:
-            self.stdout.write(json.dumps(figures))
-        else:
-            for key, value in figures.items():
-                self.stdout.write(f"{key:<18}  {value}")
+        self.stdout.write(figures_text(figures, as_json=options["json"]))

@@ -1,9 +1,8 @@
-import json
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from search.bench.text_tower import text_tower_benchmark
+from search.bench.report import figures_text
 from search.encoders import EncoderConfig, EncoderUnavailable, OpenClipEncoder
 from search.text_tower import REDUCED_PRECISIONS
 
@@ -60,13 +59,7 @@ class Command(BaseCommand):
         photos = _library_vectors(encoders["float32"].model_id) if library else None
         result = text_tower_benchmark(encoders, threads=thread_counts, repeat=repeat, batch=batch,
                                       query_count=queries, photos=photos, on_step=say)
-        rows = result.as_dict()
-        if options["json"]:
-            self.stdout.write(json.dumps(rows))
-            return
-        width = max(map(len, rows))
-        for key, value in rows.items():
-            self.stdout.write(f"{key:<{width}}  {value}")
+        self.stdout.write(figures_text(result.as_dict(), as_json=options["json"]))
 
 
 def _library_vectors(model_id: str):
