@@ -4,7 +4,7 @@ the planner to pick them.
 
 Vectors of different models live in the same ``embedding`` column (``halfvec`` without a fixed dimension). Each model
 gets a partial HNSW index over ``(embedding::halfvec(D))`` restricted to its own rows; big profiles may also get one
-of their own.
+of their own, and a partial GIN index over their words (``text_profile_index_name``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ def embedding_index_name(model_id: str) -> str:
 def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
     """A big profile's own HNSW index over its ``model_id`` vectors (see embedding_profile_indexes_ensure)."""
     return f"{embedding_index_name(model_id)}_p{int(profile_id)}"
+
+
+def text_profile_index_name(profile_id: int) -> str:
+    """A big profile's own GIN index over its photos' words (see ``search.services.text_profile_indexes_ensure``)."""
+    from profiles.models import TEXT_INDEX_NAME
+
+    return f"{TEXT_INDEX_NAME}_p{int(profile_id)}"
 
 
 # --- Graph shape and search width that follow the library's size --------------------------------------------------

@@ -23,7 +23,13 @@ from profiles.models import TEXT_INDEX_NAME, Photo
 from profiles.sources.text import text_clean
 from search.captions import Captioner, get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
-from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name, hnsw_graph_shape
+from search.indexes import (
+    embedding_expression,
+    embedding_index_name,
+    embedding_profile_index_name,
+    hnsw_graph_shape,
+    text_profile_index_name,
+)
 from search.ocr import OcrEngine, get_ocr_engine
 from search.selectors import index_build_options, photos_pending_embedding, photos_pending_text_reading
 
@@ -286,20 +292,74 @@ def photos_embed_after_import(*, profile_id: int, **_signal) -> None:
 
 
 def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Merge the full-text GIN index's pending list into the index proper; return the pages merged.
+    """Merge the pending lists of the full-text GIN index and of the big profiles' own word indexes into the indexes
+    proper; return the pages merged.
 
     GIN takes new entries into an unsorted pending list (``fastupdate``: cheap inserts) that every search then scans
     in full, until autovacuum merges it. After an import or an indexing run that list holds a few MB: measured at 100k
     photos, a two-word hybrid search took 46 ms with 339 pending pages and 16 ms without. So each writer of words
     merges it when it finishes (``import_finished``, ``photos_embed``, ``photos_read_text``)."""
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [TEXT_INDEX_NAME])
-        return cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT coalesce(sum(gin_clean_pending_list(c.oid)), 0) FROM pg_class c "
+            "WHERE c.relkind = 'i' AND (c.relname = %s OR c.relname LIKE %s)",
+            [TEXT_INDEX_NAME, TEXT_INDEX_NAME.replace("_", "\\_") + "\\_p%"],  # text_profile_index_name
+        )
+        return int(cursor.fetchone()[0])
 
 
-def text_index_flush_after_import(**_signal) -> None:
-    """``import_finished`` receiver: the imported rows' words join the GIN index proper (``text_index_flush``)."""
+def text_index_flush_after_import(*, profile_id: int, **_signal) -> None:
+    """``import_finished`` receiver: a profile that has grown big gets its own word index
+    (``text_profile_indexes_ensure``), and the imported rows' words join the GIN indexes proper
+    (``text_index_flush``)."""
+    text_profile_indexes_ensure(profile_ids=[profile_id])
     text_index_flush()
+
+
+def text_profile_indexes_ensure(*, profile_ids: Iterable[int]) -> list[str]:
+    """Give each of ``profile_ids`` holding at least PHOTOSEARCH_PROFILE_INDEX_MIN photos a partial GIN index over its
+    photos' words; return the names created.
+
+    A search filtered to one profile otherwise finds its words in the library's GIN index, whose posting list of a
+    common word holds every photo of the library with it, and ANDs that with the profile's rows: the cost grows with
+    the library, not the profile. With the profile's own index the planner reads only the profile's postings
+    (docs/benchmarks.md, "A big profile's own word index"). Created once, when a profile crosses the threshold (the
+    same one that gives it its own HNSW graph); GIN keeps it up to date after that.
+    """
+    minimum = settings.PHOTOSEARCH_PROFILE_INDEX_MIN
+    if not minimum or not profile_ids:
+        return []
+    big = (
+        Photo.objects.filter(profile_id__in=sorted(set(profile_ids)))
+        .values("profile_id").annotate(photos=Count("id")).filter(photos__gte=minimum)
+        .values_list("profile_id", flat=True)
+    )
+    created = []
+    for profile_id in sorted(big):
+        name = text_profile_index_name(profile_id)
+        with transaction.atomic(), connection.cursor() as cursor:
+            if _index_claim(cursor, name):
+                continue
+            cursor.execute(
+                f"CREATE INDEX {name} ON profiles_photo USING gin (search_vector) WHERE profile_id = {int(profile_id)}"
+            )
+        logger.info("Created %s: the word index of profile %s", name, profile_id)
+        created.append(name)
+    return created
+
+
+def _index_claim(cursor, name: str) -> bool:
+    """Serialise the creators of index ``name`` for the cursor's transaction (a plain existence check, or IF NOT
+    EXISTS, races between two sessions) and ready the transaction to build it; whether it exists already."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    exists = cursor.fetchone()[0]
+    # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # Index builds are fastest when the whole build fits in maintenance_work_mem (the default 64 MB holds the HNSW
+    # graph of ~50k 512-d vectors); the setting lasts for this transaction only.
+    cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
+    return exists
 
 
 def photos_reembed(*, profile_ids: Sequence[int]) -> int:
@@ -364,17 +424,9 @@ def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, m: int, ef_
     exists; True when this call created it. With ``replace``, build a new one beside it and swap them at the end (the
     old graph answers searches during the build; writes wait, as for any build)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        # Serialise concurrent creators: a plain existence check (or IF NOT EXISTS) races between two sessions.
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-        exists = cursor.fetchone()[0]
+        exists = _index_claim(cursor, name)
         if exists and not replace:
             return False
-        # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # pgvector builds fastest when the whole graph fits in maintenance_work_mem (the default 64 MB holds ~50k
-        # 512-d vectors); the setting lasts for this transaction only.
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
         # DDL takes no bind parameters: the model id goes in as a properly quoted literal, the profile id as an int.
         predicate = f"embedding_model = {sql.Literal(model_id).as_string(cursor.connection)}"
         if profile_id is not None:

@@ -80,44 +80,57 @@ def timed(calls: Sequence[Callable[[], object]], *, warmup: Sequence[Callable[[]
 
 
 def build_indexes(*, rebuild: bool) -> dict:
-    """Create the bench model's HNSW index and, as embed_photos does, the own indexes of profiles with at least
-    PHOTOSEARCH_PROFILE_INDEX_MIN photos (all dropped first when ``rebuild``), timed; their sizes and the GIN index's."""
+    """Create the bench model's HNSW index and, as embed_photos and imports do, the own HNSW and word indexes of
+    profiles with at least PHOTOSEARCH_PROFILE_INDEX_MIN photos (all dropped first when ``rebuild``), timed; their
+    sizes and the GIN index's."""
     from django.db import connection
 
     from profiles.models import Profile
     from search.bench.data import BENCH_MODEL
+    from search.indexes import text_profile_index_name
     from search.selectors import embedding_index_name
-    from search.services import embedding_index_ensure, embedding_profile_indexes_ensure
+    from search.services import embedding_index_ensure, embedding_profile_indexes_ensure, text_profile_indexes_ensure
 
     name = embedding_index_name(BENCH_MODEL)
+    words = text_profile_index_name(0).removesuffix("0")  # the big profiles' word indexes: name + profile id
+    like = {"hnsw": name.replace("_", "\\_") + "\\_p%", "words": words.replace("_", "\\_") + "%"}
     if rebuild:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' AND indexname LIKE %s",
-                           [name + "%"])
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
+                           "AND (indexname LIKE %s OR indexname LIKE %s)", [name + "%", like["words"]])
             for (existing,) in cursor.fetchall():
                 cursor.execute(f"DROP INDEX IF EXISTS {existing}")  # our own generated names
     started = time.perf_counter()
     embedding_index_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS)
     build_s = time.perf_counter() - started
+    profile_ids = list(Profile.objects.values_list("id", flat=True))
     started = time.perf_counter()
-    embedding_profile_indexes_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS,
-                                     profile_ids=list(Profile.objects.values_list("id", flat=True)))
+    embedding_profile_indexes_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS, profile_ids=profile_ids)
     profile_build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    text_profile_indexes_ensure(profile_ids=profile_ids)
+    profile_text_build_s = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_relation_size(%s::regclass), pg_relation_size('photo_search_vector_gin'::regclass)",
                        [name])
         hnsw_bytes, gin_bytes = cursor.fetchone()
-        cursor.execute("SELECT count(*), coalesce(sum(pg_relation_size(indexname::regclass)), 0) FROM pg_indexes "
-                       "WHERE tablename = 'profiles_photo' AND indexname LIKE %s", [name + "\\_p%"])
-        profile_indexes, profile_bytes = cursor.fetchone()
+        sizes = {}
+        for kind, pattern in like.items():
+            cursor.execute("SELECT count(*), coalesce(sum(pg_relation_size(indexname::regclass)), 0) FROM pg_indexes "
+                           "WHERE tablename = 'profiles_photo' AND indexname LIKE %s", [pattern])
+            count, size = cursor.fetchone()
+            sizes[kind] = (count, int(size))
     return {
         "index_build_s": round(build_s, 2) if rebuild else None,
         "hnsw_index_bytes": hnsw_bytes,
         "gin_index_bytes": gin_bytes,
-        "profile_indexes": profile_indexes,
+        "profile_indexes": sizes["hnsw"][0],
         "profile_index_build_s": round(profile_build_s, 2) if rebuild else None,
-        "profile_index_bytes": int(profile_bytes),
-        "index_bytes": hnsw_bytes + gin_bytes + int(profile_bytes),
+        "profile_index_bytes": sizes["hnsw"][1],
+        "profile_text_indexes": sizes["words"][0],
+        "profile_text_index_build_s": round(profile_text_build_s, 2),
+        "profile_text_index_bytes": sizes["words"][1],
+        "index_bytes": hnsw_bytes + gin_bytes + sizes["hnsw"][1] + sizes["words"][1],
     }
 
 

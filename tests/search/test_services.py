@@ -220,3 +220,45 @@ def test_imports_and_indexing_leave_no_pending_words_for_searches_to_scan(photo_
 
     Photo.objects.update(source_text="fresh words nobody merged yet")
     assert text_index_flush() > 0 and text_index_flush() == 0
+
+
+def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(photo_folder, encoder, settings):
+    from search.indexes import text_profile_index_name
+    from search.services import text_index_flush
+
+    settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 3
+    big_files = {"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "a.txt": "lighthouse at dusk", "b.txt": "harbour cranes",
+                 "c.txt": "lighthouse keeper"}
+    folder_import(path=photo_folder(big_files, name="big"), profile_name="big")  # import_finished makes the index
+    folder_import(path=photo_folder({"d.jpg": 4, "d.txt": "lighthouse"}, name="small"), profile_name="small")
+    big, small = (Profile.objects.get(handle=handle) for handle in ("big", "small"))
+    # Photos without the word in both profiles: scanning the big one's rows is no longer the cheap way to its matches.
+    Photo.objects.bulk_create(
+        Photo(profile=profile, source_id=f"x{i}", content_hash=f"{i:064}", source_text="harbour boats")
+        for profile in (big, small) for i in range(1000)
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'photo\\_search\\_vector\\_gin%%'")
+        indexes = dict(cursor.fetchall())
+        cursor.execute("ANALYZE profiles_photo")
+    assert indexes.keys() == {"photo_search_vector_gin", text_profile_index_name(big.pk)}
+    assert f"WHERE (profile_id = {big.pk})" in indexes[text_profile_index_name(big.pk)]
+
+    filters = SearchFilters(profile_ids=(big.pk,))
+    plan = photo_search_explain(query="lighthouse", query_vector=None, model_id=None, filters=filters)
+    assert text_profile_index_name(big.pk) in plan, plan
+    # Only the photos of the profile, found through its own index.
+    result = photo_search(query="lighthouse", filters=filters, encoder=encoder, literal=True)
+    assert sorted(hit.photo.source_id for hit in result.hits) == ["a.jpg", "c.jpg"]
+    plan = photo_search_explain(query="lighthouse", query_vector=None, model_id=None,
+                                filters=SearchFilters(profile_ids=(small.pk,)))
+    assert "photo_search_vector_gin_p" not in plan
+
+    # New words of the profile wait in its index's pending list too, until the flush merges them.
+    Photo.objects.filter(profile=big).update(source_text="fresh words nobody merged yet")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [text_profile_index_name(big.pk)])
+        assert cursor.fetchone()[0] > 0
+    Photo.objects.filter(profile=big).update(source_text="and again")
+    assert text_index_flush() > 0 and text_index_flush() == 0

@@ -48,8 +48,9 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     assert figures["api_uncached_p50_ms"] > 0
     assert figures["index_build_s"] >= 0
     assert figures["profile_indexes"] >= 1 and figures["profile_index_bytes"] > 0
+    assert figures["profile_text_indexes"] >= 1 and figures["profile_text_index_bytes"] > 0
     assert figures["index_bytes"] == (figures["hnsw_index_bytes"] + figures["gin_index_bytes"]
-                                      + figures["profile_index_bytes"])
+                                      + figures["profile_index_bytes"] + figures["profile_text_index_bytes"])
     # A small library: the small graph, searched at the candidate depth.
     assert (figures["hnsw_m"], figures["hnsw_ef_construction"], figures["hnsw_ef_search"]) == (16, 128, 100)
 
