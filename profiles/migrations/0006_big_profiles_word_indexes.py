@@ -13,6 +13,7 @@ def create_word_indexes(apps, schema_editor):
     if not minimum:
         return
     with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks of earlier rows would block CREATE INDEX
         cursor.execute("SELECT profile_id FROM profiles_photo GROUP BY profile_id HAVING count(*) >= %s", [minimum])
         for (profile_id,) in cursor.fetchall():
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {NAME.format(int(profile_id))} ON profiles_photo "
