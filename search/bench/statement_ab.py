@@ -21,13 +21,16 @@ def statement_module(path: Path):
 
 
 def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, hybrid: bool = True,
-                 words: str = "any", seed: int = 99) -> dict:
+                 words: str = "any", filtered: bool = False, seed: int = 99) -> dict:
     """p50 (ms) of ``other`` and the current statement over ``queries`` bench queries × ``rounds`` (the first
-    untimed), the ratio current / other, and how many pages were the same."""
+    untimed), the ratio current / other, and how many pages were the same; with ``filtered``, every query filtered to
+    the profile ``bench_search``'s filtered run uses (~2 % of the photos)."""
     from search import selectors
     from search.bench.data import BENCH_MODEL, bench_database, topic_queries
+    from search.bench.search import profile_near
     from search.ranking import statement as current
     from search.ranking.session import run_ranked
+    from search.ranking.strategy import vector_strategy
     from search.selectors import RankingOptions, SearchFilters, clean_filters, clean_query, clean_ranking, query_words
 
     versions = {"other": statement_module(other), "current": current}
@@ -35,6 +38,8 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
     times: dict[str, list[float]] = {name: [] for name in versions}
     same = 0
     with bench_database(database):
+        filters = clean_filters(SearchFilters(profile_ids=(profile_near(0.02).pk,)) if filtered else SearchFilters())
+        strategy = vector_strategy(BENCH_MODEL, filters, using="default") if hybrid else None
         try:
             for round_ in range(rounds):
                 for text, vector in zip(texts, vectors):
@@ -45,7 +50,7 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
                         sql, params = selectors._statement(
                             words=query_words(clean_query(text), words=words),
                             query_vector=vector if hybrid else None, model_id=BENCH_MODEL,
-                            filters=clean_filters(SearchFilters()), sort="relevance", limit=21, offset=0,
+                            filters=filters, sort="relevance", limit=21, offset=0,
                             ranking=clean_ranking(RankingOptions()), exclude_photo=None, using="default")
                         started = time.perf_counter()
                         rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using="default")
@@ -57,6 +62,7 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
             selectors.statement = current
     other_p50, current_p50 = (statistics.median(times[name]) for name in ("other", "current"))
     return {"queries": queries, "rounds": rounds, "channels": "hybrid" if hybrid else "words", "words": words,
+            "filtered": filtered, "vector_strategy": strategy,
             "other_p50_ms": round(other_p50, 2), "current_p50_ms": round(current_p50, 2),
             "current_vs_other": round(current_p50 / other_p50, 3), "same_pages": same,
             "pages": queries * rounds}

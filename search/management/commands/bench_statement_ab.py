@@ -21,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int, default=3, help="The first is untimed (default: %(default)s).")
         parser.add_argument("--words-only", action="store_true", help="The words channel alone (no query vector).")
         parser.add_argument("--words", choices=("any", "all"), default="any")
+        parser.add_argument("--filtered", action="store_true",
+                            help="Filter every query to the ~2 %% profile bench_search's filtered run uses.")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, other, queries, rounds, **options):
@@ -29,5 +31,6 @@ class Command(BaseCommand):
         if queries < 1 or rounds < 2:
             raise CommandError("Need --queries >= 1 and --rounds >= 2.")
         figures = statement_ab(other=other, database=options["database"], queries=queries, rounds=rounds,
-                               hybrid=not options["words_only"], words=options["words"])
+                               hybrid=not options["words_only"], words=options["words"],
+                               filtered=options["filtered"])
         self.stdout.write(figures_text(figures, as_json=options["json"]))

@@ -59,13 +59,15 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     reversed_order = tmp_path / "statement_reversed.py"
     reversed_order.write_text(
         current.read_text().replace('"relevance": "fused_score DESC', '"relevance": "fused_score ASC'))
-    for other, all_same in ((current, True), (reversed_order, False)):
+    for other, all_same, filtered in ((current, True, []), (reversed_order, False, []), (current, True, ["--filtered"])):
         out = StringIO()
-        call_command("bench_statement_ab", str(other), "--queries", "3", "--rounds", "2", "--json",
+        call_command("bench_statement_ab", str(other), "--queries", "3", "--rounds", "2", "--json", *filtered,
                      "--database", "test_photosearch_benchsearch", stdout=out)
         ab = json.loads(out.getvalue())
         assert ab["pages"] == 6 and ab["other_p50_ms"] > 0 and ab["current_p50_ms"] > 0
         assert (ab["same_pages"] == ab["pages"]) is all_same
+        # Filtered to the bench's ~2 % profile (~10 photos here): an exact scan of its rows instead of the graph.
+        assert (ab["filtered"], ab["vector_strategy"]) == ((True, "exact") if filtered else (False, "hnsw"))
     assert not Photo.objects.exists()  # the test database itself was left alone
 
     # The same database, one API request at a time in-process, layer by layer.
