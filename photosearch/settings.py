@@ -261,15 +261,16 @@ PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimu
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
 # HNSW graph shape (pgvector's m / ef_construction) and search width (ef_search). 0, the default: follow the library's
 # size (search.indexes): m 16 / ef_construction 128 / ef_search = the candidate depth (100) below
-# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos, where recall@10 is 1.00 up to 100k; m 24 / ef_construction 200 / ef_search 200
-# from there on (1M clustered photos: recall@10 0.98, against 0.87–0.90 with the small graph). A model's index is
+# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos, where recall@10 is 1.00 up to 100k; m 24 / ef_construction 200 / ef_search 250
+# from there on (1M clustered photos: recall@10 0.978, against 0.87–0.90 with the small graph). A model's index is
 # rebuilt once when its library crosses the line. A number set here wins (docs/benchmarks.md, "Tuning").
 PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 0, minimum=0, maximum=100)
 PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_EF_SEARCH = env_int("PHOTOSEARCH_HNSW_EF_SEARCH", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_LARGE_LIBRARY = env_int("PHOTOSEARCH_HNSW_LARGE_LIBRARY", 250_000, minimum=1)
-# A profile with at least this many photos of a model gets its own partial HNSW index (0: never): searches filtered to
-# it then walk a graph of its photos only (1M photos, a 19k-photo profile: vector channel 93 ms → 2 ms).
+# A profile with at least this many photos of a model gets its own partial HNSW index, and one with this many photos
+# its own partial GIN index of its words (0: never): searches filtered to it then walk a graph of its photos only and
+# read its words only (1M photos, a 19k-photo profile: vector channel 93 ms → 2 ms; the filtered search 53 → 17 ms).
 PHOTOSEARCH_PROFILE_INDEX_MIN = env_int("PHOTOSEARCH_PROFILE_INDEX_MIN", 10_000, minimum=0)
 PHOTOSEARCH_MAX_QUERY_LENGTH = 500
 

@@ -40,8 +40,8 @@ def test_the_shape_follows_the_size_and_settings_win(settings):
     settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY = 250_000
     assert hnsw_graph_shape(100_000) == (16, 128)
     assert hnsw_graph_shape(250_000) == hnsw_graph_shape(1_000_000) == (24, 200)
-    assert hnsw_ef_search_floor(100_000) == 0 and hnsw_ef_search_floor(1_000_000) == 200
-    assert ef_search(100, photos=100_000) == 100 and ef_search(100, photos=1_000_000) == 200
+    assert hnsw_ef_search_floor(100_000) == 0 and hnsw_ef_search_floor(1_000_000) == 250
+    assert ef_search(100, photos=100_000) == 100 and ef_search(100, photos=1_000_000) == 250
     assert ef_search(500, photos=1_000_000) == 500  # a deeper query still gets its depth
 
     settings.PHOTOSEARCH_HNSW_M, settings.PHOTOSEARCH_HNSW_EF_CONSTRUCTION = 32, 64
@@ -101,7 +101,7 @@ def test_a_large_library_is_searched_wider_on_new_connections(settings):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE profiles_photo")  # the size a new connection reads (reltuples): here 1
     try:
-        for large_from, expected in ((2, settings.PHOTOSEARCH_VECTOR_CANDIDATES), (1, 200)):
+        for large_from, expected in ((2, settings.PHOTOSEARCH_VECTOR_CANDIDATES), (1, 250)):
             settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY = large_from
             connection.close()
             with connection.cursor() as cursor:
