@@ -39,7 +39,7 @@ def text_profile_index_name(profile_id: int) -> str:
 # Measured on clustered 512-d vectors (docs/benchmarks.md, "Tuning"): up to 100k photos m 16 / ef_construction 128 /
 # ef_search 100 gives recall@10 1.00; at 1M that graph gives 0.87–0.90, while m 24 / ef_construction 200 gives 0.95 /
 # 0.98 / 0.99 at ef_search 100 / 200 / 400 — on one build; another build of the same data gave 0.968 at 200 and
-# 0.978 at 250 and 300, which cost the same there (5.5 ms). A library past PHOTOSEARCH_HNSW_LARGE_LIBRARY photos gets
+# 0.978 at 250 (the vector query 4–23 % slower than at 200). A library past PHOTOSEARCH_HNSW_LARGE_LIBRARY photos gets
 # the larger graph (its index is rebuilt once when the library crosses the line) and searches it at ef_search 250.
 SMALL_GRAPH = (16, 128)
 LARGE_GRAPH = (24, 200)
