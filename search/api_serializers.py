@@ -19,9 +19,7 @@ from search.inputs import (
     has_text_parse,
     media_type_parse,
     near_parse,
-    places_parse,
-    profile_ids_parse,
-    search_filters_build,
+    search_filters_lookup,
     sort_parse,
 )
 from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
@@ -108,12 +106,13 @@ class FilterInputSerializer(serializers.Serializer):
         return fields
 
     def filters(self) -> SearchFilters:
-        """The selector's filters from the validated input (handles resolved to ids, days to aware datetimes)."""
+        """The selector's filters from the validated input (handles resolved to ids where searches read, days to aware
+        datetimes)."""
         data = self.validated_data
-        return search_filters_build(
-            profile_ids=profile_ids_parse(data.get("profile", [])), day_from=data.get("from"),
-            day_to=data.get("to"), media_type=data.get("media_type"), has_text=data.get("has_text"),
-            near=data.get("near"), **places_parse(data.get("country", []), data.get("city", [])),
+        return search_filters_lookup(
+            profiles=data.get("profile", []), day_from=data.get("from"), day_to=data.get("to"),
+            media_type=data.get("media_type"), has_text=data.get("has_text"), near=data.get("near"),
+            countries=data.get("country", []), cities=data.get("city", []),
         )
 
 

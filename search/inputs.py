@@ -12,8 +12,10 @@ from dataclasses import replace
 from datetime import date
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from PIL import Image
 
+from photosearch.db.replicas import search_read
 from profiles.images import ImageRejected, image_open
 from profiles.images import rgb
 from profiles.models import MediaType
@@ -165,14 +167,16 @@ def offset_parse(value: str | None, *, field: str = "offset") -> int:
     return int(value)
 
 
-def profile_ids_parse(values: Iterable[str], *, field: str = "profile") -> tuple[int, ...]:
-    """The ids of the profiles named in ``values`` (each may list several handles, comma-separated)."""
+def profile_ids_parse(values: Iterable[str], *, field: str = "profile",
+                      using: str = DEFAULT_DB_ALIAS) -> tuple[int, ...]:
+    """The ids of the profiles named in ``values`` (each may list several handles, comma-separated), as database
+    ``using`` has them."""
     ids: list[int] = []
     for handle in (h.strip() for value in values for h in str(value).split(",")):
         if not handle:
             continue
         # PostgreSQL text cannot hold NUL: no handle has one, and the lookup would fail.
-        found = [] if "\x00" in handle else profile_ids_for_handle(handle)
+        found = [] if "\x00" in handle else profile_ids_for_handle(handle, using=using)
         if not found:
             raise InvalidQuery(f"There is no profile named “{handle}”.", field=field)
         ids.extend(found)
@@ -215,12 +219,13 @@ def _names(values: Iterable[str]) -> list[str]:
     return [name.strip() for value in values for name in str(value).split(",") if name.strip()]
 
 
-def country_parse(values: Iterable[str], *, field: str = "country") -> tuple[str, ...]:
+def country_parse(values: Iterable[str], *, field: str = "country", using: str = DEFAULT_DB_ALIAS) -> tuple[str, ...]:
     """Country codes from ``values`` (each may list several, comma-separated): a two-letter ISO code (any), or the
-    name of a country that photos were taken in (accents and case ignored)."""
+    name of a country that photos were taken in (accents and case ignored; database ``using``)."""
     codes: list[str] = []
     names = _names(values)
-    present = {place_folded(name): code for code, name in place_countries()} if any(len(n) != 2 for n in names) else {}
+    present = ({place_folded(name): code for code, name in place_countries(using=using)}
+               if any(len(n) != 2 for n in names) else {})
     for name in names:
         if len(name) == 2 and name.isascii() and name.isalpha():
             codes.append(name.upper())
@@ -231,14 +236,15 @@ def country_parse(values: Iterable[str], *, field: str = "country") -> tuple[str
     return tuple(dict.fromkeys(codes))
 
 
-def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), field: str = "city") -> tuple[str, ...]:
+def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), field: str = "city",
+               using: str = DEFAULT_DB_ALIAS) -> tuple[str, ...]:
     """The stored names of the towns named in ``values`` (comma-separated; accents and case ignored), among those
-    photos were taken in (of ``country_codes`` when given)."""
+    photos were taken in (of ``country_codes`` when given; database ``using``)."""
     names = _names(values)
     if not names:
         return ()
     present: dict[str, list[str]] = {}
-    for _, city in place_cities(country_codes=country_codes):
+    for _, city in place_cities(country_codes=country_codes, using=using):
         present.setdefault(place_folded(city), []).append(city)
     cities: list[str] = []
     for name in names:
@@ -249,11 +255,21 @@ def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), fi
     return tuple(dict.fromkeys(cities))
 
 
-def places_parse(countries: Iterable[str], cities: Iterable[str]) -> dict:
+def places_parse(countries: Iterable[str], cities: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> dict:
     """The place filters (``country_codes``, ``cities``) from the names typed in ``country`` and ``city``: towns are
-    looked up in the countries named, when some are."""
-    country_codes = country_parse(countries)
-    return {"country_codes": country_codes, "cities": city_parse(cities, country_codes=country_codes)}
+    looked up in the countries named, when some are (database ``using``)."""
+    country_codes = country_parse(countries, using=using)
+    return {"country_codes": country_codes, "cities": city_parse(cities, country_codes=country_codes, using=using)}
+
+
+@search_read
+def search_filters_lookup(*, profiles: Iterable[str], countries: Iterable[str], cities: Iterable[str],
+                          using: str | None = None, **checked) -> SearchFilters:
+    """``search_filters_build`` with the names typed — profile handles, countries, towns — looked up where searches
+    read: left out, ``using`` is a read replica that answers, else the primary (``photosearch.db.replicas``), so a
+    filtered search reads nothing from the primary either."""
+    return search_filters_build(profile_ids=profile_ids_parse(profiles, using=using),
+                                **places_parse(countries, cities, using=using), **checked)
 
 
 def search_filters_build(
@@ -286,12 +302,12 @@ def search_filters_parse(data) -> SearchFilters:
     def values(name: str) -> list[str]:
         return getlist(name) if getlist else [data.get(name) or ""]
 
-    return search_filters_build(
-        profile_ids=profile_ids_parse(values("profile")),
+    return search_filters_lookup(
+        profiles=values("profile"),
         day_from=day_parse(data.get("from"), field="from"),
         day_to=day_parse(data.get("to"), field="to"),
         media_type=media_type_parse(data.get("media_type")),
         has_text=has_text_parse(data.get("has_text")),
         near=near_parse(data.get("near")),
-        **places_parse(values("country"), values("city")),
+        countries=values("country"), cities=values("city"),
     )

@@ -122,9 +122,10 @@ def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_stand
     child = Child(env, tmp_path / "child.log")
     try:
         primary_log = pair.log("primary")
-        # The API, the page (its place and profile lists too) and a selector call: all on the standby.
-        assert child.ask("api /api/v1/search/?q=snow+pass+kestrel") == ["Snow on the pass"]
-        assert child.ask("page /?q=snow+pass+osprey") == [200, True]
+        # The API, the page (its place and profile lists too) and a selector call: all on the standby, the names in
+        # their filters looked up there too.
+        assert child.ask("api /api/v1/search/?q=snow+pass+kestrel&profile=trip") == ["Snow on the pass"]
+        assert child.ask("page /?q=snow+pass+osprey&profile=trip") == [200, True]
         assert child.ask("search snow pass bittern") == ["Snow on the pass"]
         for word in ("kestrel", "osprey", "bittern"):
             assert word in pair.log("standby")

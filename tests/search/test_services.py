@@ -239,7 +239,8 @@ def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(
     )
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'photo\\_search\\_vector\\_gin%%'")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'photo\\_search\\_vector\\_gin%%'")
         indexes = dict(cursor.fetchall())
         cursor.execute("ANALYZE profiles_photo")
     assert indexes.keys() == {"photo_search_vector_gin", text_profile_index_name(big.pk)}

@@ -59,7 +59,8 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     reversed_order = tmp_path / "statement_reversed.py"
     reversed_order.write_text(
         current.read_text().replace('"relevance": "fused_score DESC', '"relevance": "fused_score ASC'))
-    for other, all_same, filtered in ((current, True, []), (reversed_order, False, []), (current, True, ["--filtered"])):
+    runs = ((current, True, []), (reversed_order, False, []), (current, True, ["--filtered"]))
+    for other, all_same, filtered in runs:
         out = StringIO()
         call_command("bench_statement_ab", str(other), "--queries", "3", "--rounds", "2", "--json", *filtered,
                      "--database", "test_photosearch_benchsearch", stdout=out)
