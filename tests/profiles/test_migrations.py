@@ -22,8 +22,8 @@ def test_the_migration_gives_profiles_already_big_their_word_index_and_takes_the
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 3
     big, small = (Profile.objects.create(source_kind="folder", handle=handle) for handle in ("big", "small"))
     Photo.objects.bulk_create(
-        Photo(profile=profile, source_id=f"{profile.handle}{i}", content_hash=f"{profile.pk}{i:063}")
-        for profile, count in ((big, 3), (small, 2)) for i in range(count)
+        Photo(profile=profile, source_id=str(i), content_hash=f"{i:064}")
+        for i, profile in enumerate((big, big, big, small, small))
     )
     editor = SimpleNamespace(connection=connection)
 
