@@ -14,7 +14,8 @@ class SearchConfig(AppConfig):
         connection_created.connect(prepare, dispatch_uid="photosearch-search-session", weak=False)
 
         from profiles.signals import import_finished
-        from search.services import photos_embed_after_import, text_index_flush_after_import
+        from search.services import photos_embed_after_import
+        from search.services.indexes import text_index_flush_after_import
 
         import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)
         import_finished.connect(text_index_flush_after_import, dispatch_uid="photosearch-text-index-flush",

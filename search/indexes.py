@@ -1,5 +1,5 @@
 """Names and SQL of the per-model HNSW indexes, shared by the writer that creates them
-(``search.services.embedding_index_ensure``) and the ranking statement that must repeat their expression exactly for
+(``search.services.indexes.embedding_index_ensure``) and the ranking statement that must repeat their expression exactly for
 the planner to pick them.
 
 Vectors of different models live in the same ``embedding`` column (``halfvec`` without a fixed dimension). Each model
@@ -28,7 +28,7 @@ def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
 
 
 def text_profile_index_name(profile_id: int) -> str:
-    """A big profile's own GIN index over its photos' words (see ``search.services.text_profile_indexes_ensure``)."""
+    """A big profile's own GIN index over its photos' words (see ``search.services.indexes.text_profile_indexes_ensure``)."""
     from profiles.models import TEXT_INDEX_NAME
 
     return f"{TEXT_INDEX_NAME}_p{int(profile_id)}"

@@ -89,7 +89,11 @@ def build_indexes(*, rebuild: bool) -> dict:
     from search.bench.data import BENCH_MODEL
     from search.indexes import text_profile_index_name
     from search.selectors import embedding_index_name
-    from search.services import embedding_index_ensure, embedding_profile_indexes_ensure, text_profile_indexes_ensure
+    from search.services.indexes import (
+        embedding_index_ensure,
+        embedding_profile_indexes_ensure,
+        text_profile_indexes_ensure,
+    )
 
     name = embedding_index_name(BENCH_MODEL)
     words = text_profile_index_name(0).removesuffix("0")  # the big profiles' word indexes: name + profile id

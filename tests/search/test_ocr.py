@@ -1,4 +1,4 @@
-"""Words in the image (search/ocr.py and the stage in search/services.py): the real RapidOCR engine on pictures the
+"""Words in the image (search/ocr.py and the stage in search/services/): the real RapidOCR engine on pictures the
 tests draw with Pillow's built-in font, imported and searched through the real services and database.
 
 Kept few and small: RapidOCR costs 0.1–1 s per image on 2 cores. tests/settings.py turns OCR off for the rest of the
