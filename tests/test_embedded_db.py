@@ -71,8 +71,9 @@ class User:
         self.process.stdin.flush()
         return self.expect("query").split()[1:]
 
-    def end(self, how: signal.Signals | None = None, timeout: float = 30) -> int:
-        """Close its input (a normal exit) or send it ``how``; returns its exit status."""
+    def end(self, how: signal.Signals | None = None, timeout: float = 90) -> int:
+        """Close its input (a normal exit) or send it ``how``; returns its exit status. The wait is generous: the
+        last user's exit includes the server's shutdown checkpoint, which once took over 30 s in a full test run."""
         if how is None:
             self.process.stdin.close()
         else:
