@@ -39,6 +39,12 @@ for line in sys.stdin:
 """
 
 
+def _interruptible() -> None:
+    """In the child: SIGINT as a process started from a terminal has it. A shell starts background jobs with SIGINT
+    ignored and their children inherit that (a test run launched with ``&``), so Ctrl-C would never reach them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class User:
     """A real ``manage.py`` process on ``data_dir``; its output lines are read by a thread so a wait can time out."""
 
@@ -49,7 +55,8 @@ class User:
         # The data dir in the command line marks the process (and any child it forks) for the finalizer.
         command = args or ("shell", "-c", f"# {data_dir}\n{code}")
         self.process = subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        preexec_fn=_interruptible)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()
@@ -71,9 +78,8 @@ class User:
         self.process.stdin.flush()
         return self.expect("query").split()[1:]
 
-    def end(self, how: signal.Signals | None = None, timeout: float = 90) -> int:
-        """Close its input (a normal exit) or send it ``how``; returns its exit status. The wait is generous: the
-        last user's exit includes the server's shutdown checkpoint, which once took over 30 s in a full test run."""
+    def end(self, how: signal.Signals | None = None, timeout: float = 30) -> int:
+        """Close its input (a normal exit) or send it ``how``; returns its exit status."""
         if how is None:
             self.process.stdin.close()
         else:
