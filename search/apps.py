@@ -21,6 +21,14 @@ class SearchConfig(AppConfig):
         import_finished.connect(text_index_flush_after_import, dispatch_uid="photosearch-text-index-flush",
                                 weak=False)
 
+        from django.db.models.signals import post_delete
+
+        from profiles.models import Profile
+        from search.services.indexes import profile_indexes_drop_after_delete
+
+        post_delete.connect(profile_indexes_drop_after_delete, sender=Profile,
+                            dispatch_uid="photosearch-profile-indexes-drop", weak=False)
+
         from search.understanding import vocabulary_forget
 
         def forget_vocabulary(sender, **kwargs):

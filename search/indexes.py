@@ -1,6 +1,6 @@
 """Names and SQL of the per-model HNSW indexes, shared by the writer that creates them
-(``search.services.indexes.embedding_index_ensure``) and the ranking statement that must repeat their expression exactly for
-the planner to pick them.
+(``search.services.indexes.embedding_index_ensure``) and the ranking statement that must repeat their expression
+exactly for the planner to pick them.
 
 Vectors of different models live in the same ``embedding`` column (``halfvec`` without a fixed dimension). Each model
 gets a partial HNSW index over ``(embedding::halfvec(D))`` restricted to its own rows; big profiles may also get one
@@ -17,9 +17,12 @@ def embedding_expression(dimensions: int) -> str:
     return f"(embedding::halfvec({int(dimensions)}))"
 
 
+EMBEDDING_INDEX_PREFIX = "photo_embedding_hnsw_"
+
+
 def embedding_index_name(model_id: str) -> str:
     """The HNSW index over every ``model_id`` vector (a hash: model ids are longer than identifiers may be)."""
-    return "photo_embedding_hnsw_" + hashlib.sha1(model_id.encode()).hexdigest()[:16]
+    return EMBEDDING_INDEX_PREFIX + hashlib.sha1(model_id.encode()).hexdigest()[:16]
 
 
 def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
@@ -28,7 +31,8 @@ def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
 
 
 def text_profile_index_name(profile_id: int) -> str:
-    """A big profile's own GIN index over its photos' words (see ``search.services.indexes.text_profile_indexes_ensure``)."""
+    """A big profile's own GIN index over its photos' words (``search.services.indexes.text_profile_indexes_ensure``
+    makes it)."""
     from profiles.models import TEXT_INDEX_NAME
 
     return f"{TEXT_INDEX_NAME}_p{int(profile_id)}"

@@ -1,6 +1,6 @@
 """A profile with at least PHOTOSEARCH_PROFILE_INDEX_MIN photos gets a partial GIN index over its words
-(search.services.indexes.text_profile_indexes_ensure makes them from now on, when an import ends); this gives one to each
-profile that is already that big."""
+(search.services.indexes.text_profile_indexes_ensure makes them from now on, when an import ends); this gives one to
+each profile that is already that big."""
 
 from django.conf import settings
 from django.db import migrations

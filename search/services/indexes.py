@@ -14,6 +14,7 @@ from psycopg import sql
 
 from profiles.models import TEXT_INDEX_NAME, Photo
 from search.indexes import (
+    EMBEDDING_INDEX_PREFIX,
     embedding_expression,
     embedding_index_name,
     embedding_profile_index_name,
@@ -174,3 +175,26 @@ def _hnsw_index_m(name: str) -> int | None:
     """The ``m`` the HNSW index ``name`` was built with (pgvector's default, 16, when not given); None if missing."""
     options = index_build_options(name)
     return None if options is None else int(options.get("m", 16))
+
+
+def profile_indexes_drop(*, profile_id: int) -> list[str]:
+    """Drop the indexes of its own that profile ``profile_id`` had (an HNSW graph per model, its word index); return
+    their names. For a deleted profile: they would stay behind, empty (profile ids are not reused)."""
+    graphs = EMBEDDING_INDEX_PREFIX.replace("_", "\\_") + f"%\\_p{int(profile_id)}"  # embedding_profile_index_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
+                       "AND (indexname LIKE %s OR indexname = %s)", [graphs, text_profile_index_name(profile_id)])
+        names = sorted(row[0] for row in cursor.fetchall())
+        for name in names:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")  # names of ours, found by the patterns above
+    if names:
+        logger.info("Dropped %s: the indexes of deleted profile %s", ", ".join(names), profile_id)
+    return names
+
+
+def profile_indexes_drop_after_delete(*, instance, **_signal) -> None:
+    """``post_delete`` receiver of ``Profile``: its own indexes go once the deletion is committed (``DROP INDEX``
+    inside the deleting transaction would fail on its pending foreign-key checks)."""
+    profile_id = instance.pk
+    transaction.on_commit(lambda: profile_indexes_drop(profile_id=profile_id))
+

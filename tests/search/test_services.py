@@ -263,3 +263,30 @@ def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(
         assert cursor.fetchone()[0] > 0
     Photo.objects.filter(profile=big).update(source_text="and again")
     assert text_index_flush() > 0 and text_index_flush() == 0
+
+
+def test_a_deleted_profile_takes_its_own_indexes_with_it(photo_folder, encoder, settings,
+                                                         django_capture_on_commit_callbacks):
+    settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 2
+    for handle, seeds in (("gone", (1, 2)), ("kept", (3, 4))):
+        files = {f"{handle}{seed}.jpg": seed for seed in seeds} | {f"{handle}{seed}.txt": "harbour" for seed in seeds}
+        folder_import(path=photo_folder(files, name=handle), profile_name=handle)
+    photos_embed()
+
+    def own_indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' AND indexname ~ '_p[0-9]+$'")
+            return {row[0] for row in cursor.fetchall()}
+
+    gone, kept = (Profile.objects.get(handle=handle) for handle in ("gone", "kept"))
+    indexes_of = {profile.pk: {embedding_profile_index_name(encoder.model_id, profile.pk),
+                               f"photo_search_vector_gin_p{profile.pk}"} for profile in (gone, kept)}
+    assert own_indexes() == indexes_of[gone.pk] | indexes_of[kept.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gone.delete()
+
+    assert own_indexes() == indexes_of[kept.pk]
+    result = photo_search(query="harbour", filters=SearchFilters(profile_ids=(kept.pk,)), encoder=encoder)
+    assert {hit.photo.profile_id for hit in result.hits} == {kept.pk}
