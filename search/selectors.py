@@ -25,7 +25,6 @@ import numpy as np
 from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
-from pgvector import HalfVector
 
 from photosearch.db.replicas import search_read
 from profiles.models import Photo
@@ -237,7 +236,7 @@ def photo_nearest_ids(
     For benchmarks that measure the index's recall and cost."""
     depth = depth or settings.PHOTOSEARCH_VECTOR_CANDIDATES
     sql = statement.nearest_sql(dimensions=len(vector), exact=exact)
-    params = {"vector": HalfVector(vector).to_text(), "model_id": model_id, "depth": depth}
+    params = {"vector": statement.halfvec_literal(vector), "model_id": model_id, "depth": depth}
     rows = run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth, using=using)
     return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 from textwrap import indent, wrap
 
 import numpy as np
 from django.conf import settings
-from pgvector import HalfVector
 
 from profiles.models import IMAGE_TEXT_WEIGHT
 from profiles.places import EARTH_RADIUS_KM
@@ -368,7 +368,7 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
     if words is not None:
         params.update(words_params(words, configs), text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth)
     params.update(
-        vector=HalfVector(query_vector).to_text() if query_vector is not None else None,
+        vector=halfvec_literal(query_vector) if query_vector is not None else None,
         model_id=model_id,
         photo_id=exclude_photo,
         vector_depth=vector_depth,
@@ -382,6 +382,22 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
         headline_options=HEADLINE_OPTIONS,
     )
     return sql, params
+
+
+def halfvec_literal(vector: np.ndarray) -> str:
+    """``vector`` as halfvec input text (``[0.03714,-0.1206,…]``), each value rounded to half precision as the column
+    stores it and written with the fewest digits that read back as that half: a 512-d query vector in ~4 KB of
+    statement instead of pgvector's ~9 KB of float64 digits, 15× faster to write (a table of every half's text)."""
+    return "[" + ",".join(_half_texts()[np.asarray(vector, dtype=np.float16).view(np.uint16)]) + "]"
+
+
+@cache
+def _half_texts() -> np.ndarray:
+    # All 65,536 half-precision bit patterns → their shortest text. Read back, PostgreSQL parses a float4 and pgvector
+    # rounds it to a half: that lands on the same half for every finite one (tests/search/test_ranking.py).
+    halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    return np.array([np.format_float_positional(h, unique=True, trim="-") if np.isfinite(h) else str(h)
+                     for h in halves], dtype=object)
 
 
 def words_params(words: QueryWords, configs: Sequence[str]) -> dict:

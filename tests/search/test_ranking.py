@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from django.db import connection
+from pgvector import HalfVector
 
 from profiles.models import Photo, Profile
 from search import query_vectors, selectors
@@ -356,3 +357,30 @@ def test_optional_word_scans_are_skipped_only_when_photos_holding_every_word_fil
     scan = [line for line in optional_scan.splitlines() if "Scan" in line and " on profiles_photo" in line]
     assert scan and not any("(never executed)" in line for line in scan)
     assert ranked[0] == Photo.objects.get(source_id="dusk").pk
+
+
+def test_every_half_precision_value_travels_as_text_to_the_same_halfvec_value():
+    from search.ranking.statement import halfvec_literal
+
+    halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    finite = halves[np.isfinite(halves)]  # 63,488 values; pgvector refuses NaN and infinity
+    with connection.cursor() as cursor:
+        for chunk in np.array_split(finite, 4):  # a halfvec holds at most 16,000 dimensions
+            cursor.execute("SELECT %s::halfvec::text", [halfvec_literal(chunk)])
+            # PostgreSQL writes each back as the shortest float4 text, which numpy reads exactly.
+            stored = np.array(cursor.fetchone()[0][1:-1].split(","), dtype=np.float32).astype(np.float16)
+            assert (stored.view(np.uint16) == chunk.view(np.uint16)).all()  # bit for bit, -0 included
+
+
+def test_a_query_vector_is_written_short_and_as_the_column_would_store_it():
+    from search.ranking.statement import halfvec_literal
+
+    vector = np.random.default_rng(3).normal(size=512).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+
+    text = halfvec_literal(vector)
+
+    assert len(text) < 5_000 and text.startswith("[") and text.endswith("]")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::halfvec = %s::halfvec", [text, HalfVector(vector).to_text()])
+        assert cursor.fetchone() == (True,)
