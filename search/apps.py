@@ -15,10 +15,10 @@ class SearchConfig(AppConfig):
 
         from profiles.signals import import_finished
         from search.services import photos_embed_after_import
-        from search.services.indexes import text_index_flush_after_import
+        from search.services.indexes import text_indexes_after_import
 
         import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)
-        import_finished.connect(text_index_flush_after_import, dispatch_uid="photosearch-text-index-flush",
+        import_finished.connect(text_indexes_after_import, dispatch_uid="photosearch-text-index-flush",
                                 weak=False)
 
         from django.db.models.signals import post_delete

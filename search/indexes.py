@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
+from profiles.models import TEXT_INDEX_NAME
+
 
 def embedding_expression(dimensions: int) -> str:
     """SQL for the indexed vector expression of a ``dimensions``-wide model (an int, never user input)."""
@@ -18,6 +20,7 @@ def embedding_expression(dimensions: int) -> str:
 
 
 EMBEDDING_INDEX_PREFIX = "photo_embedding_hnsw_"
+TEXT_PROFILE_INDEX_PREFIX = TEXT_INDEX_NAME + "_p"  # + the profile's id
 
 
 def embedding_index_name(model_id: str) -> str:
@@ -33,9 +36,13 @@ def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
 def text_profile_index_name(profile_id: int) -> str:
     """A big profile's own GIN index over its photos' words (``search.services.indexes.text_profile_indexes_ensure``
     makes it)."""
-    from profiles.models import TEXT_INDEX_NAME
+    return f"{TEXT_PROFILE_INDEX_PREFIX}{int(profile_id)}"
 
-    return f"{TEXT_INDEX_NAME}_p{int(profile_id)}"
+
+def like_pattern(*parts: str) -> str:
+    """A LIKE pattern for index names: ``parts`` matched literally (the names hold underscores, LIKE's one-character
+    wildcard), any text between them; ``like_pattern(prefix, "")`` is every name starting with ``prefix``."""
+    return "%".join(part.replace("_", "\\_") for part in parts)
 
 
 # --- Graph shape and search width that follow the library's size --------------------------------------------------

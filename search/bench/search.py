@@ -87,7 +87,7 @@ def build_indexes(*, rebuild: bool) -> dict:
 
     from profiles.models import Profile
     from search.bench.data import BENCH_MODEL
-    from search.indexes import text_profile_index_name
+    from search.indexes import TEXT_PROFILE_INDEX_PREFIX, like_pattern
     from search.selectors import embedding_index_name
     from search.services.indexes import (
         embedding_index_ensure,
@@ -96,12 +96,11 @@ def build_indexes(*, rebuild: bool) -> dict:
     )
 
     name = embedding_index_name(BENCH_MODEL)
-    words = text_profile_index_name(0).removesuffix("0")  # the big profiles' word indexes: name + profile id
-    like = {"hnsw": name.replace("_", "\\_") + "\\_p%", "words": words.replace("_", "\\_") + "%"}
+    like = {"hnsw": like_pattern(name + "_p", ""), "words": like_pattern(TEXT_PROFILE_INDEX_PREFIX, "")}
     if rebuild:
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
-                           "AND (indexname LIKE %s OR indexname LIKE %s)", [name + "%", like["words"]])
+                           "AND (indexname LIKE %s OR indexname LIKE %s)", [like_pattern(name, ""), like["words"]])
             for (existing,) in cursor.fetchall():
                 cursor.execute(f"DROP INDEX IF EXISTS {existing}")  # our own generated names
     started = time.perf_counter()

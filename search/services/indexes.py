@@ -15,10 +15,12 @@ from psycopg import sql
 from profiles.models import TEXT_INDEX_NAME, Photo
 from search.indexes import (
     EMBEDDING_INDEX_PREFIX,
+    TEXT_PROFILE_INDEX_PREFIX,
     embedding_expression,
     embedding_index_name,
     embedding_profile_index_name,
     hnsw_graph_shape,
+    like_pattern,
     text_profile_index_name,
 )
 from search.selectors import index_build_options
@@ -38,12 +40,12 @@ def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
         cursor.execute(
             "SELECT coalesce(sum(gin_clean_pending_list(c.oid)), 0) FROM pg_class c "
             "WHERE c.relkind = 'i' AND (c.relname = %s OR c.relname LIKE %s)",
-            [TEXT_INDEX_NAME, TEXT_INDEX_NAME.replace("_", "\\_") + "\\_p%"],  # text_profile_index_name
+            [TEXT_INDEX_NAME, like_pattern(TEXT_PROFILE_INDEX_PREFIX, "")],
         )
         return int(cursor.fetchone()[0])
 
 
-def text_index_flush_after_import(*, profile_id: int, **_signal) -> None:
+def text_indexes_after_import(*, profile_id: int, **_signal) -> None:
     """``import_finished`` receiver: a profile that has grown big gets its own word index
     (``text_profile_indexes_ensure``), and the imported rows' words join the GIN indexes proper
     (``text_index_flush``)."""
@@ -180,7 +182,7 @@ def _hnsw_index_m(name: str) -> int | None:
 def profile_indexes_drop(*, profile_id: int) -> list[str]:
     """Drop the indexes of its own that profile ``profile_id`` had (an HNSW graph per model, its word index); return
     their names. For a deleted profile: they would stay behind, empty (profile ids are not reused)."""
-    graphs = EMBEDDING_INDEX_PREFIX.replace("_", "\\_") + f"%\\_p{int(profile_id)}"  # embedding_profile_index_name
+    graphs = like_pattern(EMBEDDING_INDEX_PREFIX, f"_p{int(profile_id)}")  # embedding_profile_index_name, any model
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
                        "AND (indexname LIKE %s OR indexname = %s)", [graphs, text_profile_index_name(profile_id)])
