@@ -298,9 +298,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 PHOTOSEARCH_CACHE_URL = env_str("PHOTOSEARCH_CACHE_URL")
 if PHOTOSEARCH_CACHE_URL and not PHOTOSEARCH_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("PHOTOSEARCH_CACHE_URL must be a Redis URL (redis://host:6379/1).")
+# The cache is optional at run time: a Redis that is refused or hangs costs a request one socket timeout at most
+# (PHOTOSEARCH_CACHE_TIMEOUT, connect and read), then is skipped for PHOTOSEARCH_CACHE_RETRY_SECONDS — caches are
+# recomputed, the rate limit counted in each process's memory meanwhile (photosearch/cache.py).
+PHOTOSEARCH_CACHE_TIMEOUT = env_float("PHOTOSEARCH_CACHE_TIMEOUT", 0.1, minimum=0.01, maximum=30.0)
+PHOTOSEARCH_CACHE_RETRY_SECONDS = env_float("PHOTOSEARCH_CACHE_RETRY_SECONDS", 5.0, minimum=0.1)
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PHOTOSEARCH_CACHE_URL,
-                "KEY_PREFIX": "photosearch"}
+    "default": {"BACKEND": "photosearch.cache.ResilientRedisCache", "LOCATION": PHOTOSEARCH_CACHE_URL,
+                "KEY_PREFIX": "photosearch",
+                "OPTIONS": {"TIMEOUT_SECONDS": PHOTOSEARCH_CACHE_TIMEOUT,
+                            "DOWN_SECONDS": PHOTOSEARCH_CACHE_RETRY_SECONDS}}
     if PHOTOSEARCH_CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -335,7 +342,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Counted in the default cache (shared by every process when it is Redis: see CACHES).
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["photosearch.throttling.AnonThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": PHOTOSEARCH_API_ANON_RATE},
     "NUM_PROXIES": PHOTOSEARCH_API_NUM_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "photosearch.api.ApiAutoSchema",

@@ -4,6 +4,10 @@ every web process shares the count).
 
 The rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]`` (``PHOTOSEARCH_API_ANON_RATE``). Signed-in users
 (token or admin session) are not throttled.
+
+While the shared cache does not answer (``photosearch.cache``), each process counts in its own memory instead of
+letting every request through: an anonymous client then gets at most the rate per process, never an unlimited
+number of searches (the by-image one costs seconds of CPU) because Redis happens to be down.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import math
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from rest_framework.settings import api_settings
@@ -24,6 +30,16 @@ class AnonThrottle(AnonRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    @property
+    def cache(self):
+        """The default cache, or this process's memory while the default cache is marked down."""
+        breaker = getattr(default_cache, "breaker", None)
+        return _LOCAL_COUNTS if breaker is not None and breaker.is_down else default_cache
+
+
+# Counts kept while the shared cache is down (a process-wide dict behind a lock; LocMemCache's own name keys it).
+_LOCAL_COUNTS = LocMemCache("photosearch-throttle-fallback", {"MAX_ENTRIES": 100_000})
 
 
 def throttled_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -1,0 +1,158 @@
+"""The shared cache (``PHOTOSEARCH_CACHE_URL``) as an optional dependency: Redis that is refused, unreachable or hung
+costs a request at most one short socket timeout, never its answer.
+
+What the cache holds here is either recomputable (coverage counts, index probes, the vocabulary token) or a rate
+limit's counts, which ``photosearch.throttling`` keeps in the process's memory meanwhile. So a failed Redis call is
+logged and answered as a miss: ``get`` returns the default, ``set`` stores nothing, ``add`` and ``touch`` say False.
+
+One request may make several cache calls; a timeout each would add up (five calls × 5 s was the default). A failure
+opens a circuit breaker shared by every thread of the process: for ``DOWN_SECONDS`` no call reaches Redis at all, then
+a single call probes it (the others still skip) and closes the breaker when it answers. A warning when Redis goes
+down, at most one a minute while it stays down, and one info line when it answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+WARNING_INTERVAL_SECONDS = 60.0
+
+
+class CacheBreaker:
+    """Whether a cache server may be called now, per process (Django gives each thread a backend instance of its
+    own, so this state lives outside them, one per location)."""
+
+    def __init__(self, location: str, down_seconds: float):
+        self.location = location
+        self.down_seconds = down_seconds
+        self._lock = threading.Lock()
+        self._retry_at: float | None = None  # None: closed (calls go through)
+        self._warned_at = float("-inf")
+
+    def allow(self) -> bool:
+        """True when a call may go to the server: the breaker is closed, or it is due for a probe and this caller
+        is the one that makes it (the next probe is put off at once, so concurrent callers keep skipping)."""
+        with self._lock:
+            if self._retry_at is None:
+                return True
+            now = time.monotonic()
+            if now < self._retry_at:
+                return False
+            self._retry_at = now + self.down_seconds
+            return True
+
+    @property
+    def is_down(self) -> bool:
+        """Whether the server failed its last call (the breaker is open or probing)."""
+        with self._lock:
+            return self._retry_at is not None
+
+    def failed(self, error: Exception) -> None:
+        """Open the breaker for ``down_seconds``; warn, at most once a minute."""
+        now = time.monotonic()
+        with self._lock:
+            self._retry_at = now + self.down_seconds
+            warn = now - self._warned_at >= WARNING_INTERVAL_SECONDS
+            if warn:
+                self._warned_at = now
+        if warn:
+            logger.warning("The cache at %s does not answer (%s: %s): caches are recomputed and the anonymous rate "
+                           "limit is counted in this process's memory until it does; tried again every %g s.",
+                           self.location, type(error).__name__, error, self.down_seconds)
+
+    def answered(self) -> None:
+        """Close the breaker after a call that reached the server."""
+        with self._lock:
+            if self._retry_at is None:
+                return
+            self._retry_at = None
+        logger.info("The cache at %s answers again.", self.location)
+
+
+_breakers: dict[str, CacheBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def cache_breaker(location: str, down_seconds: float) -> CacheBreaker:
+    """The process's breaker for the cache at ``location``."""
+    with _breakers_lock:
+        breaker = _breakers.get(location)
+        if breaker is None:
+            breaker = _breakers[location] = CacheBreaker(location, down_seconds)
+        return breaker
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's Redis cache with short socket timeouts, no retries, and every server failure answered as a miss
+    (see the module's docstring). ``OPTIONS``: ``TIMEOUT_SECONDS`` (socket connect and read, default 0.1) and
+    ``DOWN_SECONDS`` (how long a failure keeps calls away, default 5); the rest goes to redis-py's pool."""
+
+    def __init__(self, server, params):
+        options = dict(params.get("OPTIONS") or {})
+        timeout = float(options.pop("TIMEOUT_SECONDS", 0.1))
+        down_seconds = float(options.pop("DOWN_SECONDS", 5.0))
+        # redis-py's defaults are a 5 s socket timeout and, from 6.0 on, retries with backoff: minutes per request.
+        options.setdefault("socket_timeout", timeout)
+        options.setdefault("socket_connect_timeout", timeout)
+        options.setdefault("retry", Retry(NoBackoff(), 0))
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.breaker = cache_breaker(str(server), down_seconds)
+
+    def _guarded(self, call, *args, fallback: Any = None, **kwargs):
+        if not self.breaker.allow():
+            return fallback
+        try:
+            result = call(*args, **kwargs)
+        except RedisError as error:
+            self.breaker.failed(error)
+            return fallback
+        self.breaker.answered()
+        return result
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(super().add, key, value, timeout, version, fallback=False)
+
+    def get(self, key, default=None, version=None):
+        return self._guarded(super().get, key, default, version, fallback=default)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self._guarded(super().set, key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(super().touch, key, timeout, version, fallback=False)
+
+    def delete(self, key, version=None):
+        return self._guarded(super().delete, key, version, fallback=False)
+
+    def get_many(self, keys, version=None):
+        return self._guarded(super().get_many, keys, version, fallback={})
+
+    def has_key(self, key, version=None):
+        return self._guarded(super().has_key, key, version, fallback=False)
+
+    def incr(self, key, delta=1, version=None):
+        missing = object()
+        result = self._guarded(super().incr, key, delta, version, fallback=missing)
+        if result is missing:
+            raise ValueError(f"Key {key!r} not found (the cache does not answer).")
+        return result
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(super().set_many, data, timeout, version, fallback=list(data))
+
+    def delete_many(self, keys, version=None):
+        self._guarded(super().delete_many, keys, version)
+
+    def clear(self):
+        return self._guarded(super().clear, fallback=False)
