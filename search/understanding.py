@@ -23,6 +23,9 @@ from search.vocabulary import query_vocabulary
 # web workers and the Celery worker alike — rereads it at its next search. And at the latest after this long.
 VOCABULARY_CACHE_KEY = "search:query-vocabulary-version"
 VOCABULARY_CACHE_SECONDS = 600
+# While the shared cache does not answer (no token: photosearch.cache answers a miss), an ended import cannot tell the
+# other processes; each then rereads its vocabulary this often instead.
+VOCABULARY_TOKENLESS_SECONDS = 60
 _vocabularies: dict[str, tuple[str, float, Vocabulary]] = {}  # database alias → (token, read at, vocabulary)
 
 
@@ -45,7 +48,8 @@ def vocabulary_cached(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
         cache.add(VOCABULARY_CACHE_KEY, uuid.uuid4().hex, None)
         token = cache.get(VOCABULARY_CACHE_KEY)
     held = _vocabularies.get(using)
-    if held is not None and held[0] == token and time.monotonic() - held[1] < VOCABULARY_CACHE_SECONDS:
+    keep = VOCABULARY_CACHE_SECONDS if token is not None else VOCABULARY_TOKENLESS_SECONDS
+    if held is not None and held[0] == token and time.monotonic() - held[1] < keep:
         return held[2]
     vocabulary = query_vocabulary(using=using)
     _vocabularies[using] = (token, time.monotonic(), vocabulary)
@@ -53,7 +57,9 @@ def vocabulary_cached(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
 
 
 def vocabulary_forget() -> None:
-    """Make every process read the vocabulary again (an import changed the places or profiles)."""
+    """Make every process read the vocabulary again (an import changed the places or profiles). With the shared
+    cache down this process forgets its own at once and the others within ``VOCABULARY_TOKENLESS_SECONDS``."""
+    _vocabularies.clear()
     cache.set(VOCABULARY_CACHE_KEY, uuid.uuid4().hex, None)
 
 
