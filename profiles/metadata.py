@@ -11,7 +11,7 @@ from profiles.exif import image_metadata
 from profiles.models import TakenAtSource
 from profiles.places import place_at
 from profiles.sources.base import SourceRecord, mentions_in
-from profiles.sources.text import handles_clean
+from profiles.sources.text import date_plausible, handles_clean
 from profiles.words import hashtag_words, text_config_detect
 
 # Dates the image's own EXIF replaces: a stamp in a file name is a copy of it at best, a file time a guess.
@@ -23,16 +23,19 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
 
     - ``taken_at``: a date the source states ("source": a post's date, Flickr's date taken) wins; else the EXIF
       ``DateTimeOriginal`` (with ``OffsetTimeOriginal``; without an offset, in the server's time zone); else the
-      record's weaker date (a file-name stamp). ``taken_at_source`` says which.
+      record's weaker date (a file-name stamp). ``taken_at_source`` says which. A date no photo can have
+      (``date_plausible``: before 1826, after tomorrow) is passed over for the next.
     - Coordinates: the source's (an Instagram location, Flickr geo), else the image's GPS; city, region and country
       from the nearest GeoNames town (``profiles.places``).
     - ``people``: the handles the source names, then the @mentions in the text.
     """
     image = image_metadata(data, default_zone=timezone.get_default_timezone())
+    # The record's date passed the date rule when the record was made (sources/text.py); EXIF's passes it here.
+    image_taken_at = date_plausible(image.taken_at)
     taken_at, taken_at_source = record.taken_at, record.taken_at_source or (TakenAtSource.SOURCE if record.taken_at
                                                                              else "")
-    if image.taken_at is not None and (taken_at is None or taken_at_source in _WEAKER_THAN_EXIF):
-        taken_at, taken_at_source = image.taken_at, TakenAtSource.EXIF
+    if image_taken_at is not None and (taken_at is None or taken_at_source in _WEAKER_THAN_EXIF):
+        taken_at, taken_at_source = image_taken_at, TakenAtSource.EXIF
     if record.latitude is not None and record.longitude is not None:
         latitude, longitude = record.latitude, record.longitude
     else:

@@ -15,14 +15,15 @@ from django.utils import timezone
 
 from photosearch.errors import StateConflict
 from profiles.fetch import FetchError, TransientFetchError
-from profiles.images import ImageRejected, image_check, sha256_hex
+from profiles.images import ImageRejected, sha256_hex
 from profiles.metadata import photo_metadata
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_job_running, import_lock_key
 from profiles.signals import import_finished
-from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord
+from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord, error_line
 from profiles.sources.registry import BuildContext, source_build
-from profiles.thumbnails import ThumbnailStoreError, text_image_store, thumbnail_release, thumbnail_store
+from profiles.thumbnails import (ThumbnailStoreError, image_checked, text_image_backfill, text_image_store,
+                                 thumbnail_release, thumbnail_store)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,11 @@ class ImportBusy(StateConflict):
     def __init__(self, message: str, *, already_running: bool = False):
         super().__init__(message)
         self.already_running = already_running
+
+
+class ImportCancelled(Exception):
+    """The profile, or the import job, was deleted while the import ran: the import stopped, and released the
+    renditions it had stored for rows that went with the profile."""
 
 
 # --- Profiles ---------------------------------------------------------------------------------------------------
@@ -64,7 +70,7 @@ def profile_get_or_create(
 # --- Photos -----------------------------------------------------------------------------------------------------
 
 
-def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
+def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditions: set[str] | None = None) -> str:
     """Create or update the photo for ``record`` from the image ``data``; return the outcome.
 
     Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes for a known source id
@@ -73,19 +79,21 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     EXIF, places, people) update only those fields. Bytes that
     another photo of the profile already has make this row a duplicate of that photo (own source id, text and link
     kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
-    are not a usable image.
+    are not a usable image. ``renditions``, when given, receives the names of the files the row newly refers to.
     """
     digest = sha256_hex(data)
     metadata = photo_metadata(record=record, data=data)
     existing = Photo.objects.filter(profile=profile, source_id=record.source_id).first()
     if existing is not None and existing.content_hash == digest:
         changed = {name: value for name, value in metadata.items() if getattr(existing, name) != value}
-        changed.update(_text_image_backfill(existing, data))
+        changed.update(text_image_backfill(photo=existing, data=data))
         if not changed:
             return UNCHANGED
         for name, value in changed.items():
             setattr(existing, name, value)
         existing.save(update_fields=[*changed, "updated_at"])
+        if renditions is not None and changed.get("text_image"):
+            renditions.add(changed["text_image"])
         return UPDATED
 
     original = (
@@ -103,7 +111,7 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
             "duplicate_of": original,
         }
     else:
-        checked = _image_checked(data)
+        checked = image_checked(data)
         image_fields = {
             "thumbnail": thumbnail_store(checked.sha256, checked.thumbnail_jpeg),
             "width": checked.width,
@@ -138,31 +146,9 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes) -> str:
     for name in old_files:
         if name and name not in new_files:
             thumbnail_release(name)
+    if renditions is not None:
+        renditions.update(name for name in new_files if name)
     return IMPORTED if existing is None else UPDATED
-
-
-def _image_checked(data: bytes):
-    """``image_check`` with the settings' limits: the thumbnail, and while OCR is on the larger rendition its words
-    are read from."""
-    return image_check(
-        data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-        text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
-    )
-
-
-def _text_image_backfill(photo: Photo, data: bytes) -> dict:
-    """For a photo imported while OCR was off (or before it existed), now that it is on: the larger rendition its
-    words are read from, and its OCR fields reset so the next ``embed_photos`` reads them from it instead of from the
-    thumbnail. Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
-    thumbnail (the thumbnail is its rendition)."""
-    if (settings.PHOTOSEARCH_OCR == "none" or photo.text_image or photo.duplicate_of_id is not None
-            or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE):
-        return {}
-    checked = _image_checked(data)
-    if not checked.text_image_jpeg:
-        return {}
-    return {"text_image": text_image_store(checked.sha256, checked.text_image_jpeg), "ocr_text": "",
-            "ocr_engine": "", "ocr_at": None}
 
 
 def records_ingest(
@@ -171,6 +157,7 @@ def records_ingest(
     records: Iterable[SourceRecord | SkippedRecord],
     read: Callable[[SourceRecord], bytes],
     on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
+    renditions: set[str] | None = None,
 ) -> None:
     """Upsert every record, reading its bytes with ``read``.
 
@@ -179,13 +166,15 @@ def records_ingest(
     with the reason; so is a ``SkippedRecord`` (an item the source found but could not give); a transient download
     failure as ``failed`` (a rerun retries it); the others are imported.
     ``SourceError`` (the source itself gave up) and a database connection that no longer answers propagate; rows
-    written before them stay.
+    written before them stay, and so does ``ImportCancelled`` (the profile deleted meanwhile). ``renditions``, when
+    given, receives the names of the files the rows newly refer to (to release them if the profile goes).
     """
+    renditions = set() if renditions is None else renditions
     for record in records:
         if isinstance(record, SkippedRecord):
             outcome, reason = SKIPPED, record.reason
         else:
-            outcome, reason = _record_ingest(profile=profile, record=record, read=read)
+            outcome, reason = _record_ingest(profile=profile, record=record, read=read, renditions=renditions)
         if reason:
             # repr: a file name may hold a line break, which would forge log lines
             logger.warning("%s %r: %s", outcome.capitalize(), record.source_id, reason)
@@ -193,13 +182,17 @@ def records_ingest(
             on_item(record, outcome, reason)
 
 
-def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[SourceRecord], bytes]) -> tuple[str, str]:
-    """The outcome of one record, and the reason when it was not stored."""
+def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[SourceRecord], bytes],
+                   renditions: set[str]) -> tuple[str, str]:
+    """The outcome of one record, and the reason when it was not stored: whatever fails, it is this record's."""
+    stored: set[str] = set()
     try:
         data = read(record)
         # A savepoint of its own: a row the database refuses rolls back alone, even inside a caller's transaction.
         with transaction.atomic():
-            return photo_upsert(profile=profile, record=record, data=data), ""
+            outcome = photo_upsert(profile=profile, record=record, data=data, renditions=stored)
+        renditions.update(stored)
+        return outcome, ""
     except (TransientFetchError, ThumbnailStoreError) as exc:
         return FAILED, str(exc)
     except (ImageRejected, FetchError) as exc:
@@ -209,15 +202,16 @@ def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[So
     except DatabaseError as exc:
         if not connection.is_usable():
             raise  # the whole run's trouble (a lost connection), not this record's
-        return SKIPPED, f"the database refused it ({_first_line(exc)})"
-    except (ValueError, UnicodeError) as exc:
-        return SKIPPED, f"unusable data ({_first_line(exc)})"
-
-
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    lines = str(exc).strip().splitlines()
-    line = lines[0] if lines else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+        for name in stored:  # written, then refused at commit (a constraint checked there): the file is no one's
+            thumbnail_release(name)
+        if not Profile.objects.filter(pk=profile.pk).exists():  # the refusal: its profile is gone
+            raise ImportCancelled(f"{profile} was deleted while it was being imported; the import stopped.") from exc
+        return SKIPPED, f"the database refused it ({error_line(exc)})"
+    except SourceError:
+        raise
+    except Exception as exc:  # any other failure (a type, a value, recursion, overflow, memory) is this record's
+        logger.info("Record %r failed.", record.source_id, exc_info=not isinstance(exc, (ValueError, UnicodeError)))
+        return SKIPPED, f"unusable data ({error_line(exc)})"
 
 
 # --- Import jobs ------------------------------------------------------------------------------------------------
@@ -278,7 +272,7 @@ def import_job_run(
     (``ImportBusy`` otherwise, and the job ends ``refused`` with the reason). The source refusing (rate limit, login)
     or failing ends the job as ``interrupted`` with the reason in ``last_error``: a rerun continues. A missing source
     ends it as ``failed``. Either way the ``SourceError`` is raised again for the caller to report (a Celery task
-    retries ``SourceUnavailable``).
+    retries ``SourceUnavailable``). The profile or the job deleted meanwhile stops it: ``ImportCancelled``.
     When the run ends, ``import_finished`` tells whoever listens (search queues new or changed photos for embedding)
     unless ``embed`` is False.
     """
@@ -292,6 +286,7 @@ def import_job_run(
         logger.info("Import job #%s has already finished; nothing to do.", job_id)
         return ImportJob.objects.get(pk=job_id)
     progress = _JobProgress(job)
+    renditions: set[str] = set()
     try:
         source = _source_for(job)
         progress.start(getattr(source, "total", None))
@@ -303,16 +298,21 @@ def import_job_run(
             if on_item is not None:
                 on_item(record, outcome, reason)
 
-        records_ingest(profile=job.profile, records=source.records(), read=source.read, on_item=item_done)
+        records_ingest(profile=job.profile, records=source.records(), read=source.read, on_item=item_done,
+                       renditions=renditions)
+        progress.finish(ImportJob.Status.SUCCEEDED, "")  # in the try: the job may have gone in the last second
     except SourceError as exc:
         status = ImportJob.Status.FAILED if isinstance(exc, SourceNotFound) else ImportJob.Status.INTERRUPTED
         progress.finish(status, str(exc))
         raise
+    except ImportCancelled:
+        embed = False  # its photos went with the profile, the job row with it: nothing to write, no file to keep
+        for name in renditions:
+            thumbnail_release(name)  # kept while a photo still uses it (the job alone was deleted)
+        raise
     except Exception as exc:
         progress.finish(ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    else:
-        progress.finish(ImportJob.Status.SUCCEEDED, "")
     finally:
         _import_lock_release(job.profile_id)
         if embed and job.imported + job.updated:
@@ -423,12 +423,13 @@ class _JobProgress:
             return
         self.last_write = time.monotonic()
         self.job.heartbeat_at = timezone.now()
-        self.job.save(
-            update_fields=[
-                "status", "total", "imported", "updated", "unchanged", "skipped", "failed", "problems",
-                "last_error", "heartbeat_at", "finished_at",
-            ]
-        )
+        fields = ("status", "total", "imported", "updated", "unchanged", "skipped", "failed", "problems",
+                  "last_error", "heartbeat_at", "finished_at")
+        if not ImportJob.objects.filter(pk=self.job.pk).update(**{name: getattr(self.job, name) for name in fields}):
+            # The row is gone: deleted with its profile (or alone) while the import ran.
+            gone = "was deleted" if Profile.objects.filter(pk=self.job.profile_id).exists() else (
+                f"and {self.job.profile} were deleted")
+            raise ImportCancelled(f"Import job #{self.job.pk} {gone} while it ran; the import stopped.")
 
 
 def _source_for(job: ImportJob) -> Source:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from profiles.services import ImportBusy, import_job_run
+from profiles.services import ImportBusy, ImportCancelled, import_job_run
 from profiles.sources.base import SourceError, SourceUnavailable
 
 
@@ -25,6 +25,8 @@ def import_job_task(self, job_id: int) -> dict:
         job = import_job_run(job_id=job_id)
     except ImportBusy as exc:
         return {"job": job_id, "status": "already running" if exc.already_running else "refused", "error": str(exc)}
+    except ImportCancelled as exc:  # its profile or job was deleted meanwhile: nothing to retry
+        return {"job": job_id, "status": "cancelled", "error": str(exc)}
     except SourceError as exc:
         if isinstance(exc, SourceUnavailable):
             raise

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from profiles.models import ImportJob, Profile
-from profiles.services import ImportBusy, import_job_create, import_job_run, profile_get_or_create
+from profiles.services import ImportBusy, ImportCancelled, import_job_create, import_job_run, profile_get_or_create
 from profiles.sources.base import SourceError, SourceRefused, SourceUnavailable
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 
@@ -43,7 +43,9 @@ class ImportCommand(BaseCommand):
         try:
             job = import_job_run(job_id=job.pk, on_start=on_start, on_item=lambda *_: bar.update(),
                                  embed=not no_embed)
-        except ImportBusy as exc:
+        except (ImportBusy, ImportCancelled) as exc:
+            # Cancelled: exit status 1 like any import that did not complete, so a script does not go on as if it
+            # had; nothing is left to report (the job went with the profile).
             raise CommandError(str(exc)) from None
         except SourceError as exc:
             job.refresh_from_db()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from profiles.sources.text import id_clean, record_fields_clean, text_clean
+from profiles.sources.text import id_clean, name_shown, record_fields_clean, text_clean
 
+logger = logging.getLogger(__name__)
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 # Instagram's own rule for a mention (instaloader's Post.caption_mentions): a handle of letters, digits, "_" and
 # single dots, not ending with a dot, after an "@" that does not continue a word (an e-mail address is no mention).
@@ -57,7 +59,7 @@ class SourceRecord:
 
     @property
     def original(self) -> str:
-        return str(self.image_path) if self.image_path is not None else self.image_url
+        return name_shown(str(self.image_path)) if self.image_path is not None else self.image_url
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,34 @@ class Source(Protocol):
     def records(self) -> Iterator[SourceRecord | SkippedRecord]: ...
 
     def read(self, record: SourceRecord) -> bytes: ...
+
+
+def records_isolated(
+    name: str, build: Callable[[], Iterable[SourceRecord | SkippedRecord]], *, propagate: tuple[type, ...] = ()
+) -> list[SourceRecord | SkippedRecord]:
+    """The records ``build`` gives for one item (a post, a photo, a file), or one ``SkippedRecord`` named ``name``
+    with the reason when building them fails in any way: data of a type the code does not expect, a value out of
+    range, nesting too deep for Python, a number too large. One bad item never costs the others. ``SourceError``
+    (the source itself gave up) and the ``propagate`` exceptions (a source's own run-level errors) go on up."""
+    try:
+        return list(build())
+    except (SourceError, *propagate):
+        raise
+    except RecursionError:
+        return [SkippedRecord(name, "its data is nested too deeply to read")]
+    except Exception as exc:
+        # The traceback goes to the log: an unexpected shape of data is worth a look; the user sees one line.
+        logger.info("Skipped %r: cannot make a record of it.", name, exc_info=True)
+        return [SkippedRecord(name, f"its data cannot be read ({error_line(exc)})")]
+
+
+def error_line(exc: BaseException, limit: int = 200) -> str:
+    """One line that says what ``exc`` is, at most ``limit`` characters (its type when it says nothing)."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError, OverflowError)):
+        line = f"{type(exc).__name__}: {line}"  # "'int' object is not subscriptable" alone says little
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def hashtags_in(text: str) -> tuple[str, ...]:

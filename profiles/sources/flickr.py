@@ -37,7 +37,14 @@ from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 from profiles.fetch import FetchError, TransientFetchError, fetch_image, fetch_json
-from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
+from profiles.sources.base import (
+    SkippedRecord,
+    SourceNotFound,
+    SourceRecord,
+    SourceRefused,
+    SourceUnavailable,
+    records_isolated,
+)
 
 API_URL = "https://api.flickr.com/services/rest/"
 KEY_HELP = (
@@ -129,7 +136,8 @@ class FlickrSource:
             if not any(photo.get(size) for size in IMAGE_SIZES):
                 yield SkippedRecord(photo_id, "Flickr offers no downloadable size of this photo to this API key")
                 continue
-            yield self._record(photo, owner)
+            # A photo Flickr describes in a shape we do not expect costs that photo alone.
+            yield from records_isolated(photo_id, lambda: [self._record(photo, owner)])
 
     def read(self, record: SourceRecord) -> bytes:
         if not record.image_url:
@@ -342,7 +350,10 @@ def _taken_at(photo: dict) -> tuple[datetime | None, str]:
     (``datetakenunknown=1``) it holds the upload time instead, so the exact ``dateupload`` (a Unix time, truly UTC)
     is used."""
     upload = _int(photo.get("dateupload"))
-    uploaded = datetime.fromtimestamp(upload, tz=timezone.utc) if upload else None
+    try:
+        uploaded = datetime.fromtimestamp(upload, tz=timezone.utc) if upload else None
+    except (OverflowError, OSError, ValueError):  # a time past datetime's range: no date, the photo kept
+        uploaded = None
     if str(photo.get("datetakenunknown") or "0") == "1":
         return uploaded, "unknown" if uploaded else ""
     raw = str(photo.get("datetaken") or "").strip()

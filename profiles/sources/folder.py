@@ -25,13 +25,14 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from django.utils import timezone as django_timezone
 
 from profiles.images import IMAGE_EXTENSIONS, ImageRejected, read_local_image, read_regular_file
-from profiles.sources.base import SourceNotFound, SourceRecord, hashtags_in
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, hashtags_in, records_isolated
+from profiles.sources.text import date_plausible, name_shown
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class FolderSource:
         self._records = list(iter_folder(self.root))
         self.total = len(self._records)
 
-    def records(self) -> Iterator[SourceRecord]:
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]:
         return iter(self._records)
 
     def read(self, record: SourceRecord) -> bytes:
@@ -79,8 +80,14 @@ def inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(root)
 
 
-def iter_folder(root: Path) -> Iterator[SourceRecord]:
+def iter_folder(root: Path) -> Iterator[SourceRecord | SkippedRecord]:
+    """A record per image file under ``root``; a file no record can be made of is yielded as skipped, with why.
+
+    The source id is the relative path as ``name_shown`` writes it: a name that is not UTF-8 (a camera card or an
+    old archive in Latin-1) gets its stray bytes as ``\\xNN``. Should that text be another file's real name, the
+    second file is skipped rather than imported over the first."""
     root = root.resolve()
+    seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -90,16 +97,20 @@ def iter_folder(root: Path) -> Iterator[SourceRecord]:
             if _INSTALOADER_PROFILE_PIC.match(path.stem):
                 logger.debug("Left out %r: instaloader's copy of the profile picture.", name)
                 continue
-            text = _sidecar_text(path, root)
-            taken_at, taken_at_source = file_name_date(path.stem)
-            yield SourceRecord(
-                source_id=path.relative_to(root).as_posix(),
-                image_path=path,
-                taken_at=taken_at,
-                taken_at_source=taken_at_source,
-                text=text,
-                hashtags=hashtags_in(text),
-            )
+            source_id = name_shown(path.relative_to(root).as_posix())
+            if source_id in seen:
+                yield SkippedRecord(source_id, "another file's name reads the same once its non-UTF-8 bytes are "
+                                               "written as \\xNN; rename one of them")
+                continue
+            seen.add(source_id)
+            yield from records_isolated(source_id, lambda: [_file_record(path, root, source_id)])
+
+
+def _file_record(path: Path, root: Path, source_id: str) -> SourceRecord:
+    text = _sidecar_text(path, root)
+    taken_at, taken_at_source = file_name_date(path.stem)
+    return SourceRecord(source_id=source_id, image_path=path, taken_at=taken_at, taken_at_source=taken_at_source,
+                        text=text, hashtags=hashtags_in(text))
 
 
 def _sidecar_text(image: Path, root: Path) -> str:
@@ -126,11 +137,11 @@ def _sidecar_text(image: Path, root: Path) -> str:
 def file_name_date(stem: str) -> tuple[datetime | None, str]:
     """The date a file name (without its extension) states and its ``taken_at_source``: ``"source"`` for
     instaloader's post date (UTC), ``"file_name"`` for a phone's or app's stamp (local time, the server's
-    ``TIME_ZONE``); ``(None, "")`` when it states none that is a real date, up to a day from now."""
+    ``TIME_ZONE``); ``(None, "")`` when it states none that is a real, plausible date (``date_plausible``)."""
     match = _INSTALOADER_STAMP.match(stem)
     if match:
-        moment = datetime.strptime(match.group(1), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)
-        return (moment, "source") if _plausible(moment) else (None, "")
+        moment = instaloader_stamp_date(match.group(1))
+        return (moment, "source") if moment is not None else (None, "")
     zone = django_timezone.get_default_timezone()
     if match := _STAMP.search(stem):
         parts = (match["y"], match["mo"], match["d"], match["h"], match["mi"], match["s"])
@@ -142,8 +153,13 @@ def file_name_date(stem: str) -> tuple[datetime | None, str]:
         moment = datetime(*(int(part) for part in parts), tzinfo=zone).astimezone(timezone.utc)
     except ValueError:  # 2019-13-45: digits that only look like a date
         return None, ""
-    return (moment, "file_name") if _plausible(moment) else (None, "")
+    return (moment, "file_name") if date_plausible(moment) else (None, "")
 
 
-def _plausible(moment: datetime) -> bool:
-    return moment <= datetime.now(timezone.utc) + timedelta(days=1)
+def instaloader_stamp_date(stamp: str) -> datetime | None:
+    """The UTC moment of instaloader's ``2019-07-14_10-00-00`` (without ``_UTC``); None when it is no real date
+    (``2019-02-30``) or not a plausible one (``0001-01-01``, ``9999-12-31``)."""
+    try:
+        return date_plausible(datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc))
+    except ValueError:
+        return None

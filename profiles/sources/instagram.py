@@ -48,6 +48,7 @@ from profiles.sources.base import (
     SourceRecord,
     SourceRefused,
     SourceUnavailable,
+    records_isolated,
 )
 from profiles.sources.instagram_posts import is_pinned, post_records, raw_node
 
@@ -164,8 +165,10 @@ class InstagramSource:
                     if pinned or number <= POSSIBLY_PINNED or resumed_post:
                         continue  # known, but says nothing about the posts after it
                     return
-                # The profile's own posts: its name stands in for an owner the data does not name.
-                yield from self._downloadable(post_records(post, owner=self.username))
+                # The profile's own posts: its name stands in for an owner the data does not name. Data of a shape
+                # we do not expect costs this post alone; instaloader's own errors stop the run (rate limits…).
+                yield from self._downloadable(records_isolated(
+                    str(post.shortcode), lambda: post_records(post, owner=self.username), propagate=INSTAGRAM_ERRORS))
                 if self.limit is not None and number >= self.limit:
                     return  # before asking for the next post, which may cost a page request
 
@@ -174,9 +177,11 @@ class InstagramSource:
         return str(self.resume_dir / f"{self.username}_{magic}.json.xz")
 
     @staticmethod
-    def _downloadable(records: Iterable[SourceRecord]) -> Iterator[SourceRecord | SkippedRecord]:
+    def _downloadable(records: Iterable[SourceRecord | SkippedRecord]) -> Iterator[SourceRecord | SkippedRecord]:
         for record in records:
-            yield record if record.image_url else SkippedRecord(record.source_id, "Instagram gave no image URL for it")
+            if isinstance(record, SourceRecord) and not record.image_url:
+                record = SkippedRecord(record.source_id, "Instagram gave no image URL for it")
+            yield record
 
     # Sessions.
 

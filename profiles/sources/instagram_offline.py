@@ -12,21 +12,22 @@ files, as ``import_folder`` would.
 
 from __future__ import annotations
 
+import json
 import logging
 import lzma
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import instaloader
-from instaloader import InstaloaderContext, InstaloaderException, Post
+from instaloader import InstaloaderContext, Post
 
 from profiles.images import IMAGE_EXTENSIONS, ImageRejected, read_local_image, read_regular_file
-from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, hashtags_in
+from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, hashtags_in, records_isolated
+from profiles.sources.folder import instaloader_stamp_date
 from profiles.sources.instagram import instagram_handle
 from profiles.sources.instagram_posts import NetworkDisabled, Place, post_records
 
@@ -39,6 +40,13 @@ _POST_FILE = re.compile(rf"^({_POST_STAMP})(?:_(\d+))?$")
 _TITLE_PIC = re.compile(r"_(profile_pic|highlight_cover)$")  # not posts: the profile's picture, story covers
 _MAPS_COORDINATES = re.compile(r"[?&](?:q|ll)=([^,&\s]+),([^&\s]+)")
 TEXT_MAX_BYTES = 1_000_000  # a caption is at most 2,200 characters; this bounds the read
+# A post's saved metadata is tens of KB (a 20-item carousel with its iPhone data a few hundred): 4 MiB, compressed or
+# decompressed, bounds the read and the parse (a 300 KB .json.xz can inflate to gigabytes).
+METADATA_MAX_BYTES = 4 * 1024 * 1024
+
+
+class MetadataTooLarge(ValueError):
+    """A metadata file, or what it decompresses to, is over ``METADATA_MAX_BYTES``."""
 
 
 class OfflineContext(InstaloaderContext):
@@ -126,7 +134,8 @@ class InstagramDirSource:
             if base in metadata:
                 yield from self._post_with_metadata(base, metadata[base])
             else:
-                yield from self._post_from_files(base, sorted(images[base], key=lambda item: item[0] or 0))
+                yield from records_isolated(base, lambda: self._post_from_files(
+                    base, sorted(images[base], key=lambda item: item[0] or 0)))
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
@@ -138,26 +147,25 @@ class InstagramDirSource:
 
     def _post_with_metadata(self, base: str, file_name: str) -> Iterator[SourceRecord | SkippedRecord]:
         try:
-            structure = instaloader.load_structure_from_file(self.context, str(self.directory / file_name))
-        # Not instaloader JSON (comments files are plain lists) → InvalidArgumentException; a truncated or foreign
-        # file → JSON/LZMA errors; instaloader validates post data with assert.
-        except (InstaloaderException, ValueError, TypeError, lzma.LZMAError, EOFError, OSError,
-                AssertionError) as exc:
+            structure = self._metadata_load(self.directory / file_name)
+        # Anything: not instaloader JSON (comments files are plain lists: InvalidArgumentException), a truncated or
+        # foreign file (JSON/LZMA errors), instaloader's asserts, nesting too deep (RecursionError), too large.
+        except Exception as exc:
             if _POST_FILE.match(base):  # named as a post's metadata: a post is lost, say so
-                yield SkippedRecord(file_name, f"its metadata cannot be read ({_first_line(exc)})")
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else _first_line(exc)
+                yield SkippedRecord(file_name, f"its metadata cannot be read ({reason})")
             else:
                 logger.info("Ignored %s: not instaloader post metadata (%s).", file_name, exc)
             return
         if not isinstance(structure, Post):  # the profile's own metadata, a resume file, a story…
             return
-        try:
-            # The folder may hold many owners' posts (a hashtag, a feed): only the post's own data names its owner.
-            records = post_records(structure, owner="")
-        except (NetworkDisabled, KeyError) as exc:
-            yield SkippedRecord(file_name, f"its metadata lacks what a post needs ({_first_line(exc)})")
-            return
-        place = self._location_file(base)
-        for record in records:
+        # Whatever the file holds (a number for a caption, a string for a node…), only this post is lost.
+        items = records_isolated(file_name, lambda: _post_records(structure, file_name))
+        place = self._location_file(base) if any(isinstance(item, SourceRecord) for item in items) else None
+        for record in items:
+            if isinstance(record, SkippedRecord):
+                yield record
+                continue
             index = record.extra.get("index")
             image = self._image_file(f"{base}_{index}" if index is not None else base)
             if isinstance(image, str):
@@ -165,11 +173,27 @@ class InstagramDirSource:
                 continue
             yield replace(record, image_url="", image_path=image, **_place_fields(record, place))
 
+    def _metadata_load(self, path: Path) -> Any:
+        """The instaloader structure a metadata file holds, read through a bounded stream: at most
+        ``METADATA_MAX_BYTES`` of file and of decompressed JSON (``MetadataTooLarge`` past either), never more in
+        memory whatever the file claims."""
+        if not self._inside(path):
+            raise ImageRejected("a link that leads outside the imported folder (not followed)")
+        data = read_regular_file(path, max_bytes=METADATA_MAX_BYTES, too_large=MetadataTooLarge)
+        if path.name.endswith(".xz"):
+            decompressor = lzma.LZMADecompressor()
+            data = decompressor.decompress(data, max_length=METADATA_MAX_BYTES + 1)
+            if len(data) > METADATA_MAX_BYTES:
+                raise MetadataTooLarge(f"it decompresses to over {METADATA_MAX_BYTES:,} bytes")
+            if not decompressor.eof:
+                raise EOFError("the compressed file is truncated")
+        return instaloader.load_structure(self.context, json.loads(data))
+
     def _post_from_files(self, base: str, items: list[tuple[int | None, str]]) -> Iterator[SourceRecord]:
         """A post downloaded without its metadata: what its files say."""
         text = self._text_file(f"{base}.txt")
         place = self._location_file(base) or Place()
-        taken_at = datetime.strptime(base.removesuffix("_UTC"), "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc)
+        taken_at = instaloader_stamp_date(base.removesuffix("_UTC"))  # None for 2019-02-30 or 9999-12-31
         for index, name in items:
             stem = os.path.splitext(name)[0]
             extra: dict[str, Any] = {"post": base, **({"index": index} if index is not None else {})}
@@ -230,6 +254,13 @@ class InstagramDirSource:
 
     def _inside(self, path: Path) -> bool:
         return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(self.directory))
+
+
+def _post_records(post: Post, file_name: str) -> list[SourceRecord | SkippedRecord]:
+    try:
+        return list(post_records(post, owner=""))
+    except (NetworkDisabled, KeyError) as exc:
+        return [SkippedRecord(file_name, f"its metadata lacks what a post needs ({_first_line(exc)})")]
 
 
 def _place_fields(record: SourceRecord, place: Place | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import instaloader
@@ -62,7 +62,7 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
     place = post_place(raw) or Place()
     common: dict[str, Any] = {
         "permalink": instagram_permalink(shortcode),
-        "taken_at": post.date_utc.replace(tzinfo=timezone.utc),  # instaloader's date_utc is naive UTC
+        "taken_at": _post_date(post),
         "text": text,
         "hashtags": hashtags_in(text),
         "likes": _optional(lambda: post.likes),
@@ -72,7 +72,7 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
         "longitude": place.longitude,
     }
     named = (*([owner] if owner else []), *_usernames(raw.get("coauthor_producers")),
-             *_usernames((raw.get("iphone_struct") or {}).get("coauthor_producers")), *_tagged(raw))
+             *_usernames(_dict(raw.get("iphone_struct")).get("coauthor_producers")), *_tagged(raw))
     pinned = is_pinned(raw)
     records = []
     for index, media in enumerate(_carousel_media(post, raw) if carousel else [_single_media(post)], start=1):
@@ -105,7 +105,7 @@ def raw_node(post: Post) -> dict[str, Any]:
 def is_pinned(raw: dict[str, Any]) -> bool:
     """Whether the post's data marks it pinned: ``timeline_pinned_user_ids`` (web/iPhone API, also inside the
     ``iphone_struct`` instaloader keeps) or the older ``pinned_for_users``."""
-    iphone = raw.get("iphone_struct") or {}
+    iphone = _dict(raw.get("iphone_struct"))
     return bool(
         raw.get("timeline_pinned_user_ids") or iphone.get("timeline_pinned_user_ids") or raw.get("pinned_for_users")
     )
@@ -114,7 +114,7 @@ def is_pinned(raw: dict[str, Any]) -> bool:
 def post_owner(raw: dict[str, Any]) -> str:
     """The owner's username as the post's data gives it (GraphQL ``owner``, iPhone ``user``), lower-cased; "" when
     the data holds only the owner's id (hashtag listings before 4.10)."""
-    for holder in (raw.get("owner"), (raw.get("iphone_struct") or {}).get("user"), raw.get("user")):
+    for holder in (raw.get("owner"), _dict(raw.get("iphone_struct")).get("user"), raw.get("user")):
         if isinstance(holder, dict) and isinstance(holder.get("username"), str) and holder["username"].strip():
             return holder["username"].strip().lower()
     return ""
@@ -124,7 +124,7 @@ def post_place(raw: dict[str, Any]) -> Place | None:
     """The post's location: GraphQL ``location`` ({id, name, slug, lat, lng}, coordinates only when instaloader
     fetched them for ``--geotags``) or the iPhone media's ``location`` ({pk, name, lat, lng…}, with the media's own
     ``lat``/``lng`` beside it). None when the post has no location."""
-    iphone = raw.get("iphone_struct") or {}
+    iphone = _dict(raw.get("iphone_struct"))
     locations = [loc for loc in (raw.get("location"), iphone.get("location")) if isinstance(loc, dict) and loc]
     if not locations:
         return None
@@ -175,7 +175,7 @@ def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
     if edges is None:  # data without the items (not seen in 4.16's listings): let instaloader fetch them
         return [_Media(node.display_url, node.is_video, "") for node in post.get_sidecar_nodes()]
     # Posts from the web/iPhone API keep the alt texts and the tags in iphone_struct.carousel_media, in order.
-    iphone_items = (raw.get("iphone_struct") or {}).get("carousel_media") or []
+    iphone_items = _dict(raw.get("iphone_struct")).get("carousel_media") or []
     media = []
     for position, edge in enumerate(edges):
         node = edge.get("node") or {}
@@ -185,6 +185,20 @@ def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
         media.append(_Media(url=url, is_video=bool(node.get("is_video")), alt_text=alt or "",
                             tagged=(*_tagged(node), *_tagged(iphone_item))))
     return media
+
+
+def _post_date(post: Post) -> datetime | None:
+    """The post's date (aware UTC), or None when its data holds none a datetime can be (a timestamp of 1e20, a
+    string): the post is kept without it. The date rule (``SourceRecord``) drops implausible ones."""
+    try:
+        return post.date_utc.replace(tzinfo=timezone.utc)  # instaloader's date_utc is naive UTC
+    except (KeyError, NetworkDisabled, TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: saved data may hold anything where an object belongs."""
+    return value if isinstance(value, dict) else {}
 
 
 def _optional(read: Callable[[], T]) -> T | None:

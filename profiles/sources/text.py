@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 TEXT_MAX_CHARS = 50_000  # post caption, title + description, sidecar text
@@ -33,6 +34,9 @@ PLACE_NAME_MAX_CHARS = 300  # Photo.place_name's size
 PLACE_ID_MAX_CHARS = 64
 HANDLE_MAX_CHARS = 60  # Instagram's limit is 30, Flickr's path alias 40
 PEOPLE_MAX = 100  # Instagram tags at most 20 accounts per image and mentions are capped at 20 per caption
+# No photograph is older than Niépce's (1826/27); a date before it, or after tomorrow, is a wrong clock, a placeholder
+# (0001-01-01, 9999-12-31) or junk, and one near datetime's limits breaks every conversion to a local time zone.
+EARLIEST_PHOTO = datetime(1826, 1, 1, tzinfo=timezone.utc)
 
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -52,6 +56,30 @@ def text_clean(value: Any, *, max_chars: int = TEXT_MAX_CHARS) -> str:
     cut = text[: max_chars - 1]
     space = max((m.start() for m in _SPACE.finditer(cut, max(0, len(cut) - 200))), default=-1)
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def date_plausible(value: Any) -> datetime | None:
+    """``value`` as an aware datetime when it is one a photo can have been taken at, else None: the one rule for
+    dates, whatever states them (a source, a file name, EXIF). Not before ``EARLIEST_PHOTO``, not after tomorrow
+    (clocks and zones differ by up to a day); a naive datetime is read as UTC."""
+    if not isinstance(value, datetime):
+        return None
+    try:
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        latest = datetime.now(timezone.utc) + timedelta(days=1)
+        return moment if EARLIEST_PHOTO <= moment <= latest else None
+    except (OverflowError, ValueError):  # a zone whose offset takes the moment past datetime's range
+        return None
+
+
+def name_shown(name: str) -> str:
+    """A file name or path from the operating system as text PostgreSQL can store and a page can show: bytes that
+    are not UTF-8 (which Python keeps as lone surrogates) written as ``\\xNN``, the rest as is. Stable across runs
+    and one text per name, so it serves as a source id."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte decodes to: not a name the system gave
+        return id_clean(name)
 
 
 def id_clean(value: str) -> str:
@@ -96,7 +124,8 @@ def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
         "hashtags": hashtags_clean(fields["hashtags"]),
         "alt_text": text_clean(fields["alt_text"], max_chars=ALT_TEXT_MAX_CHARS),
         "extra": json_clean(dict(fields["extra"])),
-        "taken_at_source": text_clean(fields["taken_at_source"], max_chars=16) if fields["taken_at"] else "",
+        "taken_at": (taken_at := date_plausible(fields["taken_at"])),
+        "taken_at_source": text_clean(fields["taken_at_source"], max_chars=16) if taken_at else "",
         "latitude": coordinate_clean(fields["latitude"], limit=90),
         "longitude": coordinate_clean(fields["longitude"], limit=180),
         "place_name": text_clean(fields["place_name"], max_chars=PLACE_NAME_MAX_CHARS),

@@ -39,7 +39,14 @@ from urllib.parse import urldefrag, urlsplit
 
 from profiles.fetch import FetchError, fetch_image
 from profiles.images import ImageRejected, read_regular_file
-from profiles.sources.base import SourceError, SourceNotFound, SourceRecord, hashtags_in
+from profiles.sources.base import (
+    SkippedRecord,
+    SourceError,
+    SourceNotFound,
+    SourceRecord,
+    hashtags_in,
+    records_isolated,
+)
 from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -55,12 +62,12 @@ class UrlListSource:
         self.path = Path(path).expanduser()
         self._fetch = fetch
 
-    def records(self) -> Iterator[SourceRecord]:
+    def records(self) -> Iterator[SourceRecord | SkippedRecord]:
         """Parse the whole file first (so a broken file fails before anything is imported), then yield."""
         records = self.parse()
         yield from records
 
-    def parse(self) -> list[SourceRecord]:
+    def parse(self) -> list[SourceRecord | SkippedRecord]:
         text = self._read_text()
         stripped = text.lstrip()
         if stripped.startswith(("[", "{")):
@@ -70,6 +77,8 @@ class UrlListSource:
                 raise UrlListError(
                     f"{self.path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
                 ) from None
+            except RecursionError:
+                raise UrlListError(f"{self.path} is JSON nested too deeply to read.") from None
             records = self._from_json(data)
         else:
             records = self._from_lines(text)
@@ -124,7 +133,7 @@ class UrlListSource:
                 for index, item in enumerate(items, start=1):
                     if not isinstance(item, dict):
                         raise UrlListError(f"{self.path}: GraphImages item {index} is not an object.")
-                    records.extend(self._instagram_records(item, index))
+                    records.extend(records_isolated(f"post {index}", lambda: self._instagram_records(item, index)))
                 return records
             raise UrlListError(
                 f'{self.path}: a JSON object must be instagram-scraper metadata with a "GraphImages" list; '
@@ -137,10 +146,12 @@ class UrlListSource:
             if isinstance(item, str):
                 if item.strip():
                     records.append(_url_record(item.strip(), where=f"item {index}"))
+            # A malformed item stops the list, named (UrlListError); data of a shape nothing expects (a failure
+            # of any other kind) costs that item alone.
             elif isinstance(item, dict) and "url" in item:
-                records.append(self._object_record(item, index))
+                records.extend(records_isolated(f"item {index}", lambda: [self._object_record(item, index)]))
             elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):
-                records.extend(self._instagram_records(item, index))
+                records.extend(records_isolated(f"item {index}", lambda: self._instagram_records(item, index)))
             else:
                 # Its type, never its content: the file may be any file on the server, and errors are public.
                 raise UrlListError(
@@ -247,7 +258,7 @@ def _fit_id(source_id: str) -> str:
     return "url-sha256:" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()
 
 
-def _unique(records: list[SourceRecord]) -> list[SourceRecord]:
+def _unique(records: list[SourceRecord | SkippedRecord]) -> list[SourceRecord | SkippedRecord]:
     seen: set[str] = set()
     unique = []
     for record in records:
