@@ -14,7 +14,6 @@ import copy
 import math
 import re
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
@@ -27,6 +26,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from photosearch.errors import InvalidInput, StateConflict
+from photosearch.middleware import anonymous_reads_allowed, may_read
 from photosearch.throttling import AnonThrottle
 
 # --- OpenAPI schema (drf-spectacular) -------------------------------------------------------------------------------
@@ -156,15 +156,14 @@ _ERROR_MEANINGS = {
 
 
 class ReadPermission(permissions.BasePermission):
-    """Reads are public unless PHOTOSEARCH_API_PUBLIC_READS is false; then any authenticated user (token) may read.
-
-    Read at request time, so the setting can change without restarting the test server."""
+    """Reads are public unless PHOTOSEARCH_API_PUBLIC_READS is false; then any authenticated user (token or session)
+    may read. The same predicate as the pages' and media's (``photosearch.middleware.may_read``)."""
 
     def allows_anonymous(self) -> bool:
-        return settings.PHOTOSEARCH_API_PUBLIC_READS
+        return anonymous_reads_allowed()
 
     def has_permission(self, request, view) -> bool:
-        return self.allows_anonymous() or bool(request.user and request.user.is_authenticated)
+        return may_read(request.user)
 
 
 class WritePermission(permissions.IsAdminUser):

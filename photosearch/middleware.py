@@ -1,9 +1,15 @@
-"""Request guards that must run before anything reads the request body."""
+"""Request guards: the body size, refused before anything reads the body, and who may read (one switch for
+anonymous reads: pages, photo pages, media and API alike)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_too_large_message
 
@@ -39,3 +45,57 @@ class RequestSizeLimitMiddleware:
                 render_to_string("413.html", {"message": message}, request=request), status=413
             )
         return response
+
+
+def anonymous_reads_allowed() -> bool:
+    """Whether anyone may read without signing in (PHOTOSEARCH_API_PUBLIC_READS), read at request time so the
+    setting can change under a running test server. The API's ``ReadPermission`` asks the same question."""
+    return settings.PHOTOSEARCH_API_PUBLIC_READS
+
+
+def may_read(user) -> bool:
+    """Whether ``user`` (a session's or a token's; anonymous included) may read photos, pages and media."""
+    return anonymous_reads_allowed() or bool(user is not None and user.is_authenticated)
+
+
+class ReadAccessMiddleware:
+    """With anonymous reads off, every page, photo page and media file needs a signed-in user (an admin session, or
+    an API token: an API client must be able to fetch the thumbnails its answers link to).
+
+    Deciding here, by path, and not with a decorator per view: a page added later is closed too. Open whatever the
+    switch: the admin (its login page, and it guards itself), static files, and the API, whose ``ReadPermission``
+    applies the same predicate and answers in the API's error shape (401 with ``WWW-Authenticate``). An anonymous
+    page visit is sent to the admin login with ``?next=``; a media request gets a bare 403 (an ``<img>`` cannot follow
+    a login form). Media a bucket or a web server serves never reaches Django and is not covered.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if anonymous_reads_allowed() or _always_open(request) or may_read(_reader(request)):
+            return self.get_response(request)
+        if request.path_info.startswith(settings.MEDIA_URL):
+            return HttpResponse("Sign in to see photos.", status=403, content_type="text/plain; charset=utf-8")
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+
+
+def _always_open(request: HttpRequest) -> bool:
+    # reverse() and STATIC_URL carry the script prefix, as request.path does; the URLconf mounts the API at api/.
+    return request.path.startswith((reverse("admin:index"), settings.STATIC_URL)) or request.path_info.startswith(
+        "/api/")
+
+
+def _reader(request: HttpRequest):
+    """The session's user, else the user of a valid ``Authorization: Token …`` header, else None.
+
+    ``request.user`` is left as it is: setting it to a token's user would make DRF's session authentication
+    demand a CSRF token from token clients."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: with PHOTOSEARCH_API_PUBLIC_READS false, pages and media need a signed-in user too.
+    "photosearch.middleware.ReadAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -313,8 +315,9 @@ CACHES = {
 }
 
 # --- API ------------------------------------------------------------------------------------------------------------
-# Reads (search, photos, profiles, jobs) are public unless this is false; then they need a token too. Writes (create a
-# profile, start an import) always need a staff user's token (`manage.py drf_create_token USER`) or admin session.
+# Reads are public unless this is false; then every read — the API (search, photos, profiles, jobs), the pages and
+# /media/ — needs a signed-in user: an admin session or an API token. Writes (create a profile, start an import)
+# always need a staff user's token (`manage.py drf_create_token USER`) or admin session.
 PHOTOSEARCH_API_PUBLIC_READS = env_bool("PHOTOSEARCH_API_PUBLIC_READS", True)
 # Requests per client address by anonymous callers: N/s, N/min, N/hour or N/day; "off" for no limit.
 PHOTOSEARCH_API_ANON_RATE = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lower() or "off"

@@ -4,7 +4,9 @@ and with what (camera make and model, lens). Pure functions over bytes: no model
 Only the header is read (``Image.open`` is lazy; PNG alone may decode, its EXIF can follow the pixels), so this costs
 a fraction of a millisecond per photo and runs on every import, also of unchanged photos: a re-import fills these
 fields without re-embedding. Values come in every form real files have: rationals as ``IFDRational`` or (num, den)
-pairs, degrees as (d, m, s), (d, decimal m) or one decimal number, strings as ``str`` or ``bytes``, NUL-padded.
+pairs, degrees as (d, m, s), (d, decimal m) or one decimal number, strings as ``str`` or ``bytes``, NUL-padded,
+in UTF-8 or a legacy 8-bit encoding. Each field is read on its own: a value no camera should write (a sub-second
+"²", a GPS ref "ÿ") costs that field, never the date, place and camera together.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ _LENS_MAKE, _LENS_MODEL = 0xA433, 0xA434
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
 _GPS_TIME, _GPS_DATE = 7, 29
 
-_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?")
-_OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
+_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?", re.ASCII)
+_OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$", re.ASCII)
+_ASCII_DIGITS = frozenset("0123456789")
+# The hemisphere letters a GPS ref may hold; anything else ("-", "ÿ", a blank) says nothing about the sign.
+_LATITUDE_REFS = {"N": 1, "S": -1, "NORTH": 1, "SOUTH": -1}
+_LONGITUDE_REFS = {"E": 1, "W": -1, "EAST": 1, "WEST": -1}
 # A camera clock that says the photo is from the future is wrong; a day of slack covers any time zone.
 _FUTURE_SLACK = timedelta(days=1)
 # The GPS clock names the camera's offset only when it ticked with the shot: a fix minutes old is no offset.
@@ -71,18 +77,23 @@ def image_metadata(data: bytes, *, default_zone: tzinfo = timezone.utc) -> Image
                 gps = _ifd(exif, ExifTags.IFD.GPSInfo)
     except Exception:  # noqa: BLE001 — EXIF is a bonus: whatever a damaged header raises, the import goes on
         return NOTHING
+    latitude, longitude = _field(_coordinates, gps, default=(None, None))
+    return ImageMetadata(
+        taken_at=_field(_taken_at, sub, gps, default_zone),
+        latitude=latitude,
+        longitude=longitude,
+        camera_make=_field(_string, ifd0.get(_MAKE), default=""),
+        camera_model=_field(_string, ifd0.get(_MODEL), default=""),
+        lens=_field(_lens, sub, default=""),
+    )
+
+
+def _field(read, *args, default: Any = None) -> Any:
+    """One field read on its own: a value of a kind no camera writes loses that field, not its neighbours."""
     try:
-        latitude, longitude = _coordinates(gps)
-        return ImageMetadata(
-            taken_at=_taken_at(sub, gps, default_zone),
-            latitude=latitude,
-            longitude=longitude,
-            camera_make=_string(ifd0.get(_MAKE)),
-            camera_model=_string(ifd0.get(_MODEL)),
-            lens=_lens(sub),
-        )
-    except Exception:  # noqa: BLE001 — a value of a type no camera writes; the helpers below expect none
-        return NOTHING
+        return read(*args)
+    except Exception:  # noqa: BLE001 — the helpers expect no such value; whatever it raises, the field is unknown
+        return default
 
 
 def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
@@ -93,8 +104,17 @@ def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
 
 
 def _string(value: Any, *, max_chars: int = 100) -> str:
-    """An EXIF ASCII value as text: ``bytes`` decoded (UTF-8, else Latin-1), cut at the first NUL (C strings; what
-    follows is padding or garbage), control characters dropped, spaces collapsed."""
+    """An EXIF ASCII value as text: decoded as UTF-8, else Latin-1, cut at the first NUL (C strings; what follows is
+    padding or garbage), control characters dropped, spaces collapsed.
+
+    Pillow hands ASCII tags over as ``str`` decoded as Latin-1, so the UTF-8 that phones and editors write there
+    ("Édition «Ghost»") arrives as mojibake ("Ã\x89dition Â«GhostÂ»"): its bytes are recovered and decoded again.
+    Bytes that are no UTF-8 (a legacy camera's "Café") keep their Latin-1 reading."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("latin-1")
+        except UnicodeEncodeError:
+            pass  # already text beyond Latin-1: not Pillow's reading of bytes
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
@@ -124,9 +144,9 @@ def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> datetime | None:
         local = _exif_datetime(sub.get(date_tag))
         if local is None:
             continue
-        local = local.replace(microsecond=_subseconds(sub.get(subsec_tag)))
-        zone = next((z for z in map(_offset, (sub.get(tag) for tag in offset_tags)) if z is not None), None)
-        zone = zone or _zone_from_gps(local, gps)
+        local = local.replace(microsecond=_field(_subseconds, sub.get(subsec_tag), default=0))
+        zone = next((z for tag in offset_tags if (z := _field(_offset, sub.get(tag))) is not None), None)
+        zone = zone or _field(_zone_from_gps, local, gps)
         moment = local.replace(tzinfo=zone or default_zone)
         if moment > datetime.now(timezone.utc) + _FUTURE_SLACK:
             return None
@@ -160,7 +180,8 @@ def _exif_date(value: Any) -> datetime | None:
 
 
 def _subseconds(value: Any) -> int:
-    digits = "".join(ch for ch in _string(value) if ch.isdigit())[:6]
+    # ASCII digits only: "²".isdigit() is true and int("²") fails.
+    digits = "".join(ch for ch in _string(value) if ch in _ASCII_DIGITS)[:6]
     return int(digits.ljust(6, "0")) if digits else 0
 
 
@@ -230,8 +251,8 @@ def _degrees(value: Any) -> float | None:
 
 
 def _coordinates(gps: dict) -> tuple[float | None, float | None]:
-    latitude = _signed(_degrees(gps.get(_GPS_LAT)), gps.get(_GPS_LAT_REF), negative="S")
-    longitude = _signed(_degrees(gps.get(_GPS_LON)), gps.get(_GPS_LON_REF), negative="W")
+    latitude = _signed(_degrees(gps.get(_GPS_LAT)), gps.get(_GPS_LAT_REF), refs=_LATITUDE_REFS)
+    longitude = _signed(_degrees(gps.get(_GPS_LON)), gps.get(_GPS_LON_REF), refs=_LONGITUDE_REFS)
     if latitude is None or longitude is None:
         return None, None
     # (0, 0) is what a phone writes when it had no fix; nobody photographs that spot in the Gulf of Guinea.
@@ -240,11 +261,13 @@ def _coordinates(gps: dict) -> tuple[float | None, float | None]:
     return latitude, longitude
 
 
-def _signed(degrees: float | None, ref: Any, *, negative: str) -> float | None:
-    """The ref ("N"/"S", "E"/"W"; str or bytes) decides the sign; without one, the sign the degrees carry."""
+def _signed(degrees: float | None, ref: Any, *, refs: dict[str, int]) -> float | None:
+    """The degrees with their hemisphere. A valid ref ("N"/"S", "E"/"W"; str or bytes, any case) gives the sign of
+    unsigned degrees, as EXIF means it; degrees that carry a sign of their own keep it, and so does any value
+    whose ref is junk ("-", "ÿ") or missing: a ref that says nothing must not flip Lisbon to Sardinia."""
     if degrees is None:
         return None
-    ref_text = _string(ref).upper()[:1]
-    if not ref_text:
+    sign = _field(lambda: refs.get(_string(ref).upper()), default=None)
+    if sign is None or degrees < 0:
         return degrees
-    return -abs(degrees) if ref_text == negative else abs(degrees)
+    return sign * degrees
