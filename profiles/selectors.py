@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -23,6 +24,16 @@ def profile_ids_for_handle(handle: str, *, ignore_case: bool = False,
     database ``using`` has them."""
     lookup = "handle__iexact" if ignore_case else "handle"
     return list(Profile.objects.using(using).filter(**{lookup: handle.strip()}).values_list("id", flat=True))
+
+
+def profile_ids_by_handle(handles: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> dict[str, list[int]]:
+    """Ids of the profiles called each of ``handles`` (exact spelling; one per source kind at most), as database
+    ``using`` has them: one query however many handles. A handle no profile has is left out."""
+    found: dict[str, list[int]] = {}
+    for handle, profile_id in (Profile.objects.using(using).filter(handle__in=set(handles))
+                               .order_by("handle", "id").values_list("handle", "id")):
+        found.setdefault(handle, []).append(profile_id)
+    return found
 
 
 def profile_list_with_counts(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Profile]:

@@ -101,7 +101,7 @@ class OpenClipEncoder:
         else:
             model, preprocess, weights_id = _load_pretrained(open_clip, config.model, weights)
         self.model = model.to(self.device).eval()
-        self.preprocess = preprocess
+        self.preprocess = _aspect_bounded(preprocess, model)
         self.tokenizer = open_clip.get_tokenizer(config.model)
         self.model_id = f"{config.model}/{weights_id}"
         self.dimensions = int(open_clip.get_model_config(config.model)["embed_dim"])
@@ -154,6 +154,40 @@ class OpenClipEncoder:
             else:
                 features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()
+
+
+# open_clip's default preprocessing scales the *shortest* side to the model's size and keeps the centre square: a
+# 1×512 strip would become a 224×114,688 tensor (seconds and gigabytes). Past this aspect the image is cropped to its
+# centre first, which keeps every pixel the centre crop reads (and its resampling margin): the same input to the model.
+MAX_ASPECT = 4
+
+
+def _aspect_bounded(preprocess, model):
+    """``preprocess`` fed at most MAX_ASPECT:1 images, where it scales the shortest side (open_clip's "shortest"
+    resize mode); unchanged for the modes that fit the whole image in the model's size ("longest", "squash")."""
+    resize_mode = (getattr(model.visual, "preprocess_cfg", None) or {}).get("resize_mode", "shortest")
+    if resize_mode != "shortest":
+        return preprocess
+
+    def bounded(image: Image.Image):
+        return preprocess(aspect_cropped(image, max_aspect=MAX_ASPECT))
+
+    bounded.__wrapped__ = preprocess  # type: ignore[attr-defined]
+    return bounded
+
+
+def aspect_cropped(image: Image.Image, *, max_aspect: float) -> Image.Image:
+    """``image``, or its centre at ``max_aspect``:1 when it is longer than that."""
+    width, height = image.size
+    if width > height * max_aspect:
+        keep = max(1, round(height * max_aspect))
+        left = (width - keep) // 2
+        return image.crop((left, 0, left + keep, height))
+    if height > width * max_aspect:
+        keep = max(1, round(width * max_aspect))
+        top = (height - keep) // 2
+        return image.crop((0, top, width, top + keep))
+    return image
 
 
 def _load_pretrained(open_clip, model: str, weights: str):

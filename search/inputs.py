@@ -5,21 +5,24 @@ reads the same everywhere (``from: “2024-13-01” is not a date like 2024-06-3
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
-from PIL import Image
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from photosearch.db.replicas import search_read
-from profiles.images import ImageRejected, image_open
-from profiles.images import rgb
+from photosearch.uploads import upload_max_pixels
+from profiles.images import ImageRejected, rgb
 from profiles.models import MediaType
-from profiles.selectors import place_cities, place_countries, profile_ids_for_handle
+from profiles.selectors import place_cities, place_countries, profile_ids_by_handle
 from search.ranking.loader import MARK_START, MARK_STOP
 from search.query_tokens import fold
 from search.ranking.words import WORDS_MODES
@@ -97,12 +100,108 @@ def clean_ranking(ranking: RankingOptions) -> RankingOptions:
 
 
 def clean_image(data: bytes) -> Image.Image:
-    """Decode an uploaded query image with the same guards as imports (Pillow verify, pixel cap), as RGB."""
+    """An uploaded query image as the model should see it: decoded within one memory and time bound whatever its
+    format and shape, reduced to the thumbnail's size (imports embed their thumbnail: the same rendition finds the same
+    photo), upright, as 8-bit RGB. Refused (``image``) when it is not an image, or too large to decode within the
+    bound (``photosearch.uploads.upload_max_pixels``)."""
     try:
-        image = image_open(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS)
+        return image_reduced(data, size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+                             max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS)
     except ImageRejected as exc:
         raise InvalidQuery(f"The upload is not a usable image: {exc}.", field="image") from None
-    return rgb(image)  # 16-bit grey scaled, not clipped to white
+
+
+# About 8 MB of pixels converted at a time: a palette, alpha or 16-bit image never gets a full-size converted copy.
+_BAND_PIXELS = 2_000_000
+_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
+
+
+def image_reduced(data: bytes, *, size: int, max_pixels: int) -> Image.Image:
+    """``data`` decoded and reduced to fit ``size``×``size`` (8-bit RGB, EXIF orientation applied), or
+    ``ImageRejected``. The pixel limit for its format is checked from the header before any pixel is decoded; a JPEG
+    is decoded at reduced scale; the rest is converted and reduced a band of rows at a time."""
+    if not data:
+        raise ImageRejected("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                limit = upload_max_pixels(image_format=probe.format or "", max_pixels=max_pixels,
+                                          progressive=bool(probe.info.get("progressive")))
+                if width * height > limit:
+                    raise ImageRejected(f"image too large to search with ({width}×{height} pixels; at most {limit:,} "
+                                        f"for a {probe.format} file)")
+                probe.verify()  # structure and checksums
+            with Image.open(io.BytesIO(data)) as image:
+                target = _fitted(image.size, size)
+                # The same draft Image.thumbnail asks for: a JPEG decoded at 1/2 to 1/8 scale, no smaller than twice
+                # the target.
+                image.draft(None, (target[0] * 2, target[1] * 2))
+                image.load()  # the first frame; truncated data fails here
+                reduced = _reduced_in_bands(image, target)
+                orientation = _orientation(image)
+    except ImageRejected:
+        raise
+    except UnidentifiedImageError:
+        raise ImageRejected("not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise ImageRejected(f"corrupt or truncated image ({exc})") from None
+    return reduced.transpose(_ORIENTATION[orientation]) if orientation in _ORIENTATION else reduced
+
+
+def _fitted(source: tuple[int, int], size: int) -> tuple[int, int]:
+    """``source`` scaled to fit ``size``×``size``, aspect kept, never enlarged, at least one pixel a side."""
+    width, height = source
+    scale = min(1.0, size / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _reduced_in_bands(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """``image`` as 8-bit RGB of ``target`` size, the way ``Image.thumbnail`` reduces (by whole factors while the
+    image is over twice the target, then Lanczos), but converted a band of rows at a time: the only full-size copy is
+    the decoded image itself."""
+    width, height = image.size
+    factor_x, factor_y = max(1, int(width / target[0] / 2)), max(1, int(height / target[1] / 2))
+    band_rows = factor_y * max(1, _BAND_PIXELS // (width * factor_y))
+    top = _grey_top(image)
+    reduced = Image.new("RGB", (-(-width // factor_x), -(-height // factor_y)))
+    for row in range(0, height, band_rows):
+        band = _band_rgb(image.crop((0, row, width, min(height, row + band_rows))), top=top)
+        reduced.paste(band.reduce((factor_x, factor_y)) if factor_x * factor_y > 1 else band, (0, row // factor_y))
+    return reduced if reduced.size == target else reduced.resize(target, Image.Resampling.LANCZOS)
+
+
+def _grey_top(image: Image.Image) -> float | None:
+    """The value that becomes white in high-bit-depth grey (``profiles.images.rgb``'s rule), read once for the whole
+    image so that every band is scaled alike; None for the other modes."""
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    if image.mode == "F":
+        return 1.0 if image.getextrema()[1] <= 1.0 else 255.0
+    if image.mode.startswith("I"):
+        peak = image.getextrema()[1]
+        return 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else float(peak)
+    return None
+
+
+def _band_rgb(band: Image.Image, *, top: float | None) -> Image.Image:
+    if top is None:
+        return rgb(band)
+    grey = np.clip(np.rint(np.asarray(band, dtype=np.float32) * (255.0 / top)), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey, mode="L").convert("RGB")
+
+
+def _orientation(image: Image.Image) -> int | None:
+    # EXIF is a hint: junk in it never refuses an image that decodes (Pillow raises many types on bad EXIF).
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 # --- Request values (pages and API) ---------------------------------------------------------------------------
@@ -170,17 +269,13 @@ def offset_parse(value: str | None, *, field: str = "offset") -> int:
 def profile_ids_parse(values: Iterable[str], *, field: str = "profile",
                       using: str = DEFAULT_DB_ALIAS) -> tuple[int, ...]:
     """The ids of the profiles named in ``values`` (each may list several handles, comma-separated), as database
-    ``using`` has them."""
-    ids: list[int] = []
-    for handle in (h.strip() for value in values for h in str(value).split(",")):
-        if not handle:
-            continue
-        # PostgreSQL text cannot hold NUL: no handle has one, and the lookup would fail.
-        found = [] if "\x00" in handle else profile_ids_for_handle(handle, using=using)
-        if not found:
-            raise InvalidQuery(f"There is no profile named “{handle}”.", field=field)
-        ids.extend(found)
-    return tuple(dict.fromkeys(ids))
+    ``using`` has them: the handles deduplicated, at most MAX_FILTER_VALUES, looked up in one query."""
+    handles = _names(values, field=field, what="profiles")
+    # PostgreSQL text cannot hold NUL: no handle has one, and the lookup would fail.
+    found = profile_ids_by_handle([h for h in handles if "\x00" not in h], using=using) if handles else {}
+    if missing := next((handle for handle in handles if handle not in found), None):
+        raise InvalidQuery(f"There is no profile named “{missing}”.", field=field)
+    return tuple(dict.fromkeys(pid for handle in handles for pid in found[handle]))
 
 
 MAX_NEAR_KM = 20_000.0  # half the Earth's circumference: anything farther is everywhere
@@ -215,15 +310,24 @@ def near_parse(value: str | None, *, field: str = "near") -> Near | None:
 place_folded = fold
 
 
-def _names(values: Iterable[str]) -> list[str]:
-    return [name.strip() for value in values for name in str(value).split(",") if name.strip()]
+# Names one filter may list: each is looked up and compared, and a form's 2.5 MB could hold 280,000 of them.
+MAX_FILTER_VALUES = 100
+
+
+def _names(values: Iterable[str], *, field: str, what: str) -> list[str]:
+    """The distinct names in ``values`` (each may list several, comma-separated), in order; refused past
+    MAX_FILTER_VALUES."""
+    names = list(dict.fromkeys(name.strip() for value in values for name in str(value).split(",") if name.strip()))
+    if len(names) > MAX_FILTER_VALUES:
+        raise InvalidQuery(f"At most {MAX_FILTER_VALUES} {what} at once ({len(names):,} given).", field=field)
+    return names
 
 
 def country_parse(values: Iterable[str], *, field: str = "country", using: str = DEFAULT_DB_ALIAS) -> tuple[str, ...]:
     """Country codes from ``values`` (each may list several, comma-separated): a two-letter ISO code (any), or the
     name of a country that photos were taken in (accents and case ignored; database ``using``)."""
     codes: list[str] = []
-    names = _names(values)
+    names = _names(values, field=field, what="countries")
     present = ({place_folded(name): code for code, name in place_countries(using=using)}
                if any(len(n) != 2 for n in names) else {})
     for name in names:
@@ -240,7 +344,7 @@ def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), fi
                using: str = DEFAULT_DB_ALIAS) -> tuple[str, ...]:
     """The stored names of the towns named in ``values`` (comma-separated; accents and case ignored), among those
     photos were taken in (of ``country_codes`` when given; database ``using``)."""
-    names = _names(values)
+    names = _names(values, field=field, what="towns")
     if not names:
         return ()
     present: dict[str, list[str]] = {}

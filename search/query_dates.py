@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from dateparser.date import DateDataParser
+from dateutil.relativedelta import relativedelta
 from dateparser.languages.loader import default_loader
 
 from search import query_words as words
@@ -227,9 +228,26 @@ def _ago(tokens: list[Token], i: int, taken: set[int], today: date) -> list[tupl
                         ok, at = bool(width), at + width
                     if not ok:
                         break
-                if ok and (days := _parsed(" ".join(tokens[k].key for k in range(i, at)), language, today)):
+                if ok and (days := _ago_days([tokens[k].key for k in range(i, at)], language, today)):
                     found.append((at, Atom("fixed", fixed=days), True))
     return found
+
+
+def _ago_days(phrase: list[str], language: str, today: date) -> tuple[date, date] | None:
+    """The days "N units ago" covers. dateparser reads the phrase with N = 1 (is it a date in this language, and of
+    which unit: a handful of phrases, each read once a day) and N is counted back here as dateparser counts it: a
+    dateparser call per distinct N cost a millisecond each ("1 days ago 2 days ago …": 100 ms a query)."""
+    number = next(int(key) for key in phrase if _NUMBER.match(key))
+    one = " ".join("1" if _NUMBER.match(key) else key for key in phrase)
+    if (read := _read(one, language, today)) is None:
+        return None
+    period = read[1]
+    try:
+        day = today - relativedelta(**{f"{period}s": number})
+    except (ValueError, OverflowError):
+        return None
+    days = _period(day, period)
+    return days if days[0] <= today else None
 
 
 def _iso(match: re.Match, i: int, today: date) -> list[tuple[int, Atom, bool]]:
@@ -308,11 +326,20 @@ def _period(day: date, period: str) -> tuple[date, date]:
 
 
 def _parsed(text: str, language: str, today: date) -> tuple[date, date] | None:
+    if (read := _read(text, language, today)) is None:
+        return None
+    days = _period(*read)
+    return days if days[0] <= today else None
+
+
+# One dateparser call costs about a millisecond: each phrase is read once a day ("hier hier hier …" cost 300 ms).
+@lru_cache(maxsize=1024)
+def _read(text: str, language: str, today: date) -> tuple[date, str] | None:
+    """(the day dateparser reads in ``text``, its period: day, week, month or year) or None."""
     parsed = _parser(language, today).get_date_data(text)
     if not parsed.date_obj or parsed.period not in ("day", "week", "month", "year"):
         return None
-    days = _period(parsed.date_obj.date(), parsed.period)
-    return days if days[0] <= today else None
+    return parsed.date_obj.date(), parsed.period
 
 
 @lru_cache(maxsize=32)
