@@ -134,7 +134,7 @@ def error_line(exc: BaseException, limit: int = 200) -> str:
     """One line that says what ``exc`` is, at most ``limit`` characters (its type when it says nothing)."""
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
-    if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError, OverflowError)):
+    if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError, MemoryError)):
         line = f"{type(exc).__name__}: {line}"  # "'int' object is not subscriptable" alone says little
     return line if len(line) <= limit else line[: limit - 1] + "…"
 

@@ -93,9 +93,10 @@ class InstagramDirSource:
 
     Reported as skipped (``SkippedRecord``), never dropped silently: an item whose image file is missing
     (``--slide``, ``--no-pictures``, ``--no-video-thumbnails``, a deleted file), a post whose metadata file cannot be
-    read or lacks what a record needs, a video without metadata nor cover, an image named unlike a post's, a link
-    that leads out of the folder. Other metadata (the profile's, resume files, comments, stories) is ignored.
-    Nothing is fetched from the internet.
+    read (malformed, nested too deeply, over ``METADATA_MAX_BYTES`` compressed or not) or holds data of another shape
+    than instaloader's or lacks what a record needs, a video without metadata nor cover, an image named unlike a
+    post's, a link that leads out of the folder. Other metadata (the profile's, resume files, comments, stories) is
+    ignored. Nothing is fetched from the internet.
     """
 
     def __init__(self, username: str, directory: Path):
