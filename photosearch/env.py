@@ -68,3 +68,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     raw = env_str(name)
     return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for error messages and logs; a
+    string that does not parse as a URL is treated the same way (everything between ``:`` and the last ``@`` after
+    ``//``)."""
+    scheme, sep, rest = url.partition("//")
+    if not sep:
+        scheme, rest = "", url
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}{sep}{user}{':***' if colon else ''}@{host}"

@@ -11,7 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from photosearch.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from photosearch.env import (env_bool, env_choice, env_float, env_int, env_list, env_path, env_str,
+                             url_without_password)
 
 
 def _secret_key_file(path: Path) -> str:
@@ -149,10 +150,20 @@ def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded server has no replicas.")
     replicas = {}
     for number, url in enumerate(urls, start=1):
-        replica = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        shown = url_without_password(url)
+        try:
+            replica = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        except Exception as exc:  # dj_database_url raises its own ValueError subclasses, and ValueError for a port
+            reason = str(exc).replace(url, shown).split(". ")[0].rstrip(".") or type(exc).__name__
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) is not a postgres:// URL ({reason})."
+            ) from None
         if replica["ENGINE"] != "django.db.backends.postgresql":
             raise ImproperlyConfigured(
-                f"DATABASE_REPLICA_URLS: entry {number} must point to PostgreSQL (postgres://…).")
+                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) must point to PostgreSQL (postgres://…).")
+        if not replica.get("NAME"):
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) names no database (postgres://host/NAME).")
         replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
         # A test run mirrors the primary's test database instead of creating one per replica.
         replica.update(REPLICA=True, TEST={"MIRROR": "default"})
@@ -163,8 +174,11 @@ def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
 # Comma-separated postgres:// URLs of streaming replicas of DATABASE_URL's server (README "Read replicas").
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
 DATABASES.update(_replica_databases(DATABASE_REPLICA_URLS, primary_url=DATABASE_URL))
-# A replica that does not answer is left alone this long before it is tried again (searches read the primary).
+# A replica that does not answer, or is not a standby of the primary, is left alone this long before it is tried
+# again (searches read the primary).
 PHOTOSEARCH_REPLICA_RETRY_SECONDS = env_float("PHOTOSEARCH_REPLICA_RETRY_SECONDS", 30.0, minimum=0.1)
+# How long a replica found to be a standby of the primary is trusted before each process checks again.
+PHOTOSEARCH_REPLICA_CHECK_SECONDS = env_float("PHOTOSEARCH_REPLICA_CHECK_SECONDS", 300.0, minimum=0.1)
 # Whatever does not name a database — imports, embedding, admin, every write — uses the primary.
 DATABASE_ROUTERS = ["photosearch.db.routers.PrimaryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

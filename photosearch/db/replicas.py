@@ -10,6 +10,13 @@ search selectors do that themselves (``search_read``).
 A replica that does not answer (refused, timed out, its connection gone) is left alone for
 ``PHOTOSEARCH_REPLICA_RETRY_SECONDS``, and reads go to another replica or the primary meanwhile: one warning when it
 goes down, one info line when it answers again, per process.
+
+Before a replica is used it must prove to be a standby of the primary: in recovery (``pg_is_in_recovery()``), with
+the primary's system identifier (``pg_control_system()``, the same on every copy made from one initdb) and database.
+A server that is not — an empty database, another library, a standby of another primary — would answer searches
+with errors or with someone else's photos; it is left alone like one that does not answer, with a warning that says
+why. Each process checks once, again every ``PHOTOSEARCH_REPLICA_CHECK_SECONDS`` and after every outage. Any
+database error of a read on a replica (not only a lost connection) sends that read to the primary.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,11 @@ RECOVERY_CONFLICT = "40001"
 
 _lock = threading.Lock()
 _down: dict[str, float] = {}  # replica alias → monotonic time from which it is tried again
+_verified: dict[str, float] = {}  # replica alias → monotonic time until which it counts as the primary's standby
+_primary_identity: list[tuple[float, tuple[int, str]]] = []  # (checked until, (system identifier, database))
+
+IDENTITY = ("SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), "
+            "current_database()")
 
 
 def replica_aliases() -> list[str]:
@@ -73,41 +85,106 @@ def search_read(read: Callable[..., T]) -> Callable[..., T]:
         alias = search_read_alias()
         try:
             return read(*args, using=alias, **kwargs)
-        except (OperationalError, InterfaceError) as exc:
-            if alias == DEFAULT_DB_ALIAS or not replica_failed(alias, exc):
+        except Error as exc:
+            if alias == DEFAULT_DB_ALIAS:
                 raise
+            replica_failed(alias, exc)
         return read(*args, using=DEFAULT_DB_ALIAS, **kwargs)
 
     return run
 
 
-def replica_failed(alias: str, error: Exception) -> bool:
-    """Whether ``error``, raised by a read on replica ``alias``, means the read should go to the primary: the
-    replica's connection is gone (it is then marked down), or the standby cancelled the query for replay."""
+def replica_failed(alias: str, error: Exception) -> None:
+    """Account for ``error``, raised by a read on replica ``alias`` (the read then goes to the primary): a lost
+    connection marks the replica down; a query the standby cancelled for replay is that read's bad luck; any other
+    error (a relation or a permission that is not there, a server that is not what it was) leaves the replica alone
+    for the retry interval too (each search would otherwise pay a failing read first), checked again after it."""
     raw = connections[alias].connection
     if raw is None or raw.closed or raw.broken:
         replica_down(alias, error)
-        return True
-    return getattr(error.__cause__, "sqlstate", None) == RECOVERY_CONFLICT
+        return
+    if getattr(error.__cause__, "sqlstate", None) == RECOVERY_CONFLICT:
+        return
+    first, retry = _mark_down(alias)
+    if first:
+        logger.warning("A search read on read replica %s failed (%s): searches read the primary meanwhile, and it is "
+                       "tried again every %g s.", alias, _first_line(error), retry)
 
 
 def replica_down(alias: str, error: Exception) -> None:
     """Mark replica ``alias`` down for ``PHOTOSEARCH_REPLICA_RETRY_SECONDS``: a warning the first time, quiet while it
     stays down."""
-    retry = settings.PHOTOSEARCH_REPLICA_RETRY_SECONDS
-    with _lock:
-        first = alias not in _down
-        _down[alias] = time.monotonic() + retry
-    try:
-        connections[alias].close()
-    except DatabaseError:
-        pass  # already broken: nothing left to close cleanly
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first, retry = _mark_down(alias)
+    reason = _first_line(error)
     if first:
         logger.warning("Read replica %s does not answer (%s): searches read the primary meanwhile, and it is tried "
                        "again every %g s.", alias, reason, retry)
     else:
         logger.debug("Read replica %s still does not answer (%s).", alias, reason)
+
+
+def replica_rejected(alias: str, reason: str) -> None:
+    """Leave replica ``alias`` alone like one that does not answer, because it is not a standby of the primary
+    (``reason`` says how): a warning the first time, quiet while it stays so."""
+    first, retry = _mark_down(alias)
+    if first:
+        logger.warning("Read replica %s is not a standby of the primary (%s): searches read the primary, and it is "
+                       "checked again every %g s. Check DATABASE_REPLICA_URLS.", alias, reason, retry)
+    else:
+        logger.debug("Read replica %s is still not a standby of the primary (%s).", alias, reason)
+
+
+def replica_mismatch(alias: str) -> str | None:
+    """Why replica ``alias`` is not a streaming standby of the primary's database, or None when it is: it must be
+    in recovery, with the primary's system identifier and database name. An error asking either server is a
+    reason too (nothing unverified is read)."""
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(IDENTITY)
+            in_recovery, system_id, database = cursor.fetchone()
+        primary = _primary()
+    except Error as exc:
+        return f"it could not be checked: {_first_line(exc)}"
+    if not in_recovery:
+        return f"pg_is_in_recovery() is false: database {database!r} there is a primary of its own, not a copy"
+    if system_id != primary[0]:
+        return f"it replays another server (system identifier {system_id}, the primary's is {primary[0]})"
+    if database != primary[1]:
+        return f"it serves database {database!r}, the primary {primary[1]!r}"
+    return None
+
+
+def _primary() -> tuple[int, str]:
+    """The primary's system identifier and database name, asked once per check interval."""
+    now = time.monotonic()
+    with _lock:
+        if _primary_identity and now < _primary_identity[0][0]:
+            return _primary_identity[0][1]
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(IDENTITY)
+        _, system_id, database = cursor.fetchone()
+    with _lock:
+        _primary_identity[:] = [(now + settings.PHOTOSEARCH_REPLICA_CHECK_SECONDS, (system_id, database))]
+    return system_id, database
+
+
+def _mark_down(alias: str) -> tuple[bool, float]:
+    """Mark ``alias`` down for the retry interval and close its connection; whether it was up, and the interval."""
+    retry = settings.PHOTOSEARCH_REPLICA_RETRY_SECONDS
+    with _lock:
+        first = alias not in _down
+        _down[alias] = time.monotonic() + retry
+        _verified.pop(alias, None)  # whatever answers next at that address is checked again
+    try:
+        connections[alias].close()
+    except Error:
+        pass  # already broken: nothing left to close cleanly
+    return first, retry
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _answers(alias: str) -> bool:
@@ -120,9 +197,17 @@ def _answers(alias: str) -> bool:
         # Free when a connection is open and was checked in this request; else a connect or a SELECT 1.
         connection.close_if_health_check_failed()
         connection.ensure_connection()
-    except (OperationalError, InterfaceError) as exc:
+    except Error as exc:
         replica_down(alias, exc)
         return False
+    with _lock:
+        verified = time.monotonic() < _verified.get(alias, 0.0)
+    if not verified:
+        if reason := replica_mismatch(alias):
+            replica_rejected(alias, reason)
+            return False
+        with _lock:
+            _verified[alias] = time.monotonic() + settings.PHOTOSEARCH_REPLICA_CHECK_SECONDS
     if retry_at is not None:
         with _lock:
             came_back = _down.pop(alias, None) is not None

@@ -210,3 +210,111 @@ def teardown_module():
         print("\ncache/replicas down, seconds:")
         for name, value in MEDIANS.items():
             print(f"  {value:7.3f}  {name}")
+
+
+# --- Replicas -------------------------------------------------------------------------------------------------------
+
+# A child that asks each line of stdin as a GET (status and the texts of API results, or whether a page shows the
+# photo), printing one JSON line each; a 500 is answered, not raised.
+REPLICA_CHILD = """
+import json, sys
+from django.test import Client
+client = Client(raise_request_exception=False)
+for line in sys.stdin:
+    path = line.strip()
+    response = client.get(path)
+    if path.startswith("/api/v1/search/") and response.status_code == 200:
+        found = sorted(hit["text"] for hit in response.json()["results"])
+    else:
+        found = "Snow on the pass" in response.content.decode(errors="replace")
+    print("=", json.dumps([response.status_code, found]), flush=True)
+"""
+
+
+def _replica_child(env: dict[str, str], paths: list[str]) -> tuple[list, str]:
+    """Run REPLICA_CHILD over ``paths`` in a real ``manage.py shell``; its answers and its log."""
+    result = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", REPLICA_CHILD], cwd=ROOT,
+                            env=env, input="".join(path + "\n" for path in paths), text=True, capture_output=True,
+                            timeout=180)
+    import json
+
+    answers = [json.loads(line[2:]) for line in result.stdout.splitlines() if line.startswith("= ")]
+    return answers, result.stderr
+
+
+@pytest.fixture
+def two_libraries(photo_folder, tmp_path):
+    """Our library (a primary and its streaming standby) and another one (a pair of its own, other photos)."""
+    from tests.standby import streaming_pair
+    from tests.test_replicas import _env, _manage
+
+    with streaming_pair() as ours, streaming_pair() as theirs:
+        env = {**_env(ours, tmp_path / "ours"), "DATABASE_REPLICA_URLS": ""}
+        _manage("migrate", "--no-input", env=env)
+        _manage("import_folder", str(photo_folder({"a.jpg": 1, "a.txt": "Snow on the pass"}, name="ours")),
+                "--profile", "trip", env=env)
+        other = {**_env(theirs, tmp_path / "theirs"), "DATABASE_REPLICA_URLS": ""}
+        _manage("migrate", "--no-input", env=other)
+        _manage("import_folder", str(photo_folder({"b.jpg": 2, "b.txt": "Snow on the pass, their copy"},
+                                                  name="theirs")), "--profile", "trip", env=other)
+        ours.wait_replayed()
+        theirs.wait_replayed()
+        yield ours, theirs, env
+
+
+def test_a_replica_that_is_not_a_standby_of_the_primary_is_never_read(two_libraries):
+    from tests.standby import PRIMARY_PORT, STANDBY_PORT
+
+    ours, theirs, env = two_libraries
+    not_standbys = {
+        "an empty database (a primary)": ours.url(PRIMARY_PORT, database="postgres"),
+        "an empty database on our standby": ours.url(STANDBY_PORT, database="postgres"),
+        "another library": theirs.primary_url,
+        "another library's standby": theirs.standby_url,
+    }
+    paths = ["/api/v1/search/?q=snow+pass", "/?q=snow+pass", "/api/v1/places/", "/api/v1/search/?q=snow"]
+    for name, url in not_standbys.items():
+        answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": url}, paths)
+        # Every read answered from our primary: our photo, never theirs, never a 500.
+        assert [status for status, _ in answers] == [200] * 4, (name, answers, log[-3000:])
+        assert [answers[0][1], answers[1][1], answers[3][1]] == [["Snow on the pass"], True, ["Snow on the pass"]], \
+            (name, answers)
+        assert log.count("Read replica replica1 is not a standby of the primary") == 1, (name, log[-3000:])
+    # Our own standby is read (its statement log shows the search).
+    answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": ours.standby_url}, ["/api/v1/search/?q=snow+ibis"])
+    assert answers == [[200, ["Snow on the pass"]]] and "ibis" in ours.log("standby"), log[-3000:]
+    assert "not a standby" not in log
+
+
+def test_any_error_of_a_read_on_a_standby_sends_it_to_the_primary(two_libraries):
+    ours, _, env = two_libraries
+    # A role that may connect but not read photos, replayed to the standby like everything else: its reads there fail
+    # with "permission denied" (not a connection error), the standby itself being fine.
+    with ours.connect(5432) as primary:
+        primary.execute("CREATE ROLE reader LOGIN")
+        primary.execute("GRANT USAGE ON SCHEMA public TO reader")
+    ours.wait_replayed()
+    standby_as_reader = ours.standby_url.replace("postgres@", "reader@", 1)
+    answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": standby_as_reader,
+                                   "PHOTOSEARCH_REPLICA_RETRY_SECONDS": "60"},
+                                  ["/api/v1/search/?q=snow+pass+gull", "/api/v1/search/?q=snow+pass+tern"])
+    assert answers == [[200, ["Snow on the pass"]]] * 2, log[-3000:]
+    assert log.count("A search read on read replica replica1 failed (permission denied") == 1, log[-3000:]
+    # The failed read ran again on the primary; the next search went there at once (the replica left alone a while).
+    assert "permission denied for table profiles_photo" in ours.log("standby") and "gull" in ours.log("primary")
+    assert "tern" in ours.log("primary") and "tern" not in ours.log("standby")
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("notaurl", "entry 1 ('notaurl')"),
+    ("postgres://u:hunter2@db.example:99999/photos", "entry 1 ('postgres://u:***@db.example:99999/photos')"),
+    ("postgres://u@r1/photos,postgres://u:hunter2@r2:5432/", "entry 2 ('postgres://u:***@r2:5432/') names no database"),
+])
+def test_a_bad_replica_setting_names_itself_and_the_entry_without_its_password(value, shown, tmp_path):
+    env = subprocess_env(tmp_path, DATABASE_URL="postgres://u@db.example/photos", DATABASE_REPLICA_URLS=value)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: DATABASE_REPLICA_URLS: "), last
+    assert shown in last and "hunter2" not in result.stderr, last
