@@ -5,7 +5,9 @@ shared with ``bench_index`` (its mixed set: a third with text).
 Words are drawn with Pillow's built-in scalable font (``ImageFont.load_default(size=N)``: no system font needed), in
 lines of one to three words, each line at least ``MIN_WORD_HEIGHT`` pixels high (ink, ascenders to descenders) in the
 original photo, half of them on a plain sign and half straight on the picture. Each photo goes through the same
-rendition the import keeps (``profiles.images.image_check``) and the same loading the stage does.
+rendition the import keeps (``profiles.images.image_check``) and the same loading the stage does. A further third
+of photos without words hold drawn shapes (discs, dots, frames, lines, triangles), which PP-OCR likes to read as
+single characters: every word read there is a stray one.
 """
 
 from __future__ import annotations
@@ -77,6 +79,28 @@ def draw_words(image: Image.Image, rng: np.random.Generator, *, lines: int = 3) 
     return words, smallest
 
 
+def shapes_photo(rng: np.random.Generator, *, on_photo: bool) -> Image.Image:
+    """Shapes without words, on a photo-like picture or on a flat colour: what OCR must read as nothing."""
+    image = photo_like(rng) if on_photo else Image.new("RGB", IMAGE_SIZE, tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(3, 12))):
+        x, y = int(rng.integers(0, IMAGE_SIZE[0] - 80)), int(rng.integers(0, IMAGE_SIZE[1] - 100))
+        width, height = int(rng.integers(5, 200)), int(rng.integers(5, 200))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        kind = int(rng.integers(0, 5))
+        if kind == 0:
+            draw.ellipse((x, y, x + width, y + height), fill=colour)
+        elif kind == 1:
+            draw.rectangle((x, y, x + width, y + height), outline=colour, width=int(rng.integers(1, 8)))
+        elif kind == 2:
+            draw.line((x, y, x + width, y + int(rng.integers(-5, 6))), fill=colour, width=int(rng.integers(1, 10)))
+        elif kind == 3:
+            draw.polygon([(x, y), (x + width, y + height // 2), (x, y + height)], fill=colour)
+        else:
+            draw.ellipse((x, y, x + 12, y + 12), fill=colour)
+    return image
+
+
 def mixed_photos(count: int, *, seed: int = 0, text_every: int = 3) -> list[tuple[bytes, list[str], int]]:
     """``count`` photo-like JPEGs (quality 90), every ``text_every``-th with words: (bytes, words, smallest height)."""
     rng = np.random.default_rng(seed)
@@ -104,7 +128,9 @@ class OcrBenchmark:
     words_found: int
     word_accuracy: float  # share of the drawn words found (as whole words, any case)
     smallest_word_height_px: int
-    stray_words_per_photo_without_text: float  # words "read" where none were drawn
+    stray_words_per_photo_without_text: float  # words "read" where none were drawn (any token, not only letters)
+    shape_photos: int  # photos of drawn shapes without words, read once
+    stray_words_per_shape_photo: float  # words "read" on them
     no_text_ms_median: float  # decode the rendition + read it, photos without words
     text_ms_median: float  # the same, photos with words
     mixed_images_per_s: float  # the whole set (a third with words), decode + read, one after the other
@@ -124,10 +150,15 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
     photos = mixed_photos(images)
     renditions = []
     for data, words, smallest in photos:
-        checked = image_check(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
-                              thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-                              text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE)
+        checked = _rendition(data)
         renditions.append((checked.text_image_jpeg or checked.thumbnail_jpeg, checked.thumbnail_jpeg, words))
+    rng = np.random.default_rng(1)
+    shapes = []
+    for index in range(max(3, images // 3)):
+        out = io.BytesIO()
+        shapes_photo(rng, on_photo=bool(index % 2)).save(out, format="JPEG", quality=90)
+        checked = _rendition(out.getvalue())
+        shapes.append(checked.text_image_jpeg or checked.thumbnail_jpeg)
     engine.read(Image.open(io.BytesIO(renditions[0][0])).convert("RGB"))  # warm-up: model sessions, allocator
     seconds = [[] for _ in renditions]
     texts = [""] * len(renditions)
@@ -145,7 +176,9 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
         read = set(re.findall(r"[a-z]+", text.lower()))
         drawn += len(words)
         found += sum(word in read for word in words)
-        stray += 0 if words else len(read)
+        stray += 0 if words else len(text.split())
+    on_step(f"reading {len(shapes)} photos of drawn shapes")
+    shape_stray = sum(len(engine.read(Image.open(io.BytesIO(jpeg)).convert("RGB")).split()) for jpeg in shapes)
     per_photo = [statistics.median(runs) for runs in seconds]
     with_text = [t for t, (_, _, words) in zip(per_photo, renditions) if words]
     without = [t for t, (_, _, words) in zip(per_photo, renditions) if not words]
@@ -163,9 +196,17 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
         word_accuracy=found / drawn if drawn else 0.0,
         smallest_word_height_px=min((s for _, _, s in photos if s), default=0),
         stray_words_per_photo_without_text=stray / len(without) if without else 0.0,
+        shape_photos=len(shapes),
+        stray_words_per_shape_photo=shape_stray / len(shapes),
         no_text_ms_median=1000 * statistics.median(without) if without else 0.0,
         text_ms_median=1000 * statistics.median(with_text) if with_text else 0.0,
         mixed_images_per_s=len(renditions) / statistics.median(totals),
         text_image_kb_median=statistics.median(len(jpeg) for jpeg, _, _ in renditions) / 1024,
         thumbnail_kb_median=statistics.median(len(thumb) for _, thumb, _ in renditions) / 1024,
     )
+
+
+def _rendition(data: bytes):
+    return image_check(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
+                       thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+                       text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE)

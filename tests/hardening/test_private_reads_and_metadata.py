@@ -8,8 +8,6 @@ the real RapidOCR engine (its wheel bundles the models) on pictures drawn with P
 from __future__ import annotations
 
 import io
-import math
-import re
 import socket
 import subprocess
 import sys
@@ -292,3 +290,66 @@ def test_a_valid_gps_ref_still_signs_unsigned_degrees(refs, expected):
     meta = image_metadata(exif_file(ifd0=EXIF_OK["ifd0"], sub=EXIF_OK["sub"], gps=gps))
 
     assert (meta.latitude, meta.longitude) == pytest.approx(expected)
+
+
+# --- Case 12: photos without text get no OCR words; real words are still read ---------------------------------------
+
+
+@pytest.fixture
+def rapidocr(settings):
+    settings.PHOTOSEARCH_OCR = "rapidocr"
+    return get_ocr_engine()
+
+
+def _shapes(kind: str) -> Image.Image:
+    """Shapes without a letter that RapidOCR 3.10 reads as characters with no filter (its scores in brackets)."""
+    image = Image.new("RGB", (900, 700), (236, 232, 220))
+    draw = ImageDraw.Draw(image)
+    ink = (20, 20, 20)
+    if kind == "three squares":  # "品" (0.9999: as sure as of any real word)
+        for box in ((400, 200, 440, 240), (370, 250, 410, 290), (430, 250, 470, 290)):
+            draw.rectangle(box, outline=ink, width=5)
+    elif kind == "dots":  # "●" (0.95, 0.71)
+        for index, size in enumerate((10, 16, 22, 30)):
+            draw.ellipse((100 + 200 * index, 300, 100 + 200 * index + size, 300 + size), fill=ink)
+    elif kind == "frames":  # "□" ×5 (0.67–0.78)
+        for x in range(60, 800, 180):
+            draw.rectangle((x, 250, x + 60, 310), outline=ink, width=6)
+            draw.rectangle((x + 18, 330, x + 42, 354), outline=ink, width=4)
+    elif kind == "dash and bar":  # "-I" (0.72)
+        draw.line((300, 330, 330, 330), fill=ink, width=5)
+        draw.line((350, 300, 350, 360), fill=ink, width=6)
+    else:  # "scattered", the bench's generator: "1" (0.72)
+        from search.bench.ocr import shapes_photo
+
+        image = shapes_photo(np.random.default_rng(21), on_photo=False)
+    return image
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["three squares", "dots", "frames", "dash and bar", "scattered"])
+def test_drawn_shapes_without_text_read_as_no_words(rapidocr, kind):
+    assert rapidocr.read(_shapes(kind)) == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text, size", [("harbour market", 40), ("OPEN 24 hours", 28), ("Gate 12", 36)])
+def test_real_rendered_words_are_still_read(rapidocr, text, size):
+    image = Image.new("RGB", (900, 400), (240, 236, 220))
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 150), text, font=ImageFont.load_default(size=size), fill=(25, 25, 30))
+    draw.ellipse((700, 300, 714, 314), fill=(30, 30, 30))  # a dot beside the words: no "•" comes with them
+
+    read = rapidocr.read(image)
+
+    assert read.lower().split() == text.lower().split()
+
+
+def test_a_line_is_kept_only_above_the_score_and_a_word_only_with_two_letters_or_digits_in_a_row():
+    from search.ocr import MIN_LINE_SCORE, words_worth_keeping
+
+    lines = [("•", 0.99), ("-1", 0.97), ("品", 0.98), ("口 0", 0.9), ("Café 7 • menu", 0.96), ("東京駅", 0.97),
+             ("harbour", MIN_LINE_SCORE - 0.01), ("A1 road", 0.9)]
+
+    assert words_worth_keeping(lines) == "Café menu\n東京駅\nA1 road"
+    assert words_worth_keeping([]) == ""
