@@ -63,9 +63,10 @@ class ReadAccessMiddleware:
     an API token: an API client must be able to fetch the thumbnails its answers link to).
 
     Deciding here, by path, and not with a decorator per view: a page added later is closed too. Open whatever the
-    switch: the admin (its login page, and it guards itself), static files, and the API, whose ``ReadPermission``
+    switch: the sign-in page, the admin (it guards itself), static files, and the API, whose ``ReadPermission``
     applies the same predicate and answers in the API's error shape (401 with ``WWW-Authenticate``). An anonymous
-    page visit is sent to the admin login with ``?next=``; a media request gets a bare 403 (an ``<img>`` cannot follow
+    page visit is sent to the site's sign-in page with ``?next=`` (any active user signs in there; the admin's own
+    login takes staff only); a media request gets a bare 403 (an ``<img>`` cannot follow
     a login form). Media a bucket or a web server serves never reaches Django and is not covered.
     """
 
@@ -77,13 +78,13 @@ class ReadAccessMiddleware:
             return self.get_response(request)
         if request.path_info.startswith(settings.MEDIA_URL):
             return HttpResponse("Sign in to see photos.", status=403, content_type="text/plain; charset=utf-8")
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        return redirect_to_login(request.get_full_path(), reverse("login"))
 
 
 def _always_open(request: HttpRequest) -> bool:
     # reverse() and STATIC_URL carry the script prefix, as request.path does; the URLconf mounts the API at api/.
-    return request.path.startswith((reverse("admin:index"), settings.STATIC_URL)) or request.path_info.startswith(
-        "/api/")
+    return request.path.startswith(
+        (reverse("login"), reverse("admin:index"), settings.STATIC_URL)) or request.path_info.startswith("/api/")
 
 
 def _reader(request: HttpRequest):

@@ -88,6 +88,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "photosearch.urls"
+LOGIN_URL = "login"  # the site's own sign-in page, for any active user (the admin's takes staff only)
 WSGI_APPLICATION = "photosearch.wsgi.application"
 ASGI_APPLICATION = "photosearch.asgi.application"
 

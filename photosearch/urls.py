@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -11,6 +12,10 @@ def media_serve(request, path: str):
 
 
 urlpatterns = [
+    # Any active user signs in here when anonymous reads are off (PHOTOSEARCH_API_PUBLIC_READS=false); the admin's
+    # own login accepts staff only.
+    path("login/", auth_views.LoginView.as_view(template_name="login.html", next_page="search"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="search"), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("photosearch.api_urls")),
     path("", include("search.urls")),

@@ -41,6 +41,8 @@ def library(photo_folder, django_user_model) -> dict:
     # Hashed as the server hashes (the suite's own settings use a fast MD5 hasher the server does not know).
     django_user_model.objects.create(username="admin", is_staff=True,
                                      password=PBKDF2PasswordHasher().encode("secret-pw", "pepper0salt"))
+    # A plain user (not staff): the admin's login refuses it, the site's sign-in page must not.
+    django_user_model.objects.create(username="viewer", password=PBKDF2PasswordHasher().encode("view-pw", "salt1pepper"))
     return {"photo": photo, "tokens": tokens}
 
 
@@ -116,18 +118,19 @@ def test_with_public_reads_off_no_page_photo_media_or_api_is_served_to_an_anonym
         else:
             assert response.status_code == 302, (what, response.status_code)
             location = urllib.parse.urlsplit(response.headers["Location"])
-            assert location.path == "/admin/login/"
+            assert location.path == "/login/"
             assert urllib.parse.parse_qs(location.query) == {"next": [path]}, what
         assert b"harbour" not in response.content, what
     # A form post (search by image) is turned away the same way.
     posted = requests.post(f"{private_server}/search/image/", files={"image": ("a.jpg", b"x")},
                            allow_redirects=False, timeout=30)
-    assert posted.status_code == 302 and posted.headers["Location"].startswith("/admin/login/")
+    assert posted.status_code == 302 and posted.headers["Location"].startswith("/login/")
     # The API as before: 401 in its own error shape.
     api = _get(private_server, f"/api/v1/photos/{photo.pk}/")
     assert api.status_code == 401 and set(api.json()) == {"error", "details"}
     assert _get(private_server, "/api/v1/search/", params={"q": "harbour"}).status_code == 401
     # What must stay reachable: the login page, static files, the API's schema.
+    assert _get(private_server, "/login/").status_code == 200
     assert _get(private_server, "/admin/login/").status_code == 200
     assert _get(private_server, "/static/photosearch.css").status_code == 200
     assert _get(private_server, "/api/schema/").status_code == 200
@@ -166,14 +169,16 @@ def test_with_public_reads_off_a_signed_in_user_or_a_token_holder_reads_everythi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_signing_in_through_the_redirect_leads_back_to_the_page_asked_for(private_server, library):
+@pytest.mark.parametrize("username,password", [("admin", "secret-pw"), ("viewer", "view-pw")],
+                         ids=["staff", "not staff"])
+def test_signing_in_through_the_redirect_leads_back_to_the_page_asked_for(private_server, library, username, password):
     browser = requests.Session()
     page = f"/photos/{library['photo'].pk}/"
 
     login_url = browser.get(f"{private_server}{page}", timeout=30).url  # follows the redirect to the login form
-    assert login_url.startswith(f"{private_server}/admin/login/?next=")
+    assert login_url.startswith(f"{private_server}/login/?next=")
     signed_in = browser.post(login_url, data={
-        "username": "admin", "password": "secret-pw", "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        "username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"],
         "next": page}, headers={"Referer": login_url}, timeout=30)
 
     assert signed_in.status_code == 200 and signed_in.url == f"{private_server}{page}"
