@@ -205,13 +205,17 @@ def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[So
         for name in stored:  # written, then refused at commit (a constraint checked there): the file is no one's
             thumbnail_release(name)
         if not Profile.objects.filter(pk=profile.pk).exists():  # the refusal: its profile is gone
-            raise ImportCancelled(f"{profile} was deleted while it was being imported; the import stopped.") from exc
+            raise ImportCancelled(_profile_gone(profile)) from exc
         return SKIPPED, f"the database refused it ({error_line(exc)})"
     except SourceError:
         raise
     except Exception as exc:  # any other failure (a type, a value, recursion, overflow, memory) is this record's
         logger.info("Record %r failed.", record.source_id, exc_info=not isinstance(exc, (ValueError, UnicodeError)))
         return SKIPPED, f"unusable data ({error_line(exc)})"
+
+
+def _profile_gone(profile: Profile) -> str:
+    return f"{profile} was deleted while it was being imported; the import stopped."
 
 
 # --- Import jobs ------------------------------------------------------------------------------------------------
@@ -427,9 +431,9 @@ class _JobProgress:
                   "last_error", "heartbeat_at", "finished_at")
         if not ImportJob.objects.filter(pk=self.job.pk).update(**{name: getattr(self.job, name) for name in fields}):
             # The row is gone: deleted with its profile (or alone) while the import ran.
-            gone = "was deleted" if Profile.objects.filter(pk=self.job.profile_id).exists() else (
-                f"and {self.job.profile} were deleted")
-            raise ImportCancelled(f"Import job #{self.job.pk} {gone} while it ran; the import stopped.")
+            if Profile.objects.filter(pk=self.job.profile_id).exists():
+                raise ImportCancelled(f"Import job #{self.job.pk} was deleted while it ran; the import stopped.")
+            raise ImportCancelled(_profile_gone(self.job.profile))
 
 
 def _source_for(job: ImportJob) -> Source:
