@@ -32,8 +32,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from dateparser.date import DateDataParser
-from dateutil.relativedelta import relativedelta
 from dateparser.languages.loader import default_loader
+from dateutil.relativedelta import relativedelta  # dateparser's own dependency, its arithmetic
 
 from search import query_words as words
 from search.query_tokens import Token, fold, free, keys, phrase_at

@@ -8,10 +8,14 @@
   field and the cap.
 - Query parsing: the longest accepted queries of the costliest shapes.
 
-The figures for the real model (ViT-B-32, before and after) come from this module run as a script:
-``PHOTOSEARCH_DATA_DIR=/tmp/psdata-x .venv/bin/python -m tests.hardening.test_hostile_uploads [OLD_TREE]`` prints
-one row per shape: each in a fresh process, ``ru_maxrss`` after a warm-up search and after the upload's, a watchdog
-killing a process past 4 GB.
+The figures for the real architecture (ViT-B-32, random weights: the same work as with real ones), before and after,
+come from ``main`` (OLD_TREE: a copy of the older code, e.g. ``git archive 4d7bace | tar -x -C /tmp/old``)::
+
+    DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python -c "import django; django.setup(); \
+        from tests.hardening.test_hostile_uploads import main; main(['/tmp/old'])"
+
+It prints one row per shape, each measured in a fresh process: ``ru_maxrss`` after a warm-up search and after the
+upload's, a watchdog killing a process past 4 GB.
 """
 
 from __future__ import annotations
@@ -446,7 +450,3 @@ def main(argv: list[str]) -> None:
             path.write_bytes(make())
         cells = [measure(tree, path) for tree in trees.values()]
         print(f"| {name} | {path.stat().st_size:,} B | " + " | ".join(cells) + " |", flush=True)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
