@@ -13,7 +13,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from photosearch.api import ApiView, Conflict, WritePermission, error_responses
-from photosearch.db.replicas import search_read_alias
+from photosearch.db.replicas import search_read
 from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
     import_job_get,
@@ -270,7 +270,7 @@ class PlaceListApi(ApiView):
     )
     def get(self, request):
         countries: dict[str, dict] = {}
-        for row in place_counts(using=search_read_alias()):
+        for row in search_read(place_counts)():
             country = countries.setdefault(row["country_code"], {
                 "code": row["country_code"], "name": row["country"] or row["country_code"], "photos": 0, "cities": []})
             country["photos"] += row["photos"]

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from photosearch.api import ApiView, PayloadTooLarge, cursor_encode, error_responses
-from photosearch.db.replicas import search_read_alias
+from photosearch.db.replicas import search_read
 from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_size_error, upload_too_large_message
 from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.selectors import photo_get
@@ -219,7 +219,7 @@ class PhotoDetailApi(ApiView):
         responses={200: OutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request, photo_id: int):
-        photo = photo_get(photo_id=photo_id, using=search_read_alias())
+        photo = search_read(photo_get)(photo_id=photo_id)
         if photo is None:
             raise Http404(f"No photo with id {photo_id}.")
         return Response(self.OutputSerializer(photo, context={"request": request}).data)
@@ -241,7 +241,7 @@ class PhotoSimilarApi(ApiView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        photo = photo_get(photo_id=photo_id, using=search_read_alias())
+        photo = search_read(photo_get)(photo_id=photo_id)
         if photo is None:
             raise Http404(f"No photo with id {photo_id}.")
         result = photo_similar(

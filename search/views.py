@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
-from photosearch.db.replicas import search_read_alias
+from photosearch.db.replicas import search_read
 from photosearch.throttling import throttled_page
 from photosearch.uploads import upload_max_bytes, upload_size_error
 from profiles.models import MediaType
@@ -149,7 +149,7 @@ def search_by_image_page(request: HttpRequest) -> HttpResponse:
 @throttled_page  # it runs a similarity search: the same budget as searching
 def photo_page(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo: its image, words, caption, source, and the photos that look most like it."""
-    photo = photo_get(photo_id=photo_id, using=search_read_alias())
+    photo = search_read(photo_get)(photo_id=photo_id)  # a failing replica: read again on the primary
     if photo is None:
         raise Http404("No such photo.")
     # A duplicate shares the original's image, caption and vector; its own words and link stay its own.
@@ -174,12 +174,22 @@ def profiles_page(request: HttpRequest) -> HttpResponse:
 # --- Parsing ------------------------------------------------------------------------------------------------------
 
 
-def _search_context(*, params: SearchParams) -> dict:
-    using = search_read_alias()  # the form's lists are search reads too: a replica's when one answers
+@search_read  # the form's lists are search reads too: a replica's when one answers, else (or if it fails) the primary's
+def _form_lists(*, country: str, using: str) -> dict:
     countries = place_countries(using=using)
     return {
+        "profiles": list(profile_list_with_counts(using=using)),
+        "countries": countries,
+        # Towns to suggest: those of the chosen country (every town of a big library would make a long page).
+        "cities": [city for _, city in place_cities(country_codes=(country,), using=using)]
+        if country in dict(countries) else [],
+    }
+
+
+def _search_context(*, params: SearchParams) -> dict:
+    return {
         "params": params,
-        "profiles": profile_list_with_counts(using=using),
+        **_form_lists(country=params.country.upper()),
         "result": None,
         "error": "",
         "by_image": False,
@@ -187,10 +197,6 @@ def _search_context(*, params: SearchParams) -> dict:
         "media_choices": MEDIA_CHOICES,
         "has_text_choices": HAS_TEXT_CHOICES,
         "words_choices": WORDS_CHOICES,
-        "countries": countries,
-        # Towns to suggest: those of the chosen country (every town of a big library would make a long page).
-        "cities": [city for _, city in place_cities(country_codes=(params.country.upper(),), using=using)]
-        if params.country.upper() in dict(countries) else [],
         "max_upload_mb": upload_max_bytes() // (1024 * 1024),
     }
 

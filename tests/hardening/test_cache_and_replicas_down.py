@@ -304,6 +304,16 @@ def test_any_error_of_a_read_on_a_standby_sends_it_to_the_primary(two_libraries)
     assert "permission denied for table profiles_photo" in ours.log("standby") and "gull" in ours.log("primary")
     assert "tern" in ours.log("primary") and "tern" not in ours.log("standby")
 
+    # The pages' and APIs' other replica reads (a photo, the places, the search form's lists) fall back the same way:
+    # each in a process of its own, so that each meets the failing replica first.
+    with ours.connect(5432) as primary:
+        photo_id = primary.execute("SELECT id FROM profiles_photo").fetchone()[0]
+    for path, shows_text in [(f"/photos/{photo_id}/", True), (f"/api/v1/photos/{photo_id}/", True),
+                             ("/api/v1/places/", False), ("/", False)]:
+        answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": standby_as_reader}, [path])
+        assert answers == [[200, shows_text]], (path, log[-3000:])
+        assert "A search read on read replica replica1 failed (permission denied" in log, (path, log[-3000:])
+
 
 @pytest.mark.parametrize("value, shown", [
     ("notaurl", "entry 1 ('notaurl')"),
