@@ -451,8 +451,3 @@ def main(argv: list[str]) -> None:
         cells = [measure(tree, path) for tree in trees.values()]
         print(f"| {name} | {path.stat().st_size:,} B | " + " | ".join(cells) + " |", flush=True)
 
-
-if __name__ == "__main__":
-    # python -m tests.hardening.test_hostile_uploads [OLD_TREE]: the per-shape table, this tree against OLD_TREE
-    # (e.g. `git archive 4d7bace | tar -x -C /tmp/old`), ViT-B-32 with random weights on the CPU.
-    main(sys.argv[1:])
