@@ -51,9 +51,11 @@ _GPS_CLOCK_SLACK = timedelta(minutes=3)
 @dataclass(frozen=True)
 class ImageMetadata:
     """What the file says; ``None``/"" for what it does not. ``taken_at`` is aware: with the file's offset when it
-    states one (``OffsetTimeOriginal``, or the GPS clock, which is UTC), else in ``default_zone``."""
+    states one (``OffsetTimeOriginal``, or the GPS clock, which is UTC), else in ``default_zone``. ``utc_offset`` is
+    that stated offset, None when ``taken_at`` is the camera's wall clock read in ``default_zone``."""
 
     taken_at: datetime | None = None
+    utc_offset: timedelta | None = None
     latitude: float | None = None
     longitude: float | None = None
     camera_make: str = ""
@@ -78,8 +80,10 @@ def image_metadata(data: bytes, *, default_zone: tzinfo = timezone.utc) -> Image
     except Exception:  # noqa: BLE001 — EXIF is a bonus: whatever a damaged header raises, the import goes on
         return NOTHING
     latitude, longitude = _field(_coordinates, gps, default=(None, None))
+    taken_at, utc_offset = _field(_taken_at, sub, gps, default_zone, default=(None, None))
     return ImageMetadata(
-        taken_at=_field(_taken_at, sub, gps, default_zone),
+        taken_at=taken_at,
+        utc_offset=utc_offset,
         latitude=latitude,
         longitude=longitude,
         camera_make=_field(_string, ifd0.get(_MAKE), default=""),
@@ -134,9 +138,10 @@ def _lens(sub: dict[int, Any]) -> str:
     return model or make
 
 
-def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> datetime | None:
+def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> tuple[datetime | None, timedelta | None]:
     """``DateTimeOriginal`` (else ``DateTimeDigitized``) with its sub-seconds, in the offset the file states for it
-    (else the file's other offsets, else the one the GPS clock implies, else ``default_zone``)."""
+    (else the file's other offsets, else the one the GPS clock implies, else ``default_zone``), and that offset
+    (None for ``default_zone``: a guess, not something the file said)."""
     for date_tag, subsec_tag, offset_tags in (
         (_DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, (_OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED, _OFFSET_TIME)),
         (_DATETIME_DIGITIZED, _SUBSEC_DIGITIZED, (_OFFSET_TIME_DIGITIZED, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME)),
@@ -149,9 +154,9 @@ def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> datetime | None:
         zone = zone or _field(_zone_from_gps, local, gps)
         moment = local.replace(tzinfo=zone or default_zone)
         if moment > datetime.now(timezone.utc) + _FUTURE_SLACK:
-            return None
-        return moment
-    return None
+            return None, None
+        return moment, (zone.utcoffset(None) if zone else None)
+    return None, None
 
 
 def _exif_datetime(value: Any) -> datetime | None:

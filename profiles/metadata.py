@@ -12,6 +12,7 @@ from profiles.models import TakenAtSource
 from profiles.places import place_at
 from profiles.sources.base import SourceRecord, mentions_in
 from profiles.sources.text import date_plausible, handles_clean
+from profiles.timezones import offset_minutes, wall_clock_in, zone_at
 from profiles.words import hashtag_words, text_config_detect
 
 # Dates the image's own EXIF replaces: a stamp in a file name is a copy of it at best, a file time a guess.
@@ -25,6 +26,9 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
       ``DateTimeOriginal`` (with ``OffsetTimeOriginal``; without an offset, in the server's time zone); else the
       record's weaker date (a file-name stamp). ``taken_at_source`` says which. A date no photo can have
       (``date_plausible``: before 1826, after tomorrow) is passed over for the next.
+    - ``taken_at_offset``: the UTC offset (minutes) of the place at that instant: the one EXIF states with the date
+      it gave, else that of the place's time zone when its coordinates name one (``profiles.timezones``; an EXIF
+      wall clock without an offset is then read in that zone, not the server's), else None (unknown).
     - Coordinates: the source's (an Instagram location, Flickr geo), else the image's GPS; city, region and country
       from the nearest GeoNames town (``profiles.places``).
     - ``people``: the handles the source names, then the @mentions in the text.
@@ -41,10 +45,18 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
     else:
         latitude, longitude = image.latitude, image.longitude
     place = place_at(latitude, longitude) if latitude is not None and longitude is not None else None
+    offset = image.utc_offset if taken_at_source == TakenAtSource.EXIF else None
+    if taken_at is not None and offset is None and place is not None:
+        zone = zone_at(latitude=latitude, longitude=longitude, country_code=place.country_code, moment=taken_at)
+        if zone is not None:
+            if taken_at_source == TakenAtSource.EXIF:  # the camera's clock, read in the server's zone so far
+                taken_at = wall_clock_in(zone, taken_at)
+            offset = taken_at.astimezone(zone).utcoffset()
     return {
         "permalink": record.permalink,
         "original_url": record.original,
         "taken_at": taken_at,
+        "taken_at_offset": offset_minutes(offset) if taken_at is not None else None,
         "taken_at_source": str(taken_at_source) if taken_at is not None else "",
         "source_text": record.text,
         "hashtags": " ".join(record.hashtags),

@@ -113,6 +113,12 @@ class Photo(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     taken_at = models.DateTimeField(null=True, blank=True)
+    # The instant stays in taken_at (sorting, filters); the offset only says how the place's clocks read it.
+    taken_at_offset = models.SmallIntegerField(
+        null=True, blank=True,
+        help_text="UTC offset where the photo was taken, in minutes east of UTC (Sydney in summer: 660); null: "
+        "unknown.",
+    )
     source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
     hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
     hashtag_words = models.TextField(
