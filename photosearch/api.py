@@ -46,11 +46,11 @@ class ApiAutoSchema(AutoSchema):
         return super().get_serializer_name(serializer, direction)
 
     def get_auth(self):
-        auths = super().get_auth()
-        anonymous = any(getattr(p, "allows_anonymous", lambda: False)() for p in self.view.get_permissions())
-        if anonymous and {} not in auths:
-            auths.append({})
-        return auths
+        # An operation anyone may call has no security requirement at all: an optional one (`{}` among the schemes)
+        # still draws Swagger UI's lock, and clients read the lock as "a token is required".
+        if any(getattr(p, "allows_anonymous", lambda: False)() for p in self.view.get_permissions()):
+            return []
+        return super().get_auth()
 
 
 class ApiEndpointEnumerator(EndpointEnumerator):
@@ -204,6 +204,21 @@ def field_copy(field: serializers.Field) -> serializers.Field:
         clone.child = field_copy(child)
         clone.child.parent = clone  # its name and source ("") were set when the declared field bound it
     return clone
+
+
+# --- Output fields ------------------------------------------------------------------------------------------------
+
+
+class NullableCharField(serializers.CharField):
+    """Text that is null, not "", when missing (a photo with no caption, a job with no error): clients test one value
+    for "none". ``allow_null`` marks it nullable in the schema."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str | None:
+        return super().to_representation(value) or None
 
 
 # --- Paging -------------------------------------------------------------------------------------------------------

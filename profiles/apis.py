@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from photosearch.api import ApiView, Conflict, WritePermission, error_responses
+from photosearch.api import ApiView, Conflict, NullableCharField, WritePermission, error_responses
 from photosearch.db.replicas import search_read
 from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
@@ -40,7 +40,8 @@ class JobSummaryOutputSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
-    last_error = serializers.CharField(source="public_error", help_text="Why the job stopped; server paths cut short.")
+    last_error = NullableCharField(
+        source="public_error", help_text="Why the job stopped; server paths cut short. Null: no error.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -72,7 +73,7 @@ class ProfileOutputSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
     source_kind = serializers.ChoiceField(choices=SourceKind.values)
     handle = serializers.CharField()
-    display_name = serializers.CharField()
+    display_name = NullableCharField()
     photo_count = serializers.IntegerField()
     embedded_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()

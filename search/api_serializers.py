@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from datetime import timezone as fixed_offset
+
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from photosearch.api import CursorField, field_copy
+from photosearch.api import CursorField, NullableCharField, field_copy
 from photosearch.errors import InvalidInput
 from profiles.models import MediaType
 from profiles.sources.text import text_clean
@@ -127,6 +130,51 @@ def absolute_thumbnail_url(request, photo) -> str | None:
     return request.build_absolute_uri(photo.thumbnail.url) if photo.thumbnail else None
 
 
+def _place_known(photo) -> bool:
+    return bool(photo.place_name or photo.place_id or photo.city or photo.country_code or photo.latitude is not None)
+
+
+def place_representation(photo) -> dict | None:
+    """A photo's ``place`` in the API, as ``PlaceOutputSerializer`` declares it (built directly for result pages)."""
+    if not _place_known(photo):
+        return None
+    return {
+        "name": photo.place or None, "source_name": photo.place_name or None, "source_id": photo.place_id or None,
+        "city": photo.city or None, "region": photo.region or None, "country": photo.country or None,
+        "country_code": photo.country_code or None, "latitude": photo.latitude, "longitude": photo.longitude,
+    }
+
+
+class PlaceOutputSerializer(serializers.Serializer):
+    """Where a photo was taken, the same object in results and in a photo's detail; null when nothing is known."""
+
+    name = NullableCharField(source="place", help_text="As the photo page shows it.")
+    source_name = NullableCharField(source="place_name", help_text="The source's name (Instagram location…).")
+    source_id = NullableCharField(source="place_id", help_text="The source's id of the place.")
+    city = NullableCharField()
+    region = NullableCharField()
+    country = NullableCharField()
+    country_code = NullableCharField(help_text="ISO 3166-1 alpha-2.")
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+
+    def to_representation(self, photo) -> dict | None:
+        return super().to_representation(photo) if _place_known(photo) else None
+
+
+class CameraOutputSerializer(serializers.Serializer):
+    """What took the photo; null when nothing is known."""
+
+    name = NullableCharField(source="camera", help_text="Make and model as one name.")
+    make = NullableCharField(source="camera_make")
+    model = NullableCharField(source="camera_model")
+    lens = NullableCharField()
+
+    def to_representation(self, photo) -> dict | None:
+        known = photo.camera_make or photo.camera_model or photo.lens
+        return super().to_representation(photo) if known else None
+
+
 class MatchOutputSerializer(serializers.Serializer):
     """Why a photo matched: its place in each channel (null: not a candidate there)."""
 
@@ -150,30 +198,64 @@ class MatchOutputSerializer(serializers.Serializer):
 HIT_TEXT_MAX_CHARS = 1000  # a page of hits stays small however long a photo's words are (they may be 50,000)
 
 
-class ShortenedCharField(serializers.CharField):
-    """A string cut to ``max_chars`` (at a word boundary when one is near, then "…") on output."""
+class ShortenedCharField(NullableCharField):
+    """A string cut to ``max_chars`` (at a word boundary when one is near, then "…") on output; null when empty."""
 
     def __init__(self, *, max_chars: int, **kwargs):
         self.max_chars = max_chars
         super().__init__(**kwargs)
 
-    def to_representation(self, value) -> str:
-        return text_clean(super().to_representation(value), max_chars=self.max_chars)
+    def to_representation(self, value) -> str | None:
+        return text_clean(super().to_representation(value) or "", max_chars=self.max_chars) or None
+
+
+class TakenAtField(serializers.DateTimeField):
+    """A photo's ``taken_at`` (its ``source`` is the photo) as ISO 8601 with the offset it was taken at
+    (``2022-01-10T07:30:00+11:00``); when that offset is unknown, as before: in the current time zone (UTC: ``Z``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("help_text", "When it was taken: ISO 8601 in the offset of the place, its local time; in "
+                          "the server's zone when that offset is unknown (`taken_at_offset` null). Null: unknown.")
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        photo = super().get_attribute(instance)
+        return None if photo is None or photo.taken_at is None else photo
+
+    def to_representation(self, photo) -> str:
+        if photo.taken_at_offset is None:
+            return super().to_representation(photo.taken_at)
+        return photo.taken_at.astimezone(fixed_offset(timedelta(minutes=photo.taken_at_offset))).isoformat()
+
+
+def _taken_at_offset_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        allow_null=True, help_text="The UTC offset of `taken_at`'s place in minutes (Sydney in summer: 660); null: "
+        "unknown.", **kwargs)
+
+
+class AlsoInOutputSerializer(serializers.Serializer):
+    """The same image under another profile: one result names every profile that holds it."""
+
+    profile = serializers.CharField(help_text="The other profile's handle.")
+    photo_id = serializers.IntegerField(help_text="The image's photo in that profile.")
 
 
 class HitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="photo.id")
     score = serializers.FloatField(help_text="Fused score (weighted reciprocal rank).")
     profile = serializers.CharField(source="photo.profile.handle")
-    caption = serializers.CharField(source="photo.caption", help_text="Generated caption.")
+    caption = NullableCharField(source="photo.caption", help_text="Generated caption; null: none yet.")
     text = ShortenedCharField(
         source="photo.source_text", max_chars=HIT_TEXT_MAX_CHARS,
         help_text=f"The source's own words, cut to {HIT_TEXT_MAX_CHARS:,} characters (the photo's URL has them all).",
     )
     thumbnail_url = serializers.SerializerMethodField()
-    permalink = serializers.CharField(source="photo.permalink")
-    taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)
-    place = serializers.CharField(source="photo.place", help_text="Where it was taken; empty when unknown.")
+    permalink = NullableCharField(source="photo.permalink")
+    taken_at = TakenAtField(source="photo")
+    taken_at_offset = _taken_at_offset_field(source="photo.taken_at_offset")
+    place = PlaceOutputSerializer(source="photo", allow_null=True)
     media_type = serializers.CharField(source="photo.media_type")
     match = MatchOutputSerializer(source="*")
 
@@ -189,12 +271,13 @@ class HitOutputSerializer(serializers.Serializer):
             "id": photo.id,
             "score": float(hit.score),
             "profile": photo.profile.handle,
-            "caption": photo.caption,
-            "text": text_clean(photo.source_text, max_chars=HIT_TEXT_MAX_CHARS),
+            "caption": photo.caption or None,
+            "text": text_clean(photo.source_text, max_chars=HIT_TEXT_MAX_CHARS) or None,
             "thumbnail_url": absolute_thumbnail_url(self.context["request"], photo),
-            "permalink": photo.permalink,
-            "taken_at": None if photo.taken_at is None else self._datetime.to_representation(photo.taken_at),
-            "place": photo.place,
+            "permalink": photo.permalink or None,
+            "taken_at": None if photo.taken_at is None else self._taken_at.to_representation(photo),
+            "taken_at_offset": photo.taken_at_offset,
+            "place": place_representation(photo),
             "media_type": photo.media_type,
             "match": {
                 "vector_rank": hit.vector_rank,
@@ -207,10 +290,10 @@ class HitOutputSerializer(serializers.Serializer):
         }
 
     @cached_property
-    def _datetime(self) -> serializers.DateTimeField:
-        # An unbound field, used only for its conversion: ISO 8601 in the current time zone, as the declared field
-        # gives, with that zone looked up once per page (per hit it was a third of the page's rendering).
-        return serializers.DateTimeField(default_timezone=timezone.get_current_timezone() if settings.USE_TZ else None)
+    def _taken_at(self) -> TakenAtField:
+        # An unbound field, used only for its conversion: as the declared field gives it, with the current time zone
+        # (for an unknown offset) looked up once per page (per hit it was a third of the page's rendering).
+        return TakenAtField(default_timezone=timezone.get_current_timezone() if settings.USE_TZ else None)
 
 
 class ResultsOutputSerializer(serializers.Serializer):
@@ -257,23 +340,3 @@ class SearchResultsOutputSerializer(ResultsOutputSerializer):
         # Nothing understood (or literal): the query as typed.
         data["description"] = self.context["query"] if instance["description"] is None else instance["description"]
         return data
-
-
-
-class PlaceOutputSerializer(serializers.Serializer):
-    name = serializers.CharField(source="place", help_text="As the photo page shows it; empty when unknown.")
-    source_name = serializers.CharField(source="place_name", help_text="The source's name (Instagram location…).")
-    source_id = serializers.CharField(source="place_id", help_text="The source's id of the place.")
-    city = serializers.CharField()
-    region = serializers.CharField()
-    country = serializers.CharField()
-    country_code = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
-    latitude = serializers.FloatField(allow_null=True)
-    longitude = serializers.FloatField(allow_null=True)
-
-
-class CameraOutputSerializer(serializers.Serializer):
-    name = serializers.CharField(source="camera", help_text="Make and model as one name.")
-    make = serializers.CharField(source="camera_make")
-    model = serializers.CharField(source="camera_model")
-    lens = serializers.CharField()

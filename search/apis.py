@@ -16,7 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from photosearch.api import ApiView, PayloadTooLarge, cursor_encode, error_responses
+from photosearch.api import ApiView, NullableCharField, PayloadTooLarge, cursor_encode, error_responses
 from photosearch.db.replicas import search_read
 from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_size_error, upload_too_large_message
 from profiles.fetch import IMAGE_CONTENT_TYPES
@@ -28,6 +28,7 @@ from search.api_serializers import (
     ResultsOutputSerializer,
     SearchResultsOutputSerializer,
     SortedFilterInputSerializer,
+    TakenAtField,
     absolute_thumbnail_url,
 )
 from search.ranking.words import WORDS_MODES
@@ -177,29 +178,31 @@ class PhotoDetailApi(ApiView):
         profile = serializers.CharField(source="profile.handle")
         profile_id = serializers.IntegerField()
         source_id = serializers.CharField(help_text="Stable id within the source (shortcode, relative path, URL…).")
-        permalink = serializers.CharField()
+        permalink = NullableCharField()
         thumbnail_url = serializers.SerializerMethodField()
         width = serializers.IntegerField(allow_null=True, help_text="Of the original image, upright.")
         height = serializers.IntegerField(allow_null=True, help_text="Of the original image, upright.")
-        taken_at = serializers.DateTimeField(allow_null=True)
+        taken_at = TakenAtField(source="*")
+        taken_at_offset = serializers.IntegerField(
+            allow_null=True, help_text="The UTC offset of `taken_at`'s place in minutes; null: unknown.")
         media_type = serializers.CharField()
-        text = serializers.CharField(source="source_text")
-        caption = serializers.CharField(help_text="Generated caption.")
+        text = NullableCharField(source="source_text")
+        caption = NullableCharField(help_text="Generated caption; null: none yet.")
         hashtags = serializers.ListField(child=serializers.CharField(), source="hashtag_list")
-        alt_text = serializers.CharField()
+        alt_text = NullableCharField()
         likes = serializers.IntegerField(allow_null=True)
-        taken_at_source = serializers.CharField(
-            help_text="Where taken_at came from: source, exif, file_name, file_time; empty when unknown.")
-        place = PlaceOutputSerializer(source="*")
+        taken_at_source = NullableCharField(
+            help_text="Where taken_at came from: source, exif, file_name, file_time; null when unknown.")
+        place = PlaceOutputSerializer(source="*", allow_null=True)
         people = serializers.ListField(
             child=serializers.CharField(), source="people_list",
             help_text="Handles without '@': tagged accounts, @mentions, the Flickr owner.")
-        camera = CameraOutputSerializer(source="*")
-        ocr_text = serializers.CharField(
-            source="shown_ocr_text", help_text="Words read in the image; empty when none (or not read yet).")
+        camera = CameraOutputSerializer(source="*", allow_null=True)
+        ocr_text = NullableCharField(
+            source="shown_ocr_text", help_text="Words read in the image; null when none (or not read yet).")
         extra = serializers.JSONField(help_text="Source metadata kept as is: licence, owner, post…")
         duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
-        embedding_model = serializers.CharField(help_text="Model of its vector; empty if not embedded yet.")
+        embedding_model = NullableCharField(help_text="Model of its vector; null if not embedded yet.")
         embedded_at = serializers.DateTimeField(allow_null=True)
         imported_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
