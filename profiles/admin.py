@@ -9,7 +9,7 @@ from django.utils.http import urlencode
 
 from profiles.models import TEXT_SEARCH_CONFIG, ImportJob, Photo, Profile, SourceKind
 from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
-from profiles.selectors import import_jobs_in_flight, profile_list_for_admin
+from profiles.selectors import import_job_status_words, import_jobs_in_flight, profile_list_for_admin
 from profiles.services import ImportBusy, import_job_enqueue
 
 
@@ -70,10 +70,14 @@ class ProfileForm(_SourceOptionFields, forms.ModelForm):
         return super().save(commit)
 
 
+def _next_step(job: ImportJob) -> str:
+    return (import_job_status_words(job)[1] if job.pk else "") or "—"  # no pk: the inline's empty form
+
+
 class RecentJobsInline(admin.TabularInline):
     model = ImportJob
     fields = ("status", "imported", "updated", "unchanged", "skipped", "failed", "created_at", "finished_at",
-              "last_error")
+              "last_error", "next_step")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -85,6 +89,10 @@ class RecentJobsInline(admin.TabularInline):
         request.jobs_of_profile = obj  # on the request, not on this shared admin instance
         return super().get_formset(request, obj, **kwargs)
 
+    @admin.display(description="What to do")
+    def next_step(self, obj):
+        return _next_step(obj)
+
     def get_queryset(self, request):
         profile = getattr(request, "jobs_of_profile", None)
         recent = ImportJob.objects.filter(profile=profile).order_by("-created_at").values_list("pk", flat=True)[:10]
@@ -94,8 +102,8 @@ class RecentJobsInline(admin.TabularInline):
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     form = ProfileForm
-    list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "last_import",
-                    "open_search")
+    list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "duplicate_count",
+                    "last_import", "open_search")
     list_filter = ("source_kind",)
     search_fields = ("handle", "display_name")
     inlines = [RecentJobsInline]
@@ -113,9 +121,14 @@ class ProfileAdmin(admin.ModelAdmin):
     def photo_count(self, obj):
         return obj.photo_count
 
-    @admin.display(ordering="embedded_count")
+    @admin.display(ordering="embedded_count", description="Indexed")
     def embedded_count(self, obj):
         return obj.embedded_count
+
+    @admin.display(ordering="duplicate_count", description="+ duplicates")
+    def duplicate_count(self, obj):
+        # Never indexed themselves, they share their original's index: "57 indexed + 5 duplicates", not "57 of 62".
+        return f"+ {obj.duplicate_count}" if obj.duplicate_count else "—"
 
     @admin.display(description="Search")
     def open_search(self, obj):
@@ -128,7 +141,10 @@ class ProfileAdmin(admin.ModelAdmin):
     def last_import(self, obj):
         if obj.last_import_status is None:
             return "—"
-        return f"{ImportJob.Status(obj.last_import_status).label} ({obj.last_import_imported} new)"
+        job = ImportJob(profile=obj, status=obj.last_import_status, options=obj.last_import_options,
+                        created_at=obj.last_import_created_at, failed=obj.last_import_failed)
+        status, step = import_job_status_words(job)
+        return f"{status} ({obj.last_import_imported} new){' — ' + step if step else ''}"
 
     def _enqueue(self, request, queryset, options):
         for profile in queryset:
@@ -152,7 +168,7 @@ class ProfileAdmin(admin.ModelAdmin):
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = ("id", "profile", "status", "progress", "imported", "updated", "unchanged", "skipped", "failed",
-                    "created_at", "finished_at", "last_error")
+                    "created_at", "finished_at", "last_error", "next_step")
     list_filter = ("status", "profile__source_kind")
     list_select_related = ("profile",)
     readonly_fields = [field.name for field in ImportJob._meta.fields]
@@ -162,6 +178,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="What to do")
+    def next_step(self, obj):
+        return _next_step(obj)
 
     @admin.display(description="Progress")
     def progress(self, obj):

@@ -17,6 +17,7 @@ from photosearch.db.replicas import search_read
 from profiles.models import ImportJob, SourceKind
 from profiles.selectors import (
     import_job_get,
+    import_job_status_words,
     place_counts,
     profile_get,
     profile_get_with_last_import,
@@ -45,12 +46,18 @@ class JobSummaryOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    next_step = serializers.SerializerMethodField(help_text="What to do about the job's state, in words "
+                                                "(Instagram could not be reached: rerun when online…); "
+                                                "null when there is nothing to do.")
 
     def get_url(self, job) -> str:
         return self.context["request"].build_absolute_uri(reverse("api-job", kwargs={"job_id": job.pk}))
 
     def get_fast_update(self, job) -> bool:
         return bool(job.options.get("fast_update"))
+
+    def get_next_step(self, job) -> str | None:
+        return import_job_status_words(job)[1] or None
 
 
 class ProblemOutputSerializer(serializers.Serializer):
@@ -76,6 +83,9 @@ class ProfileOutputSerializer(serializers.Serializer):
     display_name = NullableCharField()
     photo_count = serializers.IntegerField()
     embedded_count = serializers.IntegerField()
+    duplicate_count = serializers.IntegerField(
+        help_text="Photos whose image another photo of the profile has: never embedded, they share its "
+        "index (57 indexed + 5 duplicates).")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     last_job = serializers.SerializerMethodField()

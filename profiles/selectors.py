@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from profiles.models import ImportJob, Photo, Profile
+from profiles.models import ImportJob, Photo, Profile, SourceKind
+from profiles.sources.base import SourceError, SourceNotFound, SourceRefused, SourceUnavailable
 
 # Advisory-lock namespace of imports ("phot"); the second key is the profile id. The running import of a profile holds
 # this lock on its database session (profiles.services), so PostgreSQL drops it when that process dies.
@@ -37,22 +38,26 @@ def profile_ids_by_handle(handles: Iterable[str], *, using: str = DEFAULT_DB_ALI
 
 
 def profile_list_with_counts(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Profile]:
-    """Profiles with ``photo_count`` and ``embedded_count`` annotations, from database ``using``."""
+    """Profiles with ``photo_count``, ``embedded_count``, ``duplicate_count`` and ``originals_count`` (photos less
+    duplicates: what can be indexed) annotations, from database ``using``."""
     return Profile.objects.using(using).annotate(
         photo_count=Count("photos"),
         embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
-    ).order_by("handle")
+        # Duplicates are never embedded: they share their original's index ("57 indexed + 5 duplicates").
+        duplicate_count=Count("photos", filter=Q(photos__duplicate_of__isnull=False)),
+    ).annotate(originals_count=F("photo_count") - F("duplicate_count")).order_by("handle")
 
 
 def profile_list_for_admin() -> QuerySet[Profile]:
     """``profile_list_with_counts()`` with the newest import that ran (refused ones aside) as
-    ``last_import_status`` and ``last_import_imported`` (None if never imported): one query for the whole list."""
+    ``last_import_status``, ``…_imported``, ``…_failed``, ``…_options`` and ``…_created_at`` (None if never
+    imported): one query for the whole list."""
     newest = ImportJob.objects.filter(profile=OuterRef("pk")).exclude(status=ImportJob.Status.REFUSED).order_by(
         "-created_at", "-id"
     )
     return profile_list_with_counts().annotate(
-        last_import_status=Subquery(newest.values("status")[:1]),
-        last_import_imported=Subquery(newest.values("imported")[:1]),
+        **{f"last_import_{name}": Subquery(newest.values(name)[:1])
+           for name in ("status", "imported", "failed", "options", "created_at")},
     )
 
 
@@ -77,6 +82,10 @@ def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> li
     }
     for profile in profiles:
         profile.last_import = latest.get(profile.pk)
+        if profile.last_import is not None:
+            profile.last_import.profile = profile  # no query per row for the words below
+            profile.last_import.status_words, profile.last_import.next_step = import_job_status_words(
+                profile.last_import)
     return profiles
 
 
@@ -84,6 +93,61 @@ def profile_get_with_last_import(*, profile_id: int) -> Profile | None:
     """One profile with its counts and ``last_import``, or None."""
     found = profile_list_with_last_import(profile_ids=[profile_id])
     return found[0] if found else None
+
+
+def profile_source_options(*, profile: Profile) -> dict:
+    """How to reach ``profile``'s source again: its remembered options. An Instagram profile imported from a download
+    folder before profiles remembered the folder (only its jobs did) gets the folder its newest such job read, so a
+    rerun reads it again rather than going online."""
+    options = dict(profile.source_options)
+    if profile.source_kind == SourceKind.INSTAGRAM and not options:
+        folders = ImportJob.objects.filter(profile=profile, options__has_key="from_dir").order_by("-created_at", "-id")
+        if (job := folders.first()) is not None:
+            options["from_dir"] = job.options["from_dir"]
+    return options
+
+
+# What stopped an import (kept as the job's ``options["stopped_by"]``) → what to tell the user. Instagram's own
+# words where it is the source; {source} is the source kind's name.
+_STOP_KINDS = ((SourceNotFound, "not_found"), (SourceRefused, "refused"), (SourceUnavailable, "unavailable"))
+_NEXT_STEPS = {
+    ("interrupted", "unavailable"): "{source} could not be reached: rerun when online.",
+    ("interrupted", "unavailable", "instagram"): "Instagram could not be reached: rerun when online, or import from "
+    "a download folder with import_instagram {handle} --from-dir FOLDER.",
+    ("interrupted", "refused"): "{source} refused (see why below): do what it asks, then rerun; the import continues "
+    "where it stopped.",
+    ("interrupted", ""): "The import stopped before the end (see why below): rerun to continue where it stopped.",
+    ("failed", "not_found"): "Not found (see why below): correct the profile's name, folder or file in the admin, then "
+    "import again.",
+    ("failed", ""): "The import failed (see why below; the server log has the details): import again once it is "
+    "fixed.",
+    ("refused", ""): "Another import of this profile was running: import again when it has ended.",
+    ("queued", "stale"): "Still queued: no worker has taken it; start a Celery worker (or unset CELERY_BROKER_URL to "
+    "import in-process), or run the import command.",
+}
+_STATUS_WORDS = {"interrupted": "Interrupted", "refused": "Not run"}
+
+
+def job_stop_kind(exc: SourceError) -> str:
+    """What kind of trouble stopped an import: ``not_found``, ``refused`` (login, rate limit), ``unavailable``
+    (network)."""
+    return next((kind for cls, kind in _STOP_KINDS if isinstance(exc, cls)), "")
+
+
+def import_job_status_words(job: ImportJob) -> tuple[str, str]:
+    """(status, next step) as pages and the admin show an import: a short status ("Interrupted"), and what the user
+    can do about it ("Instagram could not be reached: rerun when online, or …"; "" when there is nothing to do)."""
+    status = _STATUS_WORDS.get(job.status, ImportJob.Status(job.status).label)
+    kind = job.options.get("stopped_by", "") if isinstance(job.options, dict) else ""
+    if job.status == ImportJob.Status.QUEUED:
+        kind = "stale" if job.created_at and job.created_at < timezone.now() - QUEUED_STALE_AFTER else "fresh"
+    source_kind = job.profile.source_kind
+    step = (_NEXT_STEPS.get((job.status, kind, source_kind)) or _NEXT_STEPS.get((job.status, kind))
+            or _NEXT_STEPS.get((job.status, "")) or "")
+    if job.status == ImportJob.Status.SUCCEEDED and job.failed:
+        step = f"{job.failed} could not be downloaded this time: rerun to retry them."
+    source = {"instagram": "Instagram", "flickr": "Flickr"}.get(source_kind, "The source")
+    return status, step.format(source=source, handle=job.profile.handle)
 
 
 def import_job_get(*, job_id: int) -> ImportJob | None:

@@ -18,10 +18,10 @@ from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, sha256_hex
 from profiles.metadata import photo_metadata
 from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.selectors import import_job_running, import_lock_key
+from profiles.selectors import import_job_running, import_lock_key, job_stop_kind, profile_source_options
 from profiles.signals import import_finished
 from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord, error_line
-from profiles.sources.registry import BuildContext, source_build
+from profiles.sources.registry import BuildContext, source_build, source_options_merged
 from profiles.thumbnails import (ThumbnailStoreError, image_checked, text_image_backfill, text_image_store,
                                  thumbnail_release, thumbnail_store)
 
@@ -61,8 +61,9 @@ def profile_get_or_create(
         handle=handle,
         defaults={"display_name": display_name or handle, "source_options": source_options or {}},
     )
-    if not created and source_options and {**profile.source_options, **source_options} != profile.source_options:
-        profile.source_options = {**profile.source_options, **source_options}
+    merged = source_options_merged(kind=source_kind, stored=profile.source_options, given=source_options or {})
+    if not created and merged != profile.source_options:
+        profile.source_options = merged
         profile.save(update_fields=["source_options", "updated_at"])
     return profile
 
@@ -76,9 +77,8 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditi
     Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes for a known source id
     replace the thumbnail and clear the embedding, generated caption and words read in the image so the indexer
     recomputes them; the same bytes with new metadata (or metadata this version reads and an older one did not:
-    EXIF, places, people) update only those fields. Bytes that
-    another photo of the profile already has make this row a duplicate of that photo (own source id, text and link
-    kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
+    EXIF, places, people) update only those fields. Bytes that another photo of the profile already has make this
+    row a duplicate of that photo (own source id, text and link kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
     are not a usable image. ``renditions``, when given, receives the names of the files the row newly refers to.
     """
     digest = sha256_hex(data)
@@ -244,8 +244,7 @@ def import_job_enqueue(*, profile: Profile, options: dict[str, Any] | None = Non
         except Exception:
             if not settings.CELERY_TASK_ALWAYS_EAGER:
                 raise
-            # In-process (no broker): the job row already says what went wrong; the request that queued it
-            # must not fail with it.
+            # In-process (no broker): the job row says what went wrong; the request that queued it must not fail.
             logger.exception("Import job #%s failed", job.pk)
 
     transaction.on_commit(send)
@@ -307,7 +306,7 @@ def import_job_run(
         progress.finish(ImportJob.Status.SUCCEEDED, "")  # in the try: the job may have gone in the last second
     except SourceError as exc:
         status = ImportJob.Status.FAILED if isinstance(exc, SourceNotFound) else ImportJob.Status.INTERRUPTED
-        progress.finish(status, str(exc))
+        progress.finish(status, str(exc), stopped_by=job_stop_kind(exc))
         raise
     except ImportCancelled:
         embed = False  # its photos went with the profile, the job row with it: nothing to write, no file to keep
@@ -388,15 +387,14 @@ def _import_job_refuse(job_id: int, reason: str) -> None:
     )
 
 
-def _import_lock_take(profile_id: int) -> bool:
+def _import_lock_take(profile_id: int, *, function: str = "pg_try_advisory_lock") -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(import_lock_key(profile_id)))
+        cursor.execute(f"SELECT {function}(%s, %s)", list(import_lock_key(profile_id)))
         return cursor.fetchone()[0]
 
 
 def _import_lock_release(profile_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(import_lock_key(profile_id)))
+    _import_lock_take(profile_id, function="pg_advisory_unlock")
 
 
 class _JobProgress:
@@ -416,9 +414,12 @@ class _JobProgress:
             self.job.problems.append([record.source_id, reason])
         self._write()
 
-    def finish(self, status: str, error: str) -> None:
+    def finish(self, status: str, error: str, stopped_by: str = "") -> None:
         self.job.status = status
         self.job.last_error = error
+        # In the run's options (no column of its own): what stopped it decides what the pages advise.
+        self.job.options = {k: v for k, v in self.job.options.items() if k != "stopped_by"} | (
+            {"stopped_by": stopped_by} if stopped_by else {})
         self.job.finished_at = timezone.now()
         self._write(force=True)
 
@@ -428,7 +429,7 @@ class _JobProgress:
         self.last_write = time.monotonic()
         self.job.heartbeat_at = timezone.now()
         fields = ("status", "total", "imported", "updated", "unchanged", "skipped", "failed", "problems",
-                  "last_error", "heartbeat_at", "finished_at")
+                  "last_error", "heartbeat_at", "finished_at", "options")
         if not ImportJob.objects.filter(pk=self.job.pk).update(**{name: getattr(self.job, name) for name in fields}):
             # The row is gone: deleted with its profile (or alone) while the import ran.
             if Profile.objects.filter(pk=self.job.profile_id).exists():
@@ -438,11 +439,11 @@ class _JobProgress:
 
 def _source_for(job: ImportJob) -> Source:
     """The job's importer, from the source registry (server paths outside PHOTOSEARCH_IMPORT_ROOTS are refused
-    there, whoever asked)."""
+    there, whoever asked), reaching the source the way the profile was imported (``profile_source_options``)."""
     profile = job.profile
     context = BuildContext(
         handle=profile.handle,
-        options={**profile.source_options, **job.options},
+        options={**profile_source_options(profile=profile), **job.options},
         known_post=lambda post: Photo.objects.filter(profile=profile, extra__post=post).exists(),
         data_dir=settings.DATA_DIR,
     )

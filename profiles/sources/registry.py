@@ -54,6 +54,9 @@ class SourceKindSpec:
     build: Callable[[BuildContext], Source]
     # Rules between options: (options given) → {option: [messages]}
     rules: Callable[[Mapping[str, str]], dict[str, list[str]]] = lambda options: {}
+    # Options that each name the whole way to reach the source (a download folder, a login…): a profile keeps one,
+    # the one it was last imported with, so every rerun goes the same way.
+    one_of: frozenset[str] = frozenset()
     option_names: frozenset[str] = field(init=False)
 
     def __post_init__(self):
@@ -159,10 +162,15 @@ def _flickr_rules(options: Mapping[str, str]) -> dict[str, list[str]]:
     return errors
 
 
+_INSTAGRAM_LOGINS = ("session_file", "login", "cookies_file")
+
+
 def _instagram_rules(options: Mapping[str, str]) -> dict[str, list[str]]:
-    given = [name for name in ("session_file", "login", "cookies_file") if name in options]
+    given = [name for name in _INSTAGRAM_LOGINS if name in options]
     if len(given) > 1:
         return {given[1]: [f"Give one way to log in: {', '.join(given)} were given."]}
+    if given and "from_dir" in options:
+        return {"from_dir": [f"A download folder is read offline, without a login: give from_dir or {given[0]}."]}
     return {}
 
 
@@ -191,6 +199,7 @@ SOURCE_KINDS: dict[str, SourceKindSpec] = {
             ),
             build=_flickr,
             rules=_flickr_rules,
+            one_of=frozenset({"album", "user"}),
         ),
         SourceKindSpec(
             kind="instagram",
@@ -203,14 +212,16 @@ SOURCE_KINDS: dict[str, SourceKindSpec] = {
                 SourceOption("cookies_file", "instagram_cookies_file", "Browser cookies file",
                              "a cookies.txt exported from a logged-in browser, on the server.", existing_file,
                              server_path=True),
+                SourceOption("from_dir", "instagram_from_dir", "Download folder (offline)",
+                             "a folder the instaloader command wrote, on the server: imported offline, never online; "
+                             "or a way to log in.", existing_folder, server_path=True),
             ),
             build=_instagram,
             rules=_instagram_rules,
+            one_of=frozenset({*_INSTAGRAM_LOGINS, "from_dir"}),
         ),
     )
 }
-# Per-run options that name server paths (commands only): fenced like the profile's own.
-RUN_PATH_OPTIONS = ("from_dir",)
 
 
 def source_options_check(*, kind: str, options: Mapping[str, str]) -> dict[str, str]:
@@ -242,14 +253,22 @@ def source_options_check(*, kind: str, options: Mapping[str, str]) -> dict[str, 
 
 def source_build(context: BuildContext, *, kind: str) -> Source:
     """The importer for a ``kind`` profile. A server path outside PHOTOSEARCH_IMPORT_ROOTS is refused here too
-    (``SourceNotFound``), whoever asked: options stored before the roots were set, a command's ``--from-dir``."""
+    (``SourceNotFound``), whoever asked: options stored before the roots were set, a run's own ``from_dir``."""
     spec = SOURCE_KINDS[kind]
-    path_options = [option.name for option in spec.options if option.server_path] + list(RUN_PATH_OPTIONS)
-    for name in path_options:
+    for name in [option.name for option in spec.options if option.server_path]:
         value = context.options.get(name)
         if value and (reason := path_outside_roots(Path(str(value)), settings.PHOTOSEARCH_IMPORT_ROOTS)):
             raise SourceNotFound(reason)
     return spec.build(context)
+
+
+def source_options_merged(*, kind: str, stored: Mapping[str, object], given: Mapping[str, object]) -> dict:
+    """A ``kind`` profile's ``stored`` options updated with ``given``. Given one of the ways to reach the source
+    (``SourceKindSpec.one_of``: an Instagram download folder, session file, login or cookies file), the profile
+    forgets the others: it reruns the way it was last imported (offline stays offline)."""
+    one_of = SOURCE_KINDS[kind].one_of if kind in SOURCE_KINDS else frozenset()
+    kept = {name: value for name, value in stored.items() if not (one_of & set(given) and name in one_of)}
+    return {**kept, **given}
 
 
 def source_option_fields() -> dict[str, tuple[str, str]]:

@@ -10,7 +10,9 @@ class Command(ImportCommand):
     help = (
         "Import an Instagram profile's posts (one photo per image; carousels give several; videos keep their cover). "
         "Live through instaloader with a logged-in session, or offline from a folder the instaloader CLI wrote "
-        "(--from-dir). Rate limits end the run with a message; rerunning continues where it stopped."
+        "(--from-dir). The profile remembers the folder or the login: a rerun without them (this command, the API, "
+        "the admin's Import now) goes the same way. Rate limits end the run with a message; rerunning continues "
+        "where it stopped."
     )
 
     def add_arguments(self, parser):
@@ -32,14 +34,13 @@ class Command(ImportCommand):
             raise CommandError("--limit must be at least 1.")
         if from_dir is not None and not from_dir.expanduser().is_dir():
             raise CommandError(f"--from-dir {from_dir} is not a folder.")
-        # Session choices are remembered on the profile, so "import now" in the admin can reuse them.
+        # The way to reach the source is remembered on the profile (replacing the one before), so a rerun without
+        # it — this command, the API, the admin's "Import now" — goes the same way: offline stays offline.
         remembered = {
             key: str(value.expanduser().resolve()) if isinstance(value, Path) else value
-            for key, value in (("session_file", session_file), ("login", login), ("cookies_file", cookies))
+            for key, value in (("session_file", session_file), ("login", login), ("cookies_file", cookies),
+                               ("from_dir", from_dir))
             if value
         }
         target = self.profile_for(kind=SourceKind.INSTAGRAM, handle=username.lstrip("@"), options=remembered)
-        run_options = {"fast_update": fast_update, "limit": limit}
-        if from_dir is not None:
-            run_options["from_dir"] = str(from_dir.expanduser().resolve())
-        self.run_import(profile=target, job_options=run_options, **options)
+        self.run_import(profile=target, job_options={"fast_update": fast_update, "limit": limit}, **options)
