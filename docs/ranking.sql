@@ -6,7 +6,7 @@
 -- hybrid: photo_search(query="red tram"): both channels, no filters, HNSW
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
 --   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
---   limit, offset, headline_options
+--   photo_id, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -92,13 +92,18 @@ text_ranked AS (
     ) matches
 ),
 fused AS (
-    SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
-        COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
-        v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
-    FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
-    WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
-       OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    SELECT DISTINCT ON (p.content_hash) f.*
+    FROM (
+        SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
+            COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+              + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
+            v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+        WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+           OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    ) f JOIN profiles_photo p ON p.id = f.photo_id
+    WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)
+    ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
     SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
@@ -119,11 +124,11 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
         ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
     END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
-    p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
-    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
-    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
-    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
+    p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
+    p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
+    p."camera_make", p."camera_model", p."lens", p."latitude", p."longitude", p."place_name", p."place_id",
+    p."city", p."region", p."country", p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at",
+    p."text_image", p."content_hash", p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -133,7 +138,7 @@ ORDER BY page.position;
 -- hybrid, a phrase and an excluded word: photo_search(query='"red tram" -night'): the phrase is required, excluded words also drop vector hits
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
 --   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
---   limit, offset, headline_options
+--   photo_id, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -222,13 +227,18 @@ text_ranked AS (
     ) matches
 ),
 fused AS (
-    SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
-        COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
-        v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
-    FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
-    WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
-       OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    SELECT DISTINCT ON (p.content_hash) f.*
+    FROM (
+        SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
+            COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+              + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
+            v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+        WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+           OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    ) f JOIN profiles_photo p ON p.id = f.photo_id
+    WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)
+    ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
     SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
@@ -249,11 +259,11 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
         ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
     END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
-    p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
-    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
-    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
-    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
+    p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
+    p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
+    p."camera_make", p."camera_model", p."lens", p."latitude", p."longitude", p."place_name", p."place_id",
+    p."city", p."region", p."country", p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at",
+    p."text_image", p."content_hash", p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -263,7 +273,7 @@ ORDER BY page.position;
 -- filtered: photo_search with profile, date range and media_type filters that leave few photos (exact scan)
 -- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, profile_ids,
 --   taken_from, taken_to, media_type, vector_depth, every_cap, term_cap, text_shortlist, closeness_weight,
---   text_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset, headline_options
+--   text_depth, vector_weight, rrf_k, text_weight, cutoff, photo_id, limit, offset, headline_options
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -361,13 +371,18 @@ text_ranked AS (
     ) matches
 ),
 fused AS (
-    SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
-        COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
-        v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
-    FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
-    WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
-       OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    SELECT DISTINCT ON (p.content_hash) f.*
+    FROM (
+        SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
+            COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+              + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
+            v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+        WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+           OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    ) f JOIN profiles_photo p ON p.id = f.photo_id
+    WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)
+    ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
     SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
@@ -388,11 +403,11 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
         ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
     END AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
-    p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
-    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
-    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
-    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
+    p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
+    p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
+    p."camera_make", p."camera_model", p."lens", p."latitude", p."longitude", p."place_name", p."place_id",
+    p."city", p."region", p."country", p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at",
+    p."text_image", p."content_hash", p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
@@ -418,13 +433,18 @@ text_ranked AS (
     ) matches
 ),
 fused AS (
-    SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
-        COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
-          + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
-        v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
-    FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
-    WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
-       OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    SELECT DISTINCT ON (p.content_hash) f.*
+    FROM (
+        SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
+            COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+              + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
+            v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+        WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+           OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    ) f JOIN profiles_photo p ON p.id = f.photo_id
+    WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)
+    ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
     SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
@@ -437,11 +457,11 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
     NULL,
     NULL AS in_image_text,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
-    p."taken_at", p."source_text", p."hashtags", p."hashtag_words", p."text_config", p."alt_text", p."media_type",
-    p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source", p."camera_make", p."camera_model",
-    p."lens", p."latitude", p."longitude", p."place_name", p."place_id", p."city", p."region", p."country",
-    p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at", p."text_image", p."content_hash",
-    p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
+    p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
+    p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
+    p."camera_make", p."camera_model", p."lens", p."latitude", p."longitude", p."place_name", p."place_id",
+    p."city", p."region", p."country", p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at",
+    p."text_image", p."content_hash", p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
     pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id

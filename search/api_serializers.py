@@ -258,6 +258,8 @@ class HitOutputSerializer(serializers.Serializer):
     place = PlaceOutputSerializer(source="photo", allow_null=True)
     media_type = serializers.CharField(source="photo.media_type")
     match = MatchOutputSerializer(source="*")
+    also_in = AlsoInOutputSerializer(
+        many=True, help_text="The same image in other profiles (collapsed into this result).")
 
     def get_thumbnail_url(self, hit) -> str | None:
         return absolute_thumbnail_url(self.context["request"], hit.photo)
@@ -279,6 +281,7 @@ class HitOutputSerializer(serializers.Serializer):
             "taken_at_offset": photo.taken_at_offset,
             "place": place_representation(photo),
             "media_type": photo.media_type,
+            "also_in": [dict(other) for other in hit.also_in],
             "match": {
                 "vector_rank": hit.vector_rank,
                 "vector_distance": None if hit.vector_distance is None else float(hit.vector_distance),

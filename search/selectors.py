@@ -47,6 +47,7 @@ from search.inputs import (
 )
 from search.query_vectors import query_image_vector, query_text_vector, split_exclusions, vector_as_array
 from search.ranking import statement
+from search.ranking.duplicates import hits_with_other_profiles
 from search.ranking.loader import hits_from_rows, photos_by_id
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
@@ -191,17 +192,20 @@ def photo_similar(
     *, photo: Photo, filters: SearchFilters = SearchFilters(), limit: int = 20, offset: int = 0,
     using: str | None = None,
 ) -> SearchResult:
-    """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself.
+    """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself and every
+    copy of its image (in other profiles; a duplicate's original).
 
-    Uses the photo's stored vector, so it needs no model load and also works for photos embedded by a previous model.
+    Uses the photo's stored vector — a duplicate's, its original's: it shares that image and has none of its own —
+    so it needs no model load and also works for photos embedded by a previous model.
     No cutoff: "more like this" is an ordering, not a question with right answers.
     """
-    if photo.embedding is None or not photo.embedding_model:
+    original = photo.duplicate_of if photo.duplicate_of_id else photo
+    if original is None or original.embedding is None or not original.embedding_model:
         raise NotEmbedded(f"Photo {photo.pk} has no embedding yet; run embed_photos first.")
     return _ranked(
-        words=None, query_vector=vector_as_array(photo.embedding), model_id=photo.embedding_model,
+        words=None, query_vector=vector_as_array(original.embedding), model_id=original.embedding_model,
         filters=filters, sort="relevance", limit=limit, offset=offset,
-        ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=photo.pk, using=using,
+        ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=original.pk, using=using,
     )
 
 
@@ -277,7 +281,8 @@ def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, rank
     )
     rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using=using)
     has_more = len(rows) > limit
-    return SearchResult(hits=hits_from_rows(rows[:limit], using=using), model_id=model_id, warnings=warnings,
+    hits = hits_with_other_profiles(hits_from_rows(rows[:limit], using=using), using=using)
+    return SearchResult(hits=hits, model_id=model_id, warnings=warnings,
                         has_more=has_more, next_offset=offset + limit if has_more else None)
 
 

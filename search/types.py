@@ -91,6 +91,8 @@ class SearchHit:
     text_score: float | None = None
     headline: str = ""  # HTML-safe snippet of the photo's words, matches in <mark>; "" when no word matched
     in_image_text: bool = False  # some of the query's words were read in the image itself (OCR)
+    # The same image in other profiles ({"profile": handle, "photo_id": id}): one result names them all.
+    also_in: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)

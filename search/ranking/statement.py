@@ -19,6 +19,7 @@ from django.conf import settings
 from profiles.models import IMAGE_TEXT_WEIGHT
 from profiles.places import EARTH_RADIUS_KM
 from search.indexes import embedding_expression
+from search.ranking.duplicates import one_per_image
 from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
 from search.ranking.words import QueryWords
 from search.types import Near, RankingOptions, SearchFilters
@@ -313,7 +314,7 @@ def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort
         "    ) matches\n"
         "),\n"
         "fused AS (\n"
-        f"{indent(fusion(), ' ' * 4)}\n"
+        f"{indent(one_per_image(fusion()), ' ' * 4)}\n"
         "),\n"
         "page AS (\n"
         f"    SELECT f.*, row_number() OVER (ORDER BY {ORDER_BY[sort]}) AS position\n"

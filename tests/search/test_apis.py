@@ -134,7 +134,7 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     assert body["understood"] == [] and body["description"] == "lighthouse fog"
     first = body["results"][0]
     assert set(first) == {"id", "score", "profile", "caption", "text", "thumbnail_url", "permalink", "taken_at",
-                          "place", "media_type", "match"}
+                          "place", "media_type", "also_in", "match"}
     assert first["id"] == embedded[LIGHTHOUSE].pk
     assert (first["profile"], first["text"], first["media_type"]) == ("coast", "Lighthouse in the fog #coast", "image")
     assert first["taken_at"].startswith("2024-07-01T10:00:00")
