@@ -103,6 +103,14 @@ class SearchParams:
             sort=data.get("sort") or "relevance", words=data.get("words", ""), offset=data.get("offset") or "0",
         )
 
+    @property
+    def set_count(self) -> int:
+        """How many of the form's filters (sort and match included) differ from their defaults: a phone's page opens
+        its Filters disclosure when any does, so what narrows the results stays in sight."""
+        chosen = (self.profile, self.taken_from, self.taken_to, self.media, self.has_text, self.country, self.city,
+                  self.near, self.words, self.sort != "relevance")
+        return sum(1 for value in chosen if value)
+
 
 @require_GET
 @throttled_page
@@ -119,10 +127,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
             context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits),
                            chips=_chips(request=request, parts=result.understood, plain=plain),
                            browsing=result.description == "")
-        elif filters:
-            # No words but a profile or other filter (e.g. the profiles page's links): browse, newest first.
+        else:
+            # No words: browse what passes the filters (the profiles page's links), or with none the whole library
+            # (the home page's recent photos), newest first. An empty library keeps its hint of how to import.
             result = photo_browse(filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
-            context.update(result=result, browsing=True, shown_from=offset + 1, shown_to=offset + len(result.hits))
+            if filters or result.hits:
+                context.update(result=result, browsing=True, home=not filters, shown_from=offset + 1,
+                               shown_to=offset + len(result.hits))
     except InvalidQuery as exc:
         context["error"], status = exc.labelled, 400
     return render(request, "search/index.html", context, status=status)
@@ -193,6 +204,7 @@ def _search_context(*, params: SearchParams) -> dict:
         "result": None,
         "error": "",
         "by_image": False,
+        "home": False,
         "sort_choices": SORT_CHOICES,
         "media_choices": MEDIA_CHOICES,
         "has_text_choices": HAS_TEXT_CHOICES,

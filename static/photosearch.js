@@ -52,3 +52,11 @@ document.addEventListener("formdata", (event) => {
     if (value === "" || (name === "sort" && value === "relevance")) event.formData.delete(name);
   }
 });
+
+// From 700 px on the filters show at once. The stylesheet does it where the browser knows ::details-content; elsewhere
+// open the disclosure (a phone's stays as the server sent it: closed unless a filter is set).
+const filtersPanel = document.querySelector("details.filters-panel");
+const wide = window.matchMedia("(min-width: 700px)");
+const openOnWide = () => { if (filtersPanel && wide.matches) filtersPanel.open = true; };
+openOnWide();
+wide.addEventListener("change", openOnWide);
