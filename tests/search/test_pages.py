@@ -409,7 +409,7 @@ def scenery(photo_folder, encoder):
                              started_at=when("2024-07-21"), finished_at=when("2024-07-21"))
 
 
-def test_screenshots_of_the_three_pages(live_server, browser, scenery, tmp_path):
+def test_screenshots_of_the_three_pages_and_a_phone(live_server, browser, scenery, tmp_path):
     """Writes docs/screenshot-*.png with PHOTOSEARCH_SCREENSHOTS=1 (for the README); otherwise to a temporary folder."""
     folder = DOCS if os.environ.get("PHOTOSEARCH_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(exist_ok=True)
@@ -428,8 +428,18 @@ def test_screenshots_of_the_three_pages(live_server, browser, scenery, tmp_path)
             page.screenshot(path=folder / f"screenshot-{name}.png", full_page=name != "profiles")
     finally:
         context.close()
+    # A phone's first screen (390 px, as Playwright's "iPhone 12"): the query, the closed Filters, the first results.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True)
+    try:
+        page = phone.new_page()
+        page.goto(live_server.url + "/?q=sunset+over+the+sea")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=folder / "screenshot-phone.png")
+    finally:
+        phone.close()
 
-    for name in ("search", "photo", "profiles"):
+    for name in ("search", "photo", "profiles", "phone"):
         assert (folder / f"screenshot-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
