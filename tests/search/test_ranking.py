@@ -214,7 +214,8 @@ def test_a_search_is_one_round_trip_with_photos_and_profiles_loaded(profile, enc
     add(profile, "hill", unit(0, 1, 0, 0), text="hill")
     photo_search(query="sea", encoder=encoder)  # the first search also probes the embedding coverage (cached)
 
-    with django_assert_num_queries(1):
+    # The statement, then the page's images in other profiles (``also_in``: search.ranking.duplicates).
+    with django_assert_num_queries(2):
         result = photo_search(query="sea", encoder=encoder, ranking=NO_CUTOFF)
         hits = {hit.photo.source_id: hit for hit in result.hits}
         assert hits["sea"].photo.profile.handle == "main" and hits["sea"].photo.caption == "waves"
