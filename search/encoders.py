@@ -11,6 +11,7 @@ import hashlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,10 +214,7 @@ def _load_pretrained(open_clip, model: str, weights: str):
         raise
     except Exception as exc:  # the hub client raises many types; all mean "no weights"
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise EncoderUnavailable(
-            f"Could not load {model} weights {weights!r} ({reason}); download them once with internet access "
-            f"(they are cached under HF_HOME) or set PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file."
-        ) from None
+        raise EncoderUnavailable(f"Could not load {model} weights {weights!r} ({reason}); {ways_out(model)}.") from None
     model_obj, _, preprocess = created
     weights_id = _checkpoint_id(path) if is_path else weights
     return model_obj, preprocess, weights_id
@@ -230,10 +228,16 @@ def _create_from_hub(open_clip, model: str, tag: str):
     offline = constants.HF_HUB_OFFLINE
     constants.HF_HUB_OFFLINE = True
     try:
-        return open_clip.create_model_and_transforms(model, pretrained=tag)
-    except Exception:
-        if offline:
+        with _cache_miss_unlogged():
+            return open_clip.create_model_and_transforms(model, pretrained=tag)
+    except Exception as exc:
+        if offline and "Failed to download" not in str(exc):
             raise
+        if offline:  # the user's own HF_HUB_OFFLINE: the cache was all there was
+            raise EncoderUnavailable(
+                f"{model} weights {tag!r} are not in the local cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE "
+                f"forbids downloading them; {ways_out(model)}."
+            ) from None
     finally:
         constants.HF_HUB_OFFLINE = offline
     try:
@@ -241,11 +245,38 @@ def _create_from_hub(open_clip, model: str, tag: str):
     except OSError as exc:
         raise EncoderUnavailable(
             f"{model} weights {tag!r} are not in the local cache and the model hub ({HUB_HOST}) cannot be reached "
-            f"({exc.strerror or exc}); download them once with internet access (they are cached under HF_HOME) or "
-            f"set PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file."
+            f"({exc.strerror or exc}); {ways_out(model)}."
         ) from None
     logger.info("Downloading %s weights %r (first use; cached under HF_HOME afterwards)", model, tag)
     return open_clip.create_model_and_transforms(model, pretrained=tag)
+
+
+def ways_out(model: str) -> str:
+    """Every way to give ``model`` its weights, for the end of an ``EncoderUnavailable`` sentence."""
+    from huggingface_hub import constants
+
+    return (
+        f"to search by looks, connect to the model hub once, HF_HUB_OFFLINE unset (the weights are then cached under HF_HOME), or set "
+        f"PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file for {model}, or copy a model cache that holds them to "
+        f"{constants.HF_HUB_CACHE} (HF_HUB_OFFLINE=1 then never asks the hub), or set PHOTOSEARCH_CLIP_PRETRAINED=none "
+        f"for random weights (tests only); see README, \"Model weights without internet\""
+    )
+
+
+@contextlib.contextmanager
+def _cache_miss_unlogged():
+    """open_clip logs an ERROR on the root logger when the weights are not in the cache: here that only means "not
+    cached yet", and what follows (a download, or one EncoderUnavailable sentence) says the rest."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to download weights")
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 def _checkpoint_id(path: Path) -> str:
@@ -269,15 +300,38 @@ def _resolve_device(device: str) -> str:
 
 _encoders: dict[EncoderConfig, OpenClipEncoder] = {}
 _encoders_lock = threading.Lock()
+# A model that could not be loaded is tried again after this long, not at every search or page: an attempt costs
+# seconds offline, and the weights may arrive while the server runs (downloaded by embed_photos, copied in).
+RETRY_SECONDS = 60.0
+_failures: dict[EncoderConfig, tuple[float, str]] = {}  # config -> (when it failed, the EncoderUnavailable sentence)
 
 
 def get_encoder() -> Encoder:
-    """The encoder for the current settings, built on first use and reused by the whole process."""
+    """The encoder for the current settings, built on first use and reused by the whole process. Raises
+    ``EncoderUnavailable`` when it cannot be loaded; that answer is kept ``RETRY_SECONDS`` before the next try."""
     config = EncoderConfig.from_settings()
     encoder = _encoders.get(config)
     if encoder is None:
         with _encoders_lock:
             encoder = _encoders.get(config)
             if encoder is None:
-                encoder = _encoders[config] = OpenClipEncoder(config)
+                failed = _failures.get(config)
+                if failed is not None and time.monotonic() - failed[0] < RETRY_SECONDS:
+                    raise EncoderUnavailable(failed[1])
+                try:
+                    encoder = _encoders[config] = OpenClipEncoder(config)
+                except EncoderUnavailable as exc:
+                    _failures[config] = (time.monotonic(), str(exc))
+                    raise
+                _failures.pop(config, None)
     return encoder
+
+
+def encoder_unavailable_reason() -> str | None:
+    """Why search by looks is off (the ``EncoderUnavailable`` sentence, which says how to turn it on), or None when
+    the configured model loads. Loads it like ``get_encoder`` (a failure is remembered as there)."""
+    try:
+        get_encoder()
+    except EncoderUnavailable as exc:
+        return str(exc)
+    return None

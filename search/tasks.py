@@ -10,25 +10,37 @@ the same way, as ``read_text_batch_task`` messages, after the embedding ones: a 
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
-from search.encoders import get_encoder
+from search.encoders import EncoderUnavailable, get_encoder
 from search.ocr import get_ocr_engine
 from search.selectors import photos_pending_embedding, photos_pending_text_reading
 from search.services import photos_embed, photos_read_text
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
-    """Queue one ``embed_batch_task`` per ``PHOTOSEARCH_EMBED_TASK_SIZE`` pending photos (of ``profile_ids``)."""
-    model_id = get_encoder().model_id
-    ids = list(photos_pending_embedding(model_id=model_id, profile_ids=profile_ids).values_list("id", flat=True))
+    """Queue one ``embed_batch_task`` per ``PHOTOSEARCH_EMBED_TASK_SIZE`` pending photos (of ``profile_ids``), then
+    the words to read. Without the model the words are still read (they need none); the photos wait for a later
+    ``embed_photos``, and the log says how to provide the weights."""
     size = settings.PHOTOSEARCH_EMBED_TASK_SIZE
-    batches = [ids[start:start + size] for start in range(0, len(ids), size)]
-    for batch in batches:
-        embed_batch_task.delay(batch)
-    summary = {"model": model_id, "photos": len(ids), "batches": len(batches)}
+    try:
+        model_id = get_encoder().model_id
+    except EncoderUnavailable as exc:
+        logger.warning("Photos imported but not embedded (search by looks is off until the model is available): %s "
+                       "Then run: python manage.py embed_photos", exc)
+        summary = {"model": None, "photos": 0, "batches": 0}
+    else:
+        ids = list(photos_pending_embedding(model_id=model_id, profile_ids=profile_ids).values_list("id", flat=True))
+        batches = [ids[start:start + size] for start in range(0, len(ids), size)]
+        for batch in batches:
+            embed_batch_task.delay(batch)
+        summary = {"model": model_id, "photos": len(ids), "batches": len(batches)}
     engine_id = get_ocr_engine().engine_id
     if engine_id:
         ids = list(photos_pending_text_reading(engine_id=engine_id, profile_ids=profile_ids).values_list("id", flat=True))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from photosearch.db.replicas import search_read
 from photosearch.throttling import throttled_page
 from photosearch.uploads import upload_max_bytes, upload_size_error
+from profiles.images import IMAGE_EXTENSIONS
 from profiles.models import MediaType
 from profiles.selectors import (
     photo_get,
@@ -25,6 +26,7 @@ from profiles.selectors import (
     profile_list_with_counts,
     profile_list_with_last_import,
 )
+from search.encoders import encoder_unavailable_reason
 from search.inputs import offset_parse, search_filters_parse, sort_parse
 from search.query_parser import KINDS
 from search.selectors import (
@@ -210,7 +212,22 @@ def _search_context(*, params: SearchParams) -> dict:
         "has_text_choices": HAS_TEXT_CHOICES,
         "words_choices": WORDS_CHOICES,
         "max_upload_mb": upload_max_bytes() // (1024 * 1024),
+        "image_formats": image_formats_label(),
+        "image_accept": ",".join(("image/*", *IMAGE_EXTENSIONS)),  # HEIC is no image/* to some browsers' pickers
+        # Why search by looks is off and how to turn it on, shown once above the results (_model_notice.html)
+        "model_notice": encoder_unavailable_reason() or "",
     }
+
+
+# How people write the formats whose name is not just the extension in capitals.
+FORMAT_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP"}
+
+
+def image_formats_label() -> str:
+    """The image formats imports and search by image accept, in words: "JPEG, PNG, … or AVIF" (from the one list,
+    ``profiles.images.IMAGE_EXTENSIONS``)."""
+    names = list(dict.fromkeys(FORMAT_NAMES.get(ext, ext.lstrip(".").upper()) for ext in IMAGE_EXTENSIONS))
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
 
 
 def _filters(*, params: SearchParams) -> SearchFilters:

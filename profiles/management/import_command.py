@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
 from profiles.models import ImportJob, Profile
 from profiles.services import ImportBusy, ImportCancelled, import_job_create, import_job_run, profile_get_or_create
 from profiles.sources.base import SourceError, SourceRefused, SourceUnavailable
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
+
+
+def progress_stream(stderr: OutputWrapper):
+    """The terminal stream under a command's ``stderr``, for a progress bar. A command run by another one (quickstart)
+    gets the caller's OutputWrapper as its stream: writing a bar through it would colour it as an error and end each
+    redraw with a line break."""
+    stream = stderr
+    while isinstance(stream, OutputWrapper):
+        stream = stream._out
+    return stream
 
 
 class ImportCommand(BaseCommand):
@@ -37,7 +47,7 @@ class ImportCommand(BaseCommand):
         def on_start(total: int | None) -> None:
             nonlocal bar
             bar = tqdm(total=total, unit="img", desc=f"Importing {profile.handle}", disable=no_progress or None,
-                       file=self.stderr._out)
+                       file=progress_stream(self.stderr))
 
         job = import_job_create(profile=profile, options=job_options)
         try:

@@ -21,7 +21,7 @@ from PIL import Image
 from profiles.models import Photo
 from profiles.sources.text import text_clean
 from search.captions import Captioner, get_captioner
-from search.encoders import Encoder, EncoderUnavailable, get_encoder
+from search.encoders import Encoder, get_encoder
 from search.ocr import OcrEngine, get_ocr_engine
 from search.selectors import photos_pending_embedding, photos_pending_text_reading
 from search.services.indexes import embedding_index_ensure, embedding_profile_indexes_ensure, text_index_flush
@@ -262,19 +262,14 @@ def text_image_load(photo: Photo) -> Image.Image:
 
 
 def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
-    """Queue embedding of the pending photos of ``profile_ids`` after the current transaction commits.
+    """Queue embedding (and the reading of words) of the pending photos of ``profile_ids`` after the current
+    transaction commits.
 
-    Without a broker the task runs in-process right away; if the model cannot be loaded then, the import that asked
-    for it still succeeds and the log says how to finish (``embed_photos``)."""
+    Without a broker the task runs in-process right away. If the model cannot be loaded, the task still has the words
+    read, the import that asked for it still succeeds, and the log says how to finish (``embed_photos``)."""
     from search.tasks import embed_photos_task
 
-    def send() -> None:
-        try:
-            embed_photos_task.delay(profile_ids=list(profile_ids) if profile_ids else None)
-        except EncoderUnavailable as exc:
-            logger.warning("Photos imported but not embedded: %s Then run: python manage.py embed_photos", exc)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: embed_photos_task.delay(profile_ids=list(profile_ids) if profile_ids else None))
 
 
 def photos_embed_after_import(*, profile_id: int, **_signal) -> None:

@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = (
         "One step from a folder of photos to a running search page: migrate the database, import PATH, embed the "
-        "photos, then serve on ADDRPORT. Safe to rerun: only new or changed photos are processed."
+        "photos and read the words in them, then serve on ADDRPORT. Safe to rerun: only new or changed photos are "
+        "processed. Without the model's weights (no internet) the words are still read and searched; search by looks "
+        "comes with a later embed_photos once the weights are there."
     )
 
     def add_arguments(self, parser):
@@ -18,11 +20,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: Path, profile: str | None, addrport: str, no_serve: bool, **options):
         profile = profile or path.expanduser().resolve().name or "photos"
-        common = {"stdout": self.stdout, "stderr": self.stderr}
+        # The terminal's own streams: each command styles its own lines (through ours, an error style would colour
+        # every line of theirs and break their progress bars).
+        common = {"stdout": self.stdout._out, "stderr": self.stderr._out}
         self.stdout.write("Preparing the database…")
         call_command("migrate", interactive=False, verbosity=0, **common)
         call_command("import_folder", str(path), profile=profile, no_embed=True, **common)
-        call_command("embed_photos", profile=profile, **common)
+        call_command("embed_photos", profile=profile, words_without_model=True, **common)
         if no_serve:
             return
         self.stdout.write(self.style.SUCCESS(f"Search your photos at http://{addrport}/  (Ctrl+C to stop)"))
