@@ -4,9 +4,9 @@
 -- Every value is bound (psycopg's %(name)s placeholders), the text-search configurations included.
 
 -- hybrid: photo_search(query="red tram"): both channels, no filters, HNSW
--- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
---   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
---   photo_id, limit, offset, headline_options
+-- parameters: configs, term_words, term_phrases, term_required, query_config, excluded, vector, model_id,
+--   vector_depth, every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k,
+--   text_weight, cutoff, photo_id, limit, offset, mark_start, exact_config, headline_options, caption_config
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -17,6 +17,7 @@ WITH query_terms AS MATERIALIZED (
     ) AS tsq
     FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
         WITH ORDINALITY AS term(words, phrase, required, position)
+    WHERE term.phrase OR numnode(plainto_tsquery(%(query_config)s::regconfig, term.words)) > 0
 ),
 query_match AS MATERIALIZED (
     SELECT string_agg('(' || tsq::text || ')', ' | ')::tsquery AS any_term,
@@ -106,23 +107,16 @@ fused AS (
     ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
-    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
+    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position, count(*) OVER () AS total,
+        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s
+          AS total_is_estimate
     FROM fused f
     ORDER BY position
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
-    page.text_score,
-    CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
-        p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
-            NULLIF(p.ocr_text, '')),
-        (SELECT any_term FROM query_match),
-        %(headline_options)s
-    ) END,
-    CASE WHEN page.text_rank IS NOT NULL THEN
-        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
-    END AS in_image_text,
+    page.text_score, page.total, page.total_is_estimate,
+    why.matched AS matched,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
     p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
@@ -133,12 +127,39 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
 JOIN profiles_profile pr ON pr.id = p.profile_id
+LEFT JOIN LATERAL (
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'text', CASE WHEN h.text IS NULL OR strpos(h.text, %(mark_start)s) > 0 THEN h.text
+            ELSE ts_headline(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END,
+        'caption', h.caption,
+        'image_text', CASE WHEN h.image_text IS NULL OR strpos(h.image_text, %(mark_start)s) > 0 THEN h.image_text
+            ELSE ts_headline(%(exact_config)s::regconfig, p.ocr_text, w.q, %(headline_options)s) END,
+        'place', (SELECT jsonb_agg(item) FROM unnest(ARRAY[p.place_name, p.city, p.region, p.country]) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'people', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.people, ' ')) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'hashtags', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtags, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q),
+        'hashtag_words', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtag_words, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q)
+    )) AS matched
+    FROM (SELECT any_term AS q FROM query_match) w, LATERAL (
+        SELECT CASE WHEN (to_tsvector(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, ''))) || to_tsvector(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')))) @@ w.q
+                THEN ts_headline(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END AS text,
+            CASE WHEN to_tsvector(%(caption_config)s::regconfig, p.caption) @@ w.q
+                THEN ts_headline(%(caption_config)s::regconfig, p.caption, w.q, %(headline_options)s) END AS caption,
+            CASE WHEN ts_filter(p.search_vector, '{D}') @@ w.q
+                THEN ts_headline(p.text_config, p.ocr_text, w.q, %(headline_options)s) END AS image_text
+        OFFSET 0
+    ) h
+    WHERE page.text_rank IS NOT NULL
+) why ON true
 ORDER BY page.position;
 
 -- hybrid, a phrase and an excluded word: photo_search(query='"red tram" -night'): the phrase is required, excluded words also drop vector hits
--- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, vector_depth,
---   every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff,
---   photo_id, limit, offset, headline_options
+-- parameters: configs, term_words, term_phrases, term_required, query_config, excluded, vector, model_id,
+--   vector_depth, every_cap, term_cap, text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k,
+--   text_weight, cutoff, photo_id, limit, offset, mark_start, exact_config, headline_options, caption_config
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -149,6 +170,7 @@ WITH query_terms AS MATERIALIZED (
     ) AS tsq
     FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
         WITH ORDINALITY AS term(words, phrase, required, position)
+    WHERE term.phrase OR numnode(plainto_tsquery(%(query_config)s::regconfig, term.words)) > 0
 ),
 query_match AS MATERIALIZED (
     SELECT string_agg('(' || tsq::text || ')', ' | ')::tsquery AS any_term,
@@ -241,23 +263,16 @@ fused AS (
     ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
-    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
+    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position, count(*) OVER () AS total,
+        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s
+          AS total_is_estimate
     FROM fused f
     ORDER BY position
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
-    page.text_score,
-    CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
-        p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
-            NULLIF(p.ocr_text, '')),
-        (SELECT any_term FROM query_match),
-        %(headline_options)s
-    ) END,
-    CASE WHEN page.text_rank IS NOT NULL THEN
-        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
-    END AS in_image_text,
+    page.text_score, page.total, page.total_is_estimate,
+    why.matched AS matched,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
     p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
@@ -268,12 +283,40 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
 JOIN profiles_profile pr ON pr.id = p.profile_id
+LEFT JOIN LATERAL (
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'text', CASE WHEN h.text IS NULL OR strpos(h.text, %(mark_start)s) > 0 THEN h.text
+            ELSE ts_headline(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END,
+        'caption', h.caption,
+        'image_text', CASE WHEN h.image_text IS NULL OR strpos(h.image_text, %(mark_start)s) > 0 THEN h.image_text
+            ELSE ts_headline(%(exact_config)s::regconfig, p.ocr_text, w.q, %(headline_options)s) END,
+        'place', (SELECT jsonb_agg(item) FROM unnest(ARRAY[p.place_name, p.city, p.region, p.country]) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'people', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.people, ' ')) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'hashtags', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtags, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q),
+        'hashtag_words', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtag_words, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q)
+    )) AS matched
+    FROM (SELECT any_term AS q FROM query_match) w, LATERAL (
+        SELECT CASE WHEN (to_tsvector(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, ''))) || to_tsvector(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')))) @@ w.q
+                THEN ts_headline(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END AS text,
+            CASE WHEN to_tsvector(%(caption_config)s::regconfig, p.caption) @@ w.q
+                THEN ts_headline(%(caption_config)s::regconfig, p.caption, w.q, %(headline_options)s) END AS caption,
+            CASE WHEN ts_filter(p.search_vector, '{D}') @@ w.q
+                THEN ts_headline(p.text_config, p.ocr_text, w.q, %(headline_options)s) END AS image_text
+        OFFSET 0
+    ) h
+    WHERE page.text_rank IS NOT NULL
+) why ON true
 ORDER BY page.position;
 
 -- filtered: photo_search with profile, date range and media_type filters that leave few photos (exact scan)
--- parameters: configs, term_words, term_phrases, term_required, excluded, vector, model_id, profile_ids,
---   taken_from, taken_to, media_type, vector_depth, every_cap, term_cap, text_shortlist, closeness_weight,
---   text_depth, vector_weight, rrf_k, text_weight, cutoff, photo_id, limit, offset, headline_options
+-- parameters: configs, term_words, term_phrases, term_required, query_config, excluded, vector, model_id,
+--   profile_ids, taken_from, taken_to, media_type, vector_depth, every_cap, term_cap, text_shortlist,
+--   closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, photo_id, limit, offset, mark_start,
+--   exact_config, headline_options, caption_config
 WITH query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
@@ -284,6 +327,7 @@ WITH query_terms AS MATERIALIZED (
     ) AS tsq
     FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
         WITH ORDINALITY AS term(words, phrase, required, position)
+    WHERE term.phrase OR numnode(plainto_tsquery(%(query_config)s::regconfig, term.words)) > 0
 ),
 query_match AS MATERIALIZED (
     SELECT string_agg('(' || tsq::text || ')', ' | ')::tsquery AS any_term,
@@ -385,23 +429,16 @@ fused AS (
     ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
-    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
+    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position, count(*) OVER () AS total,
+        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s
+          AS total_is_estimate
     FROM fused f
     ORDER BY position
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
-    page.text_score,
-    CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(
-        p.text_config,
-        concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),
-            NULLIF(p.ocr_text, '')),
-        (SELECT any_term FROM query_match),
-        %(headline_options)s
-    ) END,
-    CASE WHEN page.text_rank IS NOT NULL THEN
-        ts_filter(p.search_vector, '{D}') @@ (SELECT any_term FROM query_match)
-    END AS in_image_text,
+    page.text_score, page.total, page.total_is_estimate,
+    why.matched AS matched,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
     p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
@@ -412,10 +449,38 @@ SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, 
 FROM page
 JOIN profiles_photo p ON p.id = page.photo_id
 JOIN profiles_profile pr ON pr.id = p.profile_id
+LEFT JOIN LATERAL (
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'text', CASE WHEN h.text IS NULL OR strpos(h.text, %(mark_start)s) > 0 THEN h.text
+            ELSE ts_headline(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END,
+        'caption', h.caption,
+        'image_text', CASE WHEN h.image_text IS NULL OR strpos(h.image_text, %(mark_start)s) > 0 THEN h.image_text
+            ELSE ts_headline(%(exact_config)s::regconfig, p.ocr_text, w.q, %(headline_options)s) END,
+        'place', (SELECT jsonb_agg(item) FROM unnest(ARRAY[p.place_name, p.city, p.region, p.country]) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'people', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.people, ' ')) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'hashtags', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtags, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q),
+        'hashtag_words', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtag_words, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q)
+    )) AS matched
+    FROM (SELECT any_term AS q FROM query_match) w, LATERAL (
+        SELECT CASE WHEN (to_tsvector(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, ''))) || to_tsvector(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')))) @@ w.q
+                THEN ts_headline(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END AS text,
+            CASE WHEN to_tsvector(%(caption_config)s::regconfig, p.caption) @@ w.q
+                THEN ts_headline(%(caption_config)s::regconfig, p.caption, w.q, %(headline_options)s) END AS caption,
+            CASE WHEN ts_filter(p.search_vector, '{D}') @@ w.q
+                THEN ts_headline(p.text_config, p.ocr_text, w.q, %(headline_options)s) END AS image_text
+        OFFSET 0
+    ) h
+    WHERE page.text_rank IS NOT NULL
+) why ON true
 ORDER BY page.position;
 
 -- similar: photo_similar(photo=...): the vector channel alone, excluding the photo, no cutoff
--- parameters: vector, model_id, photo_id, vector_depth, vector_weight, rrf_k, text_weight, cutoff, limit, offset
+-- parameters: vector, model_id, photo_id, vector_depth, vector_weight, rrf_k, text_weight, cutoff, text_depth,
+--   limit, offset
 WITH vector_candidates AS MATERIALIZED (
     SELECT id, taken_at, (embedding::halfvec(512)) <=> %(vector)s::halfvec(512) AS distance
     FROM profiles_photo
@@ -447,15 +512,16 @@ fused AS (
     ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
 ),
 page AS (
-    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position
+    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position, count(*) OVER () AS total,
+        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s
+          AS total_is_estimate
     FROM fused f
     ORDER BY position
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
-    page.text_score,
-    NULL,
-    NULL AS in_image_text,
+    page.text_score, page.total, page.total_is_estimate,
+    NULL AS matched,
     p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
     p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
     p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",

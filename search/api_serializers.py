@@ -193,6 +193,18 @@ class MatchOutputSerializer(serializers.Serializer):
         help_text="true when some of the query's words were read in the picture itself (a sign, a poster, a menu: "
         "OCR), false otherwise."
     )
+    highlights = serializers.DictField(
+        source="matched", child=serializers.CharField(),
+        help_text="Where the query's words matched, each field HTML-safe with the matches in <mark>…</mark>: `text` "
+        "(the post's own words and alt text), `caption` (generated), `image_text` (read in the picture), `place`, "
+        "`people` (@handles), `hashtags` (#tags); a field that did not match is absent. Words the query's language "
+        "drops (the, in, of…) never match.",
+    )
+    filters = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The filters that hold the photo in the results, in words (\"in Lisbon\", \"@maria\", "
+        "\"#sunset\", \"taken in 2019\", \"from natgeo\"); the only reason it is here when `score` is null.",
+    )
 
 
 HIT_TEXT_MAX_CHARS = 1000  # a page of hits stays small however long a photo's words are (they may be 50,000)
@@ -244,7 +256,9 @@ class AlsoInOutputSerializer(serializers.Serializer):
 
 class HitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="photo.id")
-    score = serializers.FloatField(help_text="Fused score (weighted reciprocal rank).")
+    score = serializers.FloatField(
+        allow_null=True, help_text="Fused score (weighted reciprocal rank); null when no channel found the photo and "
+        "only filters hold it (`match.filters`).")
     profile = serializers.CharField(source="photo.profile.handle")
     caption = NullableCharField(source="photo.caption", help_text="Generated caption; null: none yet.")
     text = ShortenedCharField(
@@ -271,7 +285,7 @@ class HitOutputSerializer(serializers.Serializer):
         photo = hit.photo
         return {
             "id": photo.id,
-            "score": float(hit.score),
+            "score": None if hit.score is None else float(hit.score),
             "profile": photo.profile.handle,
             "caption": photo.caption or None,
             "text": text_clean(photo.source_text, max_chars=HIT_TEXT_MAX_CHARS) or None,
@@ -289,6 +303,8 @@ class HitOutputSerializer(serializers.Serializer):
                 "text_score": None if hit.text_score is None else float(hit.text_score),
                 "headline": hit.headline,
                 "in_image_text": bool(hit.in_image_text),
+                "highlights": dict(hit.matched),
+                "filters": list(hit.filters),
             },
         }
 
@@ -302,6 +318,11 @@ class HitOutputSerializer(serializers.Serializer):
 class ResultsOutputSerializer(serializers.Serializer):
     results = HitOutputSerializer(many=True)
     count = serializers.IntegerField(help_text="Results on this page.")
+    total = serializers.IntegerField(
+        help_text="Results in all, over every page: exact unless `total_is_estimate`, then at least this many.")
+    total_is_estimate = serializers.BooleanField(
+        help_text="true when `total` is a lower bound: browsing by filters counts at most 10,000 photos, and a "
+        "search by looks or words stops at its channels' depth (a deeper page may bring more).")
     next = serializers.URLField(allow_null=True, help_text="The next page (same parameters, next cursor), or null.")
     model = serializers.CharField(
         allow_null=True, help_text="Embedding model searched; null if vectors were unavailable."
@@ -314,6 +335,8 @@ class ResultsOutputSerializer(serializers.Serializer):
         return {
             "results": [hits.to_representation(hit) for hit in instance["results"]],
             "count": instance["count"],
+            "total": instance["total"],
+            "total_is_estimate": instance["total_is_estimate"],
             "next": instance["next"],
             "model": instance["model"],
             "warnings": [str(warning) for warning in instance["warnings"]],

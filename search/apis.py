@@ -55,6 +55,8 @@ def results_response(request, result: SearchResult, *, serializer=None, query: s
         {
             "results": result.hits,
             "count": len(result.hits),
+            "total": len(result.hits) if result.total is None else result.total,
+            "total_is_estimate": result.total_is_estimate,
             "next": next_url,
             "model": result.model_id,
             "warnings": result.warnings,

@@ -47,8 +47,9 @@ from search.inputs import (
 )
 from search.query_vectors import query_image_vector, query_text_vector, split_exclusions, vector_as_array
 from search.ranking import statement
+from search.explained import filter_reasons
 from search.ranking.duplicates import hits_with_other_profiles
-from search.ranking.loader import hits_from_rows, photos_by_id
+from search.ranking.loader import hits_from_rows, photos_by_id, rows_total
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
 from search.ranking.words import query_words
@@ -218,16 +219,24 @@ def photo_browse(
     (``relevance`` means newest here: nothing to be relevant to). Duplicates are left out, as in search."""
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort = clean_sort(sort)
-    clauses, params = statement.filter_sql(clean_filters(filters))
+    filters = clean_filters(filters)
+    clauses, params = statement.filter_sql(filters)
+    params = {**params, "limit": limit + 1, "offset": offset, "total_bound": statement.TOTAL_BOUND + 1}
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            statement.browse_sql(filters=clauses, sort=sort), {**params, "limit": limit + 1, "offset": offset}
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(statement.browse_sql(filters=clauses, sort=sort), params)
+        rows = cursor.fetchall()
+        if not rows:  # past the last photo: the count alone
+            cursor.execute(statement.browse_total_sql(filters=clauses), params)
+            rows = [(None, cursor.fetchone()[0])]
+    ids = [row[0] for row in rows if row[0] is not None]
+    counted = rows[0][1]
     by_id = photos_by_id(ids[:limit], using=using)
-    hits = [SearchHit(photo=by_id[pid], score=0.0) for pid in ids[:limit] if pid in by_id]
+    # No channel found these photos: their score is none, the filters are why they are here.
+    hits = [SearchHit(photo=by_id[pid], score=None, filters=filter_reasons(filters, photo=by_id[pid]))
+            for pid in ids[:limit] if pid in by_id]
     has_more = len(ids) > limit
-    return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None)
+    return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None,
+                        total=min(counted, statement.TOTAL_BOUND), total_is_estimate=counted > statement.TOTAL_BOUND)
 
 
 @search_read
@@ -274,16 +283,22 @@ def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str,
 def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings, using,
             exclude_photo=None) -> SearchResult:
     limit, offset = clean_limit(limit), clean_offset(offset)
-    sort = clean_sort(sort)
-    sql, params = _statement(
-        words=words, query_vector=query_vector, model_id=model_id, filters=clean_filters(filters),
-        sort=sort, limit=limit + 1, offset=offset, ranking=ranking, exclude_photo=exclude_photo, using=using,
-    )
+    sort, filters = clean_sort(sort), clean_filters(filters)
+    inputs = dict(words=words, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
+                  ranking=ranking, exclude_photo=exclude_photo, using=using)
+    sql, params = _statement(limit=limit + 1, offset=offset, **inputs)
     rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using=using)
-    has_more = len(rows) > limit
+    total = rows_total(rows)
+    if total is None and offset > 0:  # past the last result: how many the first page counts
+        sql, params = _statement(limit=1, offset=0, **inputs)
+        total = rows_total(run_ranked(sql, params, vector_depth=params["vector_depth"], using=using))
     hits = hits_with_other_profiles(hits_from_rows(rows[:limit], using=using), using=using)
-    return SearchResult(hits=hits, model_id=model_id, warnings=warnings,
-                        has_more=has_more, next_offset=offset + limit if has_more else None)
+    if filters:
+        hits = [replace(hit, filters=filter_reasons(filters, photo=hit.photo)) for hit in hits]
+    has_more = len(rows) > limit
+    total, estimate = total or (0, False)
+    return SearchResult(hits=hits, model_id=model_id, warnings=warnings, has_more=has_more,
+                        next_offset=offset + limit if has_more else None, total=total, total_is_estimate=estimate)
 
 
 def _statement(*, words, query_vector, model_id, filters, using, **inputs) -> tuple[str, dict]:

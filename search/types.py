@@ -84,7 +84,7 @@ class RankingOptions:
 @dataclass(frozen=True)
 class SearchHit:
     photo: Photo
-    score: float
+    score: float | None  # None: no channel found it, only filters hold it (``filters`` says which)
     vector_rank: int | None = None
     vector_distance: float | None = None
     text_rank: int | None = None
@@ -93,6 +93,10 @@ class SearchHit:
     in_image_text: bool = False  # some of the query's words were read in the image itself (OCR)
     # The same image in other profiles ({"profile": handle, "photo_id": id}): one result names them all.
     also_in: tuple[dict, ...] = ()
+    # Where the query's words matched: field (search.ranking.highlights.MATCH_FIELDS) → HTML-safe text, matches in
+    # <mark>; empty when no word matched.
+    matched: dict[str, str] = field(default_factory=dict)
+    filters: tuple[str, ...] = ()  # the filters that hold the photo, in words ("in Lisbon", "#sunset", "@maria")
 
 
 @dataclass(frozen=True)
@@ -106,3 +110,7 @@ class SearchResult:
     # for the channels ("" when every word was understood: the filters alone were browsed, newest first).
     understood: tuple = ()
     description: str | None = None
+    # How many results there are in all (None: not counted); an estimate is a lower bound (at most TOTAL_BOUND
+    # photos are counted; a ranked search's channels stop at their depth).
+    total: int | None = None
+    total_is_estimate: bool = False

@@ -3,22 +3,19 @@ headlines escaped and marked."""
 
 from __future__ import annotations
 
-import html
-
 from django.db import connections, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
 from profiles.models import Photo, Profile
+# The marks and their options live with the highlights; named here too, where the search input and tests have
+# always found them.
+from search.ranking.highlights import HEADLINE_OPTIONS, MARK_START, MARK_STOP, SNIPPET_FIELDS, marked, matched_from
 from search.types import SearchHit
 
-# ts_headline marks matches with these; the snippet is HTML-escaped first, then they become <mark> tags. Control
-# characters, because user text cannot contain them (search.inputs refuses queries that do).
-MARK_START, MARK_STOP = "\x02", "\x03"
-HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2"
-# photo_id, fused_score, vector_rank, vector_distance, text_rank, text_score, headline, in_image_text; then photo,
-# then profile.
-RANK_COLUMNS = 8
+# photo_id, fused_score, vector_rank, vector_distance, text_rank, text_score, total, total_is_estimate, matched; then
+# photo, then profile.
+RANK_COLUMNS = 9
 
 
 class Loader:
@@ -95,6 +92,9 @@ def _data_descriptor(model, attname: str) -> bool:
     return hasattr(type(getattr(model, attname, None)), "__set__")
 
 
+__all__ = ["HEADLINE_OPTIONS", "MARK_START", "MARK_STOP", "PHOTO_LOADER", "PROFILE_LOADER", "RANK_COLUMNS", "Loader",
+           "hits_from_rows", "marked", "photos_by_id", "rows_total"]
+
 PHOTO_LOADER = Loader(Photo, leave_out=("embedding", "search_vector"))
 PROFILE_LOADER = Loader(Profile, leave_out=())
 _PROFILE_CACHE = Photo.profile.field
@@ -106,10 +106,11 @@ def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
     photo_end = RANK_COLUMNS + PHOTO_LOADER.width
     photo_direct, profile_direct = PHOTO_LOADER.direct(), PROFILE_LOADER.direct()
     for row in rows:
-        pid, score, vector_rank, distance, text_rank, text_score, headline, image_text = row[:RANK_COLUMNS]
+        pid, score, vector_rank, distance, text_rank, text_score, _total, _estimate, found = row[:RANK_COLUMNS]
         photo = PHOTO_LOADER.build(row[RANK_COLUMNS:photo_end], using=using, direct=photo_direct)
         profile = PROFILE_LOADER.build(row[photo_end:], using=using, direct=profile_direct)
         _PROFILE_CACHE.set_cached_value(photo, profile)
+        matched = matched_from(found, photo=photo)
         hits.append(SearchHit(
             photo=photo,
             score=float(score),
@@ -117,17 +118,19 @@ def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
             vector_distance=None if distance is None else float(distance),
             text_rank=text_rank,
             text_score=None if text_score is None else float(text_score),
-            headline=marked(headline),
-            in_image_text=bool(image_text),
+            headline=" · ".join(matched[name] for name in SNIPPET_FIELDS if name in matched),
+            in_image_text="image_text" in matched,
+            matched=matched,
         ))
     return hits
 
 
-def marked(headline: str | None) -> str:
-    """A ts_headline snippet as safe HTML, matches in ``<mark>``."""
-    if not headline:
-        return ""
-    return html.escape(headline).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
+def rows_total(rows: list[tuple]) -> tuple[int, bool] | None:
+    """How many results the ranking statement had in all (every row carries it) and whether that is only a lower
+    bound (a channel reached its depth); None for no rows."""
+    if not rows:
+        return None
+    return int(rows[0][6]), bool(rows[0][7])
 
 
 def photos_by_id(ids: list[int], *, using: str) -> dict[int, Photo]:

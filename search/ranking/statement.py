@@ -16,11 +16,11 @@ from textwrap import indent, wrap
 import numpy as np
 from django.conf import settings
 
-from profiles.models import IMAGE_TEXT_WEIGHT
 from profiles.places import EARTH_RADIUS_KM
 from search.indexes import embedding_expression
+from search.ranking.highlights import HIGHLIGHT_PARAMS, matched_column, matched_join
 from search.ranking.duplicates import one_per_image
-from search.ranking.loader import HEADLINE_OPTIONS, PHOTO_LOADER, PROFILE_LOADER
+from search.ranking.loader import PHOTO_LOADER, PROFILE_LOADER
 from search.ranking.words import QueryWords
 from search.types import Near, RankingOptions, SearchFilters
 
@@ -31,6 +31,10 @@ CLOSENESS_WEIGHT = 0.2
 # ts_rank_cd is computed for this many times the text depth of the candidates holding the most of the query: the
 # closeness term reorders photos of nearly the same share, which all fall within that shortlist.
 TEXT_SHORTLIST_FACTOR = 3
+
+# A browse (filters, no query) counts the photos passing its filters up to this many; past it, the total is this
+# bound and an estimate.
+TOTAL_BOUND = 10_000
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # of latitude; of longitude times cos(latitude)
 
@@ -54,6 +58,7 @@ QUERY_WORDS_CTES = f"""query_terms AS MATERIALIZED (
     ) AS tsq
     FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
         WITH ORDINALITY AS term(words, phrase, required, position)
+    WHERE term.phrase OR numnode(plainto_tsquery(%(query_config)s::regconfig, term.words)) > 0
 ),
 query_match AS MATERIALIZED (
     SELECT {_ANY_OF.format(q="tsq", only="")} AS any_term,
@@ -265,37 +270,10 @@ def fusion() -> str:
     )
 
 
-def headline(*, text: bool) -> str:
-    """The snippet of a page row's words with the query's matches marked (NULL without query text). Only for the
-    page's rows: ts_headline re-parses the text, worth it for 20 rows, not 200."""
-    if not text:
-        return "NULL"
-    return (
-        "CASE WHEN page.text_rank IS NOT NULL THEN ts_headline(\n"
-        "    p.text_config,\n"
-        "    concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.caption, ''), NULLIF(p.alt_text, ''),\n"
-        "        NULLIF(p.ocr_text, '')),\n"
-        "    (SELECT any_term FROM query_match),\n"
-        "    %(headline_options)s\n"
-        ") END"
-    )
-
-
-def in_image_text(*, text: bool) -> str:
-    """Whether a page row's words matched in the image's own text (weight D holds nothing else): "why it matched".
-    Only for the page's rows, like the headline; NULL without query text."""
-    if not text:
-        return "NULL"
-    assert IMAGE_TEXT_WEIGHT in "ABCD"  # a constant of the models, formatted in as a literal
-    return (
-        "CASE WHEN page.text_rank IS NOT NULL THEN\n"
-        f"    ts_filter(p.search_vector, '{{{IMAGE_TEXT_WEIGHT}}}') @@ (SELECT any_term FROM query_match)\n"
-        "END"
-    )
-
-
-def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort: str, words: bool) -> str:
-    """The channels fused, cut off, sorted and paged, with the page's photos and profiles in the same rows.
+def ranking_statement(*, vector_cte: str, text_cte: str, sort: str, words: bool) -> str:
+    """The channels fused, cut off, sorted and paged, with the page's photos and profiles in the same rows, where
+    each page row's words matched (``search.ranking.highlights``) and how many results there are: every row fused
+    (an estimate when a channel reached its depth: a deeper page would bring more).
 
     MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
     iterative index scan (relaxed order) may return candidates slightly out of order. Each channel carries what
@@ -317,20 +295,22 @@ def ranking_statement(*, vector_cte: str, text_cte: str, headline_sql: str, sort
         f"{indent(one_per_image(fusion()), ' ' * 4)}\n"
         "),\n"
         "page AS (\n"
-        f"    SELECT f.*, row_number() OVER (ORDER BY {ORDER_BY[sort]}) AS position\n"
+        f"    SELECT f.*, row_number() OVER (ORDER BY {ORDER_BY[sort]}) AS position, count(*) OVER () AS total,\n"
+        "        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s\n"
+        "          AS total_is_estimate\n"
         "    FROM fused f\n"
         "    ORDER BY position\n"
         "    LIMIT %(limit)s OFFSET %(offset)s\n"
         ")\n"
         "SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,\n"
-        "    page.text_score,\n"
-        f"    {indent(headline_sql, ' ' * 4).lstrip()},\n"
-        f"    {indent(in_image_text(text=words), ' ' * 4).lstrip()} AS in_image_text,\n"
+        "    page.text_score, page.total, page.total_is_estimate,\n"
+        f"    {matched_column(text=words)} AS matched,\n"
         f"{_columns(PHOTO_LOADER.select('p'))},\n"
         f"{_columns(PROFILE_LOADER.select('pr'))}\n"
         "FROM page\n"
         "JOIN profiles_photo p ON p.id = page.photo_id\n"
         "JOIN profiles_profile pr ON pr.id = p.profile_id\n"
+        f"{matched_join(text=words) + chr(10) if words else ''}"
         "ORDER BY page.position"
     )
 
@@ -362,12 +342,12 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
             exclude_photo=bool(exclude_photo), excluded=excluded,
         ),
         text_cte=text_channel(text=bool(words), filters=clauses, excluded=excluded),
-        headline_sql=headline(text=bool(words)),
         sort=sort,
         words=words is not None,
     )
     if words is not None:
-        params.update(words_params(words, configs), text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth)
+        params.update(**words_params(words, configs), **HIGHLIGHT_PARAMS,
+                      text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth)
     params.update(
         vector=halfvec_literal(query_vector) if query_vector is not None else None,
         model_id=model_id,
@@ -380,7 +360,6 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
         cutoff=ranking.cutoff,
         limit=limit,
         offset=offset,
-        headline_options=HEADLINE_OPTIONS,
     )
     return sql, params
 
@@ -405,6 +384,7 @@ def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
     """The parameters of ``QUERY_WORDS_CTES`` and the text channel."""
     return {
         "configs": list(configs),
+        "query_config": words.language,
         "term_words": [term.text for term in words.terms],
         "term_phrases": [term.phrase for term in words.terms],
         "term_required": [term.required for term in words.terms],
@@ -433,7 +413,16 @@ def text_match_count_sql(*, excluded: bool) -> str:
 
 
 def browse_sql(*, filters: list[str], sort: str) -> str:
-    """Ids of the photos passing ``filters``, by date (``oldest`` first or else newest), one page."""
+    """Ids of the photos passing ``filters``, by date (``oldest`` first or else newest), one page, each row with how
+    many photos pass them, counted up to ``total_bound`` (``browse_total_sql``)."""
     order = "taken_at ASC NULLS LAST, id" if sort == "oldest" else "taken_at DESC NULLS LAST, id DESC"
     conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
-    return f"SELECT id FROM profiles_photo WHERE {conditions} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
+    return (f"SELECT id, ({browse_total_sql(filters=filters)}) AS total FROM profiles_photo WHERE {conditions} "
+            f"ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s")
+
+
+def browse_total_sql(*, filters: list[str]) -> str:
+    """How many photos pass ``filters``, counted no further than ``total_bound`` (TOTAL_BOUND + 1: more than the
+    bound is an estimate), so a broad filter on a large library costs a bounded scan, not a full count."""
+    conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
+    return f"SELECT count(*) FROM (SELECT 1 FROM profiles_photo WHERE {conditions} LIMIT %(total_bound)s) passing"

@@ -9,12 +9,20 @@ it, words adjacent and in order), an ``-excluded`` word or ``-"phrase"`` drops e
 Each word is looked up in every text-search configuration the library's words use (their languages, plus ``simple``
 for exact words), so "plages" finds a French caption's "plage" and a word the stemmer would mangle still matches as
 typed. Pure text: no database access.
+
+A word that the query's language drops as a stop word ("the", "in" in "dog in the park") is no match at all: its
+unstemmed copy is in nearly every photo's words, so it would count as a match that nothing can show, and rank by
+chance. The query's language is read as a post's is (``profiles.words.text_config_detect``: English unless the
+detector is sure); the statement drops those words (``search.ranking.statement.QUERY_WORDS_CTES``), since only
+PostgreSQL knows its configurations' stop lists. A quoted phrase is kept as typed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from profiles.words import text_config_detect
 
 WORDS_MODES = ("any", "all")
 # A token: an optional "-", then a "quoted phrase" (the closing quote may be missing) or a run of non-spaces.
@@ -34,6 +42,7 @@ class QueryTerm:
 class QueryWords:
     terms: tuple[QueryTerm, ...] = ()
     excluded: tuple[str, ...] = ()
+    language: str = "english"  # the text-search configuration whose stop words are no match
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -54,4 +63,5 @@ def query_words(query: str, *, words: str = "any") -> QueryWords:
         else:
             terms.setdefault((text.lower(), phrase), QueryTerm(text=text, phrase=phrase,
                                                                 required=phrase or words == "all"))
-    return QueryWords(terms=tuple(terms.values()), excluded=tuple(dict.fromkeys(excluded)))
+    return QueryWords(terms=tuple(terms.values()), excluded=tuple(dict.fromkeys(excluded)),
+                      language=text_config_detect(query))

@@ -50,7 +50,8 @@ def test_a_hit_is_rendered_as_its_declared_fields_render_it(result, zone):
 
 @pytest.mark.parametrize("cls", [ResultsOutputSerializer, SearchResultsOutputSerializer])
 def test_a_page_is_rendered_as_its_declared_fields_render_it(result, cls):
-    page = {"results": result.hits, "count": len(result.hits), "next": "http://testserver/next", "model": "m",
+    page = {"results": result.hits, "count": len(result.hits), "total": 7, "total_is_estimate": True,
+            "next": "http://testserver/next", "model": "m",
             "warnings": ["w"], "understood": result.understood, "description": result.description}
     serializer = cls(context=_context())
     generic = serializers.Serializer.to_representation(serializer, page)

@@ -129,7 +129,8 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     status, body = get_json(live_server, "/api/v1/search/", q="lighthouse fog", profile="coast", limit=3)
 
     assert status == 200
-    assert set(body) == {"results", "count", "next", "model", "warnings", "understood", "description"}
+    assert set(body) == {"results", "count", "total", "total_is_estimate", "next", "model", "warnings", "understood",
+                         "description"}
     assert body["count"] == 3 and body["model"] == "photosearch-tiny/random-seed0" and body["warnings"] == []
     assert body["understood"] == [] and body["description"] == "lighthouse fog"
     first = body["results"][0]
@@ -139,7 +140,7 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     assert (first["profile"], first["text"], first["media_type"]) == ("coast", "Lighthouse in the fog #coast", "image")
     assert first["taken_at"].startswith("2024-07-01T10:00:00")
     assert set(first["match"]) == {"vector_rank", "vector_distance", "text_rank", "text_score", "headline",
-                                    "in_image_text"}
+                                    "in_image_text", "highlights", "filters"}
     assert first["match"]["text_rank"] == 1 and "<mark>Lighthouse</mark>" in first["match"]["headline"]
     status, headers, thumbnail = call(live_server, "GET", urllib.parse.urlparse(first["thumbnail_url"]).path)
     assert status == 200 and thumbnail[:3] == b"\xff\xd8\xff"
