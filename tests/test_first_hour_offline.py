@@ -204,3 +204,21 @@ def test_the_upload_hint_names_every_format_imports_accept(client):
         assert name in hint
     accept = page.split('id="image" name="image" type="file" accept="')[1].split('"')[0]
     assert accept.split(",") == ["image/*", *IMAGE_EXTENSIONS]
+
+
+@pytest.mark.django_db(transaction=True)  # the import queues its task when its transaction commits
+def test_an_import_without_the_model_still_has_the_words_read(tmp_path, settings, caplog):
+    from profiles.models import Photo
+    from search.ocr import get_ocr_engine
+
+    settings.PHOTOSEARCH_OCR, settings.PHOTOSEARCH_AUTO_EMBED = "rapidocr", True
+    settings.PHOTOSEARCH_CLIP_PRETRAINED = str(tmp_path / "not-copied-yet.pt")
+    _sign(tmp_path / "trip" / "sign.jpg", "HARBOUR")
+
+    call_command("import_folder", str(tmp_path / "trip"), "--profile", "trip", stdout=StringIO(), stderr=StringIO())
+
+    photo = Photo.objects.get()
+    assert photo.embedding is None and photo.ocr_engine == get_ocr_engine().engine_id
+    assert "HARBOUR" in photo.ocr_text.upper()
+    assert any("not embedded" in record.getMessage() and "PHOTOSEARCH_CLIP_PRETRAINED" in record.getMessage()
+               for record in caplog.records)
