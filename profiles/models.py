@@ -182,6 +182,13 @@ class Photo(models.Model):
             models.Index(fields=["text_config"], name="photo_text_config"),
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
             models.Index(fields=["profile", "content_hash"], name="photo_profile_content_hash"),
+            # Across profiles: the other copies of a page's images (search.ranking.duplicates, ``also_in``).
+            models.Index(fields=["content_hash"], name="photo_original_content_hash",
+                         condition=models.Q(duplicate_of__isnull=True)),
+            # The home page's recent photos (browse_sql, newest first, no filter): the first page is an index read,
+            # not a sort of the whole library.
+            models.Index(models.F("taken_at").desc(nulls_last=True), models.F("id").desc(), name="photo_recent",
+                         condition=models.Q(duplicate_of__isnull=True)),
             # Place filters and their listing (country, then city), and the bounding box of a distance filter.
             models.Index(fields=["country_code", "city"], name="photo_country_city",
                          condition=~models.Q(country_code="")),

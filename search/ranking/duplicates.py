@@ -26,14 +26,11 @@ _ONE_PER_IMAGE = (
     "WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)\n"
     "ORDER BY p.content_hash, f.fused_score DESC, f.photo_id"
 )
-# The other photos of the page's images, one probe of the (profile, content_hash) index per profile: there is no
-# index on the hash alone, and profiles are few.
+# The other photos of the page's images: one probe of the originals' hash index per image of the page.
 _OTHER_COPIES = (
     "SELECT c.content_hash, c.id, pr.id, pr.handle\n"
-    "FROM profiles_profile pr CROSS JOIN LATERAL (\n"
-    "    SELECT id, content_hash FROM profiles_photo\n"
-    "    WHERE profile_id = pr.id AND content_hash = ANY(%s) AND duplicate_of_id IS NULL\n"
-    ") c\n"
+    "FROM profiles_photo c JOIN profiles_profile pr ON pr.id = c.profile_id\n"
+    "WHERE c.content_hash = ANY(%s) AND c.duplicate_of_id IS NULL\n"
     "ORDER BY pr.handle, c.id"
 )
 
