@@ -54,7 +54,8 @@ class Workers:
         }
         if settings.DATABASE_URL:
             self.env["DATABASE_URL"] = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
-        self.client = Celery(broker=REDIS_URL, backend=REDIS_URL)
+        # Not the current app: shared tasks queued later in this process (eager, no broker) must stay in-process.
+        self.client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
         self.client.conf.broker_transport_options = {"visibility_timeout": int(env.get(
             "PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", 3600))}
         self.processes: list[subprocess.Popen] = []
