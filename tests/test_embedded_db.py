@@ -12,7 +12,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ import psutil
 import pytest
 
 from photosearch.embedded_db import USERS_FILE
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,12 +111,6 @@ def assert_no_postgresql(pgdata: Path, timeout: float = 10) -> None:
     assert not postmasters(pgdata), f"PostgreSQL of {pgdata} still runs"
     assert not (pgdata / "postmaster.pid").exists()
     assert users_listed(pgdata) == []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

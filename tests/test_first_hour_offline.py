@@ -5,7 +5,6 @@ arriving later make ``embed_photos`` embed; and what the commands print on the w
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import pytest
 import requests
 from django.core.management import call_command
 from PIL import Image, ImageDraw, ImageFont
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTICE = "Search by looks is off until the model is available"
@@ -59,12 +59,6 @@ def _sign(path: Path, text: str) -> None:
     image.save(path, quality=92)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -97,7 +91,7 @@ def test_without_the_model_quickstart_reads_the_words_and_serves_search_by_words
     assert NOTICE in done.stderr
 
     # Serving: the page and the API find the photo by the words read in it, and the page says once why looks are off.
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "manage.py", "quickstart", str(folder), "--addrport", f"127.0.0.1:{port}"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -26,17 +26,12 @@ from profiles.models import ImportJob, Photo, Profile
 from profiles.services import folder_import
 from search.services import photos_embed
 from tests.hardening.conftest import ROOT, subprocess_env
+from tests.conftest import free_port, process_stop
 
 # Each read with the cache down: answered 200 within this (the target is 0.5 s; generous for a noisy 2-core machine).
 READ_BOUND_SECONDS = 1.5
 # Measured medians, printed at the end of the module's run (docs/reliability.md quotes them).
 MEDIANS: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -76,7 +71,7 @@ def hung_server() -> Iterator[int]:
 def cache_down(kind: str) -> Iterator[str]:
     """A ``PHOTOSEARCH_CACHE_URL`` whose Redis is ``refused`` (a closed port) or ``hung``."""
     if kind == "refused":
-        yield f"redis://127.0.0.1:{_free_port()}/1"
+        yield f"redis://127.0.0.1:{free_port()}/1"
     else:
         with hung_server() as port:
             yield f"redis://127.0.0.1:{port}/1"
@@ -85,7 +80,7 @@ def cache_down(kind: str) -> Iterator[str]:
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
     """gunicorn (one gthread worker) on 127.0.0.1 with ``env``; yields its port and, once stopped, its log lines."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "120"],
@@ -107,11 +102,7 @@ def gunicorn(env: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
     try:
         yield port, log
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process_stop(process)
         reader.join(5)
 
 

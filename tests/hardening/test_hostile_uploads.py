@@ -24,7 +24,6 @@ import io
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from PIL import Image
 
 from profiles.models import Photo
 from profiles.services import folder_import
-from tests.conftest import image_bytes, make_image
+from tests.conftest import free_port, image_bytes, make_image, process_stop
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import api, multipart
 
@@ -107,12 +106,6 @@ def _heic(size: tuple[int, int]) -> bytes:
 # --- A real gunicorn worker, measured ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Worker:
     """The one worker process of a gunicorn: its memory peak and CPU time around a request."""
 
@@ -146,7 +139,7 @@ def upload_server(photo_folder, media_root, encoder):
 
     folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3}), profile_name="coast")
     photos_embed()
-    port = _free_port()
+    port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_ANON_RATE="off", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -169,11 +162,7 @@ def upload_server(photo_folder, media_root, encoder):
     try:
         yield {"url": base, "worker": Worker(int(children[0]))}
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process_stop(process)
 
 
 def _post(url: str, body: bytes, content_type: str, headers: dict | None = None) -> tuple[int, bytes]:

@@ -25,17 +25,12 @@ from profiles.models import Photo
 from profiles.services import folder_import
 from search.services import photos_embed
 from tests.hardening.conftest import ROOT, subprocess_env
+from tests.conftest import free_port, process_stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUERIES = ["harbour at night", "boat", "dog on a beach", "people walking down a street", "red", "mountain lake",
            "sunset", "city lights", "a cat", "forest path"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,7 +39,7 @@ def gunicorn(photo_folder, media_root, encoder):
     files = {f"{i:02}.jpg": i for i in range(40)} | {"03.txt": "harbour at night #boat", "07.txt": "dog on a beach"}
     folder_import(path=photo_folder(files), profile_name="coast")
     photos_embed()
-    port = _free_port()
+    port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_ANON_RATE="off", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -67,11 +62,7 @@ def gunicorn(photo_folder, media_root, encoder):
     try:
         yield {"port": port, "photos": list(Photo.objects.values_list("id", flat=True))}
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process_stop(process)
 
 
 async def _client(port: int, paths: list[str], until: float, results: list, errors: list, rng: random.Random):

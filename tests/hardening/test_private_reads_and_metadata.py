@@ -8,7 +8,6 @@ the real RapidOCR engine (its wheel bundles the models) on pictures drawn with P
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from profiles.services import folder_import
 from search.ocr import get_ocr_engine
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import make_tokens
+from tests.conftest import free_port, process_stop
 
 # --- Case 9: PHOTOSEARCH_API_PUBLIC_READS=false closes pages, photo pages, media and the API alike -------------------
 
@@ -71,7 +71,7 @@ def private_server(library, media_root):
     """gunicorn on 127.0.0.1 started with PHOTOSEARCH_API_PUBLIC_READS=false in its environment (the setting as an
     operator sets it), serving this test's database and media. Not ``live_server``: Django's test server answers
     /media/ itself, before any middleware."""
-    port = _free_port()
+    port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_PUBLIC_READS="false", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -93,17 +93,7 @@ def private_server(library, media_root):
     try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        process_stop(process)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,7 +23,6 @@ from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 from tests.profiles.sources.test_instagram import NETWORK_DOWN
 from tests.profiles.sources.test_instagram_offline import POSTS, download
 from tests.search.test_apis import api, make_tokens
-from tests.search.test_pages import browser, page  # noqa: F401 (fixtures: the profiles page in Chromium)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

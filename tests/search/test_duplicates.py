@@ -10,7 +10,7 @@ from profiles.models import Photo
 from profiles.services import folder_import
 from search.services import photos_embed
 from tests.search.test_apis import api, get_json
-from tests.search.test_pages import browser, page, search  # noqa: F401 (fixtures: pages in Chromium)
+from tests.search.test_pages import search  # noqa: F401 (a fixture: a search on the page)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,6 @@ from search.ranking import statement
 from search.selectors import RankingOptions, photo_search, photo_text_match_count
 from search.understanding import vocabulary_forget
 from tests.search.test_apis import get_json
-from tests.search.test_pages import browser  # noqa: F401  (the module's Chromium)
 from tests.search.test_ranking import FakeEncoder
 from tests.search.test_words import ingest
 

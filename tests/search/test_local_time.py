@@ -18,7 +18,6 @@ from profiles.timezones import zone_at
 from search.services import photos_embed
 from tests.conftest import image_bytes, make_image
 from tests.search.test_apis import get_json
-from tests.search.test_pages import CHROMIUM_ARGS
 
 SYDNEY_GPS = {1: "S", 2: (33.0, 52.0, 4.0), 3: "E", 4: (151.0, 12.0, 26.0)}
 LISBON_GPS = {1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.5)}
@@ -113,24 +112,6 @@ def test_the_api_gives_taken_at_in_the_offset_of_its_place(travels, live_server,
 
 
 # --- Pages --------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.mark.browser

@@ -6,7 +6,7 @@ from profiles.models import Photo
 from profiles.services import folder_import
 from search import views
 from search.services import photos_embed
-from tests.search.test_pages import CHROMIUM_ARGS, result_ids, search, when
+from tests.search.test_pages import result_ids, search, when
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -21,16 +21,6 @@ FILTER_FIELDS = ("#profile", "#from", "#to", "#country", "#city", "#near", "#med
 def no_cutoff(settings):
     """The tiny random test model puts pictures at arbitrary distances; keep every vector hit so grids are full."""
     settings.PHOTOSEARCH_CUTOFF = 0
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
