@@ -25,6 +25,7 @@ from profiles.models import MediaType
 from profiles.selectors import place_cities, place_countries, profile_ids_by_handle
 from search.ranking.loader import MARK_START, MARK_STOP
 from search.query_tokens import fold
+from search.place_names import town_names_in_english
 from search.ranking.words import WORDS_MODES
 from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
 
@@ -352,7 +353,9 @@ def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), fi
         present.setdefault(place_folded(city), []).append(city)
     cities: list[str] = []
     for name in names:
-        if not (found := present.get(place_folded(name))):
+        found = present.get(place_folded(name)) or [  # else the town in another language ("lisboa": Lisbon)
+            city for english in town_names_in_english(name) for city in present.get(place_folded(english), [])]
+        if not found:
             raise InvalidQuery(f"No photo was taken in a town named “{name}”"
                                f"{' in that country' if country_codes else ''}.", field=field)
         cities.extend(found)

@@ -114,6 +114,10 @@ def test_the_api_filters_by_country_town_and_distance_and_lists_the_places(place
     assert refused.status_code == 400
     assert "near" in refused.json()["details"]
 
+    # A town typed in another language is the library's town (CLDR's names, which Babel ships).
+    assert found(client.get(url, {"q": "river", "city": "Parigi", "cutoff": 0})) == {"paris"}
+    assert found(client.get(url, {"q": "river", "city": "PARÍS", "cutoff": 0})) == {"paris"}
+
     unknown_town = client.get(url, {"q": "river", "city": "Atlantis"})
     assert unknown_town.status_code == 400
     assert "Atlantis" in str(unknown_town.json())
@@ -143,3 +147,12 @@ def test_the_search_page_offers_the_countries_present_and_filters_by_them(places
     refused = client.get(reverse("search"), {"q": "river", "near": "1,2,3,4"})
     assert refused.status_code == 400
     assert "is not a place and distance like" in refused.content.decode()
+
+
+def test_a_town_in_another_language_is_named_in_english_as_the_library_names_it():
+    from search.place_names import town_names_in_english
+
+    for typed in ("lisboa", "Lisbonne", "LISSABON", "Lisbona"):
+        assert town_names_in_english(typed) == {"Lisbon"}, typed
+    assert town_names_in_english("Nueva York") == {"New York"}
+    assert town_names_in_english("Atlantis") == frozenset()
