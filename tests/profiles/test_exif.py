@@ -128,7 +128,7 @@ def test_numerator_denominator_pairs_are_rationals():
     assert _coordinates(gps) == pytest.approx((38.7223, -9.139306))
 
 
-def test_signed_degrees_without_a_ref_keep_their_sign_and_a_ref_wins_over_a_sign():
+def test_signed_degrees_keep_their_sign_with_or_without_a_ref_that_agrees():
     assert _coordinates({2: (-33.8568,), 4: (151.2153,)}) == pytest.approx((-33.8568, 151.2153))
     assert _coordinates({1: "S", 2: (-33.8568,), 3: "E", 4: (151.2153,)}) == pytest.approx((-33.8568, 151.2153))
 
