@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,17 +54,25 @@ def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
     # Pillow's own guard (a warning past MAX_IMAGE_PIXELS, an error past twice that) follows our limit, which the
     # header check below applies exactly: a setting above Pillow's default 89,478,485 pixels then takes effect.
     Image.MAX_IMAGE_PIXELS = max_pixels
+    with image_errors():
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise ImageRejected(f"image too large ({width}×{height} pixels, limit {max_pixels:,})")
+            probe.verify()  # structure and checksums
+        image = Image.open(io.BytesIO(data))
+        image.load()  # verify() does not decode pixels; load() catches truncated data
+        return image
+
+
+@contextlib.contextmanager
+def image_errors() -> Iterator[None]:
+    """Pillow's failures on untrusted bytes, inside the block, as ``ImageRejected`` with the reason (not an image,
+    corrupt, truncated, a decompression bomb); Pillow's bomb warning is silenced, the caller's pixel limit decides."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                width, height = probe.size
-                if width * height > max_pixels:
-                    raise ImageRejected(f"image too large ({width}×{height} pixels, limit {max_pixels:,})")
-                probe.verify()  # structure and checksums
-            image = Image.open(io.BytesIO(data))
-            image.load()  # verify() does not decode pixels; load() catches truncated data
-            return image
+            yield
     except ImageRejected:
         raise
     except UnidentifiedImageError:

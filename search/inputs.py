@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
@@ -16,11 +15,11 @@ from datetime import date
 import numpy as np
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image
 
 from photosearch.db.replicas import search_read
 from photosearch.uploads import upload_max_pixels
-from profiles.images import ImageRejected, rgb
+from profiles.images import ImageRejected, image_errors, rgb
 from profiles.models import MediaType
 from profiles.selectors import place_cities, place_countries, profile_ids_by_handle
 from search.ranking.loader import MARK_START, MARK_STOP
@@ -125,33 +124,23 @@ def image_reduced(data: bytes, *, size: int, max_pixels: int) -> Image.Image:
     is decoded at reduced scale; the rest is converted and reduced a band of rows at a time."""
     if not data:
         raise ImageRejected("empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                width, height = probe.size
-                limit = upload_max_pixels(image_format=probe.format or "", max_pixels=max_pixels,
-                                          progressive=bool(probe.info.get("progressive")))
-                if width * height > limit:
-                    raise ImageRejected(f"image too large to search with ({width}×{height} pixels; at most {limit:,} "
-                                        f"for a {probe.format} file)")
-                probe.verify()  # structure and checksums
-            with Image.open(io.BytesIO(data)) as image:
-                target = _fitted(image.size, size)
-                # The same draft Image.thumbnail asks for: a JPEG decoded at 1/2 to 1/8 scale, no smaller than twice
-                # the target.
-                image.draft(None, (target[0] * 2, target[1] * 2))
-                image.load()  # the first frame; truncated data fails here
-                reduced = _reduced_in_bands(image, target)
-                orientation = _orientation(image)
-    except ImageRejected:
-        raise
-    except UnidentifiedImageError:
-        raise ImageRejected("not an image Pillow can read") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        raise ImageRejected(f"corrupt or truncated image ({exc})") from None
+    with image_errors():
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            limit = upload_max_pixels(image_format=probe.format or "", max_pixels=max_pixels,
+                                      progressive=bool(probe.info.get("progressive")))
+            if width * height > limit:
+                raise ImageRejected(f"image too large to search with ({width}×{height} pixels; at most {limit:,} "
+                                    f"for a {probe.format} file)")
+            probe.verify()  # structure and checksums
+        with Image.open(io.BytesIO(data)) as image:
+            target = _fitted(image.size, size)
+            # The same draft Image.thumbnail asks for: a JPEG decoded at 1/2 to 1/8 scale, no smaller than twice
+            # the target.
+            image.draft(None, (target[0] * 2, target[1] * 2))
+            image.load()  # the first frame; truncated data fails here
+            reduced = _reduced_in_bands(image, target)
+            orientation = _orientation(image)
     return reduced.transpose(_ORIENTATION[orientation]) if orientation in _ORIENTATION else reduced
 
 
