@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/: the docs page works offline
     "profiles",
     "search",
+    "bench",  # benchmark and evaluation commands only: the product never imports it (tests/test_layers.py)
 ]
 
 MIDDLEWARE = [

@@ -315,7 +315,7 @@ def _shapes(kind: str) -> Image.Image:
         draw.line((300, 330, 330, 330), fill=ink, width=5)
         draw.line((350, 300, 350, 360), fill=ink, width=6)
     else:  # "scattered", the bench's generator: "1" (0.72)
-        from search.bench.ocr import shapes_photo
+        from bench.ocr import shapes_photo
 
         image = shapes_photo(np.random.default_rng(21), on_photo=False)
     return image

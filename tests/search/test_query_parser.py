@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from search.bench.query_parser import query_parser_evaluate, query_set_load
+from bench.query_parser import query_parser_evaluate, query_set_load
 from search.inputs import place_folded
 from search.query_parser import PlaceName, Vocabulary, fold, query_parse
 

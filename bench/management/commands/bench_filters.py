@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from search.bench.filters import filters_benchmark
-from search.bench.report import figures_text
+from bench.filters import filters_benchmark
+from bench.report import figures_text
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from profiles.models import Photo, Profile
-from search.bench.evaluate import Metrics, best_index, first_relevant_rank, metrics_from_ranks
-from search.bench.evaluate_synthetic import shapes_model_train, synthetic_specs
-from search.bench.labelled import DatasetError, coco_load, folder_load, labelled_set_load
+from bench.evaluate import Metrics, best_index, first_relevant_rank, metrics_from_ranks
+from bench.evaluate_synthetic import shapes_model_train, synthetic_specs
+from bench.labelled import DatasetError, coco_load, folder_load, labelled_set_load
 from tests.conftest import image_bytes
 
 METRICS = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr")

@@ -22,7 +22,7 @@ Query kinds (``KINDS``), so the effect of each part of a ranking change shows on
   ("plages de lisbonne" for a caption with "plage");
 - ``all_words``: the control — every word of the query is among the photo's words, so AND semantics find it.
 
-The set goes to ``search.bench.evaluate`` as an ordinary ``LabelledSet``: each photo is a ``SourceRecord`` with
+The set goes to ``bench.evaluate`` as an ordinary ``LabelledSet``: each photo is a ``SourceRecord`` with
 ``text``, ``hashtags`` and ``alt_text`` (hashtags as an Instagram import finds them in the caption), so whatever the
 ingest services do to a post's words (hashtag splitting, language detection) applies to it. Images are generated
 coloured shapes with no relation to the words: with the tests' tiny random model the vector channel is noise, so the
@@ -41,8 +41,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from profiles.sources.base import SourceRecord, hashtags_in
-from search.bench.evaluate_synthetic import COLOURS, SHAPES, ShapeSpec, shape_image
-from search.bench.labelled import LabelledSet
+from bench.evaluate_synthetic import COLOURS, SHAPES, ShapeSpec, shape_image
+from bench.labelled import LabelledSet
 
 DEFAULT_COUNT = 400
 DEFAULT_SEED = 14

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from search.bench.search import QueryEncoder, percentiles
+from bench.search import QueryEncoder, percentiles
 
 
 def replica_wait_replayed(alias: str, *, timeout: float = 600.0) -> float:
@@ -43,7 +43,7 @@ def replica_vs_primary(*, searches: int, warmup: int = 20, seed: int = 0) -> dic
     from django.db import DEFAULT_DB_ALIAS
 
     from photosearch.db.replicas import replica_aliases
-    from search.bench.data import topic_queries
+    from bench.data import topic_queries
     from search.selectors import photo_search
 
     replicas = replica_aliases()

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from photosearch.db.replicas import replica_aliases
-from search.bench.report import figures_text
-from search.bench.search import run as search_benchmark
+from bench.report import figures_text
+from bench.search import run as search_benchmark
 
 
 class Command(BaseCommand):

@@ -1,12 +1,12 @@
 """Search benchmark (``manage.py bench_search``): latency of the ranking selector, HNSW recall, index build, two
-baselines (TF-IDF per request, exact numpy scan) and API throughput through gunicorn (``search.bench.api``), in a
-separate database of clustered synthetic photos (``search.bench.data``).
+baselines (TF-IDF per request, exact numpy scan) and API throughput through gunicorn (``bench.api``), in a
+separate database of clustered synthetic photos (``bench.data``).
 
 Every query vector is handed to the selector precomputed (``QueryEncoder``): the text tower is not what is measured
-("text-embedding cache warm"). The API load does the same on the server side (see ``search.bench.api``). Nothing in
+("text-embedding cache warm"). The API load does the same on the server side (see ``bench.api``). Nothing in
 production imports this module.
 
-Only the standard library and numpy are imported at module level: ``search.bench.api`` imports this module, and
+Only the standard library and numpy are imported at module level: ``bench.api`` imports this module, and
 gunicorn imports that one before Django is set up.
 """
 
@@ -31,7 +31,7 @@ class QueryEncoder:
     dimensions, device = DIMENSIONS, "cpu"
 
     def __init__(self, vectors: np.ndarray):
-        from search.bench.data import BENCH_MODEL
+        from bench.data import BENCH_MODEL
 
         self.model_id = BENCH_MODEL
         self.vectors = iter(vectors)
@@ -86,7 +86,7 @@ def build_indexes(*, rebuild: bool) -> dict:
     from django.db import connection
 
     from profiles.models import Profile
-    from search.bench.data import BENCH_MODEL
+    from bench.data import BENCH_MODEL
     from search.indexes import TEXT_PROFILE_INDEX_PREFIX, like_pattern
     from search.selectors import embedding_index_name
     from search.services.indexes import (
@@ -141,7 +141,7 @@ def hnsw_settings() -> dict:
     """The bench model's graph shape and the search width this connection runs with."""
     from django.db import connection
 
-    from search.bench.data import BENCH_MODEL
+    from bench.data import BENCH_MODEL
     from search.selectors import embedding_index_name, index_build_options
 
     options = index_build_options(embedding_index_name(BENCH_MODEL)) or {}
@@ -170,7 +170,7 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
     """Untimed vector and text queries before anything is timed, so latencies are those of a server that has been
     answering for a while (HNSW graph and heap pages in shared_buffers), not of one reading them from disk: at a
     million photos the first queries after a start read the 1.4 GB graph and take ~10× longer."""
-    from search.bench.data import BENCH_MODEL, topic_queries
+    from bench.data import BENCH_MODEL, topic_queries
     from search.selectors import photo_nearest_ids, photo_text_match_count
 
     started = time.perf_counter()
@@ -185,7 +185,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     """p50/p95/p99 (ms) of photo_search / photo_similar for vector-only, text-only, hybrid, hybrid + profile filter
     and similar-photo queries."""
     from profiles.models import Photo
-    from search.bench.data import BENCH_MODEL, topic_queries
+    from bench.data import BENCH_MODEL, topic_queries
     from search.selectors import RankingOptions, SearchFilters, photo_search, photo_similar, photo_text_match_count
 
     count = warmup + queries
@@ -236,7 +236,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
 def recall_at_10(*, queries: int, seed: int = 0) -> dict:
     """Mean overlap/10 of the top 10 of the production vector query (HNSW, the selector's ef_search) with the top 10
     of the same query as an exact scan (``+ 0`` keeps the index out)."""
-    from search.bench.data import BENCH_MODEL, topic_queries
+    from bench.data import BENCH_MODEL, topic_queries
     from search.selectors import photo_nearest_ids
 
     def top10(vector, *, exact: bool, explain: bool = False):
@@ -271,7 +271,7 @@ def tfidf_baseline(*, queries: int, cap: int, seed: int = 0) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from profiles.models import Photo
-    from search.bench.data import topic_queries
+    from bench.data import topic_queries
 
     texts = [" ".join(filter(None, row)) for row in
              Photo.objects.order_by("id").values_list("caption", "source_text", "hashtags", "alt_text")
@@ -295,7 +295,7 @@ def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
     """rclip's method: every vector in one (N, 512) float32 array (loaded before timing), per query a matrix-vector
     product and an argpartition for the top 20."""
     from profiles.models import Photo
-    from search.bench.data import BENCH_MODEL, topic_queries
+    from bench.data import BENCH_MODEL, topic_queries
 
     rows = Photo.objects.filter(embedding_model=BENCH_MODEL).order_by("id").values_list("embedding", flat=True)
     vectors = np.stack([as_numpy(v) for v in rows.iterator(chunk_size=10_000)]).astype(np.float32)
@@ -321,12 +321,12 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
     """The whole search benchmark in bench database ``database`` (filled with ``photos`` synthetic photos unless
     ``reuse`` finds that many there): index, warm-up, selector latency, recall, both baselines, API load. Returns
     the flat figures ``bench_search`` prints; ``say`` gets a line per step. With ``replica_searches``, after the
-    index only the read replica against the primary (``search.bench.replicas``)."""
+    index only the read replica against the primary (``bench.replicas``)."""
     from django.db import connections
 
     from profiles.models import Photo
-    from search.bench.api import api_load, api_uncached
-    from search.bench.data import bench_database, fill_synthetic
+    from bench.api import api_load, api_uncached
+    from bench.data import bench_database, fill_synthetic
 
     started = time.perf_counter()
     with bench_database(database):
@@ -345,7 +345,7 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
         connections["default"].close()
         figures.update(hnsw_settings())
         if replica_searches:
-            from search.bench.replicas import replica_vs_primary
+            from bench.replicas import replica_vs_primary
 
             say(f"read replica vs primary: {warmup} searches untimed, then {replica_searches} against each")
             figures.update(replica_vs_primary(searches=replica_searches, warmup=warmup))

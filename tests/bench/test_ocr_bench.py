@@ -9,7 +9,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from profiles.models import Photo, Profile
-from search.bench.ocr import MIN_WORD_HEIGHT, draw_words, photo_like
+from bench.ocr import MIN_WORD_HEIGHT, draw_words, photo_like
 
 
 def test_words_are_drawn_at_least_the_minimum_height():

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 
 from profiles.models import Photo
-from search.bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
-from search.bench.api_layers import LAYERS
-from search.bench.data import topic_queries
+from bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
+from bench.api_layers import LAYERS
+from bench.data import topic_queries
 from search.ranking import statement
 
 KEYS = {

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from search.bench.text_tower import queries
+from bench.text_tower import queries
 
 
 def test_the_query_set_is_varied_and_the_same_every_run():

@@ -1,7 +1,7 @@
 """Relevance evaluation behind ``manage.py evaluate``: how well search finds the right photo for a description, per
 ranking channel and per fusion setting, on a labelled set of photos.
 
-A labelled set (``search.bench.labelled``: images plus the query lines that name them) is imported into a profile of
+A labelled set (``bench.labelled``: images plus the query lines that name them) is imported into a profile of
 its own through the ordinary ingest services, indexed with the configured model and captioner
 (``search.services.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the search
 page and the API use, restricted to that profile:
@@ -36,7 +36,7 @@ from profiles.images import read_local_image
 from profiles.models import Photo, Profile, SourceKind
 from profiles.services import SKIPPED, profile_get_or_create, records_ingest
 from profiles.sources.base import SourceRecord
-from search.bench.labelled import LabelledSet
+from bench.labelled import LabelledSet
 from search.captions import get_captioner
 from search.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from search.bench.query_parser import SHIPPED_SET, query_parser_evaluate, query_parser_report, query_set_load
+from bench.query_parser import SHIPPED_SET, query_parser_evaluate, query_parser_report, query_set_load
 
 
 class Command(BaseCommand):

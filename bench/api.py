@@ -5,7 +5,7 @@ The bench photos carry synthetic 512-d vectors that no real text tower could lan
 from ``bench_wsgi_application``, which replaces the text tower by ``TopicTextEncoder``: a lookup from a topic's
 caption words to a vector near that topic's centre. Nothing in production imports this module.
 
-Only the standard library, numpy and ``search.bench.search`` (itself standard library and numpy only) are imported
+Only the standard library, numpy and ``bench.search`` (itself standard library and numpy only) are imported
 at module level: gunicorn imports this module before Django is set up.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from search.bench.search import BENCH_TOPICS, DIMENSIONS
+from bench.search import BENCH_TOPICS, DIMENSIONS
 
 
 # --- The benchmark server -----------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ class TopicTextEncoder:
     dimensions, device = DIMENSIONS, "cpu"
 
     def __init__(self):
-        from search.bench.data import BENCH_MODEL, topic_bases, topic_centres, topic_words
+        from bench.data import BENCH_MODEL, topic_bases, topic_centres, topic_words
 
         self.model_id = BENCH_MODEL
         self.centres = topic_centres(topics=BENCH_TOPICS, dimensions=DIMENSIONS)
@@ -64,7 +64,7 @@ class TopicTextEncoder:
             topics = self.topics_by_word.get(word, set())
             candidates = topics if candidates is None else (candidates & topics or candidates)
         candidates = sorted(candidates or range(BENCH_TOPICS))
-        from search.bench.data import topic_points
+        from bench.data import topic_points
 
         topic = candidates[seed % len(candidates)]
         return topic_points(self.centres, self.bases, np.array([topic]), np.random.default_rng(seed))[0]
@@ -105,7 +105,7 @@ class TextTowerTopicEncoder(TopicTextEncoder):
 
 
 def bench_wsgi_application(text_tower: bool = False):
-    """gunicorn app factory (``search.bench.api:bench_wsgi_application()``): the project's WSGI application with
+    """gunicorn app factory (``bench.api:bench_wsgi_application()``): the project's WSGI application with
     the query text tower replaced by ``TopicTextEncoder`` — or, with ``text_tower`` (the uncached-query figure), by
     ``TextTowerTopicEncoder``. Used only by ``api_load`` and ``api_uncached`` against the bench database."""
     from django.core.wsgi import get_wsgi_application
@@ -154,7 +154,7 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
              max_requests: int = 1_000_000, say: Callable[[str], None] = lambda message: None) -> dict:
     """Start gunicorn on a free loopback port against ``database``, warm it up, then ``concurrency`` client threads
     (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
-    from search.bench.data import topic_queries
+    from bench.data import topic_queries
 
     postmaster = _postmaster_pid()
     server, port, log = _gunicorn_start(database=database, workers=workers, threads=threads)
@@ -203,7 +203,7 @@ def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = la
     three-word topic queries one after another, each seen once (the query-vector cache never hits)."""
     from itertools import combinations
 
-    from search.bench.data import topic_words
+    from bench.data import topic_words
 
     server, port, log = _gunicorn_start(database=database, workers=1, threads=1, text_tower=True)
     words = topic_words(topics=BENCH_TOPICS)
@@ -245,7 +245,7 @@ def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bo
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
     command = [
-        sys.executable, "-m", "gunicorn", f"search.bench.api:bench_wsgi_application(text_tower={text_tower})",
+        sys.executable, "-m", "gunicorn", f"bench.api:bench_wsgi_application(text_tower={text_tower})",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
     ]

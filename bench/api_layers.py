@@ -1,6 +1,6 @@
 """Where one API search request's CPU goes, layer by layer, in-process (``bench_api_layers``).
 
-The project's WSGI application (``search.bench.api.bench_wsgi_application``: the text tower replaced by the bench's
+The project's WSGI application (``bench.api.bench_wsgi_application``: the text tower replaced by the bench's
 topic lookup, as in the API throughput figure) is called directly with the environ gunicorn would build for
 ``GET /api/v1/search/?q=<two topic words>&limit=20``, against the bench database, one request after another. Each
 layer is timed by wrapping the function that is that layer with a ``time.process_time`` accumulator; a round is
@@ -132,8 +132,8 @@ def api_layers(*, requests: int = 300, rounds: int = 3, warmup: int = 100,
     from django.db import connections
     from django.test.utils import override_settings
 
-    from search.bench.api import TopicTextEncoder, text_tower_module
-    from search.bench.data import topic_queries
+    from bench.api import TopicTextEncoder, text_tower_module
+    from bench.data import topic_queries
 
     texts, _ = topic_queries(512, seed=40)
     paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]

@@ -1,6 +1,6 @@
 """Filtered-search benchmark (``manage.py bench_filters``): hybrid search without a filter, and with a selective
 profile filter served by an exact scan vs pgvector's iterative HNSW scan — latency percentiles, and how many of k
-results each returns — in a separate database of clustered synthetic photos (``search.bench.data``).
+results each returns — in a separate database of clustered synthetic photos (``bench.data``).
 
 The figures decide ``PHOTOSEARCH_EXACT_SCAN_MAX`` (photosearch/settings.py): below it a filtered query scans the
 filter's photos exactly, above it pgvector's iterative HNSW scan serves it.
@@ -16,8 +16,8 @@ import numpy as np
 from django.test import override_settings
 
 from profiles.models import Photo, Profile
-from search.bench.data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
-from search.bench.search import DIMENSIONS, QueryEncoder, profile_near
+from bench.data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
+from bench.search import DIMENSIONS, QueryEncoder, profile_near
 from search.selectors import RankingOptions, SearchFilters, photo_search
 from search.services import embedding_index_ensure
 

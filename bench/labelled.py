@@ -1,4 +1,4 @@
-"""Labelled sets for ``manage.py evaluate`` (``search.bench.evaluate``): images plus the queries that should find
+"""Labelled sets for ``manage.py evaluate`` (``bench.evaluate``): images plus the queries that should find
 them, read from COCO / Karpathy-style captions JSON (every caption is a query for its image) or from a folder in
 import_folder's layout with ``NAME.queries.txt`` next to ``NAME.jpg``.
 """

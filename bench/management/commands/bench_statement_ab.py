@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search.bench.report import figures_text
-from search.bench.statement_ab import statement_ab
+from bench.report import figures_text
+from bench.statement_ab import statement_ab
 
 
 class Command(BaseCommand):

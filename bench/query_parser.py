@@ -2,7 +2,7 @@
 the description expected to remain and the parts expected understood — parsed, and the figures: exact matches,
 per-kind precision and recall, traps (queries that must stay plain words) that became filters, and each miss.
 
-The shipped set is ``search/bench/query_set.json`` (its own ``today`` and library: places, aliases, profiles); a
+The shipped set is ``bench/query_set.json`` (its own ``today`` and library: places, aliases, profiles); a
 user's file has the same shape, and ``--library`` reads it against the real library's names instead."""
 
 from __future__ import annotations

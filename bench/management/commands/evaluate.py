@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search.bench.evaluate import (
+from bench.evaluate import (
     DEFAULT_CUTOFFS,
     DEFAULT_TEXT_WEIGHTS,
     Progress,
@@ -15,9 +15,9 @@ from search.bench.evaluate import (
     words_all_runs,
     words_all_supported,
 )
-from search.bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
-from search.bench.labelled import LOADERS, DatasetError, labelled_set_load
-from search.bench.text_relevance import DEFAULT_COUNT, DEFAULT_SEED, text_relevance_set
+from bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
+from bench.labelled import LOADERS, DatasetError, labelled_set_load
+from bench.text_relevance import DEFAULT_COUNT, DEFAULT_SEED, text_relevance_set
 from search.encoders import EncoderUnavailable
 from search.selectors import MAX_WEIGHT
 

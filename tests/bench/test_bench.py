@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from profiles.models import Photo, Profile
-from search.bench.index import synthetic_jpegs
+from bench.index import synthetic_jpegs
 
 
 def test_synthetic_photos_are_realistic_jpegs(tmp_path):
@@ -52,7 +52,7 @@ def test_bench_filters_measures_each_strategy_in_its_own_database():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_filters_benchmark_returns_sane_figures_and_reuses_its_data():
-    from search.bench.filters import K, filters_benchmark
+    from bench.filters import K, filters_benchmark
 
     steps = []
     figures = filters_benchmark(photos=300, profiles=6, queries=3, share=0.05, database="test_photosearch_bench",

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from search.bench.text_tower import text_tower_benchmark
-from search.bench.report import figures_text
+from bench.text_tower import text_tower_benchmark
+from bench.report import figures_text
 from search.encoders import EncoderConfig, EncoderUnavailable, OpenClipEncoder
 from search.text_tower import REDUCED_PRECISIONS
 

@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search.bench.api_layers import api_layers, as_table
-from search.bench.data import bench_database
+from bench.api_layers import api_layers, as_table
+from bench.data import bench_database
 
 
 class Command(BaseCommand):

@@ -26,8 +26,8 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
     untimed), the ratio current / other, and how many pages were the same; with ``filtered``, every query filtered to
     the profile ``bench_search``'s filtered run uses (~2 % of the photos)."""
     from search import selectors
-    from search.bench.data import BENCH_MODEL, bench_database, topic_queries
-    from search.bench.search import profile_near
+    from bench.data import BENCH_MODEL, bench_database, topic_queries
+    from bench.search import profile_near
     from search.ranking import statement as current
     from search.ranking.session import run_ranked
     from search.ranking.strategy import vector_strategy

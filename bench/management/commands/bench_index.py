@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
-from search.bench.index import index_benchmark
-from search.bench.report import figures_text
+from bench.index import index_benchmark
+from bench.report import figures_text
 from search.encoders import EncoderUnavailable
 
 

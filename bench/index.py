@@ -1,6 +1,6 @@
 """The indexing benchmark behind ``manage.py bench_index``: how fast photos go from files to searchable rows, and
 where the time goes (import, decoding, the model, the whole embedding pipeline, and with OCR on the words in the
-images: a third of the set carries words, ``search.bench.ocr``)."""
+images: a third of the set carries words, ``bench.ocr``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from PIL import Image
 
 from profiles.models import Profile
 from profiles.services import folder_import
-from search.bench.ocr import draw_words
+from bench.ocr import draw_words
 from search.captions import get_captioner
 from search.encoders import get_encoder
 from search.ocr import get_ocr_engine

@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from search.bench import evaluate
-from search.bench.evaluate import words_all_runs, words_all_supported
-from search.bench.text_relevance import (
+from bench import evaluate
+from bench.evaluate import words_all_runs, words_all_supported
+from bench.text_relevance import (
     ALL_WORDS,
     FRENCH,
     HASHTAG,

@@ -10,5 +10,5 @@ The management commands only parse arguments and print; the work is here. These 
 functions of the product modules (``search.selectors``, ``search.services``, ``profiles.services`` …) and nothing in
 production imports them.
 
-Left empty of imports on purpose: gunicorn imports ``search.bench.api`` before Django is set up.
+Left empty of imports on purpose: gunicorn imports ``bench.api`` before Django is set up.
 """
