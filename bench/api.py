@@ -71,10 +71,10 @@ class TopicTextEncoder:
 
 
 # The seam the benchmark server patches: the module whose global ``get_encoder`` the selector calls, at query time,
-# to get the query text tower. search/selectors.py is being split and that lookup moves to search/query_vectors.py;
+# to get the query text tower. search/selectors.py is being split and that lookup moves to search/ml/query_embedding.py;
 # patching whichever module exists keeps this benchmark working both before and after that change. Patching the
-# name in the module that looks it up (not search.encoders) is what reroutes the lookup.
-TEXT_TOWER_MODULES = ("search.query_vectors", "search.selectors")
+# name in the module that looks it up (not search.ml.encoders) is what reroutes the lookup.
+TEXT_TOWER_MODULES = ("search.ml.query_embedding", "search.selectors")
 
 
 def text_tower_module():
@@ -94,7 +94,7 @@ class TextTowerTopicEncoder(TopicTextEncoder):
         super().__init__()
         from django.conf import settings
 
-        from search.encoders import EncoderConfig, OpenClipEncoder
+        from search.ml.encoders import EncoderConfig, OpenClipEncoder
 
         self.tower = OpenClipEncoder(EncoderConfig(model="ViT-B-32", pretrained="none", device="cpu", seed=0,
                                                    text_precision=settings.PHOTOSEARCH_TEXT_TOWER_PRECISION))

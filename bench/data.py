@@ -85,7 +85,7 @@ def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics:
     rng = np.random.default_rng(seed + 1)
     topic_words = [rng.choice(WORDS, size=6, replace=False) for _ in range(topics)]
     from search.selectors import embedding_index_name
-    from search.services import text_index_flush
+    from search.services.index_builds import text_index_flush
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE profiles_photo, profiles_importjob, profiles_profile RESTART IDENTITY CASCADE")

@@ -3,7 +3,7 @@ ranking channel and per fusion setting, on a labelled set of photos.
 
 A labelled set (``bench.labelled``: images plus the query lines that name them) is imported into a profile of
 its own through the ordinary ingest services, indexed with the configured model and captioner
-(``search.services.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the search
+(``search.services.embedding.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the search
 page and the API use, restricted to that profile:
 
 - ``vector``: the vector channel alone (text weight 0, no cutoff), the figure published retrieval results measure;
@@ -34,13 +34,14 @@ from django.test import override_settings
 
 from profiles.images import read_local_image
 from profiles.models import Photo, Profile, SourceKind
-from profiles.services import SKIPPED, profile_get_or_create, records_ingest
+from profiles.services.photos import SKIPPED, records_ingest
+from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceRecord
 from bench.labelled import LabelledSet
-from search.captions import get_captioner
-from search.encoders import Encoder, EncoderUnavailable, get_encoder
+from search.ml.captions import get_captioner
+from search.ml.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 
 PAGE = 10
 RECALL_AT = (1, 5, 10)

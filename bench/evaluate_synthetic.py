@@ -115,7 +115,7 @@ def shapes_model_train(*, path: Path, model: str = "photosearch-tiny", steps: in
     import open_clip
     import torch
 
-    from search.encoders import MODEL_CONFIG_DIR
+    from search.ml.encoders import MODEL_CONFIG_DIR
 
     open_clip.add_model_config(MODEL_CONFIG_DIR)
     rng = random.Random(f"train-{seed}")  # other renderings than synthetic_set_write's

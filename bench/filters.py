@@ -19,7 +19,7 @@ from profiles.models import Photo, Profile
 from bench.data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
 from bench.search import DIMENSIONS, QueryEncoder, profile_near
 from search.selectors import RankingOptions, SearchFilters, photo_search
-from search.services import embedding_index_ensure
+from search.services.index_builds import embedding_index_ensure
 
 K = 20  # results asked for per query: a page of the search page and the API
 

@@ -17,12 +17,13 @@ from django.test import override_settings
 from PIL import Image
 
 from profiles.models import Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from bench.ocr import draw_words
-from search.captions import get_captioner
-from search.encoders import get_encoder
-from search.ocr import get_ocr_engine
-from search.services import loader_threads, photos_embed, photos_read_text, thumbnail_pixels
+from search.ml.captions import get_captioner
+from search.ml.encoders import get_encoder
+from search.ml.ocr import get_ocr_engine
+from search.services.embedding import loader_threads, photos_embed, thumbnail_pixels
+from search.services.words_read import photos_read_text
 
 IMAGE_SIZE = (1080, 1350)  # Instagram's portrait format
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
 from profiles.images import image_check
-from search.ocr import get_ocr_engine
+from search.ml.ocr import get_ocr_engine
 
 IMAGE_SIZE = (1080, 1350)  # Instagram's portrait format, as bench_index
 MIN_WORD_HEIGHT = 20

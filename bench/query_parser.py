@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from search.query_parser import ParsedQuery, Vocabulary, query_parse
+from search.query.parser import ParsedQuery, Vocabulary, query_parse
 
 SHIPPED_SET = Path(__file__).with_name("query_set.json")
 

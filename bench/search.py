@@ -47,7 +47,7 @@ class NoVectorEncoder:
     model_id, dimensions, device = "bench/no-vectors", DIMENSIONS, "cpu"
 
     def encode_texts(self, texts):
-        from search.encoders import EncoderUnavailable
+        from search.ml.encoders import EncoderUnavailable
 
         raise EncoderUnavailable("benchmark: text channel only")
 
@@ -87,9 +87,9 @@ def build_indexes(*, rebuild: bool) -> dict:
 
     from profiles.models import Profile
     from bench.data import BENCH_MODEL
-    from search.indexes import TEXT_PROFILE_INDEX_PREFIX, like_pattern
+    from search.ranking.indexes import TEXT_PROFILE_INDEX_PREFIX, like_pattern
     from search.selectors import embedding_index_name
-    from search.services.indexes import (
+    from search.services.index_builds import (
         embedding_index_ensure,
         embedding_profile_indexes_ensure,
         text_profile_indexes_ensure,

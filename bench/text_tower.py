@@ -1,5 +1,5 @@
 """The text tower benchmark behind ``manage.py bench_text_tower``: what a query nobody asked before costs in the
-float32 text tower (short context, ``search/text_tower.py``) and in its copies with float16 or int8 weights
+float32 text tower (short context, ``search/ml/text_tower.py``) and in its copies with float16 or int8 weights
 (``PHOTOSEARCH_TEXT_TOWER_PRECISION``), and how far their vectors are from float32's.
 
 Speed: one 5-word query and a batch, through ``OpenClipEncoder.encode_texts`` (tokenizer included), at each torch

@@ -249,7 +249,7 @@ PHOTOSEARCH_EMBED_WORKERS = env_int("PHOTOSEARCH_EMBED_WORKERS", 0, minimum=0, m
 # After an import, queue embedding of its new photos (in-process right away when there is no broker).
 PHOTOSEARCH_AUTO_EMBED = env_bool("PHOTOSEARCH_AUTO_EMBED", True)
 PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
-# Words in the image (search/ocr.py): the engine (none: off), the longest side of the rendition kept at import for it
+# Words in the image (search/ml/ocr.py): the engine (none: off), the longest side of the rendition kept at import for it
 # (0: none kept, the thumbnail is read), and the longest side text is detected at (words are then read from the
 # rendition itself). README "Words in the image" and docs/benchmarks.md have the figures behind the defaults.
 PHOTOSEARCH_OCR = env_choice("PHOTOSEARCH_OCR", "rapidocr", ("rapidocr", "none"))
@@ -278,7 +278,7 @@ PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimu
 # Memory for building an HNSW index (a PostgreSQL size, e.g. "1GB"), for this build only.
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
 # HNSW graph shape (pgvector's m / ef_construction) and search width (ef_search). 0, the default: follow the library's
-# size (search.indexes): m 16 / ef_construction 128 / ef_search = the candidate depth (100) below
+# size (search.ranking.indexes): m 16 / ef_construction 128 / ef_search = the candidate depth (100) below
 # PHOTOSEARCH_HNSW_LARGE_LIBRARY photos, where recall@10 is 1.00 up to 100k; m 24 / ef_construction 200 / ef_search 250
 # from there on (1M clustered photos: recall@10 0.978, against 0.87–0.90 with the small graph). A model's index is
 # rebuilt once when its library crosses the line. A number set here wins (docs/benchmarks.md, "Tuning").

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from profiles.models import TEXT_SEARCH_CONFIG, ImportJob, Photo, Profile, SourceKind
 from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
 from profiles.selectors import import_job_status_words, import_jobs_in_flight, profile_list_for_admin
-from profiles.services import ImportBusy, import_job_enqueue
+from profiles.services.imports import ImportBusy, import_job_enqueue
 
 
 def _thumbnail_tag(photo: Photo, size: int) -> str:

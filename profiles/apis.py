@@ -24,7 +24,7 @@ from profiles.selectors import (
     profile_list_with_last_import,
 )
 from profiles.sources.registry import SourceOptionsInvalid, source_option_fields, source_options_check
-from profiles.services import import_job_enqueue, profile_create_with_import
+from profiles.services.imports import import_job_enqueue, profile_create_with_import
 
 # --- Output -----------------------------------------------------------------------------------------------------
 

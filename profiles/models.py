@@ -79,7 +79,7 @@ _SEARCH_DOCUMENT = (
 )
 # The weight that holds only the words read in the image.
 IMAGE_TEXT_WEIGHT = "D"
-# The GIN index of search_vector (search.services.indexes.text_index_flush merges its pending list).
+# The GIN index of search_vector (search.services.index_builds.text_index_flush merges its pending list).
 TEXT_INDEX_NAME = "photo_search_vector_gin"
 
 
@@ -163,7 +163,7 @@ class Photo(models.Model):
     )
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
     # No fixed dimension: the model decides it (ViT-B-32: 512, ViT-L-14: 768). Each model gets its own partial HNSW
-    # index over `embedding::halfvec(dim)`, created by search.services.indexes.embedding_index_ensure.
+    # index over `embedding::halfvec(dim)`, created by search.services.index_builds.embedding_index_ensure.
     embedding = HalfVectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=255, blank=True, db_index=True)
     embedded_at = models.DateTimeField(null=True, blank=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from profiles.services import ImportBusy, ImportCancelled, import_job_run
+from profiles.services.imports import ImportBusy, import_job_run
+from profiles.services.photos import ImportCancelled
 from profiles.sources.base import SourceError, SourceUnavailable
 
 

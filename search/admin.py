@@ -4,7 +4,7 @@ embeddings, so the action is added from here)."""
 from django.contrib import admin, messages
 
 from profiles.admin import ProfileAdmin
-from search.services import photos_reembed
+from search.services.embedding import photos_reembed
 
 
 @admin.action(description="Re-embed all photos")

@@ -26,7 +26,7 @@ from search.inputs import (
     sort_parse,
 )
 from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
-from search.query_parser import KINDS
+from search.query.parser import KINDS
 
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------

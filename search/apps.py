@@ -14,8 +14,8 @@ class SearchConfig(AppConfig):
         connection_created.connect(prepare, dispatch_uid="photosearch-search-session", weak=False)
 
         from profiles.signals import import_finished
-        from search.services import photos_embed_after_import
-        from search.services.indexes import text_indexes_after_import
+        from search.services.embedding import photos_embed_after_import
+        from search.services.index_builds import text_indexes_after_import
 
         import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)
         import_finished.connect(text_indexes_after_import, dispatch_uid="photosearch-text-index-flush",
@@ -24,12 +24,12 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from profiles.models import Profile
-        from search.services.indexes import profile_indexes_drop_after_delete
+        from search.services.index_builds import profile_indexes_drop_after_delete
 
         post_delete.connect(profile_indexes_drop_after_delete, sender=Profile,
                             dispatch_uid="photosearch-profile-indexes-drop", weak=False)
 
-        from search.understanding import vocabulary_forget
+        from search.query.understanding import vocabulary_forget
 
         def forget_vocabulary(sender, **kwargs):
             vocabulary_forget()  # new places or profiles: the query parser must know them at once

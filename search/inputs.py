@@ -23,8 +23,8 @@ from profiles.images import ImageRejected, image_errors, rgb
 from profiles.models import MediaType
 from profiles.selectors import place_cities, place_countries, profile_ids_by_handle
 from search.ranking.loader import MARK_START, MARK_STOP
-from search.query_tokens import fold
-from search.place_names import town_names_in_english
+from search.query.tokens import fold
+from search.query.place_names import town_names_in_english
 from search.ranking.words import WORDS_MODES
 from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
 

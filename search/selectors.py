@@ -1,14 +1,14 @@
 """Reads for search: the public face of ranking.
 
 One statement ranks a query: the vector channel (nearest photos to the query's embedding, through the model's HNSW
-index over exactly the expression ``search.indexes`` names) and the words channel (photos holding the query's words,
+index over exactly the expression ``search.ranking.indexes`` names) and the words channel (photos holding the query's words,
 GIN index, ranked by how much of the query they hold: ``search.ranking.words``) are fused by weighted reciprocal rank,
 filtered, cut off, sorted and paged, and the page's
 photos and profiles come back in the same rows. User text only ever travels as a bound parameter. See
 ``photo_search``; the statement's pieces are in ``search.ranking.statement`` and its canonical forms in
 docs/ranking.sql.
 
-The selectors check their inputs (``search.inputs``), get the query vector (``search.query_vectors``), choose the
+The selectors check their inputs (``search.inputs``), get the query vector (``search.ml.query_embedding``), choose the
 vector channel's plan (``search.ranking.strategy``), run the statement with the HNSW settings it needs
 (``search.ranking.session``) and build hits from its rows (``search.ranking.loader``).
 
@@ -28,9 +28,9 @@ from django.db.models import QuerySet
 
 from photosearch.db.replicas import search_read
 from profiles.models import Photo
-from search import coverage
-from search.encoders import Encoder, EncoderUnavailable
-from search.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
+from search.ranking import coverage
+from search.ml.encoders import Encoder, EncoderUnavailable
+from search.ranking.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
 from search.inputs import (
     MAX_DEPTH,
     MAX_LIMIT,
@@ -45,15 +45,15 @@ from search.inputs import (
     clean_ranking,
     clean_sort,
 )
-from search.query_vectors import query_image_vector, query_text_vector, split_exclusions, vector_as_array
+from search.ml.query_embedding import query_image_vector, query_text_vector, split_exclusions, vector_as_array
 from search.ranking import statement
-from search.explained import filter_reasons
+from search.ranking.explained import filter_reasons
 from search.ranking.duplicates import hits_with_other_profiles
 from search.ranking.loader import hits_from_rows, photos_by_id, rows_total
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
 from search.ranking.words import query_words
-from search.understanding import query_understand
+from search.query.understanding import query_understand
 from search.types import (
     InvalidQuery,
     NotEmbedded,
@@ -121,7 +121,7 @@ def photo_search(
 ) -> SearchResult:
     """Hybrid search by description.
 
-    First the query is understood (``search.understanding``): dates, places of the library, profiles, @people,
+    First the query is understood (``search.query.understanding``): dates, places of the library, profiles, @people,
     #hashtags, a media type, "with text" become filters, combined with ``filters`` (an explicit filter wins), and the
     rest is the description the channels search; ``literal`` turns that off, ``plain`` keeps parts of those kinds as
     words. A query understood whole (``videos from natgeo``) browses its filters, newest first unless ``sort`` says.

@@ -15,10 +15,11 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from search.encoders import EncoderUnavailable, get_encoder
-from search.ocr import get_ocr_engine
+from search.ml.encoders import EncoderUnavailable, get_encoder
+from search.ml.ocr import get_ocr_engine
 from search.selectors import photos_pending_embedding, photos_pending_text_reading
-from search.services import photos_embed, photos_read_text
+from search.services.embedding import photos_embed
+from search.services.words_read import photos_read_text
 
 logger = logging.getLogger(__name__)
 

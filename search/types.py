@@ -106,7 +106,7 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)
     has_more: bool = False
     next_offset: int | None = None
-    # What the query was understood to say (search.query_parser.Understood, in query order) and the description left
+    # What the query was understood to say (search.query.parser.Understood, in query order) and the description left
     # for the channels ("" when every word was understood: the filters alone were browsed, newest first).
     understood: tuple = ()
     description: str | None = None

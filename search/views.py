@@ -26,9 +26,9 @@ from profiles.selectors import (
     profile_list_with_counts,
     profile_list_with_last_import,
 )
-from search.encoders import encoder_unavailable_reason
+from search.ml.encoders import encoder_unavailable_reason
 from search.inputs import offset_parse, search_filters_parse, sort_parse
-from search.query_parser import KINDS
+from search.query.parser import KINDS
 from search.selectors import (
     SORTS,
     InvalidQuery,

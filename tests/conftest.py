@@ -99,7 +99,7 @@ def photo_folder(tmp_path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def encoder():
     """The configured (tiny, seeded) encoder, loaded once for the session."""
-    from search.encoders import get_encoder
+    from search.ml.encoders import get_encoder
 
     return get_encoder()
 

@@ -9,7 +9,7 @@ import os
 os.environ["PHOTOSEARCH_CLIP_MODEL"] = "photosearch-tiny"
 os.environ["PHOTOSEARCH_CLIP_PRETRAINED"] = "none"
 os.environ["PHOTOSEARCH_DEVICE"] = "cpu"
-# The text tower's weights: the default (what production runs); tests/search/test_encoders.py tries every choice.
+# The text tower's weights: the default (what production runs); tests/search/ml/test_encoders.py tries every choice.
 os.environ.pop("PHOTOSEARCH_TEXT_TOWER_PRECISION", None)
 os.environ.pop("CELERY_BROKER_URL", None)
 # The suite's databases are its own test databases; read replicas are tested against a standby of their own
@@ -17,7 +17,7 @@ os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.pop("DATABASE_REPLICA_URLS", None)
 # Imports do not embed on their own in tests (tests that want it turn it on).
 os.environ["PHOTOSEARCH_AUTO_EMBED"] = "false"
-# Reading the words in every test photo would cost 0.1–1 s each: OCR tests turn it on (tests/search/test_ocr.py).
+# Reading the words in every test photo would cost 0.1–1 s each: OCR tests turn it on (tests/search/ml/test_ocr.py).
 os.environ["PHOTOSEARCH_OCR"] = "none"
 # Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -15,7 +15,7 @@ from django.db import connection
 
 from photosearch.celery import app
 from profiles.models import Photo
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search.tasks import embed_photos_task
 
 ROOT = Path(__file__).resolve().parents[1]

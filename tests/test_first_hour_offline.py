@@ -203,7 +203,7 @@ def test_the_upload_hint_names_every_format_imports_accept(client):
 @pytest.mark.django_db(transaction=True)  # the import queues its task when its transaction commits
 def test_an_import_without_the_model_still_has_the_words_read(tmp_path, settings, caplog):
     from profiles.models import Photo
-    from search.ocr import get_ocr_engine
+    from search.ml.ocr import get_ocr_engine
 
     settings.PHOTOSEARCH_OCR, settings.PHOTOSEARCH_AUTO_EMBED = "rapidocr", True
     settings.PHOTOSEARCH_CLIP_PRETRAINED = str(tmp_path / "not-copied-yet.pt")

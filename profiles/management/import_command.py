@@ -6,7 +6,9 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
 from profiles.models import ImportJob, Profile
-from profiles.services import ImportBusy, ImportCancelled, import_job_create, import_job_run, profile_get_or_create
+from profiles.services.imports import ImportBusy, import_job_create, import_job_run
+from profiles.services.photos import ImportCancelled
+from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceError, SourceRefused, SourceUnavailable
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 

@@ -1,11 +1,11 @@
 """A profile with at least PHOTOSEARCH_PROFILE_INDEX_MIN photos gets a partial GIN index over its words
-(search.services.indexes.text_profile_indexes_ensure makes them from now on, when an import ends); this gives one to
+(search.services.index_builds.text_profile_indexes_ensure makes them from now on, when an import ends); this gives one to
 each profile that is already that big."""
 
 from django.conf import settings
 from django.db import migrations
 
-NAME = "photo_search_vector_gin_p{}"  # search.indexes.text_profile_index_name, as of this migration
+NAME = "photo_search_vector_gin_p{}"  # search.ranking.indexes.text_profile_index_name, as of this migration
 
 
 def create_word_indexes(apps, schema_editor):

@@ -129,8 +129,8 @@ def _flickr(context: BuildContext) -> Source:
 
 
 def _instagram(context: BuildContext) -> Source:
-    from profiles.sources.instagram import InstagramSource
-    from profiles.sources.instagram_offline import InstagramDirSource
+    from profiles.sources.instagram.live import InstagramSource
+    from profiles.sources.instagram.offline import InstagramDirSource
 
     options = context.options
     if options.get("from_dir"):

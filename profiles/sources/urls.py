@@ -47,7 +47,7 @@ from profiles.sources.base import (
     hashtags_in,
     records_isolated,
 )
-from profiles.sources.instagram_ids import instagram_permalink, instagram_source_id
+from profiles.sources.instagram.ids import instagram_permalink, instagram_source_id
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_SOURCE_ID = 512  # Photo.source_id max_length

@@ -1,5 +1,5 @@
 """The ranking statement for a few canonical calls, as checked into docs/ranking.sql, so that every change to the SQL
-shows up in a diff (tests/search/test_ranking_sql.py keeps the file current)."""
+shows up in a diff (tests/search/ranking/test_sql.py keeps the file current)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from search.ranking.words import query_words
 from search.types import RankingOptions, SearchFilters
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "ranking.sql"
-REGENERATE = "PHOTOSEARCH_WRITE_RANKING_SQL=1 pytest tests/search/test_ranking_sql.py"
+REGENERATE = "PHOTOSEARCH_WRITE_RANKING_SQL=1 pytest tests/search/ranking/test_sql.py"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Values only shape the parameters, never the text, except the vector's width (a 512-d model, ViT-B-32's).
 _VECTOR = np.zeros(512, dtype=np.float32)

@@ -30,7 +30,7 @@ class Loader:
     data descriptor (a foreign key's id, a file) still gets its ``setattr``. A model with its own ``__init__`` or
     ``from_db``, or with ``pre_init``/``post_init`` receivers, goes through ``from_db`` as before. Building a page of
     20 hits through ``from_db`` was the largest piece of an API request's Python after the statement's round trip
-    (docs/benchmarks.md, "Where an API request's time goes, by layer"); tests/search/test_ranking_loader.py checks
+    (docs/benchmarks.md, "Where an API request's time goes, by layer"); tests/search/ranking/test_loader.py checks
     both ways give the same instances.
     """
 

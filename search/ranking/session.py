@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connections, transaction
 
-from search.indexes import hnsw_ef_search_floor
+from search.ranking.indexes import hnsw_ef_search_floor
 
 
 def ef_search(vector_depth: int, *, photos: float = 0) -> int:
     """The ``hnsw.ef_search`` a query of ``vector_depth`` candidates needs in a library of about ``photos`` photos."""
     # ef_search bounds how well one index scan's first batch is chosen; it should cover the depth we ask for, and
-    # big libraries need more than that for the same recall (search.indexes.hnsw_ef_search_floor).
+    # big libraries need more than that for the same recall (search.ranking.indexes.hnsw_ef_search_floor).
     return max(40, hnsw_ef_search_floor(photos), min(vector_depth, 1000))
 
 

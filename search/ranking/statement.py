@@ -17,7 +17,7 @@ import numpy as np
 from django.conf import settings
 
 from profiles.places import EARTH_RADIUS_KM
-from search.indexes import embedding_expression
+from search.ranking.indexes import embedding_expression
 from search.ranking.highlights import HIGHLIGHT_PARAMS, matched_column, matched_join
 from search.ranking.duplicates import one_per_image
 from search.ranking.loader import PHOTO_LOADER, PROFILE_LOADER
@@ -374,7 +374,7 @@ def halfvec_literal(vector: np.ndarray) -> str:
 @cache
 def _half_texts() -> np.ndarray:
     # All 65,536 half-precision bit patterns → their shortest text. Read back, PostgreSQL parses a float4 and pgvector
-    # rounds it to a half: that lands on the same half for every finite one (tests/search/test_ranking.py).
+    # rounds it to a half: that lands on the same half for every finite one (tests/search/ranking/test_ranking.py).
     halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
     return np.array([np.format_float_positional(h, unique=True, trim="-") if np.isfinite(h) else str(h)
                      for h in halves], dtype=object)

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.db import connections
 
 from profiles.models import EXACT_WORDS_CONFIG, TEXT_SEARCH_CONFIG
-from search.coverage import COVERAGE_CACHE_SECONDS
-from search.indexes import embedding_profile_index_name
+from search.ranking.coverage import COVERAGE_CACHE_SECONDS
+from search.ranking.indexes import embedding_profile_index_name
 from search.ranking.statement import filter_sql
 from search.types import SearchFilters
 

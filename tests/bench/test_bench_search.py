@@ -98,8 +98,8 @@ def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
 
 def test_the_benchmark_server_replaces_the_text_tower_where_search_looks_it_up(monkeypatch):
     module = text_tower_module()
-    split = importlib.util.find_spec("search.query_vectors") is not None
-    assert module.__name__ == ("search.query_vectors" if split else "search.selectors")
+    split = importlib.util.find_spec("search.ml.query_embedding") is not None
+    assert module.__name__ == ("search.ml.query_embedding" if split else "search.selectors")
     monkeypatch.setattr(module, "get_encoder", module.get_encoder)  # put back after the test
 
     bench_wsgi_application()

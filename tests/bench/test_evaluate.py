@@ -168,7 +168,7 @@ def test_evaluate_reports_every_channel_and_hybrid_beats_each_channel_on_the_syn
     # The vector channel's figures are those of an exact nearest-neighbour ranking of the stored vectors.
     profile = Profile.objects.get(handle="evaluate-shapes")
     photos = list(Photo.objects.filter(profile=profile).order_by("id"))
-    from search.encoders import get_encoder
+    from search.ml.encoders import get_encoder
 
     texts = [spec.query for spec in synthetic_specs()]
     queries = get_encoder().encode_texts(texts).astype(np.float16).astype(np.float32)

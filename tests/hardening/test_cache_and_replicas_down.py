@@ -23,8 +23,8 @@ from collections.abc import Iterator
 import pytest
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
-from search.services import photos_embed
+from profiles.services.imports import folder_import
+from search.services.embedding import photos_embed
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.conftest import free_port, process_stop
 

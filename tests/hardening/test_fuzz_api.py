@@ -30,8 +30,8 @@ from schemathesis.checks import (
 )
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
-from search.services import photos_embed
+from profiles.services.imports import folder_import
+from search.services.embedding import photos_embed
 from tests.conftest import image_bytes
 from tests.hardening.conftest import INPUTS_SENT
 from tests.search.test_apis import make_tokens, multipart

@@ -30,13 +30,13 @@ from instaloader import Post
 from PIL import Image
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import records_ingest
+from profiles.services.photos import records_ingest
 from profiles.sources.base import SourceRecord
-from profiles.sources.instagram_offline import METADATA_MAX_BYTES, OfflineContext
+from profiles.sources.instagram.offline import METADATA_MAX_BYTES, OfflineContext
 from tests.conftest import image_bytes
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.profiles.sources.test_instagram_offline import graphql_post
-from tests.profiles.sources.test_instagram import T0
+from tests.profiles.sources.instagram.test_offline import graphql_post
+from tests.profiles.sources.instagram.test_live import T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -35,7 +35,7 @@ from PIL import Image
 from rest_framework.authtoken.models import Token
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from tests.conftest import image_bytes, served_folder
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import api, assert_error, call, make_tokens, multipart
@@ -487,7 +487,7 @@ def test_a_16_bit_grey_png_keeps_its_tones_in_the_thumbnail(photo_folder, media_
 
 def test_mark_characters_in_a_sidecar_are_removed_and_headlines_stay_balanced(photo_folder, encoder):
     from search.selectors import RankingOptions, photo_search
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     # \x02 and \x03 are the characters ts_headline marks matches with: a lone one would open a <mark> never closed.
     folder = photo_folder({"a.jpg": 1, "a.txt": "Harbour \x02boats at dawn\x03\x03\x03 by the nets", "b.jpg": 2})

@@ -41,7 +41,7 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from profiles.models import Photo
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from tests.conftest import free_port, image_bytes, make_image, process_stop
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import api, multipart
@@ -135,7 +135,7 @@ class Worker:
 @pytest.fixture
 def upload_server(photo_folder, media_root, encoder):
     """gunicorn (one worker, the tiny model) on 127.0.0.1 against this test's database, three photos embedded."""
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3}), profile_name="coast")
     photos_embed()
@@ -256,7 +256,7 @@ def test_the_encoder_crops_a_strip_to_a_bounded_aspect_and_gets_the_same_vector(
     ViT-B-32) before its centre was cropped. Now it is cropped first; what the centre crop keeps is unchanged."""
     code = (
         "import os, resource, time, django; django.setup()\n"
-        "from PIL import Image\nfrom search.encoders import get_encoder\n"
+        "from PIL import Image\nfrom search.ml.encoders import get_encoder\n"
         "encoder = get_encoder(); encoder.encode_images([Image.new('RGB', (64, 64))])\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; started = time.process_time()\n"
         "encoder.encode_images([Image.linear_gradient('L').resize((1, 20000)).convert('RGB')])\n"
@@ -267,7 +267,7 @@ def test_the_encoder_crops_a_strip_to_a_bounded_aspect_and_gets_the_same_vector(
                           timeout=300, check=True)
     extra_kb, cpu = done.stdout.split()[-2:]
     assert int(extra_kb) < 100 * 1024 and float(cpu) < 1.0, done.stdout
-    from search.encoders import MAX_ASPECT, aspect_cropped
+    from search.ml.encoders import MAX_ASPECT, aspect_cropped
 
     # A long image still gets the vector of its whole (the centre crop never read past the bound).
     for size in ((1800, 300), (300, 2000)):
@@ -282,7 +282,7 @@ def test_the_encoder_crops_a_strip_to_a_bounded_aspect_and_gets_the_same_vector(
 
 @pytest.fixture
 def library(photo_folder, encoder):
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="coast")
     folder_import(path=photo_folder({"c.jpg": 3}, name="other"), profile_name="harbour")
@@ -348,7 +348,7 @@ def test_the_longest_costliest_queries_parse_within_20_ms():
     """Before: each relative phrase ("hier") and each "N days ago" was one dateparser call, about a millisecond each:
     a 500-character "hier hier …" took 70–300 ms, "1 days ago 2 days ago …" 110 ms. Now a phrase is read once a day
     and N is counted back without dateparser. Bound: twice the target (the machine's 2 cores are shared)."""
-    from search.query_parser import PlaceName, Vocabulary, query_parse
+    from search.query.parser import PlaceName, Vocabulary, query_parse
 
     lisbon = PlaceName("Lisbon", "city", "Portugal", "PT", 38.7)
     vocabulary = Vocabulary(places={"lisbon": (lisbon,)}, profiles=frozenset({"natgeo"}))
@@ -382,7 +382,7 @@ import io, json, os, resource, sys, time
 import django
 django.setup()
 from search.inputs import clean_image
-from search.query_vectors import query_image_vector
+from search.ml.query_embedding import query_image_vector
 from search.selectors import InvalidQuery
 from PIL import Image
 warm = io.BytesIO(); Image.new("RGB", (640, 480), (90, 120, 30)).save(warm, format="JPEG")

@@ -22,7 +22,7 @@ from django.core.files.storage import FileSystemStorage
 from PIL import Image
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from profiles.thumbnails import thumbnails_prune
 from tests.conftest import image_bytes
 from tests.hardening.conftest import ROOT, subprocess_env

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from profiles.models import Photo
-from profiles.services import folder_import
-from search.services import photos_embed
+from profiles.services.imports import folder_import
+from search.services.embedding import photos_embed
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.conftest import free_port, process_stop
 

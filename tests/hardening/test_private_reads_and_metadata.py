@@ -22,8 +22,8 @@ from PIL import ExifTags, Image, ImageDraw, ImageFont
 
 from profiles.exif import image_metadata
 from profiles.models import Photo
-from profiles.services import folder_import
-from search.ocr import get_ocr_engine
+from profiles.services.imports import folder_import
+from search.ml.ocr import get_ocr_engine
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import make_tokens
 from tests.conftest import free_port, process_stop
@@ -341,7 +341,7 @@ def test_real_rendered_words_are_still_read(rapidocr, text, size):
 
 
 def test_a_line_is_kept_only_above_the_score_and_a_word_only_with_two_letters_or_digits_in_a_row():
-    from search.ocr import MIN_LINE_SCORE, words_worth_keeping
+    from search.ml.ocr import MIN_LINE_SCORE, words_worth_keeping
 
     lines = [("•", 0.99), ("-1", 0.97), ("品", 0.98), ("口 0", 0.9), ("Café 7 • menu", 0.96), ("東京駅", 0.97),
              ("harbour", MIN_LINE_SCORE - 0.01), ("A1 road", 0.9)]

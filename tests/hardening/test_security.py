@@ -60,7 +60,7 @@ def test_creating_a_profile_needs_a_staff_token(client, tokens, photo_folder, wh
 
 @pytest.mark.parametrize("who, status", [(None, 401), ("reader", 403), ("staff", 202)])
 def test_starting_an_import_needs_a_staff_token(client, tokens, photo_folder, who, status):
-    from profiles.services import folder_import
+    from profiles.services.imports import folder_import
 
     job = folder_import(path=photo_folder({"a.jpg": 1}), profile_name="trip")
     jobs_before = ImportJob.objects.count()

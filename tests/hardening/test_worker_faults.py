@@ -11,7 +11,8 @@ import signal
 import pytest
 
 from profiles.models import ImportJob, Photo
-from profiles.services import import_job_create, profile_get_or_create
+from profiles.services.imports import import_job_create
+from profiles.services.profiles import profile_get_or_create
 from tests.conftest import image_bytes
 from tests.test_celery import Workers, _wait_for
 

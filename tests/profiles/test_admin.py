@@ -1,7 +1,7 @@
 import pytest
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from tests.search.test_apis import api, assert_error, make_tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from profiles.fetch import TransientFetchError
 from profiles.models import ImportJob, Photo, Profile
 from profiles.selectors import import_job_running
-from profiles.services import ImportBusy, import_job_create, import_job_run
+from profiles.services.imports import ImportBusy, import_job_create, import_job_run
 from profiles.sources import registry
 from profiles.sources.base import SourceRecord, SourceRefused, SourceUnavailable
 from profiles.tasks import import_job_task

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from profiles.models import Photo, Profile
-from search.indexes import text_profile_index_name
+from search.ranking.indexes import text_profile_index_name
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +30,6 @@ def test_the_migration_gives_profiles_already_big_their_word_index_and_takes_the
     word_indexes.create_word_indexes(None, editor)
     word_indexes.create_word_indexes(None, editor)  # migrating again after a rollback is harmless
 
-    assert word_index_names() == {text_profile_index_name(big.pk)}  # the name search.indexes uses
+    assert word_index_names() == {text_profile_index_name(big.pk)}  # the name search.ranking.indexes uses
     word_indexes.drop_word_indexes(None, editor)
     assert word_index_names() == set()

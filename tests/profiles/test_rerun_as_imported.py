@@ -15,13 +15,14 @@ from instaloader import InstaloaderContext
 
 from profiles.models import ImportJob, Photo, Profile
 from profiles.selectors import import_job_status_words
-from profiles.services import import_job_create, import_job_run, profile_get_or_create
-from profiles.sources import instagram
+from profiles.services.imports import import_job_create, import_job_run
+from profiles.services.profiles import profile_get_or_create
+from profiles.sources.instagram import live as instagram
 from profiles.sources.base import SourceUnavailable
-from profiles.sources.instagram_offline import OfflineContext
+from profiles.sources.instagram.offline import OfflineContext
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
-from tests.profiles.sources.test_instagram import NETWORK_DOWN
-from tests.profiles.sources.test_instagram_offline import POSTS, download
+from tests.profiles.sources.instagram.test_live import NETWORK_DOWN
+from tests.profiles.sources.instagram.test_offline import POSTS, download
 from tests.search.test_apis import api, make_tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from profiles.models import Photo, Profile, SourceKind
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from profiles.sources.base import SourceNotFound
 from tests.conftest import image_bytes
 from tests.profiles.test_exif import IPHONE, exif_image
@@ -146,7 +146,8 @@ def test_a_missing_folder_is_a_clear_error(tmp_path):
 
 
 def test_an_item_the_source_skips_is_counted_with_its_reason_and_the_rest_goes_on():
-    from profiles.services import SKIPPED, profile_get_or_create, records_ingest
+    from profiles.services.photos import SKIPPED, records_ingest
+    from profiles.services.profiles import profile_get_or_create
     from profiles.sources.base import SkippedRecord, SourceRecord
 
     profile = profile_get_or_create(source_kind=SourceKind.URLS, handle="mixed")
@@ -180,7 +181,7 @@ def test_exif_gives_the_instant_taken_the_camera_and_the_place(photo_folder, set
 
 def test_a_photo_taken_in_lisbon_is_found_by_the_word_lisbon(photo_folder, encoder):
     from search.selectors import photo_search
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     files = {f"img{i}.jpg": i for i in range(6)}
     files["img4.jpg"] = exif_image(**IPHONE)
@@ -211,7 +212,7 @@ def test_a_heic_file_imports_with_its_exif_and_a_jpeg_thumbnail(photo_folder):
 
 
 def test_a_reimport_fills_the_new_fields_without_re_embedding(photo_folder, encoder):
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     root = photo_folder({"IMG_1234.jpg": exif_image(**IPHONE), "IMG_20190714_100000.jpg": 2})
     folder_import(path=root, profile_name="p")
@@ -280,7 +281,7 @@ def test_instaloaders_profile_picture_is_left_out(photo_folder):
 
 def test_turning_ocr_on_a_reimport_keeps_the_rendition_and_marks_the_words_for_reading(photo_folder, settings,
                                                                                         encoder):
-    from search.services import photos_embed
+    from search.services.embedding import photos_embed
 
     settings.PHOTOSEARCH_OCR = "none"
     root = photo_folder({"big.jpg": image_bytes(1, size=(1600, 1200)), "small.jpg": image_bytes(2, size=(320, 240))})

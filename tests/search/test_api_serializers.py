@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.utils.formatting import lazy_format
 
 from profiles.models import Photo
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search.api_serializers import HitOutputSerializer, ResultsOutputSerializer, SearchResultsOutputSerializer
 from search.selectors import RankingOptions, photo_search
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 
 pytestmark = pytest.mark.django_db
 

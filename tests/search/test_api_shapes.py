@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from profiles.models import Photo
-from profiles.services import folder_import
-from search.services import photos_embed
+from profiles.services.imports import folder_import
+from search.services.embedding import photos_embed
 from tests.search.test_apis import call, get_json
 from tests.search.test_local_time import LISBON_GPS, exif_jpeg
 

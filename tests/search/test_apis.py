@@ -16,8 +16,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from profiles.models import Photo
-from profiles.services import folder_import
-from search.services import photos_embed
+from profiles.services.imports import folder_import
+from search.services.embedding import photos_embed
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search.ranking import duplicates, statement
 
 

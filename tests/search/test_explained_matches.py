@@ -13,10 +13,10 @@ import pytest
 from profiles.models import Photo, Profile, SourceKind
 from search.ranking import statement
 from search.selectors import RankingOptions, photo_search, photo_text_match_count
-from search.understanding import vocabulary_forget
+from search.query.understanding import vocabulary_forget
 from tests.search.test_apis import get_json
-from tests.search.test_ranking import FakeEncoder
-from tests.search.test_words import ingest
+from tests.search.ranking.test_ranking import FakeEncoder
+from tests.search.ranking.test_words import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,8 @@
 import pytest
 
 from profiles.models import Photo
-from profiles.services import photo_upsert, profile_get_or_create
+from profiles.services.photos import photo_upsert
+from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceRecord, hashtags_in
 from search.selectors import SearchFilters, photo_browse
 from tests.conftest import image_bytes

@@ -12,10 +12,10 @@ from PIL import ExifTags, Image
 
 from profiles.metadata import photo_metadata
 from profiles.models import Photo
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from profiles.sources.base import SourceRecord
 from profiles.timezones import zone_at
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 from tests.conftest import image_bytes, make_image
 from tests.search.test_apis import get_json
 

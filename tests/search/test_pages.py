@@ -10,9 +10,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from profiles.models import ImportJob, Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search import views
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 from tests.conftest import image_bytes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

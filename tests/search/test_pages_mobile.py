@@ -3,9 +3,9 @@
 import pytest
 
 from profiles.models import Photo
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search import views
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 from tests.search.test_pages import result_ids, search, when
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

@@ -5,11 +5,12 @@ import pytest
 from django.urls import reverse
 
 from profiles.models import Photo
-from profiles.services import photo_upsert, profile_get_or_create
+from profiles.services.photos import photo_upsert
+from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceRecord
 from search.inputs import country_parse, near_parse, place_folded
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_browse, photo_search
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 from search.types import Near
 from tests.conftest import image_bytes
 
@@ -150,7 +151,7 @@ def test_the_search_page_offers_the_countries_present_and_filters_by_them(places
 
 
 def test_a_town_in_another_language_is_named_in_english_as_the_library_names_it():
-    from search.place_names import town_names_in_english
+    from search.query.place_names import town_names_in_english
 
     for typed in ("lisboa", "Lisbonne", "LISSABON", "Lisbona"):
         assert town_names_in_english(typed) == {"Lisbon"}, typed

@@ -2,9 +2,9 @@ import pytest
 from django.db import connection
 
 from profiles.models import Photo
-from profiles.services import folder_import
-from search import query_vectors
-from search.encoders import EncoderUnavailable
+from profiles.services.imports import folder_import
+from search.ml import query_embedding
+from search.ml.encoders import EncoderUnavailable
 from search.selectors import (
     InvalidQuery,
     NotEmbedded,
@@ -15,7 +15,8 @@ from search.selectors import (
     photo_search_explain,
     photo_similar,
 )
-from search.services import embedding_index_ensure, photos_embed
+from search.services.embedding import photos_embed
+from search.services.index_builds import embedding_index_ensure
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +91,7 @@ def test_without_a_model_the_text_channel_still_answers(library, monkeypatch):
     def unavailable():
         raise EncoderUnavailable("no weights here")
 
-    monkeypatch.setattr(query_vectors, "get_encoder", unavailable)
+    monkeypatch.setattr(query_embedding, "get_encoder", unavailable)
 
     result = photo_search(query="zebra")
 

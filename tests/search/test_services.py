@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from profiles.models import Photo, Profile
-from profiles.services import folder_import
+from profiles.services.imports import folder_import
 from search.selectors import (
     RankingOptions,
     SearchFilters,
@@ -11,7 +11,7 @@ from search.selectors import (
     photo_search,
     photo_search_explain,
 )
-from search.services import photos_embed
+from search.services.embedding import photos_embed
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_profile_filter_embeds_only_that_profile(photo_folder, encoder):
 
 
 def test_tags_captions_come_from_the_vocabulary_and_are_searchable_words(photo_folder, encoder):
-    from search.captions import TagCaptioner
+    from search.ml.captions import TagCaptioner
 
     folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3}), profile_name="p")
     labels = ["lighthouse", "harbour", "bicycle", "street market", "snowy mountain"]
@@ -97,7 +97,7 @@ def test_tags_captions_come_from_the_vocabulary_and_are_searchable_words(photo_f
 
 
 def test_the_default_captioner_tags_from_imagenet_and_scenes(photo_folder, encoder):
-    from search.captions import default_vocabulary
+    from search.ml.captions import default_vocabulary
 
     folder_import(path=photo_folder({"a.jpg": 1}), profile_name="p")
 
@@ -161,7 +161,7 @@ def test_two_concurrent_runs_never_embed_the_same_photo(photo_folder, encoder):
 
 
 def test_tag_label_vectors_are_computed_once_per_model_and_kept_on_disk(encoder, settings, tmp_path):
-    from search.captions import TagCaptioner
+    from search.ml.captions import TagCaptioner
 
     settings.DATA_DIR = tmp_path
     labels = ["harbour", "lighthouse"]
@@ -204,7 +204,7 @@ def test_a_big_profile_gets_its_own_hnsw_index_which_filtered_searches_use(photo
 
 
 def test_imports_and_indexing_leave_no_pending_words_for_searches_to_scan(photo_folder, encoder):
-    from search.services import text_index_flush
+    from search.services.index_builds import text_index_flush
 
     def pending_pages() -> int:
         with connection.cursor() as cursor:  # merges whatever is pending, and says how much that was
@@ -223,8 +223,8 @@ def test_imports_and_indexing_leave_no_pending_words_for_searches_to_scan(photo_
 
 
 def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(photo_folder, encoder, settings):
-    from search.indexes import text_profile_index_name
-    from search.services import text_index_flush
+    from search.ranking.indexes import text_profile_index_name
+    from search.services.index_builds import text_index_flush
 
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 3
     big_files = {"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "a.txt": "lighthouse at dusk", "b.txt": "harbour cranes",

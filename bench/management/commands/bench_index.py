@@ -4,7 +4,7 @@ from django.test import override_settings
 
 from bench.index import index_benchmark
 from bench.report import figures_text
-from search.encoders import EncoderUnavailable
+from search.ml.encoders import EncoderUnavailable
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                      "PHOTOSEARCH_DEVICE": device, "PHOTOSEARCH_OCR": ocr}
         with override_settings(**overrides):
             try:
-                from search.encoders import get_encoder
+                from search.ml.encoders import get_encoder
 
                 encoder = get_encoder()
             except EncoderUnavailable as exc:

@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bench.text_tower import text_tower_benchmark
 from bench.report import figures_text
-from search.encoders import EncoderConfig, EncoderUnavailable, OpenClipEncoder
-from search.text_tower import REDUCED_PRECISIONS
+from search.ml.encoders import EncoderConfig, EncoderUnavailable, OpenClipEncoder
+from search.ml.text_tower import REDUCED_PRECISIONS
 
 
 class Command(BaseCommand):
@@ -66,7 +66,7 @@ def _library_vectors(model_id: str):
     import numpy as np
 
     from profiles.models import Photo
-    from search.query_vectors import vector_as_array
+    from search.ml.query_embedding import vector_as_array
 
     stored = (Photo.objects.filter(embedding_model=model_id, embedding__isnull=False)
               .values_list("embedding", flat=True)[:100_000])

@@ -18,7 +18,7 @@ from bench.evaluate import (
 from bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from bench.labelled import LOADERS, DatasetError, labelled_set_load
 from bench.text_relevance import DEFAULT_COUNT, DEFAULT_SEED, text_relevance_set
-from search.encoders import EncoderUnavailable
+from search.ml.encoders import EncoderUnavailable
 from search.selectors import MAX_WEIGHT
 
 

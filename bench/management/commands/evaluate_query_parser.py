@@ -21,7 +21,7 @@ class Command(BaseCommand):
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
         if library:
-            from search.vocabulary import query_vocabulary
+            from search.query.vocabulary import query_vocabulary
 
             loaded["vocabulary"] = query_vocabulary()
         self.stdout.write(query_parser_report(query_parser_evaluate(**loaded)))

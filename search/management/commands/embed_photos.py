@@ -4,9 +4,10 @@ from tqdm import tqdm
 
 from profiles.management.import_command import progress_stream
 from profiles.selectors import profile_ids_for_handle
-from search.encoders import EncoderUnavailable, get_encoder
-from search.ocr import get_ocr_engine
-from search.services import photos_embed, photos_read_text
+from search.ml.encoders import EncoderUnavailable, get_encoder
+from search.ml.ocr import get_ocr_engine
+from search.services.embedding import photos_embed
+from search.services.words_read import photos_read_text
 
 
 class Command(BaseCommand):

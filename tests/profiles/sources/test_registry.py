@@ -67,7 +67,8 @@ def test_admin_api_and_command_refuse_a_folder_outside_the_import_roots_in_the_s
 
 def test_a_profile_stored_before_the_roots_were_set_cannot_import_from_outside_them(photo_folder, tmp_path, settings):
     from profiles.models import ImportJob, Photo
-    from profiles.services import import_job_create, import_job_run, profile_get_or_create
+    from profiles.services.imports import import_job_create, import_job_run
+    from profiles.services.profiles import profile_get_or_create
     from profiles.sources.base import SourceNotFound
 
     folder = photo_folder({"a.jpg": 1})

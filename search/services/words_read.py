@@ -1,0 +1,136 @@
+"""Words in the image: the photos not read by the current OCR engine, claimed in small batches, read from the kept
+1,024-px rendition (else the thumbnail) into ``ocr_text``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from pgvector import HalfVector
+from PIL import Image
+
+from profiles.models import Photo
+from profiles.sources.text import text_clean
+from search.ml.captions import Captioner, get_captioner
+from search.ml.encoders import Encoder, get_encoder
+from search.ml.ocr import OcrEngine, get_ocr_engine
+from search.selectors import photos_pending_embedding, photos_pending_text_reading
+from search.services.index_builds import embedding_index_ensure, embedding_profile_indexes_ensure, text_index_flush
+from search.services.embedding import loader_threads
+
+logger = logging.getLogger(__name__)
+
+
+# Photos claimed per transaction when reading words: each takes 0.1–1 s, so a chunk holds its row locks for seconds,
+# and a run killed mid-chunk redoes at most this many.
+TEXT_CHUNK = 16
+
+
+@dataclass
+class ReadTextSummary:
+    engine_id: str
+    read: int = 0
+    with_text: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (photo id, reason)
+
+    def __str__(self) -> str:
+        return f"{self.read} read with {self.engine_id} ({self.with_text} with words), {len(self.failed)} failed"
+
+
+def photos_read_text(
+    *,
+    profile_ids: Sequence[int] | None = None,
+    photo_ids: Sequence[int] | None = None,
+    engine: OcrEngine | None = None,
+    chunk_size: int = TEXT_CHUNK,
+    on_start: Callable[[int], None] | None = None,
+    on_photo: Callable[[], None] | None = None,
+) -> ReadTextSummary:
+    """Read the words in the image of every photo (of ``profile_ids``, or just ``photo_ids``) not read yet by the
+    configured OCR engine (``PHOTOSEARCH_OCR``; ``none`` reads nothing), recording the engine on each.
+
+    As ``photos_embed``: rows are claimed ``chunk_size`` at a time with ``SELECT … FOR UPDATE SKIP LOCKED`` and
+    written in the same transaction, so two runs never read the same photo and a killed run loses only its current
+    chunk. Each photo is read from its ``text_image`` (kept at import while OCR is on), else from its thumbnail; a
+    loader thread decodes the next image while the engine reads this one. A photo whose image cannot be read (or that
+    the engine fails on) is reported and left for a later run.
+    """
+    engine = engine or get_ocr_engine()
+    summary = ReadTextSummary(engine_id=engine.engine_id)
+    if not engine.engine_id:
+        return summary
+    pending = photos_pending_text_reading(engine_id=engine.engine_id, profile_ids=profile_ids)
+    if photo_ids is not None:
+        pending = pending.filter(id__in=list(photo_ids))
+    if on_start is not None:
+        on_start(pending.count())
+    failed_ids: set[int] = set()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        while True:
+            with transaction.atomic():
+                chunk = list(
+                    pending.exclude(id__in=failed_ids).only("id", "thumbnail", "text_image")
+                    .select_for_update(skip_locked=True, of=("self",))[:chunk_size]
+                )
+                if not chunk:
+                    break
+                done = []
+                for photo, image, reason in _prefetched_images(pool, chunk):
+                    if image is not None:
+                        try:
+                            photo.ocr_text = text_clean(engine.read(image))
+                        except Exception as exc:  # noqa: BLE001  one image the engine chokes on must not stop the run
+                            reason = f"OCR failed ({type(exc).__name__}: {exc})"
+                    if reason:
+                        logger.warning("Photo %s: %s", photo.pk, reason)
+                        summary.failed.append((photo.pk, reason))
+                    else:
+                        photo.ocr_engine, photo.ocr_at = engine.engine_id, timezone.now()
+                        done.append(photo)
+                        summary.with_text += bool(photo.ocr_text)
+                    if on_photo is not None:
+                        on_photo()
+                Photo.objects.bulk_update(done, ["ocr_text", "ocr_engine", "ocr_at"])
+                summary.read += len(done)
+            failed_ids.update(photo_id for photo_id, _ in summary.failed)
+    if summary.with_text:
+        text_index_flush()
+    return summary
+
+
+def _prefetched_images(pool: ThreadPoolExecutor, photos: list[Photo]):
+    """Yield (photo, RGB image or None, reason it could not be read) with the next image decoding meanwhile."""
+    ahead = deque()
+    for photo in photos:
+        ahead.append((photo, pool.submit(text_image_load, photo)))
+        if len(ahead) > 1:
+            yield _loaded(*ahead.popleft())
+    while ahead:
+        yield _loaded(*ahead.popleft())
+
+
+def _loaded(photo: Photo, future) -> tuple[Photo, Image.Image | None, str]:
+    try:
+        return photo, future.result(), ""
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return photo, None, f"cannot read image {(photo.text_image.name or photo.thumbnail.name)!r} ({exc})"
+
+
+def text_image_load(photo: Photo) -> Image.Image:
+    """The image words are read from: the photo's text image, else its thumbnail (photos imported with OCR off)."""
+    name = photo.text_image.name or photo.thumbnail.name
+    if not name:
+        raise ValueError("no image stored")
+    with default_storage.open(name, "rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    return image.convert("RGB")
