@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for photosearch."""
+
 import os
 import sys
 

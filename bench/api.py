@@ -32,7 +32,6 @@ import numpy as np
 
 from bench.search import BENCH_TOPICS, DIMENSIONS
 
-
 # --- The benchmark server -----------------------------------------------------------------------------------------
 
 
@@ -96,8 +95,15 @@ class TextTowerTopicEncoder(TopicTextEncoder):
 
         from search.ml.encoders import EncoderConfig, OpenClipEncoder
 
-        self.tower = OpenClipEncoder(EncoderConfig(model="ViT-B-32", pretrained="none", device="cpu", seed=0,
-                                                   text_precision=settings.PHOTOSEARCH_TEXT_TOWER_PRECISION))
+        self.tower = OpenClipEncoder(
+            EncoderConfig(
+                model="ViT-B-32",
+                pretrained="none",
+                device="cpu",
+                seed=0,
+                text_precision=settings.PHOTOSEARCH_TEXT_TOWER_PRECISION,
+            )
+        )
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         self.tower.encode_texts(texts)
@@ -150,8 +156,16 @@ class _LoadStats:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 2, threads: int = 4,
-             max_requests: int = 1_000_000, say: Callable[[str], None] = lambda message: None) -> dict:
+def api_load(
+    *,
+    database: str,
+    seconds: float,
+    concurrency: int,
+    workers: int = 2,
+    threads: int = 4,
+    max_requests: int = 1_000_000,
+    say: Callable[[str], None] = lambda message: None,
+) -> dict:
     """Start gunicorn on a free loopback port against ``database``, warm it up, then ``concurrency`` client threads
     (keep-alive) send GET /api/v1/search/?q=<topic words> for ``seconds``. gunicorn is stopped whatever happens."""
     from bench.data import topic_queries
@@ -164,8 +178,14 @@ def api_load(*, database: str, seconds: float, concurrency: int, workers: int = 
         say(f"API: gunicorn on 127.0.0.1:{port} ({workers} workers × {threads} threads)")
         _wait_ready(server, port, paths[0], log.name)
         warm = _LoadStats()
-        _load(port, paths, concurrency=concurrency, seconds=min(2.0, seconds), max_requests=workers * threads * 8,
-              stats=warm)
+        _load(
+            port,
+            paths,
+            concurrency=concurrency,
+            seconds=min(2.0, seconds),
+            max_requests=workers * threads * 8,
+            stats=warm,
+        )
         stats = _LoadStats()
         say(f"API: {concurrency} clients for {seconds:g} s")
         cpu_before = _cpu_seconds(server.pid, postmaster)
@@ -208,7 +228,7 @@ def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = la
     server, port, log = _gunicorn_start(database=database, workers=1, threads=1, text_tower=True)
     words = topic_words(topics=BENCH_TOPICS)
     texts = [" ".join(combo) for size in (2, 3) for topic in words for combo in combinations(topic[:4], size)]
-    texts = texts[::max(1, len(texts) // (queries + 3))][: queries + 3]  # distinct, spread over the topics
+    texts = texts[:: max(1, len(texts) // (queries + 3))][: queries + 3]  # distinct, spread over the topics
     paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
     times, errors = [], 0
     try:
@@ -245,12 +265,33 @@ def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bo
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
     command = [
-        sys.executable, "-m", "gunicorn", f"bench.api:bench_wsgi_application(text_tower={text_tower})",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        f"bench.api:bench_wsgi_application(text_tower={text_tower})",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
     ]
-    server = subprocess.Popen(command, env=server_environment(database), stdout=log, stderr=subprocess.STDOUT,
-                              cwd=os.getcwd(), start_new_session=True)
+    server = subprocess.Popen(
+        command,
+        env=server_environment(database),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=os.getcwd(),
+        start_new_session=True,
+    )
     return server, port, log
 
 
@@ -329,8 +370,9 @@ def _tail(path: str) -> str:
         return handle.read()[-2000:]
 
 
-def _load(port: int, paths: list[str], *, concurrency: int, seconds: float, max_requests: int,
-          stats: _LoadStats) -> None:
+def _load(
+    port: int, paths: list[str], *, concurrency: int, seconds: float, max_requests: int, stats: _LoadStats
+) -> None:
     deadline = time.monotonic() + seconds
     counter = iter(range(max_requests))
     counter_lock = threading.Lock()

@@ -106,11 +106,25 @@ def _instrument(stack: ExitStack, clock: _Clock) -> None:
 def _environ(path: str) -> dict:
     parts = urllib.parse.urlsplit(path)
     return {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_ACCEPT": "*/*", "HTTP_USER_AGENT": "bench", "HTTP_CONNECTION": "keep-alive", "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_ACCEPT": "*/*",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_CONNECTION": "keep-alive",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
     }
 
 
@@ -121,8 +135,9 @@ def _postgres_cpu(pid: int) -> float:
     return times.user + times.system
 
 
-def api_layers(*, requests: int = 300, rounds: int = 3, warmup: int = 100,
-               say: Callable[[str], None] = lambda message: None) -> dict:
+def api_layers(
+    *, requests: int = 300, rounds: int = 3, warmup: int = 100, say: Callable[[str], None] = lambda message: None
+) -> dict:
     """The per-layer profile: {layer: ms per request (median of ``rounds``)}, plus ``sql_wall`` and
     ``postgres_cpu``. Needs the bench database as the default connection (``bench_database``), filled. The
     application is the one ``bench_wsgi_application`` serves (text tower: ``TopicTextEncoder``; anonymous rate limit
@@ -140,8 +155,9 @@ def api_layers(*, requests: int = 300, rounds: int = 3, warmup: int = 100,
     connection = connections["default"]
     encoder, tower = TopicTextEncoder(), text_tower_module()
     with ExitStack() as stack:
-        stack.enter_context(override_settings(
-            REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None}}))
+        stack.enter_context(
+            override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None}})
+        )
         stack.callback(setattr, tower, "get_encoder", tower.get_encoder)
         tower.get_encoder = lambda: encoder
         application = get_wsgi_application()
@@ -172,7 +188,8 @@ def api_layers(*, requests: int = 300, rounds: int = 3, warmup: int = 100,
             per_round.append(figures)
     keys = [key for key, _ in LAYERS] + ["sql_wall", "postgres_cpu"]
     return {key: round(statistics.median(r.get(key, 0.0) for r in per_round), 3) for key in keys} | {
-        "requests": requests, "rounds": rounds,
+        "requests": requests,
+        "rounds": rounds,
     }
 
 
@@ -199,7 +216,8 @@ def _caller(application, clock: _Clock) -> Callable[[str], None]:
 def as_table(figures: dict) -> str:
     """The profile as the lines ``bench_api_layers`` prints."""
     lines = [f"{label:<80} {figures[key]:7.3f} ms" for key, label in LAYERS]
-    lines.append(f"{'ranking statement round trip, wall (PostgreSQL executing + transfer)':<80} "
-                 f"{figures['sql_wall']:7.3f} ms")
+    lines.append(
+        f"{'ranking statement round trip, wall (PostgreSQL executing + transfer)':<80} {figures['sql_wall']:7.3f} ms"
+    )
     lines.append(f"{'PostgreSQL server process CPU':<80} {figures['postgres_cpu']:7.3f} ms")
     return "\n".join(lines)

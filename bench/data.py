@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from django.db import connection, connections
 from photosearch.embedded_db import create_database, embedded_server
 
 BENCH_MODEL = "bench/clustered-512"
-EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 WORDS = (
     "beach sunset sea waves sand palm surf boat harbour lighthouse mountain snow peak hiking trail forest lake river "
     "waterfall city street night lights traffic tram bus bridge market food coffee pizza cake dinner friends party "
@@ -47,8 +47,9 @@ def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
     if "EMBEDDED_DATA_DIR" in default.settings_dict:
         # With the server settings, as the project's own connections start it: a bench that is the first process to
         # start the server must not leave it on the stock shared_buffers (PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS).
-        server = embedded_server(Path(default.settings_dict["EMBEDDED_DATA_DIR"]),
-                                 default.settings_dict.get("EMBEDDED_SERVER_SETTINGS"))
+        server = embedded_server(
+            Path(default.settings_dict["EMBEDDED_DATA_DIR"]), default.settings_dict.get("EMBEDDED_SERVER_SETTINGS")
+        )
         create_database(server, name)
     else:
         with connection.cursor() as cursor:
@@ -57,8 +58,11 @@ def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
                 cursor.execute(f'CREATE DATABASE "{name}"')  # a fixed name of ours, not user input
         default.close()
     # Read replicas (DATABASE_REPLICA_URLS) replay the primary's every database: they read the bench one too.
-    moved = {alias: connections[alias].settings_dict["NAME"] for alias, database in connections.settings.items()
-             if database.get("REPLICA")}
+    moved = {
+        alias: connections[alias].settings_dict["NAME"]
+        for alias, database in connections.settings.items()
+        if database.get("REPLICA")
+    }
     for alias in moved:
         connections[alias].close()
         connections[alias].settings_dict["NAME"] = name
@@ -72,8 +76,15 @@ def bench_database(name: str = "photosearch_bench") -> Iterator[None]:
             connections[alias].settings_dict["NAME"] = replica_name
 
 
-def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics: int = 256, seed: int = 0,
-                   on_progress=lambda done: None) -> np.ndarray:
+def fill_synthetic(
+    *,
+    photos: int,
+    profiles: int,
+    dimensions: int = 512,
+    topics: int = 256,
+    seed: int = 0,
+    on_progress=lambda done: None,
+) -> np.ndarray:
     """Replace the bench database's photos with ``photos`` synthetic ones over ``profiles`` profiles (sizes skewed
     like real accounts). Returns the topic centres (unit vectors), from which queries are drawn."""
     from pgvector import HalfVector
@@ -108,20 +119,38 @@ def fill_synthetic(*, photos: int, profiles: int, dimensions: int = 512, topics:
         vectors = topic_points(centres, bases, topic, rng)
         owners = rng.choice(profile_ids, size=count, p=weights)
         days = rng.integers(0, 3650, size=count)
-        with raw.cursor() as cursor, cursor.copy(
-            "COPY profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text, hashtags, "
-            "alt_text, caption, content_hash, embedding, embedding_model, taken_at, imported_at, updated_at, "
-            "media_type, extra) FROM STDIN"
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text, hashtags, "
+                "alt_text, caption, content_hash, embedding, embedding_model, taken_at, imported_at, updated_at, "
+                "media_type, extra) FROM STDIN"
+            ) as copy,
+        ):
             for i in range(count):
                 words = topic_words[topic[i]]
                 own = " ".join(rng.choice(words, size=3)) + " " + " ".join(rng.choice(WORDS, size=3))
-                copy.write_row((
-                    int(owners[i]), f"s{start + i}", "", "", "", own, "", "",
-                    f"{words[0]}, {words[1]} and {words[2]}", f"{start + i:064x}",
-                    HalfVector(vectors[i]), BENCH_MODEL, EPOCH + timedelta(days=int(days[i])), "now", "now",
-                    "image", "{}",
-                ))
+                copy.write_row(
+                    (
+                        int(owners[i]),
+                        f"s{start + i}",
+                        "",
+                        "",
+                        "",
+                        own,
+                        "",
+                        "",
+                        f"{words[0]}, {words[1]} and {words[2]}",
+                        f"{start + i:064x}",
+                        HalfVector(vectors[i]),
+                        BENCH_MODEL,
+                        EPOCH + timedelta(days=int(days[i])),
+                        "now",
+                        "now",
+                        "image",
+                        "{}",
+                    )
+                )
         raw.commit()
         on_progress(start + count)
     with connection.cursor() as cursor:
@@ -146,8 +175,9 @@ def topic_bases(*, topics: int = 256, dimensions: int = 512, seed: int = 0) -> n
     return (rng.normal(size=(topics, SUBSPACE, dimensions)) / np.sqrt(dimensions)).astype(np.float32)
 
 
-def topic_points(centres: np.ndarray, bases: np.ndarray, topic: np.ndarray, rng: np.random.Generator,
-                 *, spread: float = SPREAD) -> np.ndarray:
+def topic_points(
+    centres: np.ndarray, bases: np.ndarray, topic: np.ndarray, rng: np.random.Generator, *, spread: float = SPREAD
+) -> np.ndarray:
     """Unit vectors of the given topics: centre + variation in the topic's subspace + a little isotropic noise."""
     count, dimensions = len(topic), centres.shape[1]
     weights = rng.normal(scale=spread / np.sqrt(SUBSPACE), size=(count, SUBSPACE)).astype(np.float32)
@@ -170,15 +200,15 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)).astype(np.float32)
 
 
-
 def topic_words(*, topics: int = 256, seed: int = 0) -> list[list[str]]:
     """The six words of each topic that ``fill_synthetic`` with the same arguments puts in its photos' captions."""
     rng = np.random.default_rng(seed + 1)  # the same draws, in the same order, as fill_synthetic's first ones
     return [list(rng.choice(WORDS, size=6, replace=False)) for _ in range(topics)]
 
 
-def topic_queries(count: int, *, topics: int = 256, dimensions: int = 512, seed: int = 2,
-                  data_seed: int = 0) -> tuple[list[str], np.ndarray]:
+def topic_queries(
+    count: int, *, topics: int = 256, dimensions: int = 512, seed: int = 2, data_seed: int = 0
+) -> tuple[list[str], np.ndarray]:
     """``count`` (text, vector) queries that agree with each other: two of a topic's caption words, and a vector near
     that topic's centre (as a text embedding of those words would land near the photos they describe)."""
     centres = topic_centres(topics=topics, dimensions=dimensions, seed=data_seed)

@@ -32,12 +32,12 @@ from django.conf import settings
 from django.db import connections
 from django.test import override_settings
 
+from bench.labelled import LabelledSet
 from profiles.images import read_local_image
 from profiles.models import Photo, Profile, SourceKind
 from profiles.services.photos import SKIPPED, records_ingest
 from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceRecord
-from bench.labelled import LabelledSet
 from search.ml.captions import get_captioner
 from search.ml.encoders import Encoder, EncoderUnavailable, get_encoder
 from search.selectors import InvalidQuery, RankingOptions, SearchFilters, photo_search
@@ -119,13 +119,17 @@ def words_all_runs() -> list[Run]:
     ]
 
 
-def sweep_runs(*, text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
-               cutoffs: Sequence[float] = DEFAULT_CUTOFFS) -> list[Run]:
+def sweep_runs(
+    *, text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS, cutoffs: Sequence[float] = DEFAULT_CUTOFFS
+) -> list[Run]:
     """Hybrid ranking for every text weight × cutoff, the vector weight fixed at 1 (only the ratio matters)."""
     return [
-        Run(f"text_weight={weight:g} cutoff={cutoff:g}",
-            RankingOptions(vector_weight=1.0, text_weight=weight, cutoff=cutoff))
-        for weight in text_weights for cutoff in cutoffs
+        Run(
+            f"text_weight={weight:g} cutoff={cutoff:g}",
+            RankingOptions(vector_weight=1.0, text_weight=weight, cutoff=cutoff),
+        )
+        for weight in text_weights
+        for cutoff in cutoffs
     ]
 
 
@@ -137,8 +141,13 @@ class SweepResult:
     best: bool = False
 
     def as_dict(self) -> dict:
-        return {"vector_weight": 1.0, "text_weight": self.text_weight, "cutoff": self.cutoff,
-                **self.metrics.as_dict(), "best": self.best}
+        return {
+            "vector_weight": 1.0,
+            "text_weight": self.text_weight,
+            "cutoff": self.cutoff,
+            **self.metrics.as_dict(),
+            "best": self.best,
+        }
 
 
 @dataclass
@@ -165,15 +174,30 @@ class Evaluation:
     def as_dict(self) -> dict:
         best = self.best
         return {
-            "dataset": self.dataset, "format": self.format, "photos": self.photos, "queries": self.queries,
-            "skipped_images": self.skipped_images, "skipped_queries": self.skipped_queries,
-            "model": self.model, "captioner": self.captioner, "page": PAGE, "configured": self.configured,
+            "dataset": self.dataset,
+            "format": self.format,
+            "photos": self.photos,
+            "queries": self.queries,
+            "skipped_images": self.skipped_images,
+            "skipped_queries": self.skipped_queries,
+            "model": self.model,
+            "captioner": self.captioner,
+            "page": PAGE,
+            "configured": self.configured,
             "channels": {name: metrics.as_dict() for name, metrics in self.channels.items()},
             "sweep": [row.as_dict() for row in self.sweep],
             "best": best.as_dict() if best else None,
             "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
-            **({"kinds": {kind: {name: metrics.as_dict() for name, metrics in rows.items()}
-                          for kind, rows in self.kinds.items()}} if self.kinds else {}),
+            **(
+                {
+                    "kinds": {
+                        kind: {name: metrics.as_dict() for name, metrics in rows.items()}
+                        for kind, rows in self.kinds.items()
+                    }
+                }
+                if self.kinds
+                else {}
+            ),
             **({"note": self.note} if self.note else {}),
         }
 
@@ -182,8 +206,17 @@ def best_index(rows: Sequence[Metrics]) -> int | None:
     """The best setting: highest MRR, then R@1, R@5, R@10; on a tie the one that returns fewer photos."""
     if not rows:
         return None
-    return max(range(len(rows)), key=lambda i: (round(rows[i].mrr, 9), rows[i].recall_at_1, rows[i].recall_at_5,
-                                                 rows[i].recall_at_10, -rows[i].mean_results, -i))
+    return max(
+        range(len(rows)),
+        key=lambda i: (
+            round(rows[i].mrr, 9),
+            rows[i].recall_at_1,
+            rows[i].recall_at_5,
+            rows[i].recall_at_10,
+            -rows[i].mean_results,
+            -i,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -225,8 +258,9 @@ def evaluation_run(
         media = {} if keep else {"MEDIA_ROOT": str(Path(scratch) / "media")}
         with override_settings(PHOTOSEARCH_AUTO_EMBED=False, **media):
             try:
-                profile = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=handle,
-                                                display_name=f"Evaluation: {labelled.name}")
+                profile = profile_get_or_create(
+                    source_kind=SourceKind.FOLDER, handle=handle, display_name=f"Evaluation: {labelled.name}"
+                )
                 # A kept profile may hold images of an earlier run with another --limit: they would be distractors.
                 profile.photos.exclude(source_id__in=[r.source_id for r in labelled.records]).delete()
                 skipped = _import(profile, labelled, progress, seconds)
@@ -234,31 +268,46 @@ def evaluation_run(
                 questions, unanswerable = _questions(profile, labelled)
                 channels = channel_runs() + list(extra_runs)
                 runs = channels + sweep_runs(text_weights=text_weights, cutoffs=cutoffs)
-                ranks, counts, answered, refused = _search(profile, questions, runs, encoder, workers, progress,
-                                                           seconds)
+                ranks, counts, answered, refused = _search(
+                    profile, questions, runs, encoder, workers, progress, seconds
+                )
             finally:
                 if not keep:
                     Profile.objects.filter(source_kind=SourceKind.FOLDER, handle=handle).delete()
     metrics = [metrics_from_ranks(ranks[i], counts[i]) for i in range(len(runs))]
-    sweep = [SweepResult(run.ranking.text_weight, run.ranking.cutoff, row)
-             for run, row in zip(runs[len(channels):], metrics[len(channels):])]
+    sweep = [
+        SweepResult(run.ranking.text_weight, run.ranking.cutoff, row)
+        for run, row in zip(runs[len(channels) :], metrics[len(channels) :])
+    ]
     best = best_index([row.metrics for row in sweep])
     if best is not None:
         sweep[best].best = True
     return Evaluation(
-        dataset=labelled.name, format=labelled.format, photos=len(labelled.records) - skipped,
-        queries=len(questions) - refused, model=encoder.model_id, captioner=captioner.name,
-        configured={"vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
-                    "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT, "cutoff": settings.PHOTOSEARCH_CUTOFF,
-                    "rrf_k": settings.PHOTOSEARCH_RRF_K},
-        channels={run.name: row for run, row in zip(channels, metrics)}, sweep=sweep,
-        skipped_images=labelled.missing_images + skipped, skipped_queries=unanswerable + refused, seconds=seconds,
-        kinds=_by_kind(labelled.kinds, channels, answered, ranks, counts), note=labelled.note,
+        dataset=labelled.name,
+        format=labelled.format,
+        photos=len(labelled.records) - skipped,
+        queries=len(questions) - refused,
+        model=encoder.model_id,
+        captioner=captioner.name,
+        configured={
+            "vector_weight": settings.PHOTOSEARCH_VECTOR_WEIGHT,
+            "text_weight": settings.PHOTOSEARCH_TEXT_WEIGHT,
+            "cutoff": settings.PHOTOSEARCH_CUTOFF,
+            "rrf_k": settings.PHOTOSEARCH_RRF_K,
+        },
+        channels={run.name: row for run, row in zip(channels, metrics)},
+        sweep=sweep,
+        skipped_images=labelled.missing_images + skipped,
+        skipped_queries=unanswerable + refused,
+        seconds=seconds,
+        kinds=_by_kind(labelled.kinds, channels, answered, ranks, counts),
+        note=labelled.note,
     )
 
 
-def _by_kind(kinds: dict[str, str], channels: list[Run], answered: list[str], ranks, counts
-             ) -> dict[str, dict[str, Metrics]]:
+def _by_kind(
+    kinds: dict[str, str], channels: list[Run], answered: list[str], ranks, counts
+) -> dict[str, dict[str, Metrics]]:
     """Every channel row's metrics over each kind's queries alone (kinds in the order they first appear)."""
     if not kinds:
         return {}
@@ -266,8 +315,10 @@ def _by_kind(kinds: dict[str, str], channels: list[Run], answered: list[str], ra
     for position, text in enumerate(answered):
         grouped.setdefault(kinds.get(text, "other"), []).append(position)
     return {
-        kind: {run.name: metrics_from_ranks([ranks[i][p] for p in positions], [counts[i][p] for p in positions])
-               for i, run in enumerate(channels)}
+        kind: {
+            run.name: metrics_from_ranks([ranks[i][p] for p in positions], [counts[i][p] for p in positions])
+            for i, run in enumerate(channels)
+        }
         for kind, positions in grouped.items()
     }
 
@@ -278,11 +329,13 @@ def evaluation_report(evaluation: Evaluation, *, highlight: Callable[[str], str]
     configured = evaluation.configured
     lines = [
         f"{evaluation.queries:,} queries on {evaluation.photos:,} photos ({evaluation.dataset}, "
-        f"{evaluation.format}); model {evaluation.model}, captioner {evaluation.captioner}.",
+        f"{evaluation.format}); model {evaluation.model}, captioner {evaluation.captioner}."
     ]
     if evaluation.skipped_images or evaluation.skipped_queries:
-        lines.append(f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
-                     f"{evaluation.skipped_queries:,} queries.")
+        lines.append(
+            f"Skipped: {evaluation.skipped_images:,} images (missing or unusable), "
+            f"{evaluation.skipped_queries:,} queries."
+        )
     width = max(10, *(len(name) + 2 for name in evaluation.channels))
     lines += ["", f"{'channel':<{width}}{_HEADER}"]
     for name, metrics in evaluation.channels.items():
@@ -306,11 +359,14 @@ def evaluation_report(evaluation: Evaluation, *, highlight: Callable[[str], str]
     best = evaluation.best
     if best is not None:
         hybrid = evaluation.channels["hybrid"]
-        lines += ["", highlight(
-            f"Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT={best.text_weight:g} "
-            f"PHOTOSEARCH_CUTOFF={best.cutoff:g} (MRR {best.metrics.mrr:.3f}, R@1 {best.metrics.recall_at_1:.3f}; "
-            f"current settings: MRR {hybrid.mrr:.3f}, R@1 {hybrid.recall_at_1:.3f})."
-        )]
+        lines += [
+            "",
+            highlight(
+                f"Best: PHOTOSEARCH_VECTOR_WEIGHT=1 PHOTOSEARCH_TEXT_WEIGHT={best.text_weight:g} "
+                f"PHOTOSEARCH_CUTOFF={best.cutoff:g} (MRR {best.metrics.mrr:.3f}, R@1 {best.metrics.recall_at_1:.3f}; "
+                f"current settings: MRR {hybrid.mrr:.3f}, R@1 {hybrid.recall_at_1:.3f})."
+            ),
+        ]
     timing = ", ".join(f"{name} {value:.1f} s" for name, value in evaluation.seconds.items())
     lines.append(f"Time: {timing}.")
     return "\n".join(lines)
@@ -320,8 +376,10 @@ _HEADER = f"{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'results':>9}"
 
 
 def _row(metrics: Metrics) -> str:
-    return (f"{metrics.recall_at_1:>7.3f}{metrics.recall_at_5:>7.3f}{metrics.recall_at_10:>7.3f}"
-            f"{metrics.mrr:>7.3f}{metrics.mean_results:>9.1f}")
+    return (
+        f"{metrics.recall_at_1:>7.3f}{metrics.recall_at_5:>7.3f}{metrics.recall_at_10:>7.3f}"
+        f"{metrics.mrr:>7.3f}{metrics.mean_results:>9.1f}"
+    )
 
 
 def _import(profile: Profile, labelled: LabelledSet, progress: Progress, seconds: dict) -> int:
@@ -335,24 +393,31 @@ def _import(profile: Profile, labelled: LabelledSet, progress: Progress, seconds
         progress.advance(1)
 
     started = time.perf_counter()
-    records_ingest(profile=profile, records=labelled.records, read=lambda r: read_local_image(r.image_path),
-                   on_item=counted)
+    records_ingest(
+        profile=profile, records=labelled.records, read=lambda r: read_local_image(r.image_path), on_item=counted
+    )
     seconds["import"] = time.perf_counter() - started
     return skipped
 
 
-def _index(profile: Profile, encoder: Encoder, captioner, batch_size: int | None, progress: Progress,
-           seconds: dict) -> None:
+def _index(
+    profile: Profile, encoder: Encoder, captioner, batch_size: int | None, progress: Progress, seconds: dict
+) -> None:
     progress.step(f"indexing with {encoder.model_id}, captioner {captioner.name}")
     started = time.perf_counter()
     summary = photos_embed(
-        profile_ids=[profile.pk], batch_size=batch_size or settings.PHOTOSEARCH_EMBED_BATCH_SIZE, encoder=encoder,
-        captioner=captioner, on_start=lambda total: progress.start("Indexing", total), on_batch=progress.advance,
+        profile_ids=[profile.pk],
+        batch_size=batch_size or settings.PHOTOSEARCH_EMBED_BATCH_SIZE,
+        encoder=encoder,
+        captioner=captioner,
+        on_start=lambda total: progress.start("Indexing", total),
+        on_batch=progress.advance,
     )
     seconds["index"] = time.perf_counter() - started
     if summary.failed:
-        progress.step(f"{len(summary.failed)} photos could not be indexed (unreadable thumbnails); they count as "
-                      f"misses")
+        progress.step(
+            f"{len(summary.failed)} photos could not be indexed (unreadable thumbnails); they count as misses"
+        )
 
 
 def _questions(profile: Profile, labelled: LabelledSet) -> tuple[list[tuple[str, set[int]]], int]:
@@ -360,8 +425,9 @@ def _questions(profile: Profile, labelled: LabelledSet) -> tuple[list[tuple[str,
     many queries were about skipped images only. A repeated image is found as its first copy."""
     photo_for = {
         source_id: duplicate_of or pid
-        for source_id, pid, duplicate_of in Photo.objects.filter(profile=profile)
-        .values_list("source_id", "id", "duplicate_of_id")
+        for source_id, pid, duplicate_of in Photo.objects.filter(profile=profile).values_list(
+            "source_id", "id", "duplicate_of_id"
+        )
     }
     questions, unanswerable = [], 0
     for text, source_ids in labelled.queries.items():
@@ -373,8 +439,9 @@ def _questions(profile: Profile, labelled: LabelledSet) -> tuple[list[tuple[str,
     return questions, unanswerable
 
 
-def _search(profile: Profile, questions, runs: list[Run], encoder: Encoder, workers: int, progress: Progress,
-            seconds: dict) -> tuple[list[list[int | None]], list[list[int]], list[str], int]:
+def _search(
+    profile: Profile, questions, runs: list[Run], encoder: Encoder, workers: int, progress: Progress, seconds: dict
+) -> tuple[list[list[int | None]], list[list[int]], list[str], int]:
     """Every question through every run: per run, each answered question's rank of its first right photo and how
     many photos came back; the answered questions' texts (in that order); and how many questions the selector
     refused (too long…)."""
@@ -398,8 +465,9 @@ def _search(profile: Profile, questions, runs: list[Run], encoder: Encoder, work
         finally:
             connections.close_all()  # this thread's own connections
 
-    progress.step(f"running {len(questions):,} queries × {len(runs)} rankings"
-                  f"{f' in {workers} threads' if workers > 1 else ''}")
+    progress.step(
+        f"running {len(questions):,} queries × {len(runs)} rankings{f' in {workers} threads' if workers > 1 else ''}"
+    )
     progress.start("Searching", len(questions) * len(runs))
     started = time.perf_counter()
     if workers <= 1:
@@ -460,7 +528,7 @@ class PrecomputedQueries:
         self.vectors: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(" ".join(text.replace('"', " ").split()) for text in texts))
         for start in range(0, len(unique), self.BATCH):
-            batch = unique[start:start + self.BATCH]
+            batch = unique[start : start + self.BATCH]
             self.vectors.update(zip(batch, encoder.encode_texts(batch)))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:

@@ -28,8 +28,14 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 SHAPES = ("circle", "square", "triangle", "star")
 IMAGE_SIZE = 160
-TEMPLATES = ("a {colour} {shape}", "a photo of a {colour} {shape}", "{colour} {shape}", "the {colour} {shape}",
-             "a {shape} in {colour}", "a {colour} {shape} on grey")
+TEMPLATES = (
+    "a {colour} {shape}",
+    "a photo of a {colour} {shape}",
+    "{colour} {shape}",
+    "the {colour} {shape}",
+    "a {shape} in {colour}",
+    "a {colour} {shape} on grey",
+)
 # Words of their own for photos that have some but do not describe the shape (a post about something else).
 OFF_TOPIC_TEXTS = ("Sunday afternoon", "new sketch", "work in progress", "trying something new", "for the gallery")
 
@@ -90,7 +96,7 @@ def synthetic_set_write(*, folder: Path, seed: int = 0, text_share: float = 0.5)
     order = list(range(len(specs)))
     rng.shuffle(order)
     described = set(order[: round(text_share * len(specs))])
-    off_topic = set(order[len(described): len(described) + len(OFF_TOPIC_TEXTS)])
+    off_topic = set(order[len(described) : len(described) + len(OFF_TOPIC_TEXTS)])
     for index, spec in enumerate(specs):
         name = f"{index:03}-{spec.colour}-{spec.shape}"
         shape_image(spec, rng=rng).save(folder / f"{name}.png")
@@ -102,8 +108,9 @@ def synthetic_set_write(*, folder: Path, seed: int = 0, text_share: float = 0.5)
     return folder
 
 
-def shapes_model_train(*, path: Path, model: str = "photosearch-tiny", steps: int = 60, seed: int = 0,
-                       variants: int = 8) -> Path:
+def shapes_model_train(
+    *, path: Path, model: str = "photosearch-tiny", steps: int = 60, seed: int = 0, variants: int = 8
+) -> Path:
     """Fit ``model`` (an open_clip architecture, random init) to random renderings of the shapes vocabulary with
     CLIP's contrastive loss and save its state dict at ``path`` (a ``.pt`` file that
     ``PHOTOSEARCH_CLIP_PRETRAINED=<path>`` loads). About 4 s on one CPU core for ``photosearch-shapes``.
@@ -141,9 +148,9 @@ def _fitted(open_clip, torch, model: str, *, rng: random.Random, steps: int, var
     tokenizer = open_clip.get_tokenizer(model)
     specs = synthetic_specs()
     # A fixed pool of renderings per spec, preprocessed once; each step draws one per spec (no false negatives).
-    pixels = torch.stack([
-        torch.stack([preprocess(shape_image(spec, rng=rng)) for _ in range(variants)]) for spec in specs
-    ])
+    pixels = torch.stack(
+        [torch.stack([preprocess(shape_image(spec, rng=rng)) for _ in range(variants)]) for spec in specs]
+    )
     captions = [[template.format(colour=s.colour, shape=s.shape) for template in TEMPLATES] for s in specs]
     tokens = torch.stack([tokenizer(options) for options in captions])  # specs × templates × context
     # The random token embeddings already tell the words apart; leaving the 49k-row table out of the optimiser

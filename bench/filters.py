@@ -15,18 +15,25 @@ from collections.abc import Callable
 import numpy as np
 from django.test import override_settings
 
-from profiles.models import Photo, Profile
 from bench.data import BENCH_MODEL, WORDS, bench_database, fill_synthetic, query_vectors, topic_centres
 from bench.search import DIMENSIONS, QueryEncoder, profile_near
+from profiles.models import Photo, Profile
 from search.selectors import RankingOptions, SearchFilters, photo_search
 from search.services.index_builds import embedding_index_ensure
 
 K = 20  # results asked for per query: a page of the search page and the API
 
 
-def filters_benchmark(*, photos: int, profiles: int, queries: int, share: float = 0.02,
-                      database: str = "photosearch_bench", reuse: bool = False,
-                      say: Callable[[str], None] = lambda message: None) -> dict:
+def filters_benchmark(
+    *,
+    photos: int,
+    profiles: int,
+    queries: int,
+    share: float = 0.02,
+    database: str = "photosearch_bench",
+    reuse: bool = False,
+    say: Callable[[str], None] = lambda message: None,
+) -> dict:
     """Fill bench database ``database`` with ``photos`` synthetic photos over ``profiles`` profiles (unless ``reuse``
     finds that many there), then time ``queries`` searches per strategy, filtering on the profile whose share of
     all photos is nearest ``share``. Returns flat figures: per run (``hybrid``, ``filtered_exact``,
@@ -35,15 +42,22 @@ def filters_benchmark(*, photos: int, profiles: int, queries: int, share: float 
     with bench_database(database):
         if not (reuse and Photo.objects.count() == photos):
             say(f"filling {photos:,} synthetic photos")
-            fill_synthetic(photos=photos, profiles=profiles,
-                           on_progress=lambda done: say(f"{done:,} photos") if done % 100_000 == 0 else None)
+            fill_synthetic(
+                photos=photos,
+                profiles=profiles,
+                on_progress=lambda done: say(f"{done:,} photos") if done % 100_000 == 0 else None,
+            )
             say("building the HNSW index")
         started = time.perf_counter()
         embedding_index_ensure(model_id=BENCH_MODEL, dimensions=DIMENSIONS)
         build_s = time.perf_counter() - started
         target = profile_near(share)
-        figures = {"photos": Photo.objects.count(), "profiles": Profile.objects.count(),
-                   "filter_profile_share": round(target.photo_count / photos, 4), "index_build_s": round(build_s, 1)}
+        figures = {
+            "photos": Photo.objects.count(),
+            "profiles": Profile.objects.count(),
+            "filter_profile_share": round(target.photo_count / photos, 4),
+            "index_build_s": round(build_s, 1),
+        }
         vectors = query_vectors(topic_centres(), queries * 3)
         words = [" ".join(np.random.default_rng(i).choice(WORDS, size=2)) for i in range(queries)]
         # Without a cutoff every strategy should fill the page whenever the filter holds K photos.
@@ -58,7 +72,7 @@ def filters_benchmark(*, photos: int, profiles: int, queries: int, share: float 
         }
         for offset, (name, (filters, exact_max, texts)) in enumerate(runs.items()):
             say(f"{name}: {queries} queries")
-            encoder = QueryEncoder(vectors[offset * queries:(offset + 1) * queries])
+            encoder = QueryEncoder(vectors[offset * queries : (offset + 1) * queries])
             with override_settings(**({} if exact_max is None else {"PHOTOSEARCH_EXACT_SCAN_MAX": exact_max})):
                 times, counts = [], []
                 for text in texts:

@@ -16,9 +16,9 @@ import numpy as np
 from django.test import override_settings
 from PIL import Image
 
+from bench.ocr import draw_words
 from profiles.models import Profile
 from profiles.services.imports import folder_import
-from bench.ocr import draw_words
 from search.ml.captions import get_captioner
 from search.ml.encoders import get_encoder
 from search.ml.ocr import get_ocr_engine
@@ -67,7 +67,7 @@ def synthetic_jpegs(folder: Path, count: int, *, seed: int = 0, text_every: int 
         grain = rng.normal(0, 12, size=(height, width, 1)).astype(np.int16)
         pixels = np.clip(base + grain, 0, 255).astype(np.uint8)
         y, x = rng.integers(0, height - 300), rng.integers(0, width - 300)
-        pixels[y:y + 300, x:x + 300] = rng.integers(0, 256, size=3)
+        pixels[y : y + 300, x : x + 300] = rng.integers(0, 256, size=3)
         path = folder / f"{index:06}.jpg"
         image = Image.fromarray(pixels)
         if text_every and index % text_every == 0:
@@ -77,9 +77,7 @@ def synthetic_jpegs(folder: Path, count: int, *, seed: int = 0, text_every: int 
     return paths
 
 
-def index_benchmark(
-    *, images: int, batch_size: int, repeat: int = 3, on_step=lambda message: None
-) -> IndexBenchmark:
+def index_benchmark(*, images: int, batch_size: int, repeat: int = 3, on_step=lambda message: None) -> IndexBenchmark:
     """Run the benchmark on a scratch profile with its own media folder; both are removed afterwards."""
     import torch
 
@@ -116,7 +114,7 @@ def index_benchmark(
                 tensors = [thumbnail_pixels(photo, encoder.preprocess) for photo in photos]
                 decode_seconds = time.perf_counter() - started
 
-                batches = [torch.stack(tensors[i:i + batch_size]) for i in range(0, len(tensors), batch_size)]
+                batches = [torch.stack(tensors[i : i + batch_size]) for i in range(0, len(tensors), batch_size)]
                 encoder.encode_pixels(batches[0])  # warm-up (kernels, allocator)
                 model_runs, pipeline_runs = [], []
                 # Interleaved repeats, medians reported: shared machines are noisy, and a drift then hits both.
@@ -131,8 +129,9 @@ def index_benchmark(
                     on_step(f"full embedding pipeline ({run}/{repeat})")
                     profile.photos.update(embedding=None, embedding_model="", embedded_at=None, caption="")
                     started = time.perf_counter()
-                    summary = photos_embed(profile_ids=[profile.pk], batch_size=batch_size, encoder=encoder,
-                                           captioner=captioner)
+                    summary = photos_embed(
+                        profile_ids=[profile.pk], batch_size=batch_size, encoder=encoder, captioner=captioner
+                    )
                     pipeline_runs.append(time.perf_counter() - started)
                     assert summary.embedded == len(photos), summary
 

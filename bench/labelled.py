@@ -32,7 +32,7 @@ class LabelledSet:
     kinds: dict[str, str] = field(default_factory=dict)  # query text → its kind, for sets that group their queries
     note: str = ""  # what the figures of this set can and cannot show, printed with them
 
-    def limited(self, limit: int | None) -> "LabelledSet":
+    def limited(self, limit: int | None) -> LabelledSet:
         """The first ``limit`` images and only the queries about them."""
         if not limit or limit >= len(self.records):
             return self
@@ -43,8 +43,14 @@ class LabelledSet:
         return LabelledSet(self.name, self.format, records, queries, self.missing_images, kinds, self.note)
 
 
-def labelled_set_load(*, path: Path, format: str | None = None, limit: int | None = None, split: str = "test",
-                      images_dir: Path | None = None) -> LabelledSet:
+def labelled_set_load(
+    *,
+    path: Path,
+    format: str | None = None,
+    limit: int | None = None,
+    split: str = "test",
+    images_dir: Path | None = None,
+) -> LabelledSet:
     """Read a labelled set: ``coco`` (a captions JSON file) or ``folder`` (images with ``NAME.queries.txt``);
     by default a file is read as ``coco`` and a folder as ``folder``. Raises ``DatasetError``."""
     path = Path(path).expanduser()
@@ -83,7 +89,8 @@ def coco_load(path: Path, *, split: str = "test", images_dir: Path | None = None
             raise DatasetError(f"{path} has no images in split {split!r}; it has {', '.join(sorted(splits))}.")
         entries = [
             (image.get("filepath", ""), image["filename"], [s["raw"] for s in image.get("sentences", [])])
-            for image in images if image.get("split", "") == split
+            for image in images
+            if image.get("split", "") == split
         ]
     records, queries, missing = [], {}, 0
     for folder, filename, texts in entries:
@@ -96,8 +103,10 @@ def coco_load(path: Path, *, split: str = "test", images_dir: Path | None = None
         for text in texts:
             _label(queries, text, source_id)
     if not records and entries:
-        raise DatasetError(f"None of the {len(entries):,} images of {path.name} is under {root}; "
-                           f"point --images at the folder that holds them.")
+        raise DatasetError(
+            f"None of the {len(entries):,} images of {path.name} is under {root}; "
+            f"point --images at the folder that holds them."
+        )
     return LabelledSet(name=path.stem, format="coco", records=records, queries=queries, missing_images=missing)
 
 

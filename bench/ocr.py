@@ -44,7 +44,7 @@ def photo_like(rng: np.random.Generator, size: tuple[int, int] = IMAGE_SIZE) -> 
     grain = rng.normal(0, 12, size=(height, width, 1)).astype(np.int16)
     pixels = np.clip(base + grain, 0, 255).astype(np.uint8)
     y, x = rng.integers(0, height - 300), rng.integers(0, width - 300)
-    pixels[y:y + 300, x:x + 300] = rng.integers(0, 256, size=3)
+    pixels[y : y + 300, x : x + 300] = rng.integers(0, 256, size=3)
     return Image.fromarray(pixels)
 
 
@@ -70,8 +70,9 @@ def draw_words(image: Image.Image, rng: np.random.Generator, *, lines: int = 3) 
         behind = np.asarray(image.crop((x, y + top, x + right - left, y + bottom))).mean()
         ink = (20, 20, 20) if behind > 128 else (245, 245, 245)
         if rng.random() < 0.5:  # a sign: the words on a plain panel of the opposite tone
-            draw.rectangle((x - 12, y + top - 10, x + right - left + 12, y + bottom + 10),
-                           fill=tuple(255 - c for c in ink))
+            draw.rectangle(
+                (x - 12, y + top - 10, x + right - left + 12, y + bottom + 10), fill=tuple(255 - c for c in ink)
+            )
         draw.text((x, y), text, font=font, fill=ink)
         words += line
         smallest = min(smallest, bottom - top)
@@ -81,7 +82,9 @@ def draw_words(image: Image.Image, rng: np.random.Generator, *, lines: int = 3) 
 
 def shapes_photo(rng: np.random.Generator, *, on_photo: bool) -> Image.Image:
     """Shapes without words, on a photo-like picture or on a flat colour: what OCR must read as nothing."""
-    image = photo_like(rng) if on_photo else Image.new("RGB", IMAGE_SIZE, tuple(int(v) for v in rng.integers(0, 256, 3)))
+    image = (
+        photo_like(rng) if on_photo else Image.new("RGB", IMAGE_SIZE, tuple(int(v) for v in rng.integers(0, 256, 3)))
+    )
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 12))):
         x, y = int(rng.integers(0, IMAGE_SIZE[0] - 80)), int(rng.integers(0, IMAGE_SIZE[1] - 100))
@@ -207,6 +210,9 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
 
 
 def _rendition(data: bytes):
-    return image_check(data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
-                       thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-                       text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE)
+    return image_check(
+        data,
+        max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
+        thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+        text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE,
+    )

@@ -24,9 +24,11 @@ def query_set_load(path: Path | str = SHIPPED_SET) -> dict:
     vocabulary = data.get("vocabulary") or {}
     return {
         "today": date.fromisoformat(data["today"]) if data.get("today") else date.today(),
-        "vocabulary": Vocabulary.from_names(places=vocabulary.get("places", ()),
-                                            profiles=vocabulary.get("profiles", ()),
-                                            aliases=vocabulary.get("aliases")),
+        "vocabulary": Vocabulary.from_names(
+            places=vocabulary.get("places", ()),
+            profiles=vocabulary.get("profiles", ()),
+            aliases=vocabulary.get("aliases"),
+        ),
         "queries": data["queries"],
     }
 
@@ -58,29 +60,49 @@ def query_parser_evaluate(*, queries: list[dict], vocabulary: Vocabulary, today:
         if got == expected and (description is None or parsed.description == " ".join(description.split())):
             exact += 1
         else:
-            misses.append({"query": item["query"], "expected": {"description": description, "understood": expected},
-                           "got": {"description": parsed.description, "understood": got}})
+            misses.append(
+                {
+                    "query": item["query"],
+                    "expected": {"description": description, "understood": expected},
+                    "got": {"description": parsed.description, "understood": got},
+                }
+            )
     kinds = {
-        kind: {"precision": hits[kind] / found_count[kind] if found_count[kind] else None,
-               "recall": hits[kind] / expected_count[kind] if expected_count[kind] else None,
-               "expected": expected_count[kind], "found": found_count[kind]}
+        kind: {
+            "precision": hits[kind] / found_count[kind] if found_count[kind] else None,
+            "recall": hits[kind] / expected_count[kind] if expected_count[kind] else None,
+            "expected": expected_count[kind],
+            "found": found_count[kind],
+        }
         for kind in sorted(expected_count | found_count)
     }
-    return {"queries": len(queries), "exact": exact / len(queries) if queries else 0.0, "kinds": kinds,
-            "traps": traps, "traps_filtered": traps_filtered, "misses": misses}
+    return {
+        "queries": len(queries),
+        "exact": exact / len(queries) if queries else 0.0,
+        "kinds": kinds,
+        "traps": traps,
+        "traps_filtered": traps_filtered,
+        "misses": misses,
+    }
 
 
 def query_parser_report(figures: dict) -> str:
     """The figures as text, for people."""
-    lines = [f"{figures['queries']} queries: {figures['exact']:.1%} parsed exactly; "
-             f"{figures['traps_filtered']} of {figures['traps']} traps became a filter.", "",
-             f"{'kind':<12} {'precision':>9} {'recall':>7} {'expected':>8} {'found':>6}"]
+    lines = [
+        f"{figures['queries']} queries: {figures['exact']:.1%} parsed exactly; "
+        f"{figures['traps_filtered']} of {figures['traps']} traps became a filter.",
+        "",
+        f"{'kind':<12} {'precision':>9} {'recall':>7} {'expected':>8} {'found':>6}",
+    ]
     for kind, row in figures["kinds"].items():
         precision = "-" if row["precision"] is None else f"{row['precision']:.1%}"
         recall = "-" if row["recall"] is None else f"{row['recall']:.1%}"
         lines.append(f"{kind:<12} {precision:>9} {recall:>7} {row['expected']:>8} {row['found']:>6}")
     for miss in figures["misses"]:
-        lines += ["", f"miss: {miss['query']}",
-                  f"  expected: {miss['expected']['description']!r} {miss['expected']['understood']}",
-                  f"  got:      {miss['got']['description']!r} {miss['got']['understood']}"]
+        lines += [
+            "",
+            f"miss: {miss['query']}",
+            f"  expected: {miss['expected']['description']!r} {miss['expected']['understood']}",
+            f"  got:      {miss['got']['description']!r} {miss['got']['understood']}",
+        ]
     return "\n".join(lines)

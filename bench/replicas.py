@@ -42,8 +42,8 @@ def replica_vs_primary(*, searches: int, warmup: int = 20, seed: int = 0) -> dic
     read replica, and the ratio of their medians (replica ÷ primary)."""
     from django.db import DEFAULT_DB_ALIAS
 
-    from photosearch.db.replicas import replica_aliases
     from bench.data import topic_queries
+    from photosearch.db.replicas import replica_aliases
     from search.selectors import photo_search
 
     replicas = replica_aliases()
@@ -55,7 +55,7 @@ def replica_vs_primary(*, searches: int, warmup: int = 20, seed: int = 0) -> dic
 
     def search(i: int, using: str) -> float:
         started = time.perf_counter()
-        photo_search(query=texts[i], encoder=QueryEncoder(np.asarray(vectors[i:i + 1])), using=using)
+        photo_search(query=texts[i], encoder=QueryEncoder(np.asarray(vectors[i : i + 1])), using=using)
         return (time.perf_counter() - started) * 1000
 
     for i in range(warmup):  # both servers' caches, untimed
@@ -71,5 +71,6 @@ def replica_vs_primary(*, searches: int, warmup: int = 20, seed: int = 0) -> dic
             if key != "p99":
                 figures[f"{name}_hybrid_{key}_ms"] = value
     figures["replica_vs_primary_p50"] = round(
-        statistics.median(times[replica]) / statistics.median(times[DEFAULT_DB_ALIAS]), 3)
+        statistics.median(times[replica]) / statistics.median(times[DEFAULT_DB_ALIAS]), 3
+    )
     return figures

@@ -85,8 +85,8 @@ def build_indexes(*, rebuild: bool) -> dict:
     sizes and the GIN index's."""
     from django.db import connection
 
-    from profiles.models import Profile
     from bench.data import BENCH_MODEL
+    from profiles.models import Profile
     from search.ranking.indexes import TEXT_PROFILE_INDEX_PREFIX, like_pattern
     from search.selectors import embedding_index_name
     from search.services.index_builds import (
@@ -99,8 +99,11 @@ def build_indexes(*, rebuild: bool) -> dict:
     like = {"hnsw": like_pattern(name + "_p", ""), "words": like_pattern(TEXT_PROFILE_INDEX_PREFIX, "")}
     if rebuild:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
-                           "AND (indexname LIKE %s OR indexname LIKE %s)", [like_pattern(name, ""), like["words"]])
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
+                "AND (indexname LIKE %s OR indexname LIKE %s)",
+                [like_pattern(name, ""), like["words"]],
+            )
             for (existing,) in cursor.fetchall():
                 cursor.execute(f"DROP INDEX IF EXISTS {existing}")  # our own generated names
     started = time.perf_counter()
@@ -114,13 +117,17 @@ def build_indexes(*, rebuild: bool) -> dict:
     text_profile_indexes_ensure(profile_ids=profile_ids)
     profile_text_build_s = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_relation_size(%s::regclass), pg_relation_size('photo_search_vector_gin'::regclass)",
-                       [name])
+        cursor.execute(
+            "SELECT pg_relation_size(%s::regclass), pg_relation_size('photo_search_vector_gin'::regclass)", [name]
+        )
         hnsw_bytes, gin_bytes = cursor.fetchone()
         sizes = {}
         for kind, pattern in like.items():
-            cursor.execute("SELECT count(*), coalesce(sum(pg_relation_size(indexname::regclass)), 0) FROM pg_indexes "
-                           "WHERE tablename = 'profiles_photo' AND indexname LIKE %s", [pattern])
+            cursor.execute(
+                "SELECT count(*), coalesce(sum(pg_relation_size(indexname::regclass)), 0) FROM pg_indexes "
+                "WHERE tablename = 'profiles_photo' AND indexname LIKE %s",
+                [pattern],
+            )
             count, size = cursor.fetchone()
             sizes[kind] = (count, int(size))
     return {
@@ -148,8 +155,11 @@ def hnsw_settings() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('hnsw.ef_search')")
         ef_search = int(cursor.fetchone()[0])
-    return {"hnsw_m": int(options.get("m", 16)), "hnsw_ef_construction": int(options.get("ef_construction", 64)),
-            "hnsw_ef_search": ef_search}
+    return {
+        "hnsw_m": int(options.get("m", 16)),
+        "hnsw_ef_construction": int(options.get("ef_construction", 64)),
+        "hnsw_ef_search": ef_search,
+    }
 
 
 def profile_near(share: float):
@@ -184,8 +194,8 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
 def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed: int = 0) -> dict:
     """p50/p95/p99 (ms) of photo_search / photo_similar for vector-only, text-only, hybrid, hybrid + profile filter
     and similar-photo queries."""
-    from profiles.models import Photo
     from bench.data import BENCH_MODEL, topic_queries
+    from profiles.models import Photo
     from search.selectors import RankingOptions, SearchFilters, photo_search, photo_similar, photo_text_match_count
 
     count = warmup + queries
@@ -205,8 +215,7 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     # The same queries with every word required (words="all": how the words channel matched before descriptions).
     all_words = RankingOptions(words="all")
     runs["text_all"] = [lambda t=t: photo_search(query=t, encoder=no_vectors, ranking=all_words) for t in texts]
-    runs["hybrid_all"] = [lambda t=t: photo_search(query=t, encoder=encoder_h, ranking=all_words)
-                          for t in hybrid_texts]
+    runs["hybrid_all"] = [lambda t=t: photo_search(query=t, encoder=encoder_h, ranking=all_words) for t in hybrid_texts]
     texts, vectors = topic_queries(count, seed=seed + 13)
     encoder_f = QueryEncoder(vectors)
     filters = SearchFilters(profile_ids=(target.pk,))
@@ -256,10 +265,13 @@ def recall_at_10(*, queries: int, seed: int = 0) -> dict:
         exact_ms.append((time.perf_counter() - middle) * 1000)
         overlaps.append(len(set(approximate) & set(exact)) / 10)
     # The vector channel's SQL alone (no fusion, no ORM): where the selector's time goes, and what HNSW saves.
-    return {"recall_at_10": round(float(np.mean(overlaps)), 4), "recall_queries": len(vectors),
-            "recall_uses_hnsw": "photo_embedding_hnsw_" in plan,
-            "vector_sql_hnsw_p50_ms": round(statistics.median(hnsw_ms), 2),
-            "vector_sql_exact_p50_ms": round(statistics.median(exact_ms), 2)}
+    return {
+        "recall_at_10": round(float(np.mean(overlaps)), 4),
+        "recall_queries": len(vectors),
+        "recall_uses_hnsw": "photo_embedding_hnsw_" in plan,
+        "vector_sql_hnsw_p50_ms": round(statistics.median(hnsw_ms), 2),
+        "vector_sql_exact_p50_ms": round(statistics.median(exact_ms), 2),
+    }
 
 
 # --- Baselines ----------------------------------------------------------------------------------------------------
@@ -270,12 +282,15 @@ def tfidf_baseline(*, queries: int, cap: int, seed: int = 0) -> dict:
     The texts are loaded once before timing; building the matrix per request is the baseline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from profiles.models import Photo
     from bench.data import topic_queries
+    from profiles.models import Photo
 
-    texts = [" ".join(filter(None, row)) for row in
-             Photo.objects.order_by("id").values_list("caption", "source_text", "hashtags", "alt_text")
-             .iterator(chunk_size=10_000)]
+    texts = [
+        " ".join(filter(None, row))
+        for row in Photo.objects.order_by("id")
+        .values_list("caption", "source_text", "hashtags", "alt_text")
+        .iterator(chunk_size=10_000)
+    ]
     measured = min(queries, cap)
     query_texts, _ = topic_queries(measured + 1, seed=seed + 12)
 
@@ -294,8 +309,8 @@ def tfidf_baseline(*, queries: int, cap: int, seed: int = 0) -> dict:
 def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
     """rclip's method: every vector in one (N, 512) float32 array (loaded before timing), per query a matrix-vector
     product and an argpartition for the top 20."""
-    from profiles.models import Photo
     from bench.data import BENCH_MODEL, topic_queries
+    from profiles.models import Photo
 
     rows = Photo.objects.filter(embedding_model=BENCH_MODEL).order_by("id").values_list("embedding", flat=True)
     vectors = np.stack([as_numpy(v) for v in rows.iterator(chunk_size=10_000)]).astype(np.float32)
@@ -314,19 +329,30 @@ def numpy_baseline(*, queries: int, seed: int = 0) -> dict:
 # --- Everything ---------------------------------------------------------------------------------------------------
 
 
-def run(*, photos: int, profiles: int, queries: int, concurrency: int, database: str, reuse: bool,
-        api_seconds: float, tfidf_cap: int | None = None, warmup: int = 300, uncached: int = 50,
-        replica_searches: int = 0,
-        say: Callable[[str], None] = lambda message: None) -> dict:
+def run(
+    *,
+    photos: int,
+    profiles: int,
+    queries: int,
+    concurrency: int,
+    database: str,
+    reuse: bool,
+    api_seconds: float,
+    tfidf_cap: int | None = None,
+    warmup: int = 300,
+    uncached: int = 50,
+    replica_searches: int = 0,
+    say: Callable[[str], None] = lambda message: None,
+) -> dict:
     """The whole search benchmark in bench database ``database`` (filled with ``photos`` synthetic photos unless
     ``reuse`` finds that many there): index, warm-up, selector latency, recall, both baselines, API load. Returns
     the flat figures ``bench_search`` prints; ``say`` gets a line per step. With ``replica_searches``, after the
     index only the read replica against the primary (``bench.replicas``)."""
     from django.db import connections
 
-    from profiles.models import Photo
     from bench.api import api_load, api_uncached
     from bench.data import bench_database, fill_synthetic
+    from profiles.models import Photo
 
     started = time.perf_counter()
     with bench_database(database):
@@ -334,12 +360,20 @@ def run(*, photos: int, profiles: int, queries: int, concurrency: int, database:
         if fresh:
             say(f"filling {photos:,} synthetic photos into {database}")
             fill_started = time.perf_counter()
-            fill_synthetic(photos=photos, profiles=profiles,
-                           on_progress=lambda done: say(f"{done:,} photos") if done % 100_000 == 0 else None)
+            fill_synthetic(
+                photos=photos,
+                profiles=profiles,
+                on_progress=lambda done: say(f"{done:,} photos") if done % 100_000 == 0 else None,
+            )
             fill_s = round(time.perf_counter() - fill_started, 1)
             say("building the HNSW index")
-        figures: dict = {"photos": Photo.objects.count(), "profiles": profiles if fresh else None,
-                         "queries": queries, "data_reused": not fresh, "fill_s": fill_s if fresh else None}
+        figures: dict = {
+            "photos": Photo.objects.count(),
+            "profiles": profiles if fresh else None,
+            "queries": queries,
+            "data_reused": not fresh,
+            "fill_s": fill_s if fresh else None,
+        }
         figures.update(build_indexes(rebuild=fresh))
         # A new connection reads the library's size, which the HNSW search width follows (search.ranking.session).
         connections["default"].close()

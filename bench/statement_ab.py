@@ -20,14 +20,23 @@ def statement_module(path: Path):
     return module
 
 
-def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, hybrid: bool = True,
-                 words: str = "any", filtered: bool = False, seed: int = 99) -> dict:
+def statement_ab(
+    *,
+    other: Path,
+    database: str,
+    queries: int,
+    rounds: int = 3,
+    hybrid: bool = True,
+    words: str = "any",
+    filtered: bool = False,
+    seed: int = 99,
+) -> dict:
     """p50 (ms) of ``other`` and the current statement over ``queries`` bench queries × ``rounds`` (the first
     untimed), the ratio current / other, and how many pages were the same; with ``filtered``, every query filtered to
     the profile ``bench_search``'s filtered run uses (~2 % of the photos)."""
-    from search import selectors
     from bench.data import BENCH_MODEL, bench_database, topic_queries
     from bench.search import profile_near
+    from search import selectors
     from search.ranking import statement as current
     from search.ranking.session import run_ranked
     from search.ranking.strategy import vector_strategy
@@ -49,9 +58,16 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
                         selectors.statement = versions[name]  # what _statement builds with
                         sql, params = selectors._statement(
                             words=query_words(clean_query(text), words=words),
-                            query_vector=vector if hybrid else None, model_id=BENCH_MODEL,
-                            filters=filters, sort="relevance", limit=21, offset=0,
-                            ranking=clean_ranking(RankingOptions()), exclude_photo=None, using="default")
+                            query_vector=vector if hybrid else None,
+                            model_id=BENCH_MODEL,
+                            filters=filters,
+                            sort="relevance",
+                            limit=21,
+                            offset=0,
+                            ranking=clean_ranking(RankingOptions()),
+                            exclude_photo=None,
+                            using="default",
+                        )
                         started = time.perf_counter()
                         rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using="default")
                         if round_:
@@ -61,8 +77,16 @@ def statement_ab(*, other: Path, database: str, queries: int, rounds: int = 3, h
         finally:
             selectors.statement = current
     other_p50, current_p50 = (statistics.median(times[name]) for name in ("other", "current"))
-    return {"queries": queries, "rounds": rounds, "channels": "hybrid" if hybrid else "words", "words": words,
-            "filtered": filtered, "vector_strategy": strategy,
-            "other_p50_ms": round(other_p50, 2), "current_p50_ms": round(current_p50, 2),
-            "current_vs_other": round(current_p50 / other_p50, 3), "same_pages": same,
-            "pages": queries * rounds}
+    return {
+        "queries": queries,
+        "rounds": rounds,
+        "channels": "hybrid" if hybrid else "words",
+        "words": words,
+        "filtered": filtered,
+        "vector_strategy": strategy,
+        "other_p50_ms": round(other_p50, 2),
+        "current_p50_ms": round(current_p50, 2),
+        "current_vs_other": round(current_p50 / other_p50, 3),
+        "same_pages": same,
+        "pages": queries * rounds,
+    }

@@ -26,17 +26,68 @@ from dataclasses import dataclass
 import numpy as np
 
 SUBJECTS = (
-    "dog", "cat", "two kids", "an old man", "a bride and groom", "a red bicycle", "a lighthouse", "the eiffel tower",
-    "a birthday cake", "a surfer", "snow covered mountains", "a busy market", "a sailing boat", "a plate of pasta",
-    "a black and white portrait", "fireworks", "a golden retriever puppy", "a mountain lake", "a vintage car",
-    "a street musician", "a coffee cup", "a skyline", "a football match", "cherry blossoms", "a horse", "a kitchen",
-    "a waterfall", "a concert crowd", "a desert road", "a library", "a baby", "a train station", "sunflowers",
-    "a hot air balloon", "a lizard", "a wedding dance", "a graduation", "a tent", "a rooftop bar", "a frozen river",
+    "dog",
+    "cat",
+    "two kids",
+    "an old man",
+    "a bride and groom",
+    "a red bicycle",
+    "a lighthouse",
+    "the eiffel tower",
+    "a birthday cake",
+    "a surfer",
+    "snow covered mountains",
+    "a busy market",
+    "a sailing boat",
+    "a plate of pasta",
+    "a black and white portrait",
+    "fireworks",
+    "a golden retriever puppy",
+    "a mountain lake",
+    "a vintage car",
+    "a street musician",
+    "a coffee cup",
+    "a skyline",
+    "a football match",
+    "cherry blossoms",
+    "a horse",
+    "a kitchen",
+    "a waterfall",
+    "a concert crowd",
+    "a desert road",
+    "a library",
+    "a baby",
+    "a train station",
+    "sunflowers",
+    "a hot air balloon",
+    "a lizard",
+    "a wedding dance",
+    "a graduation",
+    "a tent",
+    "a rooftop bar",
+    "a frozen river",
 )
 PLACES = (
-    "on the beach", "in the rain", "at night", "in paris", "at sunset", "in the snow", "in a forest", "on a rooftop",
-    "in tokyo", "at the harbour", "in the desert", "by the window", "in autumn", "under the stars", "in new york",
-    "at a festival", "in the fog", "on a mountain trail", "in grandma's garden", "in 2019",
+    "on the beach",
+    "in the rain",
+    "at night",
+    "in paris",
+    "at sunset",
+    "in the snow",
+    "in a forest",
+    "on a rooftop",
+    "in tokyo",
+    "at the harbour",
+    "in the desert",
+    "by the window",
+    "in autumn",
+    "under the stars",
+    "in new york",
+    "at a festival",
+    "in the fog",
+    "on a mountain trail",
+    "in grandma's garden",
+    "in 2019",
 )
 SENTENCES = (
     "photos from our trip to iceland last summer",
@@ -46,7 +97,15 @@ SENTENCES = (
     "our dog asleep on the sofa with the cat next to him, a lazy sunday afternoon",
     "menu of the little italian restaurant near the station, with the prices in euro",
     "kids building a sandcastle while the tide comes in, waves in the background and a red bucket",
-    "selfie", "receipt", "whiteboard notes", "passport", "sunset", "ski", "pizza", "graffiti", "lego",
+    "selfie",
+    "receipt",
+    "whiteboard notes",
+    "passport",
+    "sunset",
+    "ski",
+    "pizza",
+    "graffiti",
+    "lego",
     "aerial view of a city at dusk with traffic lights streaming along the avenues",
     "close-up of dew drops on a spider web early in the morning",
     "people dancing at a street party with colourful flags",
@@ -81,8 +140,13 @@ class TextTowerBenchmark:
     agreement: dict[str, dict[str, float]]  # "int8" / … → {"cosine min": …, "top-10 overlap mean": …}
 
     def as_dict(self) -> dict:
-        rows: dict = {"model": self.model_id, "device": self.device, "query": self.query, "batch": self.batch,
-                      "repeat": self.repeat}
+        rows: dict = {
+            "model": self.model_id,
+            "device": self.device,
+            "query": self.query,
+            "batch": self.batch,
+            "repeat": self.repeat,
+        }
         for threads, figures in self.speed.items():
             rows.update({f"{threads}: {name}": value for name, value in figures.items()})
         rows.update({"agreement queries": self.queries, "agreement photos": f"{self.photos:,} {self.photos_from}"})
@@ -133,7 +197,8 @@ def text_tower_benchmark(
                 if name != "float32":
                     for label in inputs:
                         figures[f"{name} speed-up, {label}"] = round(
-                            figures[f"float32 {label} ms"] / figures[f"{name} {label} ms"], 2)
+                            figures[f"float32 {label} ms"] / figures[f"{name} {label} ms"], 2
+                        )
             speed[f"{count} thread{'s' if count > 1 else ''}"] = figures
     finally:
         torch.set_num_threads(before)
@@ -157,8 +222,15 @@ def text_tower_benchmark(
     halved = reference.astype(np.float16).astype(np.float32)
     agreement["float32 query stored as float16"] = _agreement(reference, halved, photos)
     return TextTowerBenchmark(
-        model_id=reference_encoder.model_id, device=reference_encoder.device, query=query, batch=len(batch_texts),
-        repeat=repeat, speed=speed, queries=len(texts), photos=len(photos), photos_from=photos_from,
+        model_id=reference_encoder.model_id,
+        device=reference_encoder.device,
+        query=query,
+        batch=len(batch_texts),
+        repeat=repeat,
+        speed=speed,
+        queries=len(texts),
+        photos=len(photos),
+        photos_from=photos_from,
         agreement=agreement,
     )
 

@@ -6,10 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from photosearch.api import ApiNotFound
 
-v1_patterns = [
-    path("", include("search.api_urls")),
-    path("", include("profiles.api_urls")),
-]
+v1_patterns = [path("", include("search.api_urls")), path("", include("profiles.api_urls"))]
 
 urlpatterns = [
     path("v1/", include(v1_patterns)),

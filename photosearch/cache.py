@@ -67,9 +67,14 @@ class CacheBreaker:
             if warn:
                 self._warned_at = now
         if warn:
-            logger.warning("The cache at %s does not answer (%s: %s): caches are recomputed and the anonymous rate "
-                           "limit is counted in this process's memory until it does; tried again every %g s.",
-                           self.location, type(error).__name__, error, self.down_seconds)
+            logger.warning(
+                "The cache at %s does not answer (%s: %s): caches are recomputed and the anonymous rate "
+                "limit is counted in this process's memory until it does; tried again every %g s.",
+                self.location,
+                type(error).__name__,
+                error,
+                self.down_seconds,
+            )
 
     def answered(self) -> None:
         """Close the breaker after a call that reached the server."""

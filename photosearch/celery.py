@@ -24,6 +24,7 @@ def _eager_broker(sender, source, **_kwargs):
     if source.task_always_eager and not source.broker_url:
         source.broker_url = EAGER_BROKER_URL
 
+
 logger = logging.getLogger("photosearch.celery")
 _eager_reported = False
 

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _lock_holder: int | None = None  # the thread inside _held(); a signal arriving in it waits until it is done
 _deferred_signals: list[int] = []
-_servers: dict[Path, "EmbeddedServer"] = {}
+_servers: dict[Path, EmbeddedServer] = {}
 _handles: dict[Path, Any] = {}  # pgdata -> the wheel's PostgresServer this process is a user of
 USERS_FILE = ".photosearch_users.json"  # {pid: process start time} of the users in the wheel's .handle_pids.json
 _LEAVE_ON = (signal.SIGTERM, signal.SIGINT)
@@ -285,8 +285,10 @@ def server_settings_write(pgdata: Path, server_settings: dict[str, str]) -> None
     conf = pgdata / "photosearch.conf"
     if not conf.exists() or conf.read_text() != text:
         conf.write_text(text)
-        logger.info("Embedded PostgreSQL settings (from its next start): %s",
-                    ", ".join(f"{k}={v}" for k, v in sorted(server_settings.items())))
+        logger.info(
+            "Embedded PostgreSQL settings (from its next start): %s",
+            ", ".join(f"{k}={v}" for k, v in sorted(server_settings.items())),
+        )
     main = pgdata / "postgresql.conf"
     include = "include_if_exists = 'photosearch.conf'\n"
     if include not in main.read_text():

@@ -41,9 +41,7 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         else:
-            response = HttpResponse(
-                render_to_string("413.html", {"message": message}, request=request), status=413
-            )
+            response = HttpResponse(render_to_string("413.html", {"message": message}, request=request), status=413)
         return response
 
 
@@ -84,7 +82,8 @@ class ReadAccessMiddleware:
 def _always_open(request: HttpRequest) -> bool:
     # reverse() and STATIC_URL carry the script prefix, as request.path does; the URLconf mounts the API at api/.
     return request.path.startswith(
-        (reverse("login"), reverse("admin:index"), settings.STATIC_URL)) or request.path_info.startswith("/api/")
+        (reverse("login"), reverse("admin:index"), settings.STATIC_URL)
+    ) or request.path_info.startswith("/api/")
 
 
 def _reader(request: HttpRequest):

@@ -11,8 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from photosearch.env import (env_bool, env_choice, env_float, env_int, env_list, env_path, env_str,
-                             url_without_password)
+from photosearch.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str, url_without_password
 
 
 def _secret_key_file(path: Path) -> str:
@@ -103,9 +102,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 # --- Database -------------------------------------------------------------------------------------------------------
@@ -118,7 +117,9 @@ def _embedded_shared_buffers(value: str) -> str:
     if value == "auto":
         return f"{min(max(_MEMORY_MB // 4, 128), 4096)}MB"
     if not re.fullmatch(r"\d+\s*(kB|MB|GB|TB)", value):
-        raise ImproperlyConfigured(f"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS must be auto or a size like 2GB, got {value!r}.")
+        raise ImproperlyConfigured(
+            f"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS must be auto or a size like 2GB, got {value!r}."
+        )
     return value.replace(" ", "")
 
 
@@ -162,10 +163,12 @@ def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
             ) from None
         if replica["ENGINE"] != "django.db.backends.postgresql":
             raise ImproperlyConfigured(
-                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) must point to PostgreSQL (postgres://…).")
+                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) must point to PostgreSQL (postgres://…)."
+            )
         if not replica.get("NAME"):
             raise ImproperlyConfigured(
-                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) names no database (postgres://host/NAME).")
+                f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) names no database (postgres://host/NAME)."
+            )
         replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
         # A test run mirrors the primary's test database instead of creating one per replica.
         replica.update(REPLICA=True, TEST={"MIRROR": "default"})
@@ -238,8 +241,9 @@ PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
 # and keeps its vector (cosine ≥ 0.9999995 to float32's); int8 is faster still but moves it (0.998 with random
 # weights; check the real ones with bench_text_tower first). docs/benchmarks.md, "Lighter text tower weights". CUDA
 # keeps float32 weights under autocast; the image tower is never changed.
-PHOTOSEARCH_TEXT_TOWER_PRECISION = env_choice("PHOTOSEARCH_TEXT_TOWER_PRECISION", "float16",
-                                              ("float32", "float16", "int8"))
+PHOTOSEARCH_TEXT_TOWER_PRECISION = env_choice(
+    "PHOTOSEARCH_TEXT_TOWER_PRECISION", "float16", ("float32", "float16", "int8")
+)
 # Photos per embed_batch_task message (the unit a worker claims, and redoes if it dies).
 PHOTOSEARCH_EMBED_TASK_SIZE = env_int("PHOTOSEARCH_EMBED_TASK_SIZE", 256, minimum=1)
 PHOTOSEARCH_CAPTIONER = env_choice("PHOTOSEARCH_CAPTIONER", "tags", ("tags", "coca", "none"))
@@ -322,10 +326,12 @@ if PHOTOSEARCH_CACHE_URL and not PHOTOSEARCH_CACHE_URL.startswith(("redis://", "
 PHOTOSEARCH_CACHE_TIMEOUT = env_float("PHOTOSEARCH_CACHE_TIMEOUT", 0.1, minimum=0.01, maximum=30.0)
 PHOTOSEARCH_CACHE_RETRY_SECONDS = env_float("PHOTOSEARCH_CACHE_RETRY_SECONDS", 5.0, minimum=0.1)
 CACHES = {
-    "default": {"BACKEND": "photosearch.cache.ResilientRedisCache", "LOCATION": PHOTOSEARCH_CACHE_URL,
-                "KEY_PREFIX": "photosearch",
-                "OPTIONS": {"TIMEOUT_SECONDS": PHOTOSEARCH_CACHE_TIMEOUT,
-                            "DOWN_SECONDS": PHOTOSEARCH_CACHE_RETRY_SECONDS}}
+    "default": {
+        "BACKEND": "photosearch.cache.ResilientRedisCache",
+        "LOCATION": PHOTOSEARCH_CACHE_URL,
+        "KEY_PREFIX": "photosearch",
+        "OPTIONS": {"TIMEOUT_SECONDS": PHOTOSEARCH_CACHE_TIMEOUT, "DOWN_SECONDS": PHOTOSEARCH_CACHE_RETRY_SECONDS},
+    }
     if PHOTOSEARCH_CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -340,10 +346,14 @@ PHOTOSEARCH_API_ANON_RATE = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lowe
 _count, _, _period = PHOTOSEARCH_API_ANON_RATE.partition("/")
 if PHOTOSEARCH_API_ANON_RATE == "off":
     PHOTOSEARCH_API_ANON_RATE = None
-elif not (_count.isdigit() and int(_count) > 0 and _period in ("s", "sec", "second", "m", "min", "minute", "h",
-                                                                "hour", "d", "day")):
-    raise ImproperlyConfigured(f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, "
-                               f"got {PHOTOSEARCH_API_ANON_RATE!r}.")
+elif not (
+    _count.isdigit()
+    and int(_count) > 0
+    and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+):
+    raise ImproperlyConfigured(
+        f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, got {PHOTOSEARCH_API_ANON_RATE!r}."
+    )
 # Reverse proxies in front of the server that append to X-Forwarded-For (0: use the connection's address, which a
 # client cannot forge).
 PHOTOSEARCH_API_NUM_PROXIES = env_int("PHOTOSEARCH_API_NUM_PROXIES", 0, minimum=0)

@@ -1,30 +1,35 @@
-
 from django import forms
-from django.db.models import Q
 from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from profiles.models import TEXT_SEARCH_CONFIG, ImportJob, Photo, Profile, SourceKind
-from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
 from profiles.selectors import import_job_status_words, import_jobs_in_flight, profile_list_for_admin
 from profiles.services.imports import ImportBusy, import_job_enqueue
+from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
 
 
 def _thumbnail_tag(photo: Photo, size: int) -> str:
     if not photo.thumbnail:
         return "—"
-    return format_html('<img src="{}" alt="{}" style="max-width:{}px;max-height:{}px;border-radius:4px">',
-                       photo.thumbnail.url, photo.caption or photo.source_id, size, size)
+    return format_html(
+        '<img src="{}" alt="{}" style="max-width:{}px;max-height:{}px;border-radius:4px">',
+        photo.thumbnail.url,
+        photo.caption or photo.source_id,
+        size,
+        size,
+    )
 
 
 # One form field per option of every source kind, from the source registry (declared on a base class: the admin
 # asks for them by name in its fieldsets).
 _OPTION_FIELDS = {
-    option.admin_field: forms.CharField(required=False, label=option.label,
-                                        help_text=f"{SourceKind(spec.kind).label}: {option.help}")
+    option.admin_field: forms.CharField(
+        required=False, label=option.label, help_text=f"{SourceKind(spec.kind).label}: {option.help}"
+    )
     for spec in SOURCE_KINDS.values()
     for option in spec.options
 }
@@ -63,8 +68,11 @@ class ProfileForm(_SourceOptionFields, forms.ModelForm):
     def save(self, commit=True):
         # Options of the profile's kind only, as the registry normalised them (absolute paths).
         self.instance.source_options = {
-            **{key: value for key, value in self.instance.source_options.items()
-               if key not in SOURCE_KINDS[self.instance.source_kind].option_names},
+            **{
+                key: value
+                for key, value in self.instance.source_options.items()
+                if key not in SOURCE_KINDS[self.instance.source_kind].option_names
+            },
             **self.source_options,
         }
         return super().save(commit)
@@ -76,8 +84,18 @@ def _next_step(job: ImportJob) -> str:
 
 class RecentJobsInline(admin.TabularInline):
     model = ImportJob
-    fields = ("status", "imported", "updated", "unchanged", "skipped", "failed", "created_at", "finished_at",
-              "last_error", "next_step")
+    fields = (
+        "status",
+        "imported",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "created_at",
+        "finished_at",
+        "last_error",
+        "next_step",
+    )
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -102,8 +120,16 @@ class RecentJobsInline(admin.TabularInline):
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     form = ProfileForm
-    list_display = ("handle", "display_name", "source_kind", "photo_count", "embedded_count", "duplicate_count",
-                    "last_import", "open_search")
+    list_display = (
+        "handle",
+        "display_name",
+        "source_kind",
+        "photo_count",
+        "embedded_count",
+        "duplicate_count",
+        "last_import",
+        "open_search",
+    )
     list_filter = ("source_kind",)
     search_fields = ("handle", "display_name")
     inlines = [RecentJobsInline]
@@ -141,8 +167,13 @@ class ProfileAdmin(admin.ModelAdmin):
     def last_import(self, obj):
         if obj.last_import_status is None:
             return "—"
-        job = ImportJob(profile=obj, status=obj.last_import_status, options=obj.last_import_options,
-                        created_at=obj.last_import_created_at, failed=obj.last_import_failed)
+        job = ImportJob(
+            profile=obj,
+            status=obj.last_import_status,
+            options=obj.last_import_options,
+            created_at=obj.last_import_created_at,
+            failed=obj.last_import_failed,
+        )
         status, step = import_job_status_words(job)
         return f"{status} ({obj.last_import_imported} new){' — ' + step if step else ''}"
 
@@ -164,11 +195,23 @@ class ProfileAdmin(admin.ModelAdmin):
         self._enqueue(request, queryset, {"fast_update": True})
 
 
-
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "profile", "status", "progress", "imported", "updated", "unchanged", "skipped", "failed",
-                    "created_at", "finished_at", "last_error", "next_step")
+    list_display = (
+        "id",
+        "profile",
+        "status",
+        "progress",
+        "imported",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "created_at",
+        "finished_at",
+        "last_error",
+        "next_step",
+    )
     list_filter = ("status", "profile__source_kind")
     list_select_related = ("profile",)
     readonly_fields = [field.name for field in ImportJob._meta.fields]
@@ -195,25 +238,110 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ("thumb", "source_id", "profile", "media_type", "taken_at", "place", "embedding_model",
-                    "imported_at")
+    list_display = (
+        "thumb",
+        "source_id",
+        "profile",
+        "media_type",
+        "taken_at",
+        "place",
+        "embedding_model",
+        "imported_at",
+    )
     list_filter = ("profile", "media_type", "country", "taken_at_source", "embedding_model", "ocr_engine")
     search_fields = ("source_id", "source_text", "caption", "hashtags", "alt_text")
     list_select_related = ("profile",)
-    readonly_fields = ("preview", "content_hash", "embedding_model", "embedded_at", "width", "height",
-                       "duplicate_of", "taken_at_source", "camera_make", "camera_model", "lens", "city", "region",
-                       "country", "country_code", "ocr_text", "ocr_engine", "ocr_at", "imported_at", "updated_at")
+    readonly_fields = (
+        "preview",
+        "content_hash",
+        "embedding_model",
+        "embedded_at",
+        "width",
+        "height",
+        "duplicate_of",
+        "taken_at_source",
+        "camera_make",
+        "camera_model",
+        "lens",
+        "city",
+        "region",
+        "country",
+        "country_code",
+        "ocr_text",
+        "ocr_engine",
+        "ocr_at",
+        "imported_at",
+        "updated_at",
+    )
     exclude = ("embedding", "thumbnail", "text_image")
     fieldsets = (
-        (None, {"fields": ("preview", "profile", "source_id", "permalink", "original_url", "media_type", "likes",
-                           "duplicate_of")}),
-        ("Words", {"fields": ("source_text", "hashtags", "hashtag_words", "alt_text", "text_config", "caption",
-                              "ocr_text", "ocr_engine", "ocr_at")}),
-        ("When, where, who", {"fields": ("taken_at", "taken_at_source", "place_name", "place_id", "latitude",
-                                         "longitude", "city", "region", "country", "country_code", "people",
-                                         "camera_make", "camera_model", "lens")}),
-        ("Image and index", {"fields": ("width", "height", "content_hash", "embedding_model", "embedded_at",
-                                        "extra", "imported_at", "updated_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "preview",
+                    "profile",
+                    "source_id",
+                    "permalink",
+                    "original_url",
+                    "media_type",
+                    "likes",
+                    "duplicate_of",
+                )
+            },
+        ),
+        (
+            "Words",
+            {
+                "fields": (
+                    "source_text",
+                    "hashtags",
+                    "hashtag_words",
+                    "alt_text",
+                    "text_config",
+                    "caption",
+                    "ocr_text",
+                    "ocr_engine",
+                    "ocr_at",
+                )
+            },
+        ),
+        (
+            "When, where, who",
+            {
+                "fields": (
+                    "taken_at",
+                    "taken_at_source",
+                    "place_name",
+                    "place_id",
+                    "latitude",
+                    "longitude",
+                    "city",
+                    "region",
+                    "country",
+                    "country_code",
+                    "people",
+                    "camera_make",
+                    "camera_model",
+                    "lens",
+                )
+            },
+        ),
+        (
+            "Image and index",
+            {
+                "fields": (
+                    "width",
+                    "height",
+                    "content_hash",
+                    "embedding_model",
+                    "embedded_at",
+                    "extra",
+                    "imported_at",
+                    "updated_at",
+                )
+            },
+        ),
     )
     raw_id_fields = ("profile",)
     date_hierarchy = "taken_at"

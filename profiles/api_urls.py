@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from profiles import apis
 from photosearch.api import method_dispatch
+from profiles import apis
 
 urlpatterns = [
     path("profiles/", method_dispatch(GET=apis.ProfileListApi, POST=apis.ProfileCreateApi), name="api-profiles"),

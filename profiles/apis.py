@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
@@ -23,8 +22,8 @@ from profiles.selectors import (
     profile_get_with_last_import,
     profile_list_with_last_import,
 )
-from profiles.sources.registry import SourceOptionsInvalid, source_option_fields, source_options_check
 from profiles.services.imports import import_job_enqueue, profile_create_with_import
+from profiles.sources.registry import SourceOptionsInvalid, source_option_fields, source_options_check
 
 # --- Output -----------------------------------------------------------------------------------------------------
 
@@ -42,13 +41,16 @@ class JobSummaryOutputSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
     last_error = NullableCharField(
-        source="public_error", help_text="Why the job stopped; server paths cut short. Null: no error.")
+        source="public_error", help_text="Why the job stopped; server paths cut short. Null: no error."
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
-    next_step = serializers.SerializerMethodField(help_text="What to do about the job's state, in words "
-                                                "(Instagram could not be reached: rerun when online…); "
-                                                "null when there is nothing to do.")
+    next_step = serializers.SerializerMethodField(
+        help_text="What to do about the job's state, in words "
+        "(Instagram could not be reached: rerun when online…); "
+        "null when there is nothing to do."
+    )
 
     def get_url(self, job) -> str:
         return self.context["request"].build_absolute_uri(reverse("api-job", kwargs={"job_id": job.pk}))
@@ -85,7 +87,8 @@ class ProfileOutputSerializer(serializers.Serializer):
     embedded_count = serializers.IntegerField()
     duplicate_count = serializers.IntegerField(
         help_text="Photos whose image another photo of the profile has: never embedded, they share its "
-        "index (57 indexed + 5 duplicates).")
+        "index (57 indexed + 5 duplicates)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     last_job = serializers.SerializerMethodField()
@@ -135,9 +138,7 @@ class ProfileListApi(ApiView):
         results = ProfileOutputSerializer(many=True)
 
     @extend_schema(
-        operation_id="profile_list",
-        summary="Profiles",
-        responses={200: OutputSerializer, **error_responses(401)},
+        operation_id="profile_list", summary="Profiles", responses={200: OutputSerializer, **error_responses(401)}
     )
     def get(self, request):
         profiles = profile_list_with_last_import()
@@ -184,7 +185,9 @@ class ProfileCreateApi(ApiView):
                 f"POST to its imports URL to import it again."
             )
         profile, job = profile_create_with_import(
-            source_kind=data["source_kind"], handle=data["handle"], display_name=data["display_name"],
+            source_kind=data["source_kind"],
+            handle=data["handle"],
+            display_name=data["display_name"],
             source_options=data["options"],
         )
         # Without a broker the import ran on commit, just now: answer with what it did.
@@ -275,15 +278,15 @@ class PlaceListApi(ApiView):
         countries = PlaceCountryOutputSerializer(many=True)
 
     @extend_schema(
-        operation_id="place_list",
-        summary="Places",
-        responses={200: OutputSerializer, **error_responses(401)},
+        operation_id="place_list", summary="Places", responses={200: OutputSerializer, **error_responses(401)}
     )
     def get(self, request):
         countries: dict[str, dict] = {}
         for row in search_read(place_counts)():
-            country = countries.setdefault(row["country_code"], {
-                "code": row["country_code"], "name": row["country"] or row["country_code"], "photos": 0, "cities": []})
+            country = countries.setdefault(
+                row["country_code"],
+                {"code": row["country_code"], "name": row["country"] or row["country_code"], "photos": 0, "cities": []},
+            )
             country["photos"] += row["photos"]
             if row["city"]:
                 country["cities"].append({"name": row["city"], "photos": row["photos"]})

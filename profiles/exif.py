@@ -16,7 +16,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from fractions import Fraction
 from typing import Any
 
@@ -66,7 +66,7 @@ class ImageMetadata:
 NOTHING = ImageMetadata()
 
 
-def image_metadata(data: bytes, *, default_zone: tzinfo = timezone.utc) -> ImageMetadata:
+def image_metadata(data: bytes, *, default_zone: tzinfo = UTC) -> ImageMetadata:
     """The date, place and camera in the EXIF of ``data`` (JPEG, HEIC, AVIF, WebP, PNG, TIFF — what Pillow opens).
     Never raises: a file without EXIF, or with EXIF too damaged to read, gives ``NOTHING`` (or what could be read)."""
     try:
@@ -77,7 +77,7 @@ def image_metadata(data: bytes, *, default_zone: tzinfo = timezone.utc) -> Image
                 ifd0 = dict(exif)
                 sub = _ifd(exif, ExifTags.IFD.Exif)
                 gps = _ifd(exif, ExifTags.IFD.GPSInfo)
-    except Exception:  # noqa: BLE001 — EXIF is a bonus: whatever a damaged header raises, the import goes on
+    except Exception:
         return NOTHING
     latitude, longitude = _field(_coordinates, gps, default=(None, None))
     taken_at, utc_offset = _field(_taken_at, sub, gps, default_zone, default=(None, None))
@@ -96,14 +96,14 @@ def _field(read, *args, default: Any = None) -> Any:
     """One field read on its own: a value of a kind no camera writes loses that field, not its neighbours."""
     try:
         return read(*args)
-    except Exception:  # noqa: BLE001 — the helpers expect no such value; whatever it raises, the field is unknown
+    except Exception:
         return default
 
 
 def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
     try:
         return dict(exif.get_ifd(tag))
-    except Exception:  # noqa: BLE001 — a sub-IFD pointing outside the file
+    except Exception:
         return {}
 
 
@@ -153,7 +153,7 @@ def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> tuple[datetime | No
         zone = next((z for tag in offset_tags if (z := _field(_offset, sub.get(tag))) is not None), None)
         zone = zone or _field(_zone_from_gps, local, gps)
         moment = local.replace(tzinfo=zone or default_zone)
-        if moment > datetime.now(timezone.utc) + _FUTURE_SLACK:
+        if moment > datetime.now(UTC) + _FUTURE_SLACK:
             return None, None
         return moment, (zone.utcoffset(None) if zone else None)
     return None, None
@@ -194,7 +194,7 @@ def _offset(value: Any) -> timezone | None:
     """``"+01:00"`` (or ``"+0100"``); ``"Z"`` is UTC. None for blanks ("   :  ") and offsets past ±14 h."""
     text = _string(value)
     if text.upper() == "Z":
-        return timezone.utc
+        return UTC
     match = _OFFSET.match(text)
     if not match:
         return None

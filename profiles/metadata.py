@@ -36,8 +36,10 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
     image = image_metadata(data, default_zone=timezone.get_default_timezone())
     # The record's date passed the date rule when the record was made (sources/text.py); EXIF's passes it here.
     image_taken_at = date_plausible(image.taken_at)
-    taken_at, taken_at_source = record.taken_at, record.taken_at_source or (TakenAtSource.SOURCE if record.taken_at
-                                                                             else "")
+    taken_at, taken_at_source = (
+        record.taken_at,
+        record.taken_at_source or (TakenAtSource.SOURCE if record.taken_at else ""),
+    )
     if image_taken_at is not None and (taken_at is None or taken_at_source in _WEAKER_THAN_EXIF):
         taken_at, taken_at_source = image_taken_at, TakenAtSource.EXIF
     if record.latitude is not None and record.longitude is not None:

@@ -31,9 +31,7 @@ class Profile(models.Model):
 
     class Meta:
         ordering = ["handle"]
-        constraints = [
-            models.UniqueConstraint(fields=["source_kind", "handle"], name="profile_unique_source_handle"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["source_kind", "handle"], name="profile_unique_source_handle")]
 
     def __str__(self) -> str:
         return self.display_name or self.handle
@@ -115,18 +113,22 @@ class Photo(models.Model):
     taken_at = models.DateTimeField(null=True, blank=True)
     # The instant stays in taken_at (sorting, filters); the offset only says how the place's clocks read it.
     taken_at_offset = models.SmallIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="UTC offset where the photo was taken, in minutes east of UTC (Sydney in summer: 660); null: "
         "unknown.",
     )
     source_text = models.TextField(blank=True, help_text="The source's own words: post caption, title, sidecar text.")
     hashtags = models.TextField(blank=True, help_text="Space-separated, without '#'.")
     hashtag_words = models.TextField(
-        blank=True, default="", db_default="",
+        blank=True,
+        default="",
+        db_default="",
         help_text="Words split out of compound hashtags (#southbeach → south beach).",
     )
     text_config = TextSearchConfigField(
-        default=TEXT_SEARCH_CONFIG, db_default=TEXT_SEARCH_CONFIG,
+        default=TEXT_SEARCH_CONFIG,
+        db_default=TEXT_SEARCH_CONFIG,
         help_text="Text-search configuration (language) its own words are stemmed with.",
     )
     alt_text = models.TextField(blank=True)
@@ -158,7 +160,10 @@ class Photo(models.Model):
     ocr_engine = _text(100, "OCR engine and version that read ocr_text; empty: not read yet.")
     ocr_at = models.DateTimeField(null=True, blank=True)
     text_image = models.FileField(
-        max_length=500, blank=True, default="", db_default="",
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
         help_text="Larger JPEG rendition kept for reading the words in the image; empty when OCR is off.",
     )
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
@@ -167,15 +172,15 @@ class Photo(models.Model):
     embedding = HalfVectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=255, blank=True, db_index=True)
     embedded_at = models.DateTimeField(null=True, blank=True)
-    search_vector = models.GeneratedField(expression=_SEARCH_DOCUMENT, output_field=SearchVectorField(), db_persist=True)
+    search_vector = models.GeneratedField(
+        expression=_SEARCH_DOCUMENT, output_field=SearchVectorField(), db_persist=True
+    )
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-taken_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["profile", "source_id"], name="photo_unique_profile_source_id"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["profile", "source_id"], name="photo_unique_profile_source_id")]
         indexes = [
             GinIndex(fields=["search_vector"], name=TEXT_INDEX_NAME),
             # The languages in use, one index probe each (search.ranking.strategy.text_configs_in_use).
@@ -183,17 +188,26 @@ class Photo(models.Model):
             models.Index(fields=["profile", "taken_at"], name="photo_profile_taken_at"),
             models.Index(fields=["profile", "content_hash"], name="photo_profile_content_hash"),
             # Across profiles: the other copies of a page's images (search.ranking.duplicates, ``also_in``).
-            models.Index(fields=["content_hash"], name="photo_original_content_hash",
-                         condition=models.Q(duplicate_of__isnull=True)),
+            models.Index(
+                fields=["content_hash"],
+                name="photo_original_content_hash",
+                condition=models.Q(duplicate_of__isnull=True),
+            ),
             # The home page's recent photos (browse_sql, newest first, no filter): the first page is an index read,
             # not a sort of the whole library.
-            models.Index(models.F("taken_at").desc(nulls_last=True), models.F("id").desc(), name="photo_recent",
-                         condition=models.Q(duplicate_of__isnull=True)),
+            models.Index(
+                models.F("taken_at").desc(nulls_last=True),
+                models.F("id").desc(),
+                name="photo_recent",
+                condition=models.Q(duplicate_of__isnull=True),
+            ),
             # Place filters and their listing (country, then city), and the bounding box of a distance filter.
-            models.Index(fields=["country_code", "city"], name="photo_country_city",
-                         condition=~models.Q(country_code="")),
-            models.Index(fields=["latitude", "longitude"], name="photo_lat_lon",
-                         condition=models.Q(latitude__isnull=False)),
+            models.Index(
+                fields=["country_code", "city"], name="photo_country_city", condition=~models.Q(country_code="")
+            ),
+            models.Index(
+                fields=["latitude", "longitude"], name="photo_lat_lon", condition=models.Q(latitude__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -265,7 +279,7 @@ class ImportJob(models.Model):
             # One import per profile at a time, enforced by the database.
             models.UniqueConstraint(
                 fields=["profile"], condition=models.Q(status="running"), name="importjob_one_running_per_profile"
-            ),
+            )
         ]
 
     def __str__(self) -> str:

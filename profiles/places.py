@@ -66,8 +66,9 @@ def place_at(latitude: float, longitude: float) -> Place | None:
             best = int(covering[np.argmax(towns.population[covering])])
         best = _district_town(towns, best, indices, distances)
     city, region, country_code, _ = towns.names[best]
-    return Place(city=city, region=region, country=towns.countries.get(country_code, ""),
-                 country_code=country_code.upper()[:2])
+    return Place(
+        city=city, region=region, country=towns.countries.get(country_code, ""), country_code=country_code.upper()[:2]
+    )
 
 
 def _district_town(towns: _Towns, best: int, indices: np.ndarray, distances: np.ndarray) -> int:
@@ -79,8 +80,12 @@ def _district_town(towns: _Towns, best: int, indices: np.ndarray, distances: np.
     district = district.casefold()
     for index, distance in zip(indices.tolist(), distances.tolist()):
         city, _, code, _ = towns.names[index]
-        if (code == country_code and city.casefold() == district and towns.population[index] > towns.population[best]
-                and distance <= 2 * towns.reach_km[index]):
+        if (
+            code == country_code
+            and city.casefold() == district
+            and towns.population[index] > towns.population[best]
+            and distance <= 2 * towns.reach_km[index]
+        ):
             return index
     return best
 
@@ -136,8 +141,15 @@ def _towns_load() -> _Towns:
         population=population,
         reach_km=reach,
         max_reach_km=float(reach.max()),
-        names=[(str(row.get("city") or ""), str(row.get("state") or ""), str(row.get("country_code") or ""),
-                str(row.get("county") or "")) for row in rows],
+        names=[
+            (
+                str(row.get("city") or ""),
+                str(row.get("state") or ""),
+                str(row.get("country_code") or ""),
+                str(row.get("county") or ""),
+            )
+            for row in rows
+        ],
         countries=countries,
     )
 

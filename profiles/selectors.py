@@ -19,8 +19,7 @@ IMPORT_LOCK_CLASS = 0x70686F74
 QUEUED_STALE_AFTER = timedelta(minutes=10)
 
 
-def profile_ids_for_handle(handle: str, *, ignore_case: bool = False,
-                           using: str = DEFAULT_DB_ALIAS) -> list[int]:
+def profile_ids_for_handle(handle: str, *, ignore_case: bool = False, using: str = DEFAULT_DB_ALIAS) -> list[int]:
     """Ids of the profiles called ``handle`` (one per source kind at most; with ``ignore_case``, any spelling), as
     database ``using`` has them."""
     lookup = "handle__iexact" if ignore_case else "handle"
@@ -31,8 +30,12 @@ def profile_ids_by_handle(handles: Iterable[str], *, using: str = DEFAULT_DB_ALI
     """Ids of the profiles called each of ``handles`` (exact spelling; one per source kind at most), as database
     ``using`` has them: one query however many handles. A handle no profile has is left out."""
     found: dict[str, list[int]] = {}
-    for handle, profile_id in (Profile.objects.using(using).filter(handle__in=set(handles))
-                               .order_by("handle", "id").values_list("handle", "id")):
+    for handle, profile_id in (
+        Profile.objects.using(using)
+        .filter(handle__in=set(handles))
+        .order_by("handle", "id")
+        .values_list("handle", "id")
+    ):
         found.setdefault(handle, []).append(profile_id)
     return found
 
@@ -40,24 +43,33 @@ def profile_ids_by_handle(handles: Iterable[str], *, using: str = DEFAULT_DB_ALI
 def profile_list_with_counts(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Profile]:
     """Profiles with ``photo_count``, ``embedded_count``, ``duplicate_count`` and ``originals_count`` (photos less
     duplicates: what can be indexed) annotations, from database ``using``."""
-    return Profile.objects.using(using).annotate(
-        photo_count=Count("photos"),
-        embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
-        # Duplicates are never embedded: they share their original's index ("57 indexed + 5 duplicates").
-        duplicate_count=Count("photos", filter=Q(photos__duplicate_of__isnull=False)),
-    ).annotate(originals_count=F("photo_count") - F("duplicate_count")).order_by("handle")
+    return (
+        Profile.objects.using(using)
+        .annotate(
+            photo_count=Count("photos"),
+            embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
+            # Duplicates are never embedded: they share their original's index ("57 indexed + 5 duplicates").
+            duplicate_count=Count("photos", filter=Q(photos__duplicate_of__isnull=False)),
+        )
+        .annotate(originals_count=F("photo_count") - F("duplicate_count"))
+        .order_by("handle")
+    )
 
 
 def profile_list_for_admin() -> QuerySet[Profile]:
     """``profile_list_with_counts()`` with the newest import that ran (refused ones aside) as
     ``last_import_status``, ``…_imported``, ``…_failed``, ``…_options`` and ``…_created_at`` (None if never
     imported): one query for the whole list."""
-    newest = ImportJob.objects.filter(profile=OuterRef("pk")).exclude(status=ImportJob.Status.REFUSED).order_by(
-        "-created_at", "-id"
+    newest = (
+        ImportJob.objects.filter(profile=OuterRef("pk"))
+        .exclude(status=ImportJob.Status.REFUSED)
+        .order_by("-created_at", "-id")
     )
     return profile_list_with_counts().annotate(
-        **{f"last_import_{name}": Subquery(newest.values(name)[:1])
-           for name in ("status", "imported", "failed", "options", "created_at")},
+        **{
+            f"last_import_{name}": Subquery(newest.values(name)[:1])
+            for name in ("status", "imported", "failed", "options", "created_at")
+        }
     )
 
 
@@ -76,7 +88,8 @@ def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> li
     # A refused job never ran (another import of the profile was running): the profile's state is the one that ran.
     latest = {
         job.profile_id: job
-        for job in ImportJob.objects.filter(profile__in=profiles).exclude(status=ImportJob.Status.REFUSED)
+        for job in ImportJob.objects.filter(profile__in=profiles)
+        .exclude(status=ImportJob.Status.REFUSED)
         .order_by("profile_id", "-created_at", "-id")
         .distinct("profile_id")
     }
@@ -85,7 +98,8 @@ def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> li
         if profile.last_import is not None:
             profile.last_import.profile = profile  # no query per row for the words below
             profile.last_import.status_words, profile.last_import.next_step = import_job_status_words(
-                profile.last_import)
+                profile.last_import
+            )
     return profiles
 
 
@@ -119,8 +133,7 @@ _NEXT_STEPS = {
     ("interrupted", ""): "The import stopped before the end (see why below): rerun to continue where it stopped.",
     ("failed", "not_found"): "Not found (see why below): correct the profile's name, folder or file in the admin, then "
     "import again.",
-    ("failed", ""): "The import failed (see why below; the server log has the details): import again once it is "
-    "fixed.",
+    ("failed", ""): "The import failed (see why below; the server log has the details): import again once it is fixed.",
     ("refused", ""): "Another import of this profile was running: import again when it has ended.",
     ("queued", "stale"): "Still queued: no worker has taken it; start a Celery worker (or unset CELERY_BROKER_URL to "
     "import in-process), or run the import command.",
@@ -142,8 +155,12 @@ def import_job_status_words(job: ImportJob) -> tuple[str, str]:
     if job.status == ImportJob.Status.QUEUED:
         kind = "stale" if job.created_at and job.created_at < timezone.now() - QUEUED_STALE_AFTER else "fresh"
     source_kind = job.profile.source_kind
-    step = (_NEXT_STEPS.get((job.status, kind, source_kind)) or _NEXT_STEPS.get((job.status, kind))
-            or _NEXT_STEPS.get((job.status, "")) or "")
+    step = (
+        _NEXT_STEPS.get((job.status, kind, source_kind))
+        or _NEXT_STEPS.get((job.status, kind))
+        or _NEXT_STEPS.get((job.status, ""))
+        or ""
+    )
     if job.status == ImportJob.Status.SUCCEEDED and job.failed:
         step = f"{job.failed} could not be downloaded this time: rerun to retry them."
     source = {"instagram": "Instagram", "flickr": "Flickr"}.get(source_kind, "The source")
@@ -154,8 +171,9 @@ def import_job_get(*, job_id: int) -> ImportJob | None:
     return ImportJob.objects.select_related("profile").filter(pk=job_id).first()
 
 
-def profile_get(*, profile_id: int | None = None, source_kind: str | None = None, handle: str | None = None
-                ) -> Profile | None:
+def profile_get(
+    *, profile_id: int | None = None, source_kind: str | None = None, handle: str | None = None
+) -> Profile | None:
     """A profile by id, or by (source kind, handle); None if there is none."""
     if profile_id is not None:
         return Profile.objects.filter(pk=profile_id).first()
@@ -170,9 +188,11 @@ def import_lock_key(profile_id: int) -> tuple[int, int]:
 def import_job_running(*, profile_id: int) -> ImportJob | None:
     """The import of ``profile_id`` that a live process runs now, or None. A job still marked running whose process
     died (its lock is gone) does not count: the next import takes it over."""
-    job = ImportJob.objects.select_related("profile").filter(
-        profile_id=profile_id, status=ImportJob.Status.RUNNING
-    ).first()
+    job = (
+        ImportJob.objects.select_related("profile")
+        .filter(profile_id=profile_id, status=ImportJob.Status.RUNNING)
+        .first()
+    )
     if job is None:
         return None
     class_id, object_id = import_lock_key(profile_id)
@@ -240,8 +260,10 @@ def place_cities(*, country_codes: tuple[str, ...] = (), using: str = DEFAULT_DB
     name (database ``using``)."""
     only = "AND {}country_code = ANY(%(codes)s)" if country_codes else ""
     with connections[using].cursor() as cursor:
-        cursor.execute(_CITIES_PRESENT.format(only_first=only.format(""), only_next=only.format("p.") if only else ""),
-                       {"codes": list(country_codes)})
+        cursor.execute(
+            _CITIES_PRESENT.format(only_first=only.format(""), only_next=only.format("p.") if only else ""),
+            {"codes": list(country_codes)},
+        )
         return list(cursor.fetchall())
 
 
@@ -249,8 +271,11 @@ def place_counts(*, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
     """Every (country, city) photos were taken in, with how many photos (duplicates aside): the API's list of
     places. One aggregate over the place index, on database ``using``."""
     rows = (
-        Photo.objects.using(using).exclude(country_code="").filter(duplicate_of__isnull=True)
-        .values("country_code", "city").annotate(photos=Count("id"), country=Max("country"))
+        Photo.objects.using(using)
+        .exclude(country_code="")
+        .filter(duplicate_of__isnull=True)
+        .values("country_code", "city")
+        .annotate(photos=Count("id"), country=Max("country"))
         .order_by("country_code", "city")
     )
     return list(rows)

@@ -58,7 +58,9 @@ def image_checked(data: bytes) -> CheckedImage:
     """``image_check`` with the settings' limits: the thumbnail, and while OCR is on the larger rendition its words
     are read from."""
     return image_check(
-        data, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS, thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
+        data,
+        max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
+        thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
         text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
     )
 
@@ -68,14 +70,22 @@ def text_image_backfill(*, photo: Photo, data: bytes) -> dict:
     words are read from, and its OCR fields reset so the next ``embed_photos`` reads them from it instead of from the
     thumbnail. Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
     thumbnail (the thumbnail is its rendition)."""
-    if (settings.PHOTOSEARCH_OCR == "none" or photo.text_image or photo.duplicate_of_id is not None
-            or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE):
+    if (
+        settings.PHOTOSEARCH_OCR == "none"
+        or photo.text_image
+        or photo.duplicate_of_id is not None
+        or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE
+    ):
         return {}
     checked = image_checked(data)
     if not checked.text_image_jpeg:
         return {}
-    return {"text_image": text_image_store(checked.sha256, checked.text_image_jpeg), "ocr_text": "",
-            "ocr_engine": "", "ocr_at": None}
+    return {
+        "text_image": text_image_store(checked.sha256, checked.text_image_jpeg),
+        "ocr_text": "",
+        "ocr_engine": "",
+        "ocr_at": None,
+    }
 
 
 def thumbnail_release(name: str) -> None:

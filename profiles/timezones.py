@@ -89,13 +89,19 @@ def _coordinates(text: str) -> tuple[float, float] | None:
 
 def _degrees(text: str, degree_digits: int) -> float:
     sign, digits = (-1 if text[0] == "-" else 1), text[1:]
-    parts = [int(digits[:degree_digits]), int(digits[degree_digits:degree_digits + 2] or 0),
-             int(digits[degree_digits + 2:] or 0)]
+    parts = [
+        int(digits[:degree_digits]),
+        int(digits[degree_digits : degree_digits + 2] or 0),
+        int(digits[degree_digits + 2 :] or 0),
+    ]
     return sign * (parts[0] + parts[1] / 60 + parts[2] / 3600)
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine)."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((phi2 - phi1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))

@@ -25,9 +25,8 @@ from search.inputs import (
     search_filters_lookup,
     sort_parse,
 )
-from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
 from search.query.parser import KINDS
-
+from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
 
 # --- Filters shared by search, search by image and similar ------------------------------------------------------
 # DRF fields for the schema and the first checks; their values go through search/inputs.py, as the pages' do, so one
@@ -79,20 +78,26 @@ class FilterInputSerializer(serializers.Serializer):
     date_to = DayField(required=False, help_text="Taken on or before this day (YYYY-MM-DD).")
     media_type = MediaTypeField(choices=MediaType.values, required=False)
     has_text = HasTextField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="true: only photos with words of their own (caption, title, sidecar text); false: only without.",
     )
     country = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False,
+        child=serializers.CharField(max_length=200),
+        required=False,
         help_text="Taken in this country: ISO code (PT) or a name photos were taken in (Portugal); repeat or separate "
         "with commas for several. `GET /api/v1/places/` lists them.",
     )
     city = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False,
+        child=serializers.CharField(max_length=200),
+        required=False,
         help_text="Taken in this town (accents and case ignored); repeat or separate with commas for several.",
     )
     near = NearField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Taken within a distance of a point: `LAT,LON,KM` in decimal degrees and km (`38.72,-9.14,5`; "
         f"without KM, {DEFAULT_NEAR_KM:g} km).",
     )
@@ -113,9 +118,14 @@ class FilterInputSerializer(serializers.Serializer):
         datetimes)."""
         data = self.validated_data
         return search_filters_lookup(
-            profiles=data.get("profile", []), day_from=data.get("from"), day_to=data.get("to"),
-            media_type=data.get("media_type"), has_text=data.get("has_text"), near=data.get("near"),
-            countries=data.get("country", []), cities=data.get("city", []),
+            profiles=data.get("profile", []),
+            day_from=data.get("from"),
+            day_to=data.get("to"),
+            media_type=data.get("media_type"),
+            has_text=data.get("has_text"),
+            near=data.get("near"),
+            countries=data.get("country", []),
+            cities=data.get("city", []),
         )
 
 
@@ -139,9 +149,15 @@ def place_representation(photo) -> dict | None:
     if not _place_known(photo):
         return None
     return {
-        "name": photo.place or None, "source_name": photo.place_name or None, "source_id": photo.place_id or None,
-        "city": photo.city or None, "region": photo.region or None, "country": photo.country or None,
-        "country_code": photo.country_code or None, "latitude": photo.latitude, "longitude": photo.longitude,
+        "name": photo.place or None,
+        "source_name": photo.place_name or None,
+        "source_id": photo.place_id or None,
+        "city": photo.city or None,
+        "region": photo.region or None,
+        "country": photo.country or None,
+        "country_code": photo.country_code or None,
+        "latitude": photo.latitude,
+        "longitude": photo.longitude,
     }
 
 
@@ -194,7 +210,8 @@ class MatchOutputSerializer(serializers.Serializer):
         "OCR), false otherwise."
     )
     highlights = serializers.DictField(
-        source="matched", child=serializers.CharField(),
+        source="matched",
+        child=serializers.CharField(),
         help_text="Where the query's words matched, each field HTML-safe with the matches in <mark>…</mark>: `text` "
         "(the post's own words and alt text), `caption` (generated), `image_text` (read in the picture), `place`, "
         "`people` (@handles), `hashtags` (#tags); a field that did not match is absent. Words the query's language "
@@ -202,8 +219,8 @@ class MatchOutputSerializer(serializers.Serializer):
     )
     filters = serializers.ListField(
         child=serializers.CharField(),
-        help_text="The filters that hold the photo in the results, in words (\"in Lisbon\", \"@maria\", "
-        "\"#sunset\", \"taken in 2019\", \"from natgeo\"); the only reason it is here when `score` is null.",
+        help_text='The filters that hold the photo in the results, in words ("in Lisbon", "@maria", '
+        '"#sunset", "taken in 2019", "from natgeo"); the only reason it is here when `score` is null.',
     )
 
 
@@ -227,8 +244,11 @@ class TakenAtField(serializers.DateTimeField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("help_text", "When it was taken: ISO 8601 in the offset of the place, its local time; in "
-                          "the server's zone when that offset is unknown (`taken_at_offset` null). Null: unknown.")
+        kwargs.setdefault(
+            "help_text",
+            "When it was taken: ISO 8601 in the offset of the place, its local time; in "
+            "the server's zone when that offset is unknown (`taken_at_offset` null). Null: unknown.",
+        )
         super().__init__(**kwargs)
 
     def get_attribute(self, instance):
@@ -243,8 +263,10 @@ class TakenAtField(serializers.DateTimeField):
 
 def _taken_at_offset_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(
-        allow_null=True, help_text="The UTC offset of `taken_at`'s place in minutes (Sydney in summer: 660); null: "
-        "unknown.", **kwargs)
+        allow_null=True,
+        help_text="The UTC offset of `taken_at`'s place in minutes (Sydney in summer: 660); null: unknown.",
+        **kwargs,
+    )
 
 
 class AlsoInOutputSerializer(serializers.Serializer):
@@ -257,12 +279,15 @@ class AlsoInOutputSerializer(serializers.Serializer):
 class HitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="photo.id")
     score = serializers.FloatField(
-        allow_null=True, help_text="Fused score (weighted reciprocal rank); null when no channel found the photo and "
-        "only filters hold it (`match.filters`).")
+        allow_null=True,
+        help_text="Fused score (weighted reciprocal rank); null when no channel found the photo and "
+        "only filters hold it (`match.filters`).",
+    )
     profile = serializers.CharField(source="photo.profile.handle")
     caption = NullableCharField(source="photo.caption", help_text="Generated caption; null: none yet.")
     text = ShortenedCharField(
-        source="photo.source_text", max_chars=HIT_TEXT_MAX_CHARS,
+        source="photo.source_text",
+        max_chars=HIT_TEXT_MAX_CHARS,
         help_text=f"The source's own words, cut to {HIT_TEXT_MAX_CHARS:,} characters (the photo's URL has them all).",
     )
     thumbnail_url = serializers.SerializerMethodField()
@@ -273,7 +298,8 @@ class HitOutputSerializer(serializers.Serializer):
     media_type = serializers.CharField(source="photo.media_type")
     match = MatchOutputSerializer(source="*")
     also_in = AlsoInOutputSerializer(
-        many=True, help_text="The same image in other profiles (collapsed into this result).")
+        many=True, help_text="The same image in other profiles (collapsed into this result)."
+    )
 
     def get_thumbnail_url(self, hit) -> str | None:
         return absolute_thumbnail_url(self.context["request"], hit.photo)
@@ -319,10 +345,12 @@ class ResultsOutputSerializer(serializers.Serializer):
     results = HitOutputSerializer(many=True)
     count = serializers.IntegerField(help_text="Results on this page.")
     total = serializers.IntegerField(
-        help_text="Results in all, over every page: exact unless `total_is_estimate`, then at least this many.")
+        help_text="Results in all, over every page: exact unless `total_is_estimate`, then at least this many."
+    )
     total_is_estimate = serializers.BooleanField(
         help_text="true when `total` is a lower bound: browsing by filters counts at most 10,000 photos, and a "
-        "search by looks or words stops at its channels' depth (a deeper page may bring more).")
+        "search by looks or words stops at its channels' depth (a deeper page may bring more)."
+    )
     next = serializers.URLField(allow_null=True, help_text="The next page (same parameters, next cursor), or null.")
     model = serializers.CharField(
         allow_null=True, help_text="Embedding model searched; null if vectors were unavailable."
@@ -348,21 +376,26 @@ class UnderstoodOutputSerializer(serializers.Serializer):
     text = serializers.CharField(help_text="The words taken from the query, as typed.")
     value = serializers.CharField(
         help_text="Normalised: a date range `YYYY-MM-DD/YYYY-MM-DD` (both days included), a place with its country, "
-        "a handle or hashtag without @ or #, `video`, `image` (text in the image).")
+        "a handle or hashtag without @ or #, `video`, `image` (text in the image)."
+    )
 
 
 class SearchResultsOutputSerializer(ResultsOutputSerializer):
     understood = UnderstoodOutputSerializer(
-        many=True, help_text="What the query was understood to say, each part applied as a filter (an explicit "
-        "filter parameter wins over it); empty with `literal=true`.")
+        many=True,
+        help_text="What the query was understood to say, each part applied as a filter (an explicit "
+        "filter parameter wins over it); empty with `literal=true`.",
+    )
     description = serializers.CharField(
         help_text="What was searched by looks and words once the understood parts were taken out (empty: the "
-        "filters alone, newest first).")
+        "filters alone, newest first)."
+    )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        data["understood"] = [{"kind": part.kind, "text": part.text, "value": part.value}
-                              for part in instance["understood"]]
+        data["understood"] = [
+            {"kind": part.kind, "text": part.text, "value": part.value} for part in instance["understood"]
+        ]
         # Nothing understood (or literal): the query as typed.
         data["description"] = self.context["query"] if instance["description"] is None else instance["description"]
         return data

@@ -81,17 +81,21 @@ class SearchApi(ApiView):
         vector_depth = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DEPTH)
         text_depth = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DEPTH)
         cutoff = serializers.FloatField(
-            required=False, min_value=0, max_value=1,
+            required=False,
+            min_value=0,
+            max_value=1,
             help_text="Keep a photo found only by its looks while its distance is within this of the best one's "
             "(cosine distance); 0: off.",
         )
         words = serializers.ChoiceField(
-            choices=WORDS_MODES, required=False,
+            choices=WORDS_MODES,
+            required=False,
             help_text="any (default): photos holding any of the query's words match by words, the more (and the rarer) "
             "the better; all: only photos holding every word. Quoted phrases and -exclusions are strict either way.",
         )
         literal = serializers.BooleanField(
-            required=False, default=False,
+            required=False,
+            default=False,
             help_text="true: search the words as typed; dates, places, @people, #hashtags… are not understood.",
         )
 
@@ -105,13 +109,20 @@ class SearchApi(ApiView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        ranking = RankingOptions(**{
-            name: data.get(name)
-            for name in ("vector_weight", "text_weight", "vector_depth", "text_depth", "cutoff", "words")
-        })
+        ranking = RankingOptions(
+            **{
+                name: data.get(name)
+                for name in ("vector_weight", "text_weight", "vector_depth", "text_depth", "cutoff", "words")
+            }
+        )
         result = photo_search(
-            query=data["q"], filters=params.filters(), sort=data["sort"], limit=data["limit"],
-            offset=data.get("cursor", 0), ranking=ranking, literal=data["literal"],
+            query=data["q"],
+            filters=params.filters(),
+            sort=data["sort"],
+            limit=data["limit"],
+            offset=data.get("cursor", 0),
+            ranking=ranking,
+            literal=data["literal"],
         )
         return results_response(request, result, serializer=SearchResultsOutputSerializer, query=data["q"])
 
@@ -124,7 +135,9 @@ class SearchByImageApi(ApiView):
     class InputSerializer(SortedFilterInputSerializer):
         vector_depth = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DEPTH)
         cutoff = serializers.FloatField(
-            required=False, min_value=0, max_value=1,
+            required=False,
+            min_value=0,
+            max_value=1,
             help_text="Keep a photo while its distance is within this of the best one's; 0: off.",
         )
         image = serializers.FileField(
@@ -160,7 +173,10 @@ class SearchByImageApi(ApiView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = photo_search_by_image(
-            data=data["image"].read(), filters=params.filters(), sort=data["sort"], limit=data["limit"],
+            data=data["image"].read(),
+            filters=params.filters(),
+            sort=data["sort"],
+            limit=data["limit"],
             offset=data.get("cursor", 0),
             ranking=RankingOptions(vector_depth=data.get("vector_depth"), cutoff=data.get("cutoff")),
         )
@@ -186,7 +202,8 @@ class PhotoDetailApi(ApiView):
         height = serializers.IntegerField(allow_null=True, help_text="Of the original image, upright.")
         taken_at = TakenAtField(source="*")
         taken_at_offset = serializers.IntegerField(
-            allow_null=True, help_text="The UTC offset of `taken_at`'s place in minutes; null: unknown.")
+            allow_null=True, help_text="The UTC offset of `taken_at`'s place in minutes; null: unknown."
+        )
         media_type = serializers.CharField()
         text = NullableCharField(source="source_text")
         caption = NullableCharField(help_text="Generated caption; null: none yet.")
@@ -194,14 +211,18 @@ class PhotoDetailApi(ApiView):
         alt_text = NullableCharField()
         likes = serializers.IntegerField(allow_null=True)
         taken_at_source = NullableCharField(
-            help_text="Where taken_at came from: source, exif, file_name, file_time; null when unknown.")
+            help_text="Where taken_at came from: source, exif, file_name, file_time; null when unknown."
+        )
         place = PlaceOutputSerializer(source="*", allow_null=True)
         people = serializers.ListField(
-            child=serializers.CharField(), source="people_list",
-            help_text="Handles without '@': tagged accounts, @mentions, the Flickr owner.")
+            child=serializers.CharField(),
+            source="people_list",
+            help_text="Handles without '@': tagged accounts, @mentions, the Flickr owner.",
+        )
         camera = CameraOutputSerializer(source="*", allow_null=True)
         ocr_text = NullableCharField(
-            source="shown_ocr_text", help_text="Words read in the image; null when none (or not read yet).")
+            source="shown_ocr_text", help_text="Words read in the image; null when none (or not read yet)."
+        )
         extra = serializers.JSONField(help_text="Source metadata kept as is: licence, owner, post…")
         duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
         embedding_model = NullableCharField(help_text="Model of its vector; null if not embedded yet.")
@@ -219,9 +240,7 @@ class PhotoDetailApi(ApiView):
             )
 
     @extend_schema(
-        operation_id="photo_retrieve",
-        summary="A photo",
-        responses={200: OutputSerializer, **error_responses(401, 404)},
+        operation_id="photo_retrieve", summary="A photo", responses={200: OutputSerializer, **error_responses(401, 404)}
     )
     def get(self, request, photo_id: int):
         photo = search_read(photo_get)(photo_id=photo_id)
@@ -249,9 +268,5 @@ class PhotoSimilarApi(ApiView):
         photo = search_read(photo_get)(photo_id=photo_id)
         if photo is None:
             raise Http404(f"No photo with id {photo_id}.")
-        result = photo_similar(
-            photo=photo, filters=params.filters(), limit=data["limit"], offset=data.get("cursor", 0)
-        )
+        result = photo_similar(photo=photo, filters=params.filters(), limit=data["limit"], offset=data.get("cursor", 0))
         return results_response(request, result)
-
-

@@ -18,16 +18,19 @@ class SearchConfig(AppConfig):
         from search.services.index_builds import text_indexes_after_import
 
         import_finished.connect(photos_embed_after_import, dispatch_uid="photosearch-embed-after-import", weak=False)
-        import_finished.connect(text_indexes_after_import, dispatch_uid="photosearch-text-index-flush",
-                                weak=False)
+        import_finished.connect(text_indexes_after_import, dispatch_uid="photosearch-text-index-flush", weak=False)
 
         from django.db.models.signals import post_delete
 
         from profiles.models import Profile
         from search.services.index_builds import profile_indexes_drop_after_delete
 
-        post_delete.connect(profile_indexes_drop_after_delete, sender=Profile,
-                            dispatch_uid="photosearch-profile-indexes-drop", weak=False)
+        post_delete.connect(
+            profile_indexes_drop_after_delete,
+            sender=Profile,
+            dispatch_uid="photosearch-profile-indexes-drop",
+            weak=False,
+        )
 
         from search.query.understanding import vocabulary_forget
 

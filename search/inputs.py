@@ -22,9 +22,9 @@ from photosearch.uploads import upload_max_pixels
 from profiles.images import ImageRejected, image_errors, rgb
 from profiles.models import MediaType
 from profiles.selectors import place_cities, place_countries, profile_ids_by_handle
-from search.ranking.loader import MARK_START, MARK_STOP
-from search.query.tokens import fold
 from search.query.place_names import town_names_in_english
+from search.query.tokens import fold
+from search.ranking.loader import MARK_START, MARK_STOP
 from search.ranking.words import WORDS_MODES
 from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
 
@@ -41,8 +41,10 @@ def clean_query(query: str) -> str:
     if not query:
         raise InvalidQuery("The query is empty; type a few words describing the photo.", field="q")
     if len(query) > settings.PHOTOSEARCH_MAX_QUERY_LENGTH:
-        raise InvalidQuery(f"The query is too long ({len(query)} characters, at most "
-                           f"{settings.PHOTOSEARCH_MAX_QUERY_LENGTH}).", field="q")
+        raise InvalidQuery(
+            f"The query is too long ({len(query)} characters, at most {settings.PHOTOSEARCH_MAX_QUERY_LENGTH}).",
+            field="q",
+        )
     # The marks would pass through ts_headline and turn the user's own text into <mark> tags.
     if "\x00" in query or MARK_START in query or MARK_STOP in query:
         raise InvalidQuery("The query contains control characters.", field="q")
@@ -95,8 +97,12 @@ def clean_ranking(ranking: RankingOptions) -> RankingOptions:
             raise InvalidQuery(f"{name} must be between 1 and {MAX_DEPTH}.", field=name)
     if not 0 <= filled.cutoff <= 2:
         raise InvalidQuery("cutoff must be between 0 and 2 (a cosine distance).", field="cutoff")
-    return replace(filled, vector_weight=float(filled.vector_weight), text_weight=float(filled.text_weight),
-                   cutoff=float(filled.cutoff))
+    return replace(
+        filled,
+        vector_weight=float(filled.vector_weight),
+        text_weight=float(filled.text_weight),
+        cutoff=float(filled.cutoff),
+    )
 
 
 def clean_image(data: bytes) -> Image.Image:
@@ -105,17 +111,24 @@ def clean_image(data: bytes) -> Image.Image:
     photo), upright, as 8-bit RGB. Refused (``image``) when it is not an image, or too large to decode within the
     bound (``photosearch.uploads.upload_max_pixels``)."""
     try:
-        return image_reduced(data, size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-                             max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS)
+        return image_reduced(
+            data, size=settings.PHOTOSEARCH_THUMBNAIL_SIZE, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS
+        )
     except ImageRejected as exc:
         raise InvalidQuery(f"The upload is not a usable image: {exc}.", field="image") from None
 
 
 # About 8 MB of pixels converted at a time: a palette, alpha or 16-bit image never gets a full-size converted copy.
 _BAND_PIXELS = 2_000_000
-_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-                8: Image.Transpose.ROTATE_90}
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def image_reduced(data: bytes, *, size: int, max_pixels: int) -> Image.Image:
@@ -127,11 +140,14 @@ def image_reduced(data: bytes, *, size: int, max_pixels: int) -> Image.Image:
     with image_errors():
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
-            limit = upload_max_pixels(image_format=probe.format or "", max_pixels=max_pixels,
-                                      progressive=bool(probe.info.get("progressive")))
+            limit = upload_max_pixels(
+                image_format=probe.format or "", max_pixels=max_pixels, progressive=bool(probe.info.get("progressive"))
+            )
             if width * height > limit:
-                raise ImageRejected(f"image too large to search with ({width}×{height} pixels; at most {limit:,} "
-                                    f"for a {probe.format} file)")
+                raise ImageRejected(
+                    f"image too large to search with ({width}×{height} pixels; at most {limit:,} "
+                    f"for a {probe.format} file)"
+                )
             probe.verify()  # structure and checksums
         with Image.open(io.BytesIO(data)) as image:
             target = _fitted(image.size, size)
@@ -190,7 +206,7 @@ def _orientation(image: Image.Image) -> int | None:
     # EXIF is a hint: junk in it never refuses an image that decodes (Pillow raises many types on bad EXIF).
     try:
         return image.getexif().get(ExifTags.Base.Orientation)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -256,8 +272,9 @@ def offset_parse(value: str | None, *, field: str = "offset") -> int:
     return int(value)
 
 
-def profile_ids_parse(values: Iterable[str], *, field: str = "profile",
-                      using: str = DEFAULT_DB_ALIAS) -> tuple[int, ...]:
+def profile_ids_parse(
+    values: Iterable[str], *, field: str = "profile", using: str = DEFAULT_DB_ALIAS
+) -> tuple[int, ...]:
     """The ids of the profiles named in ``values`` (each may list several handles, comma-separated), as database
     ``using`` has them: the handles deduplicated, at most MAX_FILTER_VALUES, looked up in one query."""
     handles = _names(values, field=field, what="profiles")
@@ -318,8 +335,11 @@ def country_parse(values: Iterable[str], *, field: str = "country", using: str =
     name of a country that photos were taken in (accents and case ignored; database ``using``)."""
     codes: list[str] = []
     names = _names(values, field=field, what="countries")
-    present = ({place_folded(name): code for code, name in place_countries(using=using)}
-               if any(len(n) != 2 for n in names) else {})
+    present = (
+        {place_folded(name): code for code, name in place_countries(using=using)}
+        if any(len(n) != 2 for n in names)
+        else {}
+    )
     for name in names:
         if len(name) == 2 and name.isascii() and name.isalpha():
             codes.append(name.upper())
@@ -330,8 +350,9 @@ def country_parse(values: Iterable[str], *, field: str = "country", using: str =
     return tuple(dict.fromkeys(codes))
 
 
-def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), field: str = "city",
-               using: str = DEFAULT_DB_ALIAS) -> tuple[str, ...]:
+def city_parse(
+    values: Iterable[str], *, country_codes: tuple[str, ...] = (), field: str = "city", using: str = DEFAULT_DB_ALIAS
+) -> tuple[str, ...]:
     """The stored names of the towns named in ``values`` (comma-separated; accents and case ignored), among those
     photos were taken in (of ``country_codes`` when given; database ``using``)."""
     names = _names(values, field=field, what="towns")
@@ -343,10 +364,13 @@ def city_parse(values: Iterable[str], *, country_codes: tuple[str, ...] = (), fi
     cities: list[str] = []
     for name in names:
         found = present.get(place_folded(name)) or [  # else the town in another language ("lisboa": Lisbon)
-            city for english in town_names_in_english(name) for city in present.get(place_folded(english), [])]
+            city for english in town_names_in_english(name) for city in present.get(place_folded(english), [])
+        ]
         if not found:
-            raise InvalidQuery(f"No photo was taken in a town named “{name}”"
-                               f"{' in that country' if country_codes else ''}.", field=field)
+            raise InvalidQuery(
+                f"No photo was taken in a town named “{name}”{' in that country' if country_codes else ''}.",
+                field=field,
+            )
         cities.extend(found)
     return tuple(dict.fromkeys(cities))
 
@@ -359,13 +383,15 @@ def places_parse(countries: Iterable[str], cities: Iterable[str], *, using: str 
 
 
 @search_read
-def search_filters_lookup(*, profiles: Iterable[str], countries: Iterable[str], cities: Iterable[str],
-                          using: str | None = None, **checked) -> SearchFilters:
+def search_filters_lookup(
+    *, profiles: Iterable[str], countries: Iterable[str], cities: Iterable[str], using: str | None = None, **checked
+) -> SearchFilters:
     """``search_filters_build`` with the names typed — profile handles, countries, towns — looked up where searches
     read: left out, ``using`` is a read replica that answers, else the primary (``photosearch.db.replicas``), so a
     filtered search reads nothing from the primary either."""
-    return search_filters_build(profile_ids=profile_ids_parse(profiles, using=using),
-                                **places_parse(countries, cities, using=using), **checked)
+    return search_filters_build(
+        profile_ids=profile_ids_parse(profiles, using=using), **places_parse(countries, cities, using=using), **checked
+    )
 
 
 def search_filters_build(
@@ -385,8 +411,14 @@ def search_filters_build(
         raise InvalidQuery("The From date is after the To date.", field="to")
     taken_from, taken_to = day_range(day_from, day_to)
     return SearchFilters(
-        profile_ids=profile_ids, taken_from=taken_from, taken_to=taken_to, media_type=media_type, has_text=has_text,
-        country_codes=country_codes, cities=cities, near=near,
+        profile_ids=profile_ids,
+        taken_from=taken_from,
+        taken_to=taken_to,
+        media_type=media_type,
+        has_text=has_text,
+        country_codes=country_codes,
+        cities=cities,
+        near=near,
     )
 
 
@@ -405,5 +437,6 @@ def search_filters_parse(data) -> SearchFilters:
         media_type=media_type_parse(data.get("media_type")),
         has_text=has_text_parse(data.get("has_text")),
         near=near_parse(data.get("near")),
-        countries=values("country"), cities=values("city"),
+        countries=values("country"),
+        cities=values("city"),
     )

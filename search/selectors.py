@@ -28,9 +28,6 @@ from django.db.models import QuerySet
 
 from photosearch.db.replicas import search_read
 from profiles.models import Photo
-from search.ranking import coverage
-from search.ml.encoders import Encoder, EncoderUnavailable
-from search.ranking.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
 from search.inputs import (
     MAX_DEPTH,
     MAX_LIMIT,
@@ -45,33 +42,49 @@ from search.inputs import (
     clean_ranking,
     clean_sort,
 )
+from search.ml.encoders import Encoder, EncoderUnavailable
 from search.ml.query_embedding import query_image_vector, query_text_vector, split_exclusions, vector_as_array
-from search.ranking import statement
-from search.ranking.explained import filter_reasons
+from search.query.understanding import query_understand
+from search.ranking import coverage, statement
 from search.ranking.duplicates import hits_with_other_profiles
+from search.ranking.explained import filter_reasons
+from search.ranking.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
 from search.ranking.loader import hits_from_rows, photos_by_id, rows_total
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
 from search.ranking.words import query_words
-from search.query.understanding import query_understand
-from search.types import (
-    InvalidQuery,
-    NotEmbedded,
-    RankingOptions,
-    SearchFilters,
-    SearchHit,
-    SearchResult,
-    day_range,
-)
+from search.types import InvalidQuery, NotEmbedded, RankingOptions, SearchFilters, SearchHit, SearchResult, day_range
 
 COVERAGE_CACHE_SECONDS = coverage.COVERAGE_CACHE_SECONDS
 
 __all__ = [
-    "COVERAGE_CACHE_SECONDS", "MAX_DEPTH", "MAX_LIMIT", "MAX_OFFSET", "MAX_WEIGHT", "SORTS", "InvalidQuery",
-    "NotEmbedded", "RankingOptions", "SearchFilters", "SearchHit", "SearchResult", "day_range", "embedding_coverage",
-    "embedding_expression", "embedding_index_name", "embedding_profile_index_name", "photo_browse",
-    "photo_nearest_ids", "photo_search", "photo_search_by_image", "photo_search_explain", "photo_similar",
-    "photo_text_match_count", "photos_pending_embedding", "search_session_prepare", "vector_as_array",
+    "COVERAGE_CACHE_SECONDS",
+    "MAX_DEPTH",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "MAX_WEIGHT",
+    "SORTS",
+    "InvalidQuery",
+    "NotEmbedded",
+    "RankingOptions",
+    "SearchFilters",
+    "SearchHit",
+    "SearchResult",
+    "day_range",
+    "embedding_coverage",
+    "embedding_expression",
+    "embedding_index_name",
+    "embedding_profile_index_name",
+    "photo_browse",
+    "photo_nearest_ids",
+    "photo_search",
+    "photo_search_by_image",
+    "photo_search_explain",
+    "photo_similar",
+    "photo_text_match_count",
+    "photos_pending_embedding",
+    "search_session_prepare",
+    "vector_as_array",
 ]
 
 
@@ -143,8 +156,9 @@ def photo_search(
         understanding = query_understand(query=query, filters=filters, plain=plain, using=using)
         query, filters, understood = understanding.description, understanding.filters, understanding.understood
         if not query:
-            browsed = photo_browse(filters=filters, sort="newest" if sort == "relevance" else sort, limit=limit,
-                                   offset=offset, using=using)
+            browsed = photo_browse(
+                filters=filters, sort="newest" if sort == "relevance" else sort, limit=limit, offset=offset, using=using
+            )
             return replace(browsed, understood=understood, description="")
     warnings: list[str] = []
     vector_text, _ = split_exclusions(query)
@@ -157,8 +171,16 @@ def photo_search(
         except EncoderUnavailable as exc:
             warnings.append(f"Vector search unavailable, showing text matches only: {exc}")
     result = _ranked(
-        words=query_words(query, words=ranking.words), query_vector=query_vector, model_id=model_id,
-        filters=filters, sort=sort, limit=limit, offset=offset, ranking=ranking, warnings=warnings, using=using,
+        words=query_words(query, words=ranking.words),
+        query_vector=query_vector,
+        model_id=model_id,
+        filters=filters,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        ranking=ranking,
+        warnings=warnings,
+        using=using,
     )
     return replace(result, understood=understood, description=query) if understood else result
 
@@ -183,14 +205,26 @@ def photo_search_by_image(
         return SearchResult(hits=[], model_id=None, warnings=[f"Search by image needs the model: {exc}"])
     warnings = [w for w in [coverage.coverage_warning(model_id, using=using)] if w]
     return _ranked(
-        words=None, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
-        limit=limit, offset=offset, ranking=clean_ranking(ranking), warnings=warnings, using=using,
+        words=None,
+        query_vector=query_vector,
+        model_id=model_id,
+        filters=filters,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        ranking=clean_ranking(ranking),
+        warnings=warnings,
+        using=using,
     )
 
 
 @search_read
 def photo_similar(
-    *, photo: Photo, filters: SearchFilters = SearchFilters(), limit: int = 20, offset: int = 0,
+    *,
+    photo: Photo,
+    filters: SearchFilters = SearchFilters(),
+    limit: int = 20,
+    offset: int = 0,
     using: str | None = None,
 ) -> SearchResult:
     """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself and every
@@ -204,15 +238,27 @@ def photo_similar(
     if original is None or original.embedding is None or not original.embedding_model:
         raise NotEmbedded(f"Photo {photo.pk} has no embedding yet; run embed_photos first.")
     return _ranked(
-        words=None, query_vector=vector_as_array(original.embedding), model_id=original.embedding_model,
-        filters=filters, sort="relevance", limit=limit, offset=offset,
-        ranking=clean_ranking(RankingOptions(cutoff=0)), warnings=[], exclude_photo=original.pk, using=using,
+        words=None,
+        query_vector=vector_as_array(original.embedding),
+        model_id=original.embedding_model,
+        filters=filters,
+        sort="relevance",
+        limit=limit,
+        offset=offset,
+        ranking=clean_ranking(RankingOptions(cutoff=0)),
+        warnings=[],
+        exclude_photo=original.pk,
+        using=using,
     )
 
 
 @search_read
 def photo_browse(
-    *, filters: SearchFilters = SearchFilters(), sort: str = "newest", limit: int = 20, offset: int = 0,
+    *,
+    filters: SearchFilters = SearchFilters(),
+    sort: str = "newest",
+    limit: int = 20,
+    offset: int = 0,
     using: str | None = None,
 ) -> SearchResult:
     """Photos that pass ``filters`` with no query at all (browsing a profile), newest first by default
@@ -232,17 +278,32 @@ def photo_browse(
     counted = rows[0][1]
     by_id = photos_by_id(ids[:limit], using=using)
     # No channel found these photos: their score is none, the filters are why they are here.
-    hits = [SearchHit(photo=by_id[pid], score=None, filters=filter_reasons(filters, photo=by_id[pid]))
-            for pid in ids[:limit] if pid in by_id]
+    hits = [
+        SearchHit(photo=by_id[pid], score=None, filters=filter_reasons(filters, photo=by_id[pid]))
+        for pid in ids[:limit]
+        if pid in by_id
+    ]
     has_more = len(ids) > limit
-    return SearchResult(hits=hits, model_id=None, has_more=has_more, next_offset=offset + limit if has_more else None,
-                        total=min(counted, statement.TOTAL_BOUND), total_is_estimate=counted > statement.TOTAL_BOUND)
+    return SearchResult(
+        hits=hits,
+        model_id=None,
+        has_more=has_more,
+        next_offset=offset + limit if has_more else None,
+        total=min(counted, statement.TOTAL_BOUND),
+        total_is_estimate=counted > statement.TOTAL_BOUND,
+    )
 
 
 @search_read
 def photo_nearest_ids(
-    *, vector: np.ndarray, model_id: str, limit: int, depth: int | None = None, exact: bool = False,
-    explain: bool = False, using: str | None = None,
+    *,
+    vector: np.ndarray,
+    model_id: str,
+    limit: int,
+    depth: int | None = None,
+    exact: bool = False,
+    explain: bool = False,
+    using: str | None = None,
 ) -> list:
     """The vector channel alone, as ``photo_search`` runs it (same ORDER BY … LIMIT shape, depth and ef_search):
     ids of the ``limit`` nearest photos, or with ``exact`` the true nearest (no index), or its EXPLAIN lines.
@@ -268,24 +329,47 @@ def photo_text_match_count(*, query: str, words: str = "any", using: str | None 
 
 
 @search_read
-def photo_search_explain(*, query: str, query_vector: np.ndarray, model_id: str, limit: int = 20,
-                         filters: SearchFilters = SearchFilters(), using: str | None = None) -> str:
+def photo_search_explain(
+    *,
+    query: str,
+    query_vector: np.ndarray,
+    model_id: str,
+    limit: int = 20,
+    filters: SearchFilters = SearchFilters(),
+    using: str | None = None,
+) -> str:
     """EXPLAIN output of the hybrid query, for tests and benchmarks that check which indexes it uses."""
     sql, params = _statement(
-        words=query_words(clean_query(query)), query_vector=query_vector, model_id=model_id,
-        filters=clean_filters(filters), sort="relevance", limit=clean_limit(limit), offset=0,
-        ranking=clean_ranking(RankingOptions()), exclude_photo=None, using=using,
+        words=query_words(clean_query(query)),
+        query_vector=query_vector,
+        model_id=model_id,
+        filters=clean_filters(filters),
+        sort="relevance",
+        limit=clean_limit(limit),
+        offset=0,
+        ranking=clean_ranking(RankingOptions()),
+        exclude_photo=None,
+        using=using,
     )
     rows = run_ranked("EXPLAIN " + sql, params, vector_depth=params["vector_depth"], using=using)
     return "\n".join(row[0] for row in rows)
 
 
-def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings, using,
-            exclude_photo=None) -> SearchResult:
+def _ranked(
+    *, words, query_vector, model_id, filters, sort, limit, offset, ranking, warnings, using, exclude_photo=None
+) -> SearchResult:
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort, filters = clean_sort(sort), clean_filters(filters)
-    inputs = dict(words=words, query_vector=query_vector, model_id=model_id, filters=filters, sort=sort,
-                  ranking=ranking, exclude_photo=exclude_photo, using=using)
+    inputs = dict(
+        words=words,
+        query_vector=query_vector,
+        model_id=model_id,
+        filters=filters,
+        sort=sort,
+        ranking=ranking,
+        exclude_photo=exclude_photo,
+        using=using,
+    )
     sql, params = _statement(limit=limit + 1, offset=offset, **inputs)
     rows = run_ranked(sql, params, vector_depth=params["vector_depth"], using=using)
     total = rows_total(rows)
@@ -297,8 +381,15 @@ def _ranked(*, words, query_vector, model_id, filters, sort, limit, offset, rank
         hits = [replace(hit, filters=filter_reasons(filters, photo=hit.photo)) for hit in hits]
     has_more = len(rows) > limit
     total, estimate = total or (0, False)
-    return SearchResult(hits=hits, model_id=model_id, warnings=warnings, has_more=has_more,
-                        next_offset=offset + limit if has_more else None, total=total, total_is_estimate=estimate)
+    return SearchResult(
+        hits=hits,
+        model_id=model_id,
+        warnings=warnings,
+        has_more=has_more,
+        next_offset=offset + limit if has_more else None,
+        total=total,
+        total_is_estimate=estimate,
+    )
 
 
 def _statement(*, words, query_vector, model_id, filters, using, **inputs) -> tuple[str, dict]:
@@ -306,6 +397,11 @@ def _statement(*, words, query_vector, model_id, filters, using, **inputs) -> tu
     strategy = vector_strategy(model_id, filters, using=using) if query_vector is not None else "hnsw"
     configs = text_configs_in_use(using=using) if words is not None else []
     return statement.hybrid_statement(
-        words=words, configs=configs, query_vector=query_vector, model_id=model_id, filters=filters,
-        strategy=strategy, **inputs
+        words=words,
+        configs=configs,
+        query_vector=query_vector,
+        model_id=model_id,
+        filters=filters,
+        strategy=strategy,
+        **inputs,
     )

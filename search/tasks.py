@@ -33,20 +33,25 @@ def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
     try:
         model_id = get_encoder().model_id
     except EncoderUnavailable as exc:
-        logger.warning("Photos imported but not embedded (search by looks is off until the model is available): %s "
-                       "Then run: python manage.py embed_photos", exc)
+        logger.warning(
+            "Photos imported but not embedded (search by looks is off until the model is available): %s "
+            "Then run: python manage.py embed_photos",
+            exc,
+        )
         summary = {"model": None, "photos": 0, "batches": 0}
     else:
         ids = list(photos_pending_embedding(model_id=model_id, profile_ids=profile_ids).values_list("id", flat=True))
-        batches = [ids[start:start + size] for start in range(0, len(ids), size)]
+        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
         for batch in batches:
             embed_batch_task.delay(batch)
         summary = {"model": model_id, "photos": len(ids), "batches": len(batches)}
     engine_id = get_ocr_engine().engine_id
     if engine_id:
-        ids = list(photos_pending_text_reading(engine_id=engine_id, profile_ids=profile_ids).values_list("id", flat=True))
+        ids = list(
+            photos_pending_text_reading(engine_id=engine_id, profile_ids=profile_ids).values_list("id", flat=True)
+        )
         for start in range(0, len(ids), size):
-            read_text_batch_task.delay(ids[start:start + size])
+            read_text_batch_task.delay(ids[start : start + size])
         summary.update(ocr=engine_id, ocr_photos=len(ids))
     return summary
 

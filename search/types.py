@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from photosearch.errors import InvalidInput, StateConflict
-
 from profiles.models import Photo
 
 
@@ -42,11 +41,18 @@ class SearchFilters:
     has_image_text: bool | None = None  # True: only photos with words read in the image; False: only without
 
     def __bool__(self) -> bool:
-        return bool(self.profile_ids or self.country_codes or self.cities or self.regions or self.hashtags
-                    or self.people) or any(
+        return bool(
+            self.profile_ids or self.country_codes or self.cities or self.regions or self.hashtags or self.people
+        ) or any(
             value is not None
-            for value in (self.taken_from, self.taken_to, self.media_type, self.has_text, self.near,
-                          self.has_image_text)
+            for value in (
+                self.taken_from,
+                self.taken_to,
+                self.media_type,
+                self.has_text,
+                self.near,
+                self.has_image_text,
+            )
         )
 
 

@@ -26,8 +26,8 @@ from profiles.selectors import (
     profile_list_with_counts,
     profile_list_with_last_import,
 )
-from search.ml.encoders import encoder_unavailable_reason
 from search.inputs import offset_parse, search_filters_parse, sort_parse
+from search.ml.encoders import encoder_unavailable_reason
 from search.query.parser import KINDS
 from search.selectors import (
     SORTS,
@@ -96,21 +96,38 @@ class SearchParams:
     @classmethod
     def from_data(cls, data: QueryDict) -> SearchParams:
         return cls(
-            query=data.get("q", ""), profile=data.get("profile", "").strip(), taken_from=data.get("from", "").strip(),
+            query=data.get("q", ""),
+            profile=data.get("profile", "").strip(),
+            taken_from=data.get("from", "").strip(),
             # "media" is the form's older name of media_type (bookmarked searches)
-            taken_to=data.get("to", "").strip(), media=data.get("media_type", data.get("media", "")),
-            has_text=data.get("has_text", ""), plain=data.get("plain", "").strip(),
+            taken_to=data.get("to", "").strip(),
+            media=data.get("media_type", data.get("media", "")),
+            has_text=data.get("has_text", ""),
+            plain=data.get("plain", "").strip(),
             country=data.get("country", "").strip(),
-            city=data.get("city", "").strip(), near=data.get("near", "").strip(),
-            sort=data.get("sort") or "relevance", words=data.get("words", ""), offset=data.get("offset") or "0",
+            city=data.get("city", "").strip(),
+            near=data.get("near", "").strip(),
+            sort=data.get("sort") or "relevance",
+            words=data.get("words", ""),
+            offset=data.get("offset") or "0",
         )
 
     @property
     def set_count(self) -> int:
         """How many of the form's filters (sort and match included) differ from their defaults: a phone's page opens
         its Filters disclosure when any does, so what narrows the results stays in sight."""
-        chosen = (self.profile, self.taken_from, self.taken_to, self.media, self.has_text, self.country, self.city,
-                  self.near, self.words, self.sort != "relevance")
+        chosen = (
+            self.profile,
+            self.taken_from,
+            self.taken_to,
+            self.media,
+            self.has_text,
+            self.country,
+            self.city,
+            self.near,
+            self.words,
+            self.sort != "relevance",
+        )
         return sum(1 for value in chosen if value)
 
 
@@ -124,18 +141,34 @@ def search_page(request: HttpRequest) -> HttpResponse:
         filters, sort, offset = _filters(params=params), _sort(params=params), _offset(params=params)
         if params.query.strip():
             plain = frozenset(kind for kind in params.plain.split(",") if kind in KINDS)
-            result = photo_search(query=params.query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset,
-                                  ranking=RankingOptions(words=params.words or None), plain=plain)
-            context.update(result=result, shown_from=offset + 1, shown_to=offset + len(result.hits),
-                           chips=_chips(request=request, parts=result.understood, plain=plain),
-                           browsing=result.description == "")
+            result = photo_search(
+                query=params.query,
+                filters=filters,
+                sort=sort,
+                limit=PAGE_SIZE,
+                offset=offset,
+                ranking=RankingOptions(words=params.words or None),
+                plain=plain,
+            )
+            context.update(
+                result=result,
+                shown_from=offset + 1,
+                shown_to=offset + len(result.hits),
+                chips=_chips(request=request, parts=result.understood, plain=plain),
+                browsing=result.description == "",
+            )
         else:
             # No words: browse what passes the filters (the profiles page's links), or with none the whole library
             # (the home page's recent photos), newest first. An empty library keeps its hint of how to import.
             result = photo_browse(filters=filters, sort=sort, limit=PAGE_SIZE, offset=offset)
             if filters or result.hits:
-                context.update(result=result, browsing=True, home=not filters, shown_from=offset + 1,
-                               shown_to=offset + len(result.hits))
+                context.update(
+                    result=result,
+                    browsing=True,
+                    home=not filters,
+                    shown_from=offset + 1,
+                    shown_to=offset + len(result.hits),
+                )
     except InvalidQuery as exc:
         context["error"], status = exc.labelled, 400
     return render(request, "search/index.html", context, status=status)
@@ -151,7 +184,7 @@ def search_by_image_page(request: HttpRequest) -> HttpResponse:
     context.update(by_image=True, upload_name=upload.name if upload else "")
     try:
         context["result"] = photo_search_by_image(
-            data=_upload_bytes(upload), filters=_filters(params=params), sort=_sort(params=params), limit=PAGE_SIZE,
+            data=_upload_bytes(upload), filters=_filters(params=params), sort=_sort(params=params), limit=PAGE_SIZE
         )
     except InvalidQuery as exc:
         context["error"], status = exc.labelled, 400
@@ -195,7 +228,8 @@ def _form_lists(*, country: str, using: str) -> dict:
         "countries": countries,
         # Towns to suggest: those of the chosen country (every town of a big library would make a long page).
         "cities": [city for _, city in place_cities(country_codes=(country,), using=using)]
-        if country in dict(countries) else [],
+        if country in dict(countries)
+        else [],
     }
 
 
@@ -232,14 +266,29 @@ def image_formats_label() -> str:
 
 def _filters(*, params: SearchParams) -> SearchFilters:
     """The selector's filters (the API's parser: the same mistake gets the same message on both)."""
-    return search_filters_parse({
-        "profile": params.profile, "from": params.taken_from, "to": params.taken_to, "media_type": params.media,
-        "has_text": params.has_text, "country": params.country, "city": params.city, "near": params.near,
-    })
+    return search_filters_parse(
+        {
+            "profile": params.profile,
+            "from": params.taken_from,
+            "to": params.taken_to,
+            "media_type": params.media,
+            "has_text": params.has_text,
+            "country": params.country,
+            "city": params.city,
+            "near": params.near,
+        }
+    )
 
 
-CHIP_LABELS = {"date": "date", "place": "place", "profile": "profile", "person": "person", "hashtag": "hashtag",
-               "media_type": "type", "has_text": "text in the photo"}
+CHIP_LABELS = {
+    "date": "date",
+    "place": "place",
+    "profile": "profile",
+    "person": "person",
+    "hashtag": "hashtag",
+    "media_type": "type",
+    "has_text": "text in the photo",
+}
 
 
 def _chips(*, request: HttpRequest, parts, plain: frozenset[str]) -> list[dict]:
@@ -250,8 +299,15 @@ def _chips(*, request: HttpRequest, parts, plain: frozenset[str]) -> list[dict]:
         undo = request.GET.copy()
         undo["plain"] = ",".join(sorted(plain | {part.kind}))
         undo.pop("offset", None)
-        chips.append({"kind": part.kind, "label": CHIP_LABELS.get(part.kind, part.kind), "text": part.text,
-                      "value": _chip_value(part), "undo_url": f"?{undo.urlencode()}"})
+        chips.append(
+            {
+                "kind": part.kind,
+                "label": CHIP_LABELS.get(part.kind, part.kind),
+                "text": part.text,
+                "value": _chip_value(part),
+                "undo_url": f"?{undo.urlencode()}",
+            }
+        )
     return chips
 
 
@@ -262,8 +318,11 @@ def _chip_value(part) -> str:
             return str(first.year) if first.year == last.year else f"{first.year}–{last.year}"
         if first == last:
             return f"{first.day} {first:%B %Y}"
-        if first.day == 1 and (last + timedelta(days=1)).day == 1 and (first.year, first.month) == (last.year,
-                                                                                                   last.month):
+        if (
+            first.day == 1
+            and (last + timedelta(days=1)).day == 1
+            and (first.year, first.month) == (last.year, last.month)
+        ):
             return f"{first:%B %Y}"
         return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
     if part.kind == "place" and part.place is not None:

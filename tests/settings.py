@@ -22,6 +22,6 @@ os.environ["PHOTOSEARCH_OCR"] = "none"
 # Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from photosearch.settings import *  # noqa: E402,F403
+from photosearch.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -73,8 +73,9 @@ class StreamingPair:
         return self.url(STANDBY_PORT)
 
     def connect(self, port: int, *, database: str = DATABASE) -> psycopg.Connection:
-        return psycopg.connect(host=str(self.root), port=port, user="postgres", dbname=database, autocommit=True,
-                               connect_timeout=5)
+        return psycopg.connect(
+            host=str(self.root), port=port, user="postgres", dbname=database, autocommit=True, connect_timeout=5
+        )
 
     def log(self, which: str) -> str:
         """The server log of ``primary`` or ``standby`` so far."""
@@ -94,15 +95,31 @@ class StreamingPair:
         self.start_server("primary")
         with self.connect(PRIMARY_PORT, database="postgres") as conn:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        self._run("pg_basebackup", "-h", str(self.root), "-p", str(PRIMARY_PORT), "-U", "postgres",
-                  "-D", str(self.standby), "-R", "-X", "stream", "-c", "fast", "--no-sync")
+        self._run(
+            "pg_basebackup",
+            "-h",
+            str(self.root),
+            "-p",
+            str(PRIMARY_PORT),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.standby),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+        )
         self._configure(self.standby, STANDBY_PORT)
         self.start_server("standby")
 
     def start_server(self, which: str) -> None:
         """Start ``primary`` or ``standby`` and wait until it accepts connections."""
-        self._run("pg_ctl", "-w", "-t", "30", "-D", str(self.root / which), "-l", str(self.root / f"{which}.log"),
-                  "start")
+        self._run(
+            "pg_ctl", "-w", "-t", "30", "-D", str(self.root / which), "-l", str(self.root / f"{which}.log"), "start"
+        )
 
     def stop_server(self, which: str, *, mode: str = "fast") -> None:
         """Stop ``primary`` or ``standby`` (``fast``: disconnect clients and shut down cleanly)."""
@@ -141,8 +158,9 @@ class StreamingPair:
             conf.write("\n# tests/standby.py\n" + "".join(f"{name} = {value}\n" for name, value in lines.items()))
 
     def _run(self, command: str, *args: str) -> None:
-        result = subprocess.run([str(pg_bin() / command), *args], user=self.user, cwd=self.root,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(pg_bin() / command), *args], user=self.user, cwd=self.root, capture_output=True, text=True, timeout=60
+        )
         if result.returncode:
             raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout, result.stderr)
 

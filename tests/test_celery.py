@@ -56,15 +56,33 @@ class Workers:
             self.env["DATABASE_URL"] = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
         # Not the current app: shared tasks queued later in this process (eager, no broker) must stay in-process.
         self.client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
-        self.client.conf.broker_transport_options = {"visibility_timeout": int(env.get(
-            "PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", 3600))}
+        self.client.conf.broker_transport_options = {
+            "visibility_timeout": int(env.get("PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", 3600))
+        }
         self.processes: list[subprocess.Popen] = []
 
     def start(self) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "photosearch", "worker", "--pool=solo", "-Q", self.queue,
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "photosearch",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                self.queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.processes.append(process)
         return process
@@ -114,8 +132,13 @@ def test_a_real_worker_embeds_through_redis(photo_folder, media_root, encoder):
 def test_a_worker_killed_mid_batch_loses_nothing_and_the_batch_is_redone(photo_folder, media_root):
     folder_import(path=photo_folder({f"{i:02}.jpg": i for i in range(40)}), profile_name="p")
     # ViT-B-32 (random weights: same FLOPs) on CPU is slow enough to be killed in the middle of the batch.
-    workers = Workers(media_root, PHOTOSEARCH_CLIP_MODEL="ViT-B-32", PHOTOSEARCH_EMBED_BATCH_SIZE="2",
-                      PHOTOSEARCH_CAPTIONER="none", PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT="3")
+    workers = Workers(
+        media_root,
+        PHOTOSEARCH_CLIP_MODEL="ViT-B-32",
+        PHOTOSEARCH_EMBED_BATCH_SIZE="2",
+        PHOTOSEARCH_CAPTIONER="none",
+        PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT="3",
+    )
     ids = list(Photo.objects.values_list("id", flat=True))
     first = workers.start()
     try:

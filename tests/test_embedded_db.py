@@ -50,13 +50,24 @@ class User:
 
     def __init__(self, data_dir: Path, *args: str, code: str = USER):
         env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-        env.update(DJANGO_SETTINGS_MODULE="photosearch.settings", PHOTOSEARCH_DATA_DIR=str(data_dir),
-                   PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS="128MB", PYTHONUNBUFFERED="1")
+        env.update(
+            DJANGO_SETTINGS_MODULE="photosearch.settings",
+            PHOTOSEARCH_DATA_DIR=str(data_dir),
+            PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS="128MB",
+            PYTHONUNBUFFERED="1",
+        )
         # The data dir in the command line marks the process (and any child it forks) for the finalizer.
         command = args or ("shell", "-c", f"# {data_dir}\n{code}")
-        self.process = subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        preexec_fn=_interruptible)
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_interruptible,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()

@@ -45,8 +45,9 @@ def test_the_embedded_servers_shared_buffers_are_a_size_or_auto():
 def test_replica_urls_become_mirrored_replica_aliases_with_a_short_connect_timeout():
     from photosearch.settings import _replica_databases
 
-    replicas = _replica_databases(["postgres://u@r1/photos", "postgres://u@r2/photos?connect_timeout=9"],
-                                  primary_url="postgres://u@p/photos")
+    replicas = _replica_databases(
+        ["postgres://u@r1/photos", "postgres://u@r2/photos?connect_timeout=9"], primary_url="postgres://u@p/photos"
+    )
 
     assert list(replicas) == ["replica1", "replica2"]
     assert replicas["replica1"]["HOST"] == "r1" and replicas["replica1"]["REPLICA"] is True

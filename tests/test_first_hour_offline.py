@@ -16,6 +16,7 @@ import pytest
 import requests
 from django.core.management import call_command
 from PIL import Image, ImageDraw, ImageFont
+
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,21 +35,32 @@ def data_dir():
 
 def _env(data_dir: Path, **extra) -> dict:
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update({"DJANGO_SETTINGS_MODULE": "photosearch.settings", "PHOTOSEARCH_DATA_DIR": str(data_dir),
-                "PHOTOSEARCH_OCR": "none", **extra})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "photosearch.settings",
+            "PHOTOSEARCH_DATA_DIR": str(data_dir),
+            "PHOTOSEARCH_OCR": "none",
+            **extra,
+        }
+    )
     return env
 
 
 def _run(*args, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _offline_hub(tmp_path: Path) -> dict:
     """The default model with its hub out of reach, the way an air-gapped machine sees it: an empty model cache and
     the hub client offline (it fails at once instead of trying the network)."""
-    return {"PHOTOSEARCH_CLIP_MODEL": "ViT-B-32", "PHOTOSEARCH_CLIP_PRETRAINED": "laion2b_s34b_b79k",
-            "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    return {
+        "PHOTOSEARCH_CLIP_MODEL": "ViT-B-32",
+        "PHOTOSEARCH_CLIP_PRETRAINED": "laion2b_s34b_b79k",
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+    }
 
 
 def _sign(path: Path, text: str) -> None:
@@ -85,15 +97,26 @@ def test_without_the_model_quickstart_reads_the_words_and_serves_search_by_words
     assert "Traceback" not in done.stderr and "ERROR root" not in done.stderr
     assert "Failed to download" not in done.stderr
     # One sentence that names every way out.
-    for way in ("connect to the model hub once", "PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file",
-                f"to {tmp_path / 'hf' / 'hub'}", "PHOTOSEARCH_CLIP_PRETRAINED=none", "python manage.py embed_photos"):
+    for way in (
+        "connect to the model hub once",
+        "PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file",
+        f"to {tmp_path / 'hf' / 'hub'}",
+        "PHOTOSEARCH_CLIP_PRETRAINED=none",
+        "python manage.py embed_photos",
+    ):
         assert way in done.stderr, way
     assert NOTICE in done.stderr
 
     # Serving: the page and the API find the photo by the words read in it, and the page says once why looks are off.
     port = free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "quickstart", str(folder), "--addrport", f"127.0.0.1:{port}"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "quickstart", str(folder), "--addrport", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/", server)
         page = requests.get(f"http://127.0.0.1:{port}/", params={"q": "lighthouse"}, timeout=60)
@@ -135,8 +158,12 @@ def test_the_weights_arriving_later_are_used_by_the_next_embed_photos(tmp_path, 
 
 def test_an_import_without_a_broker_logs_nothing_of_celerys(data_dir, photo_folder):
     # The import queues its photos for embedding; with no broker the task runs in-process (eager mode).
-    env = _env(data_dir, PHOTOSEARCH_CLIP_MODEL="photosearch-tiny", PHOTOSEARCH_CLIP_PRETRAINED="none",
-               PHOTOSEARCH_AUTO_EMBED="true")
+    env = _env(
+        data_dir,
+        PHOTOSEARCH_CLIP_MODEL="photosearch-tiny",
+        PHOTOSEARCH_CLIP_PRETRAINED="none",
+        PHOTOSEARCH_AUTO_EMBED="true",
+    )
     assert _run("migrate", env=env).returncode == 0
 
     done = _run("import_folder", str(photo_folder({"a.jpg": 1})), "--profile", "p", env=env)
@@ -144,16 +171,27 @@ def test_an_import_without_a_broker_logs_nothing_of_celerys(data_dir, photo_fold
     assert done.returncode == 0, done.stderr[-3000:]
     assert "p: 1 imported" in done.stdout
     assert "kombu" not in done.stderr and "No hostname was supplied" not in done.stderr
-    embedded = _run("shell", "-c", "from profiles.models import Photo; "
-                    "print(Photo.objects.filter(embedding__isnull=False).count())", env=env)
+    embedded = _run(
+        "shell",
+        "-c",
+        "from profiles.models import Photo; print(Photo.objects.filter(embedding__isnull=False).count())",
+        env=env,
+    )
     assert embedded.stdout.split()[-1] == "1"
 
 
 def test_a_process_joining_the_running_embedded_server_does_not_say_it_starts_it(data_dir):
     env = _env(data_dir)
     hold = "from django.db import connection; connection.ensure_connection(); print('up', flush=True); input()"
-    first = subprocess.Popen([sys.executable, "manage.py", "shell", "--no-imports", "-c", hold], cwd=ROOT, env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", hold],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert first.stdout.readline().strip() == "up"
         joiner = _run("shell", "-c", "from django.db import connection; connection.ensure_connection()", env=env)
@@ -214,5 +252,7 @@ def test_an_import_without_the_model_still_has_the_words_read(tmp_path, settings
     photo = Photo.objects.get()
     assert photo.embedding is None and photo.ocr_engine == get_ocr_engine().engine_id
     assert "HARBOUR" in photo.ocr_text.upper()
-    assert any("not embedded" in record.getMessage() and "PHOTOSEARCH_CLIP_PRETRAINED" in record.getMessage()
-               for record in caplog.records)
+    assert any(
+        "not embedded" in record.getMessage() and "PHOTOSEARCH_CLIP_PRETRAINED" in record.getMessage()
+        for record in caplog.records
+    )

@@ -47,8 +47,10 @@ def test_no_profiles_module_imports_search():
 
 
 def test_no_product_module_imports_the_benchmarks():
-    offenders = {name: sorted(i for i in imports_of(path) if i == "bench" or i.startswith("bench."))
-                 for name, path in product_modules().items()}
+    offenders = {
+        name: sorted(i for i in imports_of(path) if i == "bench" or i.startswith("bench."))
+        for name, path in product_modules().items()
+    }
     assert {name: found for name, found in offenders.items() if found} == {}
 
 
@@ -61,9 +63,13 @@ def test_the_only_import_loops_are_services_and_their_tasks():
     modules = product_modules()
     graph = {name: {i for i in imports_of(path) if i in modules and i != name} for name, path in modules.items()}
     loops = {frozenset(component) for component in _strongly_connected(graph) if len(component) > 1}
+
     def allowed(loop: frozenset[str]) -> bool:  # an app's tasks and the services they queue
-        return any(f"{app}.tasks" in loop and all(name == f"{app}.tasks" or name.startswith(f"{app}.services")
-                                                   for name in loop) for app in ("profiles", "search"))
+        return any(
+            f"{app}.tasks" in loop
+            and all(name == f"{app}.tasks" or name.startswith(f"{app}.services") for name in loop)
+            for app in ("profiles", "search")
+        )
 
     assert [sorted(loop) for loop in loops if not allowed(loop)] == []
 

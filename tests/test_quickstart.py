@@ -20,8 +20,13 @@ def _manage(*args, data_dir: Path, extra_env: dict | None = None, **kwargs):
         **(extra_env or {}),
     )
     return subprocess.Popen(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
     )
 
 
@@ -59,7 +64,8 @@ def test_quickstart_on_a_fresh_data_dir_indexes_a_folder(photo_folder, tmp_path)
 
     # The server's own settings (photosearch.conf) apply when it starts again.
     show = "from django.db import connection; c = connection.cursor(); c.execute('SHOW shared_buffers'); print(c.fetchone()[0])"
-    out = _finish(_manage("shell", "-c", show, data_dir=data_dir,
-                          extra_env={"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS": "160MB"}))
+    out = _finish(
+        _manage("shell", "-c", show, data_dir=data_dir, extra_env={"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS": "160MB"})
+    )
     assert out.split()[-1] == "160MB"
     assert (data_dir / "pgdata" / "postgresql.conf").read_text().count("include_if_exists = 'photosearch.conf'") == 1

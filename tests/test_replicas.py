@@ -46,12 +46,19 @@ class Child:
     def __init__(self, env: dict[str, str], log: Path):
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "shell", "--no-imports", "-c", CHILD], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"),
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", CHILD],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
         )
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [self.lines.put(line[2:]) for line in self.process.stdout
-                                         if line.startswith("= ")], daemon=True).start()
+        threading.Thread(
+            target=lambda: [self.lines.put(line[2:]) for line in self.process.stdout if line.startswith("= ")],
+            daemon=True,
+        ).start()
 
     def ask(self, command: str):
         self.process.stdin.write(command + "\n")
@@ -79,8 +86,9 @@ def pair():
 
 
 def _manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,
-                            capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True, capture_output=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -114,7 +122,7 @@ def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_stand
     # Migrations and the import run with the replica configured: both write, and a standby refuses writes.
     _manage("migrate", "--no-input", env=env)
     assert "2 imported" in _manage("import_folder", str(folder), "--profile", "trip", env=env)
-    assert "INSERT INTO \"profiles_photo\"" in pair.log("primary")
+    assert 'INSERT INTO "profiles_photo"' in pair.log("primary")
     pair.wait_replayed()
     with pair.connect(STANDBY_PORT) as standby:
         assert standby.execute("SELECT pg_is_in_recovery(), count(*) FROM profiles_photo").fetchone() == (True, 2)
@@ -131,11 +139,15 @@ def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_stand
             assert word in pair.log("standby")
         # No search reached the primary: it was asked once only, whether the replica is its standby (its system
         # identifier), besides that connection's own set-up.
-        asked = [line.split("statement: ", 1)[1] for line in pair.log("primary")[len(primary_log):].splitlines()
-                 if "statement: " in line]
+        asked = [
+            line.split("statement: ", 1)[1]
+            for line in pair.log("primary")[len(primary_log) :].splitlines()
+            if "statement: " in line
+        ]
         assert any("pg_control_system()" in statement for statement in asked), asked
-        assert not any(word in statement for statement in asked
-                       for word in ("FROM profiles_", "kestrel", "osprey", "bittern")), "\n".join(asked)
+        assert not any(
+            word in statement for statement in asked for word in ("FROM profiles_", "kestrel", "osprey", "bittern")
+        ), "\n".join(asked)
 
         pair.stop_server("standby")
         # Its open connection breaks under the next read: the selector reads the primary instead.
@@ -161,8 +173,19 @@ def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_stand
 
 
 def test_bench_search_times_the_standby_against_the_primary(pair, tmp_path):
-    out = _manage("bench_search", "--photos", "200", "--profiles", "4", "--replica-searches", "5", "--warmup", "2",
-                  "--json", env=_env(pair, tmp_path / "data"))
+    out = _manage(
+        "bench_search",
+        "--photos",
+        "200",
+        "--profiles",
+        "4",
+        "--replica-searches",
+        "5",
+        "--warmup",
+        "2",
+        "--json",
+        env=_env(pair, tmp_path / "data"),
+    )
 
     figures = json.loads(out)
     assert figures["replica"] == "replica1" and figures["replica_searches"] == 5

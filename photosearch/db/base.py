@@ -16,8 +16,9 @@ from photosearch.embedded_db import create_database, embedded_server
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self):
-        server = embedded_server(Path(self.settings_dict["EMBEDDED_DATA_DIR"]),
-                                 self.settings_dict.get("EMBEDDED_SERVER_SETTINGS"))
+        server = embedded_server(
+            Path(self.settings_dict["EMBEDDED_DATA_DIR"]), self.settings_dict.get("EMBEDDED_SERVER_SETTINGS")
+        )
         params = super().get_connection_params()
         params.update(host=server.socket_dir, port=server.port, user=server.user)
         return params
@@ -29,7 +30,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # First run on a fresh data dir: the server exists but our database does not yet.
             if "does not exist" not in str(exc) or conn_params.get("dbname") in (None, "postgres"):
                 raise
-            server = embedded_server(Path(self.settings_dict["EMBEDDED_DATA_DIR"]),
-                                 self.settings_dict.get("EMBEDDED_SERVER_SETTINGS"))
+            server = embedded_server(
+                Path(self.settings_dict["EMBEDDED_DATA_DIR"]), self.settings_dict.get("EMBEDDED_SERVER_SETTINGS")
+            )
             create_database(server, conn_params["dbname"])
             return super().get_new_connection(conn_params)

@@ -44,8 +44,7 @@ _down: dict[str, float] = {}  # replica alias → monotonic time from which it i
 _verified: dict[str, float] = {}  # replica alias → monotonic time until which it counts as the primary's standby
 _primary_identity: list[tuple[float, tuple[int, str]]] = []  # (checked until, (system identifier, database))
 
-IDENTITY = ("SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), "
-            "current_database()")
+IDENTITY = "SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), current_database()"
 
 
 def replica_aliases() -> list[str]:
@@ -107,8 +106,13 @@ def replica_failed(alias: str, error: Exception) -> None:
         return
     first, retry = _mark_down(alias)
     if first:
-        logger.warning("A search read on read replica %s failed (%s): searches read the primary meanwhile, and it is "
-                       "tried again every %g s.", alias, _first_line(error), retry)
+        logger.warning(
+            "A search read on read replica %s failed (%s): searches read the primary meanwhile, and it is "
+            "tried again every %g s.",
+            alias,
+            _first_line(error),
+            retry,
+        )
 
 
 def replica_down(alias: str, error: Exception) -> None:
@@ -117,8 +121,13 @@ def replica_down(alias: str, error: Exception) -> None:
     first, retry = _mark_down(alias)
     reason = _first_line(error)
     if first:
-        logger.warning("Read replica %s does not answer (%s): searches read the primary meanwhile, and it is tried "
-                       "again every %g s.", alias, reason, retry)
+        logger.warning(
+            "Read replica %s does not answer (%s): searches read the primary meanwhile, and it is tried "
+            "again every %g s.",
+            alias,
+            reason,
+            retry,
+        )
     else:
         logger.debug("Read replica %s still does not answer (%s).", alias, reason)
 
@@ -128,8 +137,13 @@ def replica_rejected(alias: str, reason: str) -> None:
     (``reason`` says how): a warning the first time, quiet while it stays so."""
     first, retry = _mark_down(alias)
     if first:
-        logger.warning("Read replica %s is not a standby of the primary (%s): searches read the primary, and it is "
-                       "checked again every %g s. Check DATABASE_REPLICA_URLS.", alias, reason, retry)
+        logger.warning(
+            "Read replica %s is not a standby of the primary (%s): searches read the primary, and it is "
+            "checked again every %g s. Check DATABASE_REPLICA_URLS.",
+            alias,
+            reason,
+            retry,
+        )
     else:
         logger.debug("Read replica %s is still not a standby of the primary (%s).", alias, reason)
 

@@ -26,8 +26,11 @@ def progress_stream(stderr: OutputWrapper):
 class ImportCommand(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
-        parser.add_argument("--no-embed", action="store_true",
-                            help="Do not queue the new photos for embedding (run embed_photos later).")
+        parser.add_argument(
+            "--no-embed",
+            action="store_true",
+            help="Do not queue the new photos for embedding (run embed_photos later).",
+        )
 
     def profile_for(self, *, kind: str, handle: str, options: dict[str, str]) -> Profile:
         """The ``kind`` profile ``handle`` with ``options`` checked by the source registry (the API's and the
@@ -41,20 +44,31 @@ class ImportCommand(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
 
-    def run_import(self, *, profile: Profile, job_options: dict, no_progress: bool = False, no_embed: bool = False,
-                   **_command_options) -> ImportJob:
+    def run_import(
+        self,
+        *,
+        profile: Profile,
+        job_options: dict,
+        no_progress: bool = False,
+        no_embed: bool = False,
+        **_command_options,
+    ) -> ImportJob:
         """Create and run an import job for ``profile``; print skipped items and a summary; CommandError on failure."""
         bar = None
 
         def on_start(total: int | None) -> None:
             nonlocal bar
-            bar = tqdm(total=total, unit="img", desc=f"Importing {profile.handle}", disable=no_progress or None,
-                       file=progress_stream(self.stderr))
+            bar = tqdm(
+                total=total,
+                unit="img",
+                desc=f"Importing {profile.handle}",
+                disable=no_progress or None,
+                file=progress_stream(self.stderr),
+            )
 
         job = import_job_create(profile=profile, options=job_options)
         try:
-            job = import_job_run(job_id=job.pk, on_start=on_start, on_item=lambda *_: bar.update(),
-                                 embed=not no_embed)
+            job = import_job_run(job_id=job.pk, on_start=on_start, on_item=lambda *_: bar.update(), embed=not no_embed)
         except (ImportBusy, ImportCancelled) as exc:
             # Cancelled: exit status 1 like any import that did not complete, so a script does not go on as if it
             # had; nothing is left to report (the job went with the profile).
@@ -62,8 +76,11 @@ class ImportCommand(BaseCommand):
         except SourceError as exc:
             job.refresh_from_db()
             self._report(job)
-            hint = " Progress is saved: rerun the same command to continue." if isinstance(
-                exc, (SourceRefused, SourceUnavailable)) else ""
+            hint = (
+                " Progress is saved: rerun the same command to continue."
+                if isinstance(exc, (SourceRefused, SourceUnavailable))
+                else ""
+            )
             raise CommandError(f"{exc}{hint}") from None
         finally:
             if bar is not None:

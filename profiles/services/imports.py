@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from photosearch.errors import StateConflict
-from profiles.fetch import FetchError, TransientFetchError
-from profiles.images import ImageRejected, sha256_hex
-from profiles.metadata import photo_metadata
 from profiles.models import ImportJob, Photo, Profile, SourceKind
 from profiles.selectors import import_job_running, import_lock_key, job_stop_kind, profile_source_options
-from profiles.signals import import_finished
-from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord, error_line
-from profiles.sources.registry import BuildContext, source_build, source_options_merged
-from profiles.thumbnails import (ThumbnailStoreError, image_checked, text_image_backfill, text_image_store,
-                                 thumbnail_release, thumbnail_store)
-from profiles.services.photos import (FAILED, IMPORTED, SKIPPED, UNCHANGED, UPDATED, ImportCancelled, _profile_gone,
-                                      records_ingest)
+from profiles.services.photos import ImportCancelled, _profile_gone, records_ingest
 from profiles.services.profiles import profile_get_or_create
+from profiles.signals import import_finished
+from profiles.sources.base import SkippedRecord, Source, SourceError, SourceNotFound, SourceRecord
+from profiles.sources.registry import BuildContext, source_build
+from profiles.thumbnails import thumbnail_release
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +121,9 @@ def import_job_run(
             if on_item is not None:
                 on_item(record, outcome, reason)
 
-        records_ingest(profile=job.profile, records=source.records(), read=source.read, on_item=item_done,
-                       renditions=renditions)
+        records_ingest(
+            profile=job.profile, records=source.records(), read=source.read, on_item=item_done, renditions=renditions
+        )
         progress.finish(ImportJob.Status.SUCCEEDED, "")  # in the try: the job may have gone in the last second
     except SourceError as exc:
         status = ImportJob.Status.FAILED if isinstance(exc, SourceNotFound) else ImportJob.Status.INTERRUPTED
@@ -157,8 +153,9 @@ def folder_import(
 ) -> ImportJob:
     """Import every image under ``path`` into the folder profile ``profile_name`` (created if missing), now."""
     path = Path(path).expanduser().resolve()
-    profile = profile_get_or_create(source_kind=SourceKind.FOLDER, handle=profile_name,
-                                    source_options={"path": str(path)})
+    profile = profile_get_or_create(
+        source_kind=SourceKind.FOLDER, handle=profile_name, source_options={"path": str(path)}
+    )
     job = import_job_create(profile=profile, options={"path": str(path)})
     return import_job_run(job_id=job.pk, on_start=on_start, on_item=on_item)
 
@@ -183,14 +180,13 @@ def _import_job_claim(job_id: int) -> ImportJob | None:
     try:
         with transaction.atomic():
             ImportJob.objects.filter(profile=job.profile, status=ImportJob.Status.RUNNING).exclude(pk=job_id).update(
-                status=ImportJob.Status.INTERRUPTED, finished_at=now,
+                status=ImportJob.Status.INTERRUPTED,
+                finished_at=now,
                 last_error="The process running this import stopped (killed or crashed); a later run continued it.",
             )
             claimed = ImportJob.objects.filter(
-                pk=job_id,
-                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING],
-            ).update(status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None,
-                     last_error="")
+                pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.INTERRUPTED, ImportJob.Status.RUNNING]
+            ).update(status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, last_error="")
     except BaseException:
         _import_lock_release(job.profile_id)
         raise
@@ -244,7 +240,8 @@ class _JobProgress:
         self.job.last_error = error
         # In the run's options (no column of its own): what stopped it decides what the pages advise.
         self.job.options = {k: v for k, v in self.job.options.items() if k != "stopped_by"} | (
-            {"stopped_by": stopped_by} if stopped_by else {})
+            {"stopped_by": stopped_by} if stopped_by else {}
+        )
         self.job.finished_at = timezone.now()
         self._write(force=True)
 
@@ -253,8 +250,20 @@ class _JobProgress:
             return
         self.last_write = time.monotonic()
         self.job.heartbeat_at = timezone.now()
-        fields = ("status", "total", "imported", "updated", "unchanged", "skipped", "failed", "problems",
-                  "last_error", "heartbeat_at", "finished_at", "options")
+        fields = (
+            "status",
+            "total",
+            "imported",
+            "updated",
+            "unchanged",
+            "skipped",
+            "failed",
+            "problems",
+            "last_error",
+            "heartbeat_at",
+            "finished_at",
+            "options",
+        )
         if not ImportJob.objects.filter(pk=self.job.pk).update(**{name: getattr(self.job, name) for name in fields}):
             # The row is gone: deleted with its profile (or alone) while the import ran.
             if Profile.objects.filter(pk=self.job.profile_id).exists():

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
-from photosearch.errors import StateConflict
 from profiles.fetch import FetchError, TransientFetchError
 from profiles.images import ImageRejected, sha256_hex
 from profiles.metadata import photo_metadata
-from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.selectors import import_job_running, import_lock_key, job_stop_kind, profile_source_options
-from profiles.signals import import_finished
-from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord, error_line
-from profiles.sources.registry import BuildContext, source_build, source_options_merged
-from profiles.thumbnails import (ThumbnailStoreError, image_checked, text_image_backfill, text_image_store,
-                                 thumbnail_release, thumbnail_store)
-
+from profiles.models import Photo, Profile
+from profiles.sources.base import SkippedRecord, SourceError, SourceRecord, error_line
+from profiles.thumbnails import (
+    ThumbnailStoreError,
+    image_checked,
+    text_image_backfill,
+    text_image_store,
+    thumbnail_release,
+    thumbnail_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +86,16 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditi
         except ThumbnailStoreError:
             thumbnail_release(image_fields["thumbnail"])
             raise
-    image_fields.update(content_hash=digest, embedding=None, embedding_model="", embedded_at=None, caption="",
-                        ocr_text="", ocr_engine="", ocr_at=None)
+    image_fields.update(
+        content_hash=digest,
+        embedding=None,
+        embedding_model="",
+        embedded_at=None,
+        caption="",
+        ocr_text="",
+        ocr_engine="",
+        ocr_at=None,
+    )
     old_files = (existing.thumbnail.name, existing.text_image.name) if existing is not None else ()
     new_files = (image_fields["thumbnail"], image_fields["text_image"])
     try:
@@ -147,8 +151,9 @@ def records_ingest(
             on_item(record, outcome, reason)
 
 
-def _record_ingest(*, profile: Profile, record: SourceRecord, read: Callable[[SourceRecord], bytes],
-                   renditions: set[str]) -> tuple[str, str]:
+def _record_ingest(
+    *, profile: Profile, record: SourceRecord, read: Callable[[SourceRecord], bytes], renditions: set[str]
+) -> tuple[str, str]:
     """The outcome of one record, and the reason when it was not stored: whatever fails, it is this record's."""
     stored: set[str] = set()
     try:

@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
-
-from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
-
-from photosearch.errors import StateConflict
-from profiles.fetch import FetchError, TransientFetchError
-from profiles.images import ImageRejected, sha256_hex
-from profiles.metadata import photo_metadata
-from profiles.models import ImportJob, Photo, Profile, SourceKind
-from profiles.selectors import import_job_running, import_lock_key, job_stop_kind, profile_source_options
-from profiles.signals import import_finished
-from profiles.sources.base import Source, SkippedRecord, SourceError, SourceNotFound, SourceRecord, error_line
-from profiles.sources.registry import BuildContext, source_build, source_options_merged
-from profiles.thumbnails import (ThumbnailStoreError, image_checked, text_image_backfill, text_image_store,
-                                 thumbnail_release, thumbnail_store)
+from profiles.models import Profile
+from profiles.sources.registry import source_options_merged
 
 
 def profile_get_or_create(

@@ -163,5 +163,7 @@ def path_outside_roots(path: Path, roots: Sequence[Path]) -> str | None:
     resolved = Path(os.path.realpath(Path(path).expanduser()))
     if any(resolved.is_relative_to(os.path.realpath(root)) for root in roots):
         return None
-    return (f"{path} is outside the folders this server imports from (PHOTOSEARCH_IMPORT_ROOTS: "
-            f"{', '.join(str(root) for root in roots)}).")
+    return (
+        f"{path} is outside the folders this server imports from (PHOTOSEARCH_IMPORT_ROOTS: "
+        f"{', '.join(str(root) for root in roots)})."
+    )

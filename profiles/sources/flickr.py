@@ -32,7 +32,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
@@ -55,8 +55,18 @@ MAX_PER_PAGE = 500  # Flickr's documented maximum for both list methods
 # the owner allows downloads) next; url_z (640) and url_m (500) exist for every photo, so small uploads still import.
 IMAGE_SIZES = ("url_l", "url_c", "url_o", "url_z", "url_m")
 EXTRAS = ",".join(
-    ("description", "license", "date_taken", "date_upload", "owner_name", "tags", "media", "path_alias", "geo",
-     *IMAGE_SIZES)
+    (
+        "description",
+        "license",
+        "date_taken",
+        "date_upload",
+        "owner_name",
+        "tags",
+        "media",
+        "path_alias",
+        "geo",
+        *IMAGE_SIZES,
+    )
 )
 # datetakengranularity → what extra["date_taken"] says (0, exact to the second, says nothing).
 DATE_GRANULARITY = {4: "month", 6: "year", 8: "circa"}
@@ -351,14 +361,14 @@ def _taken_at(photo: dict) -> tuple[datetime | None, str]:
     is used."""
     upload = _int(photo.get("dateupload"))
     try:
-        uploaded = datetime.fromtimestamp(upload, tz=timezone.utc) if upload else None
+        uploaded = datetime.fromtimestamp(upload, tz=UTC) if upload else None
     except (OverflowError, OSError, ValueError):  # a time past datetime's range: no date, the photo kept
         uploaded = None
     if str(photo.get("datetakenunknown") or "0") == "1":
         return uploaded, "unknown" if uploaded else ""
     raw = str(photo.get("datetaken") or "").strip()
     try:
-        taken = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)  # local time, read as UTC
+        taken = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)  # local time, read as UTC
     except ValueError:
         return uploaded, "unknown" if uploaded else ""  # missing or "0000-00-00 00:00:00"
     return taken, DATE_GRANULARITY.get(_int(photo.get("datetakengranularity")) or 0, "")

@@ -25,7 +25,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.utils import timezone as django_timezone
@@ -99,8 +99,11 @@ def iter_folder(root: Path) -> Iterator[SourceRecord | SkippedRecord]:
                 continue
             source_id = name_shown(path.relative_to(root).as_posix())
             if source_id in seen:
-                yield SkippedRecord(source_id, "another file's name reads the same once its non-UTF-8 bytes are "
-                                               "written as \\xNN; rename one of them")
+                yield SkippedRecord(
+                    source_id,
+                    "another file's name reads the same once its non-UTF-8 bytes are "
+                    "written as \\xNN; rename one of them",
+                )
                 continue
             seen.add(source_id)
             yield from records_isolated(source_id, lambda: [_file_record(path, root, source_id)])
@@ -109,8 +112,14 @@ def iter_folder(root: Path) -> Iterator[SourceRecord | SkippedRecord]:
 def _file_record(path: Path, root: Path, source_id: str) -> SourceRecord:
     text = _sidecar_text(path, root)
     taken_at, taken_at_source = file_name_date(path.stem)
-    return SourceRecord(source_id=source_id, image_path=path, taken_at=taken_at, taken_at_source=taken_at_source,
-                        text=text, hashtags=hashtags_in(text))
+    return SourceRecord(
+        source_id=source_id,
+        image_path=path,
+        taken_at=taken_at,
+        taken_at_source=taken_at_source,
+        text=text,
+        hashtags=hashtags_in(text),
+    )
 
 
 def _sidecar_text(image: Path, root: Path) -> str:
@@ -121,8 +130,9 @@ def _sidecar_text(image: Path, root: Path) -> str:
         if not os.path.lexists(candidate):
             continue
         if not inside(candidate, root):
-            logger.warning("Ignored sidecar %r: a link that leads outside the imported folder.",
-                           str(candidate.relative_to(root)))
+            logger.warning(
+                "Ignored sidecar %r: a link that leads outside the imported folder.", str(candidate.relative_to(root))
+            )
             continue
         try:
             data = read_regular_file(candidate, max_bytes=SIDECAR_MAX_BYTES)
@@ -150,7 +160,7 @@ def file_name_date(stem: str) -> tuple[datetime | None, str]:
     else:
         return None, ""
     try:
-        moment = datetime(*(int(part) for part in parts), tzinfo=zone).astimezone(timezone.utc)
+        moment = datetime(*(int(part) for part in parts), tzinfo=zone).astimezone(UTC)
     except ValueError:  # 2019-13-45: digits that only look like a date
         return None, ""
     return (moment, "file_name") if date_plausible(moment) else (None, "")
@@ -160,6 +170,6 @@ def instaloader_stamp_date(stamp: str) -> datetime | None:
     """The UTC moment of instaloader's ``2019-07-14_10-00-00`` (without ``_UTC``); None when it is no real date
     (``2019-02-30``) or not a plausible one (``0001-01-01``, ``9999-12-31``)."""
     try:
-        return date_plausible(datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S").replace(tzinfo=timezone.utc))
+        return date_plausible(datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S").replace(tzinfo=UTC))
     except ValueError:
         return None

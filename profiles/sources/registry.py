@@ -123,7 +123,9 @@ def _flickr(context: BuildContext) -> Source:
     from profiles.sources.flickr import FlickrSource
 
     return FlickrSource(
-        album=context.options.get("album"), user=context.options.get("user"), api_key=settings.FLICKR_API_KEY,
+        album=context.options.get("album"),
+        user=context.options.get("user"),
+        api_key=settings.FLICKR_API_KEY,
         api_url=settings.FLICKR_API_URL,
     )
 
@@ -181,14 +183,32 @@ SOURCE_KINDS: dict[str, SourceKindSpec] = {
     for spec in (
         SourceKindSpec(
             kind="folder",
-            options=(SourceOption("path", "folder_path", "Folder", "absolute path of the folder, on the server.",
-                                  existing_folder, required=True, server_path=True),),
+            options=(
+                SourceOption(
+                    "path",
+                    "folder_path",
+                    "Folder",
+                    "absolute path of the folder, on the server.",
+                    existing_folder,
+                    required=True,
+                    server_path=True,
+                ),
+            ),
             build=_folder,
         ),
         SourceKindSpec(
             kind="urls",
-            options=(SourceOption("file", "url_file", "URL list", "absolute path of the URL list (JSON or text), on "
-                                  "the server.", existing_file, required=True, server_path=True),),
+            options=(
+                SourceOption(
+                    "file",
+                    "url_file",
+                    "URL list",
+                    "absolute path of the URL list (JSON or text), on the server.",
+                    existing_file,
+                    required=True,
+                    server_path=True,
+                ),
+            ),
             build=_urls,
         ),
         SourceKindSpec(
@@ -204,17 +224,38 @@ SOURCE_KINDS: dict[str, SourceKindSpec] = {
         SourceKindSpec(
             kind="instagram",
             options=(
-                SourceOption("session_file", "instagram_session_file", "Instagram session file",
-                             "an instaloader session file on the server; or `login`.", existing_file,
-                             server_path=True),
-                SourceOption("login", "instagram_login", "Instagram login",
-                             "the account whose `instaloader --login` session to use.", instagram_username),
-                SourceOption("cookies_file", "instagram_cookies_file", "Browser cookies file",
-                             "a cookies.txt exported from a logged-in browser, on the server.", existing_file,
-                             server_path=True),
-                SourceOption("from_dir", "instagram_from_dir", "Download folder (offline)",
-                             "a folder the instaloader command wrote, on the server: imported offline, never online; "
-                             "or a way to log in.", existing_folder, server_path=True),
+                SourceOption(
+                    "session_file",
+                    "instagram_session_file",
+                    "Instagram session file",
+                    "an instaloader session file on the server; or `login`.",
+                    existing_file,
+                    server_path=True,
+                ),
+                SourceOption(
+                    "login",
+                    "instagram_login",
+                    "Instagram login",
+                    "the account whose `instaloader --login` session to use.",
+                    instagram_username,
+                ),
+                SourceOption(
+                    "cookies_file",
+                    "instagram_cookies_file",
+                    "Browser cookies file",
+                    "a cookies.txt exported from a logged-in browser, on the server.",
+                    existing_file,
+                    server_path=True,
+                ),
+                SourceOption(
+                    "from_dir",
+                    "instagram_from_dir",
+                    "Download folder (offline)",
+                    "a folder the instaloader command wrote, on the server: imported offline, never online; "
+                    "or a way to log in.",
+                    existing_folder,
+                    server_path=True,
+                ),
             ),
             build=_instagram,
             rules=_instagram_rules,
@@ -243,8 +284,9 @@ def source_options_check(*, kind: str, options: Mapping[str, str]) -> dict[str, 
                 cleaned[option.name] = option.check(str(options[option.name]))
             except ValueError as exc:
                 errors[option.name] = [str(exc)]
-    for name, messages in spec.rules({name: value for name, value in options.items()
-                                      if name in spec.option_names}).items():
+    for name, messages in spec.rules(
+        {name: value for name, value in options.items() if name in spec.option_names}
+    ).items():
         errors.setdefault(name, []).extend(messages)
     if errors:
         raise SourceOptionsInvalid(errors)

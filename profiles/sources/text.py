@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TEXT_MAX_CHARS = 50_000  # post caption, title + description, sidecar text
@@ -36,7 +36,7 @@ HANDLE_MAX_CHARS = 60  # Instagram's limit is 30, Flickr's path alias 40
 PEOPLE_MAX = 100  # Instagram tags at most 20 accounts per image and mentions are capped at 20 per caption
 # No photograph is older than Niépce's (1826/27); a date before it, or after tomorrow, is a wrong clock, a placeholder
 # (0001-01-01, 9999-12-31) or junk, and one near datetime's limits breaks every conversion to a local time zone.
-EARLIEST_PHOTO = datetime(1826, 1, 1, tzinfo=timezone.utc)
+EARLIEST_PHOTO = datetime(1826, 1, 1, tzinfo=UTC)
 
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -65,8 +65,8 @@ def date_plausible(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     try:
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-        latest = datetime.now(timezone.utc) + timedelta(days=1)
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        latest = datetime.now(UTC) + timedelta(days=1)
         return moment if EARLIEST_PHOTO <= moment <= latest else None
     except (OverflowError, ValueError):  # a zone whose offset takes the moment past datetime's range
         return None
@@ -118,7 +118,8 @@ def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
         "source_id": id_clean(fields["source_id"]),
         "image_url": id_clean(fields["image_url"]),
         # A link cut short would lead elsewhere: one too long for the column is dropped.
-        "permalink": permalink if len(permalink := text_clean(fields["permalink"], max_chars=10**9)) <= LINK_MAX_CHARS
+        "permalink": permalink
+        if len(permalink := text_clean(fields["permalink"], max_chars=10**9)) <= LINK_MAX_CHARS
         else "",
         "text": text_clean(fields["text"]),
         "hashtags": hashtags_clean(fields["hashtags"]),
@@ -130,7 +131,8 @@ def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
         "longitude": coordinate_clean(fields["longitude"], limit=180),
         "place_name": text_clean(fields["place_name"], max_chars=PLACE_NAME_MAX_CHARS),
         # An id cut short would name another place: one too long is dropped.
-        "place_id": place_id if len(place_id := text_clean(fields["place_id"], max_chars=10**9)) <= PLACE_ID_MAX_CHARS
+        "place_id": place_id
+        if len(place_id := text_clean(fields["place_id"], max_chars=10**9)) <= PLACE_ID_MAX_CHARS
         else "",
         "people": handles_clean(fields["people"]),
     }
@@ -166,6 +168,6 @@ def paths_hidden(text: str) -> str:
         path = match.group(0)
         trailing = len(path) - len(path.rstrip(".:"))  # the sentence's own full stop
         name = path[: len(path) - trailing].rstrip("/").rsplit("/", 1)[-1]
-        return ("…/" + name if name else "…/") + path[len(path) - trailing:]
+        return ("…/" + name if name else "…/") + path[len(path) - trailing :]
 
     return _ABSOLUTE_PATH.sub(last_part, text)

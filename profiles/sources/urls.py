@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -176,8 +176,9 @@ class UrlListSource:
         permalink = str(item.get("permalink") or "").strip()
         raw_id = item.get("id")
         return SourceRecord(
-            source_id=(_fit_id(str(raw_id).strip()) if raw_id not in (None, "")
-                       else _url_id(url, where=f"item {index}")),
+            source_id=(
+                _fit_id(str(raw_id).strip()) if raw_id not in (None, "") else _url_id(url, where=f"item {index}")
+            ),
             image_url=url,
             permalink=permalink if urlsplit(permalink).scheme in ("http", "https") else "",
             taken_at=_parse_time(item.get("taken_at"), where),
@@ -276,12 +277,12 @@ def _parse_time(value: Any, where: str) -> datetime | None:
         if isinstance(value, bool):
             raise ValueError
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+            return datetime.fromtimestamp(float(value), tz=UTC)
         if isinstance(value, str):
             parsed = datetime.fromisoformat(value.strip())
             if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=timezone.utc)
-            return parsed.astimezone(timezone.utc)
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
         raise ValueError
     except (ValueError, OverflowError, OSError):
         raise UrlListError(
@@ -321,8 +322,14 @@ def _is_video_url(url: str) -> bool:
 
 
 def _json_type(value: Any) -> str:
-    for kind, name in ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a string"),
-                       (int, "a number"), (float, "a number")):
+    for kind, name in (
+        (bool, "true or false"),
+        (dict, "an object"),
+        (list, "a list"),
+        (str, "a string"),
+        (int, "a number"),
+        (float, "a number"),
+    ):
         if isinstance(value, kind):
             return name
     return "null"

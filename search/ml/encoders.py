@@ -63,7 +63,7 @@ class EncoderConfig:
     text_precision: str = "float32"
 
     @classmethod
-    def from_settings(cls) -> "EncoderConfig":
+    def from_settings(cls) -> EncoderConfig:
         return cls(
             model=settings.PHOTOSEARCH_CLIP_MODEL,
             pretrained=settings.PHOTOSEARCH_CLIP_PRETRAINED,
@@ -114,14 +114,23 @@ class OpenClipEncoder:
         speed-up (CUDA keeps float32 weights under autocast), for the models whose text tower runs on the short
         context. ``None`` (float32) otherwise, or where torch has no kernels for it."""
         if self.device != "cpu" or not short_context_supported(self.model):
-            logger.info("PHOTOSEARCH_TEXT_TOWER_PRECISION=%s applies to the CPU and open_clip's CLIP text tower: %s "
-                        "on %s keeps float32", config.text_precision, config.model, self.device)
+            logger.info(
+                "PHOTOSEARCH_TEXT_TOWER_PRECISION=%s applies to the CPU and open_clip's CLIP text tower: %s "
+                "on %s keeps float32",
+                config.text_precision,
+                config.model,
+                self.device,
+            )
             return None
         try:
             transformer = reduced_text_transformer(self.model, config.text_precision)
         except (ImportError, RuntimeError) as exc:
-            logger.warning("PHOTOSEARCH_TEXT_TOWER_PRECISION=%s is not available with this torch (%s); the text "
-                           "tower keeps float32", config.text_precision, str(exc).splitlines()[0][:200])
+            logger.warning(
+                "PHOTOSEARCH_TEXT_TOWER_PRECISION=%s is not available with this torch (%s); the text "
+                "tower keeps float32",
+                config.text_precision,
+                str(exc).splitlines()[0][:200],
+            )
             return None
         self.text_precision = config.text_precision
         return transformer
@@ -259,7 +268,7 @@ def ways_out(model: str) -> str:
         f"to search by looks, connect to the model hub once, HF_HUB_OFFLINE unset (the weights are then cached under HF_HOME), or set "
         f"PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file for {model}, or copy a model cache that holds them to "
         f"{constants.HF_HUB_CACHE} (HF_HUB_OFFLINE=1 then never asks the hub), or set PHOTOSEARCH_CLIP_PRETRAINED=none "
-        f"for random weights (tests only); see README, \"Model weights without internet\""
+        f'for random weights (tests only); see README, "Model weights without internet"'
     )
 
 

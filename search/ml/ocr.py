@@ -26,7 +26,6 @@ from typing import Protocol
 from django.conf import settings
 from PIL import Image
 
-
 # Chosen by measurement (the bench's photos with words and 210 photos of drawn shapes, issue 23): every line of real
 # words read at 0.95 or more; shapes read as one character at 0.50–0.99. The run rule drops every shape line seen;
 # this score drops half of them by itself, far below the lowest real line.
@@ -101,8 +100,9 @@ def get_ocr_engine() -> OcrEngine:
     with _lock:
         if key not in _built:
             if settings.PHOTOSEARCH_OCR == "rapidocr":
-                _built[key] = RapidOcrEngine(detect_size=settings.PHOTOSEARCH_OCR_DETECT_SIZE,
-                                             threads=settings.PHOTOSEARCH_OCR_THREADS)
+                _built[key] = RapidOcrEngine(
+                    detect_size=settings.PHOTOSEARCH_OCR_DETECT_SIZE, threads=settings.PHOTOSEARCH_OCR_THREADS
+                )
             else:
                 _built[key] = NoOcr()
         return _built[key]

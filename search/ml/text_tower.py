@@ -24,8 +24,11 @@ POOLED_AT_END_OF_TEXT = ("argmax", "eos")
 def short_context_supported(model) -> bool:
     """Whether ``model``'s text tower can be run on a shortened context (see the module docstring)."""
     needed = ("token_embedding", "positional_embedding", "transformer", "ln_final", "attn_mask", "text_pool_type")
-    return (all(hasattr(model, name) for name in needed) and model.attn_mask is not None
-            and getattr(model, "text_pool_type", None) in POOLED_AT_END_OF_TEXT)
+    return (
+        all(hasattr(model, name) for name in needed)
+        and model.attn_mask is not None
+        and getattr(model, "text_pool_type", None) in POOLED_AT_END_OF_TEXT
+    )
 
 
 def context_length(model, tokens) -> int:
@@ -93,8 +96,9 @@ def reduced_text_transformer(model, precision: str):
         from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 
         if precision == "int8":
-            return quantize_dynamic(transformer, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
-                                    inplace=True)
+            return quantize_dynamic(
+                transformer, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True
+            )
         return quantize_dynamic(transformer, {nn.Linear: float16_dynamic_qconfig}, dtype=torch.float16, inplace=True)
 
 
@@ -102,8 +106,14 @@ def _plain_self_attention(block) -> bool:
     from torch import nn
 
     attn = getattr(block, "attn", None)
-    return (isinstance(attn, nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.in_proj_bias is not None
-            and attn.bias_k is None and not attn.add_zero_attn and not hasattr(block, "ln_1_kv"))
+    return (
+        isinstance(attn, nn.MultiheadAttention)
+        and attn._qkv_same_embed_dim
+        and attn.in_proj_bias is not None
+        and attn.bias_k is None
+        and not attn.add_zero_attn
+        and not hasattr(block, "ln_1_kv")
+    )
 
 
 @functools.cache
@@ -141,4 +151,3 @@ def _self_attention_class():
             return (x if self.batch_first else x.transpose(0, 1)), None
 
     return SelfAttention
-

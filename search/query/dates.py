@@ -38,8 +38,20 @@ from dateutil.relativedelta import relativedelta  # dateparser's own dependency,
 from search.query import lexicon as words
 from search.query.tokens import Token, fold, free, keys, phrase_at
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _YEAR = re.compile(r"^(\d{4})$")
 _YEARS = re.compile(r"^(\d{4})[-–](\d{4})$")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -55,6 +67,7 @@ _NORTH = {"spring": 3, "summer": 6, "autumn": 9, "winter": 12}
 @dataclass(frozen=True)
 class Atom:
     """One date, not yet resolved: a fixed span, a year, a month or a season (the last two maybe without a year)."""
+
     kind: str  # "fixed" | "year" | "month" | "season"
     fixed: tuple[date, date] | None = None
     year: int | None = None
@@ -66,6 +79,7 @@ class Atom:
 @dataclass(frozen=True)
 class DateSpec:
     """A date understood at tokens [start, end): one atom, a range of two, or "since" one."""
+
     start: int
     end: int
     first: Atom
@@ -82,7 +96,8 @@ def date_match(tokens: list[Token], i: int, taken: set[int], *, today: date) -> 
         if opener and start == i:
             continue
         if not (first := _atom(tokens, start, taken, today)) or not (
-                width := phrase_at(tokens, first[0], joiner, taken)):
+            width := phrase_at(tokens, first[0], joiner, taken)
+        ):
             continue
         if (last := _atom(tokens, first[0] + width, taken, today)) and (opener or first[2] or last[2]):
             found.append(DateSpec(i, last[0], *_years_shared(first[1], last[1])))
@@ -90,8 +105,12 @@ def date_match(tokens: list[Token], i: int, taken: set[int], *, today: date) -> 
         if (width := phrase_at(tokens, i, since, taken)) and (atom := _atom(tokens, i + width, taken, today)):
             found.append(DateSpec(i, atom[0], atom[1], since=True))
     for connecting in _CONNECTING:
-        if (width := phrase_at(tokens, i, connecting, taken)) and (atom := _atom(tokens, i + width, taken, today)) \
-                and not _holiday(tokens, i, atom) and (atom[2] or atom[1].kind == "year" or connecting not in _OF):
+        if (
+            (width := phrase_at(tokens, i, connecting, taken))
+            and (atom := _atom(tokens, i + width, taken, today))
+            and not _holiday(tokens, i, atom)
+            and (atom[2] or atom[1].kind == "year" or connecting not in _OF)
+        ):
             found.append(DateSpec(i, atom[0], atom[1]))
     if (atom := _atom(tokens, i, taken, today)) and atom[2]:
         found.append(DateSpec(i, atom[0], atom[1]))
@@ -155,7 +174,8 @@ def _holiday(tokens: list[Token], i: int, atom: tuple[int, Atom, bool]) -> bool:
     if atom[1].kind != "month" or atom[1].year is not None:
         return False
     return (i > 0 and bool(_DAY.match(tokens[i - 1].key))) or (
-        atom[0] < len(tokens) and bool(_DAY.match(tokens[atom[0]].key)))
+        atom[0] < len(tokens) and bool(_DAY.match(tokens[atom[0]].key))
+    )
 
 
 def _month_or_season(tokens: list[Token], i: int, taken: set[int], today: date) -> list[tuple[int, Atom, bool]]:
@@ -181,7 +201,7 @@ def _month_or_season(tokens: list[Token], i: int, taken: set[int], today: date) 
 
 
 def _day_month_year(tokens: list[Token], i: int, taken: set[int], today: date) -> list[tuple[int, Atom, bool]]:
-    """"4 july 2019", "le 14 juillet 2019", "july 4th, 2019": checked by dateparser, which must read a day."""
+    """ "4 july 2019", "le 14 juillet 2019", "july 4th, 2019": checked by dateparser, which must read a day."""
     found = []
     start = i + (1 if free(tokens, i, taken) and tokens[i].key in ("le", "the", "el", "am", "il", "o") else 0)
     shapes = ((start, "day", "month"), (start, "month", "day"))
@@ -209,7 +229,7 @@ def _day_month_year(tokens: list[Token], i: int, taken: set[int], today: date) -
 
 
 def _ago(tokens: list[Token], i: int, taken: set[int], today: date) -> list[tuple[int, Atom, bool]]:
-    """"3 days ago", "il y a 2 ans", "vor 2 jahren": the words from dateparser's locale, the meaning too."""
+    """ "3 days ago", "il y a 2 ans", "vor 2 jahren": the words from dateparser's locale, the meaning too."""
     found = []
     for language, (agos, units) in _ago_words().items():
         for ago in agos:
@@ -276,7 +296,7 @@ def _year(key: str, today: date) -> int | None:
 
 
 def _years_shared(first: Atom, last: Atom) -> tuple[Atom, Atom]:
-    """"between may and july 2021": a month without a year takes the other end's (the year before when it would
+    """ "between may and july 2021": a month without a year takes the other end's (the year before when it would
     come after it: "between november and february 2020")."""
     if first.kind == "month" and first.year is None and last.year is not None and last.kind in ("month", "year"):
         late = last.kind == "month" and first.month > last.month
@@ -303,7 +323,8 @@ def _days(atom: Atom, today: date, south: bool) -> tuple[date, date]:
         return _span(atom.year, first_month, 3)
     year = today.year
     while (span := _span(year, first_month, 3))[0 if atom.mode == "in" else 1] >= today + timedelta(
-            days=0 if atom.mode == "last" else 1):
+        days=0 if atom.mode == "last" else 1
+    ):
         year -= 1
     return span
 
@@ -344,9 +365,15 @@ def _read(text: str, language: str, today: date) -> tuple[date, str] | None:
 
 @lru_cache(maxsize=32)
 def _parser(language: str, today: date) -> DateDataParser:
-    return DateDataParser(languages=[language], settings={
-        "RELATIVE_BASE": datetime(today.year, today.month, today.day), "PREFER_DATES_FROM": "past",
-        "PREFER_DAY_OF_MONTH": "first", "RETURN_TIME_AS_PERIOD": False})
+    return DateDataParser(
+        languages=[language],
+        settings={
+            "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+            "PREFER_DATES_FROM": "past",
+            "PREFER_DAY_OF_MONTH": "first",
+            "RETURN_TIME_AS_PERIOD": False,
+        },
+    )
 
 
 @lru_cache(maxsize=1)
@@ -375,8 +402,11 @@ def _relatives() -> tuple[tuple[tuple[str, ...], str, str], ...]:
             if not _RELATIVE_KEYS.match(meaning):
                 continue
             for phrase in phrases:
-                if (phrase_keys := keys(phrase)) and all(len(word) > 3 for word in phrase_keys[1:]) \
-                        and "till" not in phrase_keys:
+                if (
+                    (phrase_keys := keys(phrase))
+                    and all(len(word) > 3 for word in phrase_keys[1:])
+                    and "till" not in phrase_keys
+                ):
                     found.append((phrase_keys, phrase, language))
     return tuple(sorted(found, key=lambda item: -len(item[0])))
 
@@ -398,8 +428,9 @@ def _ago_words() -> dict[str, tuple[list[tuple[str, ...]], set[str]]]:
     for language in words.DATE_LANGUAGES:
         info = default_loader.get_locale(language).info
         agos = [keys(word) for word in info.get("ago") or () if word not in ("before",)]
-        units = {fold(word) for unit in ("day", "week", "month", "year") for word in info.get(unit) or ()
-                 if len(word) >= 3}
+        units = {
+            fold(word) for unit in ("day", "week", "month", "year") for word in info.get(unit) or () if len(word) >= 3
+        }
         found[language] = (agos, units)
     return found
 
@@ -411,8 +442,11 @@ def _seasons() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _ranges() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    pairs = {(keys(opener) if opener else (), keys(joiner)) for group in words.RANGE_WORDS.values()
-             for opener, joiner in group}
+    pairs = {
+        (keys(opener) if opener else (), keys(joiner))
+        for group in words.RANGE_WORDS.values()
+        for opener, joiner in group
+    }
     return tuple(sorted(pairs))
 
 

@@ -55,6 +55,7 @@ _MAX_PLACE_WORDS = 6
 @dataclass(frozen=True)
 class PlaceName:
     """One name of a place present in the library."""
+
     name: str  # as stored: "Lisbon"
     kind: str  # "city" | "region" | "country"
     country: str  # "Portugal"
@@ -65,12 +66,18 @@ class PlaceName:
 @dataclass(frozen=True)
 class Vocabulary:
     """What the library holds: built by ``search.query.vocabulary.query_vocabulary`` from the database, by hand in tests."""
+
     places: Mapping[str, tuple[PlaceName, ...]] = field(default_factory=dict)  # fold(name) → places with that name
     profiles: frozenset[str] = frozenset()  # profile handles, lower-case
 
     @classmethod
-    def from_names(cls, *, places: Iterable[PlaceName | Mapping] = (), profiles: Iterable[str] = (),
-                   aliases: Mapping[str, Iterable[str]] | None = None) -> Vocabulary:
+    def from_names(
+        cls,
+        *,
+        places: Iterable[PlaceName | Mapping] = (),
+        profiles: Iterable[str] = (),
+        aliases: Mapping[str, Iterable[str]] | None = None,
+    ) -> Vocabulary:
         """A vocabulary from plain lists: ``places`` (``PlaceName``s or dicts of its fields), profile handles, and
         ``aliases``: a stored name → other names people use for it ("Lisbon" → ["Lisbonne", "Lisboa"]). The first
         place given with a name is the one a query naming it gets (list the one with most photos first)."""
@@ -81,13 +88,16 @@ class Vocabulary:
             for name in (place.name, *other_names.get(fold(place.name), ())):
                 if fold(name) and place not in found.setdefault(fold(name), []):
                     found[fold(name)].append(place)
-        return cls(places={name: tuple(named) for name, named in found.items()},
-                   profiles=frozenset(handle.lower().lstrip("@") for handle in profiles))
+        return cls(
+            places={name: tuple(named) for name, named in found.items()},
+            profiles=frozenset(handle.lower().lstrip("@") for handle in profiles),
+        )
 
 
 @dataclass(frozen=True)
 class Understood:
     """A part of the query understood as a filter."""
+
     kind: str  # "date" | "place" | "profile" | "person" | "hashtag" | "media_type" | "has_text"
     text: str  # the words taken from the query, exactly as typed, the connecting word included ("in lisbon")
     value: str  # date: "2019-06-01/2019-08-31" (inclusive); place: "Lisbon, Portugal"; profile/person: handle;
@@ -132,7 +142,7 @@ def query_parse(query: str, *, vocabulary: Vocabulary, today: date) -> ParsedQue
     south = any(part.place and part.place.latitude is not None and part.place.latitude < 0 for part in parts)
     understood = []
     for part in parts:
-        text = query[tokens[part.start].start:tokens[part.end - 1].end]
+        text = query[tokens[part.start].start : tokens[part.end - 1].end]
         if part.kind != "date":
             understood.append(Understood(part.kind, text, part.value, place=part.place))
         elif days := date_resolve(part.spec, today=today, south=south):
@@ -148,8 +158,9 @@ def query_parse(query: str, *, vocabulary: Vocabulary, today: date) -> ParsedQue
     return ParsedQuery(description=" ".join("".join(pieces).split()), understood=tuple(understood))
 
 
-def _anchored(tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary, today: date,
-              parts: list[_Part]) -> _Part | None:
+def _anchored(
+    tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary, today: date, parts: list[_Part]
+) -> _Part | None:
     """The longest part starting at ``i`` that carries its own reason to be one (a connecting word, a mark)."""
     found: list[_Part] = []
     key = tokens[i].key
@@ -157,8 +168,11 @@ def _anchored(tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabula
         found.append(_Part(i, i + 1, "hashtag", match[1]))
     for connecting in ((),) + _PERSON:
         width = phrase_at(tokens, i, connecting, taken) if connecting else 0
-        if (not connecting or width) and free(tokens, i + width, taken) and (
-                handle := _HANDLE.match(tokens[i + width].key)):
+        if (
+            (not connecting or width)
+            and free(tokens, i + width, taken)
+            and (handle := _HANDLE.match(tokens[i + width].key))
+        ):
             profile = not connecting and handle[1] in vocabulary.profiles
             found.append(_Part(i, i + width + 1, "profile" if profile else "person", handle[1]))
     for connecting in _PROFILE:
@@ -195,8 +209,11 @@ def _trailing(tokens: list[Token], parts: list[_Part], vocabulary: Vocabulary, t
         part = None
         if not _has_kind(parts, "date") and (spec := date_bare_year(tokens, end - 1, taken, today=today)):
             part = _Part(end - 1, end, "date", spec=spec)
-        elif free(tokens, end - 1, taken) and tokens[end - 1].key in words.MEDIA_WORDS \
-                and not _has_kind(parts, "media_type"):
+        elif (
+            free(tokens, end - 1, taken)
+            and tokens[end - 1].key in words.MEDIA_WORDS
+            and not _has_kind(parts, "media_type")
+        ):
             part = _Part(end - 1, end, "media_type", words.MEDIA_WORDS[tokens[end - 1].key])
         elif not _has_kind(parts, "place"):
             for start in range(max(0, end - _MAX_PLACE_WORDS), end):
@@ -216,18 +233,23 @@ def _leading(tokens: list[Token], parts: list[_Part], today: date) -> None:
     i = _first_free(tokens, taken)
     if i is None or tokens[i].protected:
         return
-    if not _has_kind(parts, "date") and (spec := date_bare_year(tokens, i, taken, today=today)) \
-            and not date_title_follows(tokens, i):
+    if (
+        not _has_kind(parts, "date")
+        and (spec := date_bare_year(tokens, i, taken, today=today))
+        and not date_title_follows(tokens, i)
+    ):
         parts.append(_Part(i, i + 1, "date", spec=spec))
 
 
-def _place_at(tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary,
-              end: int | None = None) -> tuple[int, PlaceName] | None:
+def _place_at(
+    tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary, end: int | None = None
+) -> tuple[int, PlaceName] | None:
     """The longest place name at ``i`` (ending exactly at ``end`` when given): (end, place)."""
     stops = range(min(len(tokens), i + _MAX_PLACE_WORDS), i, -1) if end is None else (end,)
     for stop in stops:
         if all(free(tokens, k, taken) for k in range(i, stop)) and (
-                named := vocabulary.places.get(" ".join(tokens[k].key for k in range(i, stop)))):
+            named := vocabulary.places.get(" ".join(tokens[k].key for k in range(i, stop)))
+        ):
             return stop, named[0]
     return None
 
@@ -259,5 +281,8 @@ def _phrases(table: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...], ...
 # The tables as token keys, once.
 _PERSON, _PROFILE, _PLACE = _phrases(words.PERSON_WORDS), _phrases(words.PROFILE_WORDS), _phrases(words.PLACE_WORDS)
 _TEXT = tuple(keys(phrase) for phrase in words.TEXT_PHRASES)
-_CONNECTING = {phrase[0] for table in (words.PLACE_WORDS, words.PROFILE_WORDS, words.DATE_WORDS, words.PERSON_WORDS)
-               for phrase in _phrases(table)} | {keys(w)[0] for w in (*words.OF_WORDS, *words.SINCE_WORDS)}
+_CONNECTING = {
+    phrase[0]
+    for table in (words.PLACE_WORDS, words.PROFILE_WORDS, words.DATE_WORDS, words.PERSON_WORDS)
+    for phrase in _phrases(table)
+} | {keys(w)[0] for w in (*words.OF_WORDS, *words.SINCE_WORDS)}

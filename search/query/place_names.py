@@ -12,8 +12,30 @@ from functools import cache
 
 from search.query.tokens import fold
 
-LANGUAGES = ("fr", "pt", "es", "de", "it", "nl", "ca", "pl", "cs", "sv", "da", "nb", "fi", "tr", "ro", "hu", "el",
-             "ru", "uk", "ja", "zh", "ko")
+LANGUAGES = (
+    "fr",
+    "pt",
+    "es",
+    "de",
+    "it",
+    "nl",
+    "ca",
+    "pl",
+    "cs",
+    "sv",
+    "da",
+    "nb",
+    "fi",
+    "tr",
+    "ro",
+    "hu",
+    "el",
+    "ru",
+    "uk",
+    "ja",
+    "zh",
+    "ko",
+)
 
 
 @cache

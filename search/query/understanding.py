@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from profiles.selectors import profile_ids_for_handle
 from search.query.parser import ParsedQuery, Understood, Vocabulary, query_parse
-from search.types import SearchFilters, day_range
 from search.query.vocabulary import query_vocabulary
+from search.types import SearchFilters, day_range
 
 # The library's places and profiles change only when an import ends. Each process keeps the vocabulary it read in
 # memory (a library's thousands of names, unpickled from a cache on every search, would cost more than parsing);
@@ -63,15 +63,17 @@ def vocabulary_forget() -> None:
     cache.set(VOCABULARY_CACHE_KEY, uuid.uuid4().hex, None)
 
 
-def query_understand(*, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset(),
-                     using: str = DEFAULT_DB_ALIAS) -> Understanding:
+def query_understand(
+    *, query: str, filters: SearchFilters, plain: frozenset[str] = frozenset(), using: str = DEFAULT_DB_ALIAS
+) -> Understanding:
     """``query`` parsed against the library (its places and profiles as database ``using`` has them, today in the
     display time zone). Parts of a kind in ``plain`` stay words (the page's ✕ on a chip)."""
     parsed: ParsedQuery = query_parse(query, vocabulary=vocabulary_cached(using=using), today=timezone.localdate())
     kept = tuple(part for part in parsed.understood if part.kind not in plain)
     description = parsed.description if len(kept) == len(parsed.understood) else _without(query, kept)
-    return Understanding(description=description, understood=kept,
-                         filters=filters_with_understood(filters, kept, using=using))
+    return Understanding(
+        description=description, understood=kept, filters=filters_with_understood(filters, kept, using=using)
+    )
 
 
 def _without(query: str, parts: tuple[Understood, ...]) -> str:
@@ -81,21 +83,26 @@ def _without(query: str, parts: tuple[Understood, ...]) -> str:
         found = rest.find(part.text, position)
         if found < 0:
             continue
-        rest = rest[:found] + " " + rest[found + len(part.text):]
+        rest = rest[:found] + " " + rest[found + len(part.text) :]
         position = found
     return " ".join(rest.split())
 
 
-def filters_with_understood(filters: SearchFilters, parts: tuple[Understood, ...], *,
-                            using: str = DEFAULT_DB_ALIAS) -> SearchFilters:
+def filters_with_understood(
+    filters: SearchFilters, parts: tuple[Understood, ...], *, using: str = DEFAULT_DB_ALIAS
+) -> SearchFilters:
     """``filters`` plus what ``parts`` say, field by field: a field the explicit filters set is kept as it is (the
     form or API parameter wins); hashtags and people add up (each is required). Profiles are looked up on database
     ``using``."""
     changes: dict = {}
     place_set = bool(filters.country_codes or filters.cities or filters.regions or filters.near)
     for part in parts:
-        if part.kind == "date" and filters.taken_from is None and filters.taken_to is None \
-                and "taken_from" not in changes:
+        if (
+            part.kind == "date"
+            and filters.taken_from is None
+            and filters.taken_to is None
+            and "taken_from" not in changes
+        ):
             changes["taken_from"], changes["taken_to"] = day_range(part.date_from, part.date_to)
         elif part.kind == "place" and part.place is not None and not place_set and "_place" not in changes:
             changes["_place"] = True

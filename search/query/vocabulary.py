@@ -40,8 +40,9 @@ def query_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
             total[2] += photos
             total[3] = country or code
     places = [
-        PlaceName(name=name, kind=kind, country=country, country_code=code,
-                  latitude=weighted / located if located else None)
+        PlaceName(
+            name=name, kind=kind, country=country, country_code=code, latitude=weighted / located if located else None
+        )
         for (kind, name, code), (weighted, located, _, country) in sorted(totals.items(), key=lambda item: -item[1][2])
     ]
     handles = Profile.objects.using(using).values_list("handle", flat=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +21,43 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _VECTOR = np.zeros(512, dtype=np.float32)
 _RANKING = RankingOptions(vector_weight=1.0, text_weight=1.0, vector_depth=200, text_depth=200, cutoff=0.08)
 _CALLS = [
-    ("hybrid", 'photo_search(query="red tram"): both channels, no filters, HNSW',
-     dict(words=query_words("red tram"), query_vector=_VECTOR, filters=SearchFilters(), strategy="hnsw")),
-    ("hybrid, a phrase and an excluded word", 'photo_search(query=\'"red tram" -night\'): the phrase is required, '
-     "excluded words also drop vector hits",
-     dict(words=query_words('"red tram" -night'), query_vector=_VECTOR, filters=SearchFilters(), strategy="hnsw")),
-    ("filtered", "photo_search with profile, date range and media_type filters that leave few photos (exact scan)",
-     dict(words=query_words("red tram"), query_vector=_VECTOR, strategy="exact", filters=SearchFilters(
-         profile_ids=(1,), taken_from=datetime(2024, 1, 1, tzinfo=timezone.utc),
-         taken_to=datetime(2025, 1, 1, tzinfo=timezone.utc), media_type="image"))),
-    ("similar", "photo_similar(photo=...): the vector channel alone, excluding the photo, no cutoff",
-     dict(words=None, query_vector=_VECTOR, filters=SearchFilters(), strategy="hnsw", exclude_photo=42,
-          ranking=RankingOptions(vector_weight=1.0, text_weight=1.0, vector_depth=200, text_depth=200, cutoff=0.0))),
+    (
+        "hybrid",
+        'photo_search(query="red tram"): both channels, no filters, HNSW',
+        dict(words=query_words("red tram"), query_vector=_VECTOR, filters=SearchFilters(), strategy="hnsw"),
+    ),
+    (
+        "hybrid, a phrase and an excluded word",
+        "photo_search(query='\"red tram\" -night'): the phrase is required, excluded words also drop vector hits",
+        dict(words=query_words('"red tram" -night'), query_vector=_VECTOR, filters=SearchFilters(), strategy="hnsw"),
+    ),
+    (
+        "filtered",
+        "photo_search with profile, date range and media_type filters that leave few photos (exact scan)",
+        dict(
+            words=query_words("red tram"),
+            query_vector=_VECTOR,
+            strategy="exact",
+            filters=SearchFilters(
+                profile_ids=(1,),
+                taken_from=datetime(2024, 1, 1, tzinfo=UTC),
+                taken_to=datetime(2025, 1, 1, tzinfo=UTC),
+                media_type="image",
+            ),
+        ),
+    ),
+    (
+        "similar",
+        "photo_similar(photo=...): the vector channel alone, excluding the photo, no cutoff",
+        dict(
+            words=None,
+            query_vector=_VECTOR,
+            filters=SearchFilters(),
+            strategy="hnsw",
+            exclude_photo=42,
+            ranking=RankingOptions(vector_weight=1.0, text_weight=1.0, vector_depth=200, text_depth=200, cutoff=0.0),
+        ),
+    ),
 ]
 
 
@@ -40,9 +65,16 @@ def canonical_statements() -> list[tuple[str, str, str, list[str]]]:
     """(name, description, SQL, the parameters it binds in order of first use) for each canonical call."""
     statements = []
     for name, description, inputs in _CALLS:
-        inputs = {"model_id": "ViT-B-32/laion2b_s34b_b79k", "sort": "relevance", "limit": 21, "offset": 0,
-                  "configs": ["english", "french", "simple"],
-                  "ranking": _RANKING, "exclude_photo": None, **inputs}
+        inputs = {
+            "model_id": "ViT-B-32/laion2b_s34b_b79k",
+            "sort": "relevance",
+            "limit": 21,
+            "offset": 0,
+            "configs": ["english", "french", "simple"],
+            "ranking": _RANKING,
+            "exclude_photo": None,
+            **inputs,
+        }
         sql, _params = hybrid_statement(**inputs)
         statements.append((name, description, sql, list(dict.fromkeys(_PLACEHOLDER.findall(sql)))))
     return statements
@@ -57,8 +89,13 @@ def render() -> str:
         "-- Every value is bound (psycopg's %(name)s placeholders), the text-search configurations included.\n"
     ]
     for name, description, sql, params in canonical_statements():
-        listed = textwrap.fill(", ".join(params), width=116, initial_indent="-- parameters: ",
-                               subsequent_indent="--   ", break_on_hyphens=False)
+        listed = textwrap.fill(
+            ", ".join(params),
+            width=116,
+            initial_indent="-- parameters: ",
+            subsequent_indent="--   ",
+            break_on_hyphens=False,
+        )
         parts.append(f"-- {name}: {description}\n{listed}\n{sql};\n")
     return "\n".join(parts)
 

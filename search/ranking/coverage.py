@@ -32,7 +32,8 @@ def counts_by_model(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     coverage = cache.get("photosearch:embedding-coverage")
     if coverage is None:
         rows = (
-            Photo.objects.using(using).filter(duplicate_of__isnull=True)
+            Photo.objects.using(using)
+            .filter(duplicate_of__isnull=True)
             .values_list("embedding_model")
             .annotate(count=Count("id"))
             .order_by()

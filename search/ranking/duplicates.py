@@ -51,7 +51,10 @@ def hits_with_other_profiles(hits: list[SearchHit], *, using: str) -> list[Searc
     found = []
     for hit in hits:
         photo = hit.photo
-        others = tuple({"profile": handle, "photo_id": photo_id} for content_hash, photo_id, profile_id, handle in copies
-                       if content_hash == photo.content_hash and profile_id != photo.profile_id)
+        others = tuple(
+            {"profile": handle, "photo_id": photo_id}
+            for content_hash, photo_id, profile_id, handle in copies
+            if content_hash == photo.content_hash and profile_id != photo.profile_id
+        )
         found.append(replace(hit, also_in=others) if others else hit)
     return found

@@ -19,8 +19,9 @@ def filter_reasons(filters: SearchFilters, *, photo: Photo) -> tuple[str, ...]:
         reasons.append(f"from {photo.profile.handle}")
     if filters.cities or filters.regions or filters.country_codes:
         # The narrowest place named: a town understood from the query also sets its country.
-        name = (photo.city if filters.cities else photo.region if filters.regions
-                else photo.country or photo.country_code)
+        name = (
+            photo.city if filters.cities else photo.region if filters.regions else photo.country or photo.country_code
+        )
         reasons.append(f"in {name}")
     if filters.near is not None:
         near = filters.near

@@ -25,12 +25,17 @@ from profiles.words import compound_split
 # characters, because user text cannot contain them (search.inputs refuses queries that do).
 MARK_START, MARK_STOP = "\x02", "\x03"
 HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=24, MinWords=8, MaxFragments=2"
-HIGHLIGHT_PARAMS = {"headline_options": HEADLINE_OPTIONS, "mark_start": MARK_START,
-                    "caption_config": TEXT_SEARCH_CONFIG, "exact_config": EXACT_WORDS_CONFIG}
+HIGHLIGHT_PARAMS = {
+    "headline_options": HEADLINE_OPTIONS,
+    "mark_start": MARK_START,
+    "caption_config": TEXT_SEARCH_CONFIG,
+    "exact_config": EXACT_WORDS_CONFIG,
+}
 # Where words can match, in the order a hit shows them; the first three are snippets of text, the others the
 # photo's place, people and hashtags with the matching ones marked.
 MATCH_FIELDS = ("text", "caption", "image_text", "place", "people", "hashtags")
 SNIPPET_FIELDS = MATCH_FIELDS[:3]
+
 
 def matched_join(*, text: bool) -> str:
     """The join that adds a page row's ``why.matched``: a JSON object of the fields its words matched in — ``text``,
@@ -50,12 +55,16 @@ def matched_join(*, text: bool) -> str:
     options = "w.q, %(headline_options)s"
 
     def unstemmed_unless_marked(snippet: str, field: str) -> str:
-        return (f"CASE WHEN {snippet} IS NULL OR strpos({snippet}, %(mark_start)s) > 0 THEN {snippet}\n"
-                f"            ELSE ts_headline(%(exact_config)s::regconfig, {field}, {options}) END")
+        return (
+            f"CASE WHEN {snippet} IS NULL OR strpos({snippet}, %(mark_start)s) > 0 THEN {snippet}\n"
+            f"            ELSE ts_headline(%(exact_config)s::regconfig, {field}, {options}) END"
+        )
 
     def items(values: str, vector: str) -> str:
-        return (f"(SELECT jsonb_agg(item) FROM unnest({values}) item\n"
-                f"            WHERE item <> '' AND {vector.format('item')} @@ w.q)")
+        return (
+            f"(SELECT jsonb_agg(item) FROM unnest({values}) item\n"
+            f"            WHERE item <> '' AND {vector.format('item')} @@ w.q)"
+        )
 
     fields = {
         "text": unstemmed_unless_marked("h.text", own),
@@ -108,8 +117,9 @@ def matched_from(value, *, photo: Photo) -> dict[str, str]:
         matched["people"] = " ".join(_marked("@" + person, person in people) for person in photo.people_list)
     tags, words = set(found.get("hashtags") or ()), set(found.get("hashtag_words") or ())
     if tags or words:
-        matched["hashtags"] = " ".join(_marked("#" + tag, tag in tags or bool(words & set(compound_split(tag))))
-                                       for tag in photo.hashtag_list)
+        matched["hashtags"] = " ".join(
+            _marked("#" + tag, tag in tags or bool(words & set(compound_split(tag)))) for tag in photo.hashtag_list
+        )
     return matched
 
 

@@ -8,6 +8,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
 from profiles.models import Photo, Profile
+
 # The marks and their options live with the highlights; named here too, where the search input and tests have
 # always found them.
 from search.ranking.highlights import HEADLINE_OPTIONS, MARK_START, MARK_STOP, SNIPPET_FIELDS, marked, matched_from
@@ -43,8 +44,9 @@ class Loader:
         # Where build stores each value: straight into __dict__, or through the class attribute's __set__.
         self._stored = [(i, f.attname) for i, f in enumerate(self.fields) if not _data_descriptor(model, f.attname)]
         self._set = [(i, f.attname) for i, f in enumerate(self.fields) if _data_descriptor(model, f.attname)]
-        self._own_init = (model.__init__ is not models.Model.__init__
-                          or model.from_db.__func__ is not models.Model.from_db.__func__)
+        self._own_init = (
+            model.__init__ is not models.Model.__init__ or model.from_db.__func__ is not models.Model.from_db.__func__
+        )
 
     def select(self, alias: str) -> str:
         """The select list of this model's columns on table ``alias``, in the order ``build`` reads them."""
@@ -92,8 +94,19 @@ def _data_descriptor(model, attname: str) -> bool:
     return hasattr(type(getattr(model, attname, None)), "__set__")
 
 
-__all__ = ["HEADLINE_OPTIONS", "MARK_START", "MARK_STOP", "PHOTO_LOADER", "PROFILE_LOADER", "RANK_COLUMNS", "Loader",
-           "hits_from_rows", "marked", "photos_by_id", "rows_total"]
+__all__ = [
+    "HEADLINE_OPTIONS",
+    "MARK_START",
+    "MARK_STOP",
+    "PHOTO_LOADER",
+    "PROFILE_LOADER",
+    "RANK_COLUMNS",
+    "Loader",
+    "hits_from_rows",
+    "marked",
+    "photos_by_id",
+    "rows_total",
+]
 
 PHOTO_LOADER = Loader(Photo, leave_out=("embedding", "search_vector"))
 PROFILE_LOADER = Loader(Profile, leave_out=())
@@ -111,17 +124,19 @@ def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
         profile = PROFILE_LOADER.build(row[photo_end:], using=using, direct=profile_direct)
         _PROFILE_CACHE.set_cached_value(photo, profile)
         matched = matched_from(found, photo=photo)
-        hits.append(SearchHit(
-            photo=photo,
-            score=float(score),
-            vector_rank=vector_rank,
-            vector_distance=None if distance is None else float(distance),
-            text_rank=text_rank,
-            text_score=None if text_score is None else float(text_score),
-            headline=" · ".join(matched[name] for name in SNIPPET_FIELDS if name in matched),
-            in_image_text="image_text" in matched,
-            matched=matched,
-        ))
+        hits.append(
+            SearchHit(
+                photo=photo,
+                score=float(score),
+                vector_rank=vector_rank,
+                vector_distance=None if distance is None else float(distance),
+                text_rank=text_rank,
+                text_score=None if text_score is None else float(text_score),
+                headline=" · ".join(matched[name] for name in SNIPPET_FIELDS if name in matched),
+                in_image_text="image_text" in matched,
+                matched=matched,
+            )
+        )
     return hits
 
 

@@ -17,9 +17,9 @@ import numpy as np
 from django.conf import settings
 
 from profiles.places import EARTH_RADIUS_KM
-from search.ranking.indexes import embedding_expression
-from search.ranking.highlights import HIGHLIGHT_PARAMS, matched_column, matched_join
 from search.ranking.duplicates import one_per_image
+from search.ranking.highlights import HIGHLIGHT_PARAMS, matched_column, matched_join
+from search.ranking.indexes import embedding_expression
 from search.ranking.loader import PHOTO_LOADER, PROFILE_LOADER
 from search.ranking.words import QueryWords
 from search.types import Near, RankingOptions, SearchFilters
@@ -76,8 +76,10 @@ query_excluded AS MATERIALIZED (
 # A photo holding an excluded word or phrase (NULL when every excluded item is a stop word: nothing to drop).
 NOT_EXCLUDED = "NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)"
 _NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
-_NO_TEXT_HITS = ("SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, "
-                 "NULL::float8 AS score WHERE false")
+_NO_TEXT_HITS = (
+    "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS coverage, "
+    "NULL::float8 AS score WHERE false"
+)
 
 
 def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
@@ -116,8 +118,10 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
     for column, values in (("hashtags", filters.hashtags), ("people", filters.people)):
         for index, value in enumerate(values):
             name = f"{column}_{index}"
-            clauses.append(f"search_vector @@ phraseto_tsquery('simple', %({name})s) "
-                           f"AND position(' ' || %({name})s || ' ' IN ' ' || {column} || ' ') > 0")
+            clauses.append(
+                f"search_vector @@ phraseto_tsquery('simple', %({name})s) "
+                f"AND position(' ' || %({name})s || ' ' IN ' ' || {column} || ' ') > 0"
+            )
             params[name] = value
     if filters.has_image_text is not None:
         clauses.append("ocr_text <> ''" if filters.has_image_text else "ocr_text = ''")
@@ -131,9 +135,15 @@ def near_sql(near: Near) -> tuple[str, dict]:
     lat_span = near.km / KM_PER_DEGREE
     cos_lat = math.cos(math.radians(near.latitude))
     lon_span = near.km / (KM_PER_DEGREE * cos_lat) if cos_lat > 1e-6 else 360.0
-    params = {"near_lat": near.latitude, "near_lon": near.longitude, "near_km": near.km,
-              "near_lat_min": near.latitude - lat_span, "near_lat_max": near.latitude + lat_span,
-              "near_lon_min": near.longitude - lon_span, "near_lon_max": near.longitude + lon_span}
+    params = {
+        "near_lat": near.latitude,
+        "near_lon": near.longitude,
+        "near_km": near.km,
+        "near_lat_min": near.latitude - lat_span,
+        "near_lat_max": near.latitude + lat_span,
+        "near_lon_min": near.longitude - lon_span,
+        "near_lon_max": near.longitude + lon_span,
+    }
     box = ["latitude BETWEEN %(near_lat_min)s AND %(near_lat_max)s"]
     if near.longitude - lon_span >= -180 and near.longitude + lon_span <= 180:
         box.append("longitude BETWEEN %(near_lon_min)s AND %(near_lon_max)s")
@@ -152,8 +162,9 @@ def vector_distance(dimensions: int) -> str:
     return f"{embedding_expression(dimensions)} <=> %(vector)s::halfvec({int(dimensions)})"
 
 
-def vector_channel(*, dimensions: int | None, filters: list[str], strategy: str, exclude_photo: bool,
-                   excluded: bool) -> str:
+def vector_channel(
+    *, dimensions: int | None, filters: list[str], strategy: str, exclude_photo: bool, excluded: bool
+) -> str:
     """The ``vector_depth`` photos nearest to the query vector (none when ``dimensions`` is None)."""
     if dimensions is None:
         return _NO_VECTOR_HITS
@@ -321,13 +332,32 @@ def _and(conditions: list[str]) -> str:
 
 def _columns(select_list: str) -> str:
     # Wrapped only so that docs/ranking.sql reads well; column names hold no spaces.
-    return "\n".join(wrap(select_list, width=116, initial_indent="    ", subsequent_indent="    ",
-                           break_long_words=False, break_on_hyphens=False))
+    return "\n".join(
+        wrap(
+            select_list,
+            width=116,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
 
 
-def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_vector: np.ndarray | None,
-                     model_id: str | None, filters: SearchFilters, sort: str, limit: int, offset: int,
-                     ranking: RankingOptions, exclude_photo: int | None, strategy: str) -> tuple[str, dict]:
+def hybrid_statement(
+    *,
+    words: QueryWords | None,
+    configs: Sequence[str],
+    query_vector: np.ndarray | None,
+    model_id: str | None,
+    filters: SearchFilters,
+    sort: str,
+    limit: int,
+    offset: int,
+    ranking: RankingOptions,
+    exclude_photo: int | None,
+    strategy: str,
+) -> tuple[str, dict]:
     """The ranking statement and its parameters for checked inputs: ``words`` (None without query text) looked up
     in each of ``configs``; ``strategy`` is the vector channel's plan (``hnsw``, ``exact`` or ``iterative``: see
     ``search.ranking.strategy.vector_strategy``)."""
@@ -338,16 +368,20 @@ def hybrid_statement(*, words: QueryWords | None, configs: Sequence[str], query_
     excluded = bool(words and words.excluded)
     sql = ranking_statement(
         vector_cte=vector_channel(
-            dimensions=None if query_vector is None else len(query_vector), filters=clauses, strategy=strategy,
-            exclude_photo=bool(exclude_photo), excluded=excluded,
+            dimensions=None if query_vector is None else len(query_vector),
+            filters=clauses,
+            strategy=strategy,
+            exclude_photo=bool(exclude_photo),
+            excluded=excluded,
         ),
         text_cte=text_channel(text=bool(words), filters=clauses, excluded=excluded),
         sort=sort,
         words=words is not None,
     )
     if words is not None:
-        params.update(**words_params(words, configs), **HIGHLIGHT_PARAMS,
-                      text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth)
+        params.update(
+            **words_params(words, configs), **HIGHLIGHT_PARAMS, text_shortlist=TEXT_SHORTLIST_FACTOR * text_depth
+        )
     params.update(
         vector=halfvec_literal(query_vector) if query_vector is not None else None,
         model_id=model_id,
@@ -376,8 +410,10 @@ def _half_texts() -> np.ndarray:
     # All 65,536 half-precision bit patterns → their shortest text. Read back, PostgreSQL parses a float4 and pgvector
     # rounds it to a half: that lands on the same half for every finite one (tests/search/ranking/test_ranking.py).
     halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
-    return np.array([np.format_float_positional(h, unique=True, trim="-") if np.isfinite(h) else str(h)
-                     for h in halves], dtype=object)
+    return np.array(
+        [np.format_float_positional(h, unique=True, trim="-") if np.isfinite(h) else str(h) for h in halves],
+        dtype=object,
+    )
 
 
 def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
@@ -407,8 +443,12 @@ def nearest_sql(*, dimensions: int, exact: bool) -> str:
 def text_match_count_sql(*, excluded: bool) -> str:
     """How many photos hold any of the query's words (every required one, none excluded), uncapped: what the text
     channel would rank without its bound (parameters: ``words_params``)."""
-    conditions = ["search_vector @@ q.any_term", "(q.required_terms IS NULL OR search_vector @@ q.required_terms)",
-                  "duplicate_of_id IS NULL", *([NOT_EXCLUDED] if excluded else [])]
+    conditions = [
+        "search_vector @@ q.any_term",
+        "(q.required_terms IS NULL OR search_vector @@ q.required_terms)",
+        "duplicate_of_id IS NULL",
+        *([NOT_EXCLUDED] if excluded else []),
+    ]
     return f"WITH {QUERY_WORDS_CTES}\nSELECT count(*) FROM profiles_photo, query_match q WHERE {_and(conditions)}"
 
 
@@ -417,8 +457,10 @@ def browse_sql(*, filters: list[str], sort: str) -> str:
     many photos pass them, counted up to ``total_bound`` (``browse_total_sql``)."""
     order = "taken_at ASC NULLS LAST, id" if sort == "oldest" else "taken_at DESC NULLS LAST, id DESC"
     conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
-    return (f"SELECT id, ({browse_total_sql(filters=filters)}) AS total FROM profiles_photo WHERE {conditions} "
-            f"ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s")
+    return (
+        f"SELECT id, ({browse_total_sql(filters=filters)}) AS total FROM profiles_photo WHERE {conditions} "
+        f"ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
+    )
 
 
 def browse_total_sql(*, filters: list[str]) -> str:

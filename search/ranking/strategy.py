@@ -23,7 +23,8 @@ def vector_strategy(model_id: str, filters: SearchFilters, *, using: str) -> str
     if not clauses:
         return "hnsw"
     if len(filters.profile_ids) == 1 and index_exists(
-            embedding_profile_index_name(model_id, filters.profile_ids[0]), using=using):
+        embedding_profile_index_name(model_id, filters.profile_ids[0]), using=using
+    ):
         return "hnsw"
     limit = settings.PHOTOSEARCH_EXACT_SCAN_MAX
     conditions = " AND ".join(["embedding_model = %(model_id)s", *clauses])

@@ -61,7 +61,9 @@ def query_words(query: str, *, words: str = "any") -> QueryWords:
         if minus:
             excluded.append(text)
         else:
-            terms.setdefault((text.lower(), phrase), QueryTerm(text=text, phrase=phrase,
-                                                                required=phrase or words == "all"))
-    return QueryWords(terms=tuple(terms.values()), excluded=tuple(dict.fromkeys(excluded)),
-                      language=text_config_detect(query))
+            terms.setdefault(
+                (text.lower(), phrase), QueryTerm(text=text, phrase=phrase, required=phrase or words == "all")
+            )
+    return QueryWords(
+        terms=tuple(terms.values()), excluded=tuple(dict.fromkeys(excluded)), language=text_config_detect(query)
+    )

@@ -19,13 +19,10 @@ from pgvector import HalfVector
 from PIL import Image
 
 from profiles.models import Photo
-from profiles.sources.text import text_clean
 from search.ml.captions import Captioner, get_captioner
 from search.ml.encoders import Encoder, get_encoder
-from search.ml.ocr import OcrEngine, get_ocr_engine
-from search.selectors import photos_pending_embedding, photos_pending_text_reading
+from search.selectors import photos_pending_embedding
 from search.services.index_builds import embedding_index_ensure, embedding_profile_indexes_ensure, text_index_flush
-
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +91,9 @@ def photos_embed(
             failed_ids.update(photo_id for photo_id, _ in summary.failed)
     if summary.embedded:
         embedding_index_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions)
-        embedding_profile_indexes_ensure(model_id=encoder.model_id, dimensions=encoder.dimensions,
-                                         profile_ids=touched_profiles)
+        embedding_profile_indexes_ensure(
+            model_id=encoder.model_id, dimensions=encoder.dimensions, profile_ids=touched_profiles
+        )
         text_index_flush()  # the captions written changed the photos' words
     return summary
 

@@ -68,7 +68,9 @@ def text_profile_indexes_ensure(*, profile_ids: Iterable[int]) -> list[str]:
         return []
     big = (
         Photo.objects.filter(profile_id__in=sorted(set(profile_ids)))
-        .values("profile_id").annotate(photos=Count("id")).filter(photos__gte=minimum)
+        .values("profile_id")
+        .annotate(photos=Count("id"))
+        .filter(photos__gte=minimum)
         .values_list("profile_id", flat=True)
     )
     created = []
@@ -110,10 +112,12 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
         return name
     built = _hnsw_index_m(name)
     if built is not None and built < m:
-        logger.info("Rebuilding %s for %s photos: m %s → %s, ef_construction %s", name, photos, built, m,
-                    ef_construction)
-        _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, m=m, ef_construction=ef_construction,
-                           replace=True)
+        logger.info(
+            "Rebuilding %s for %s photos: m %s → %s, ef_construction %s", name, photos, built, m, ef_construction
+        )
+        _hnsw_index_create(
+            name=name, model_id=model_id, dimensions=dimensions, m=m, ef_construction=ef_construction, replace=True
+        )
     return name
 
 
@@ -132,22 +136,38 @@ def embedding_profile_indexes_ensure(*, model_id: str, dimensions: int, profile_
         return []
     big = (
         Photo.objects.filter(embedding_model=model_id, profile_id__in=sorted(set(profile_ids)))
-        .values("profile_id").annotate(photos=Count("id")).filter(photos__gte=minimum)
+        .values("profile_id")
+        .annotate(photos=Count("id"))
+        .filter(photos__gte=minimum)
         .values_list("profile_id", "photos")
     )
     created = []
     for profile_id, photos in sorted(big):
         name = embedding_profile_index_name(model_id, profile_id)
         m, ef_construction = hnsw_graph_shape(photos)
-        if _hnsw_index_create(name=name, model_id=model_id, dimensions=dimensions, profile_id=profile_id, m=m,
-                              ef_construction=ef_construction):
+        if _hnsw_index_create(
+            name=name,
+            model_id=model_id,
+            dimensions=dimensions,
+            profile_id=profile_id,
+            m=m,
+            ef_construction=ef_construction,
+        ):
             logger.info("Created %s: the HNSW index of profile %s's %s vectors", name, profile_id, model_id)
             created.append(name)
     return created
 
 
-def _hnsw_index_create(*, name: str, model_id: str, dimensions: int, m: int, ef_construction: int,
-                       profile_id: int | None = None, replace: bool = False) -> bool:
+def _hnsw_index_create(
+    *,
+    name: str,
+    model_id: str,
+    dimensions: int,
+    m: int,
+    ef_construction: int,
+    profile_id: int | None = None,
+    replace: bool = False,
+) -> bool:
     """Create the partial HNSW index ``name`` over ``model_id``'s vectors (of one profile, when given) unless it
     exists; True when this call created it. With ``replace``, build a new one beside it and swap them at the end (the
     old graph answers searches during the build; writes wait, as for any build)."""
@@ -184,8 +204,11 @@ def profile_indexes_drop(*, profile_id: int) -> list[str]:
     their names. For a deleted profile: they would stay behind, empty (profile ids are not reused)."""
     graphs = like_pattern(EMBEDDING_INDEX_PREFIX, f"_p{int(profile_id)}")  # embedding_profile_index_name, any model
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
-                       "AND (indexname LIKE %s OR indexname = %s)", [graphs, text_profile_index_name(profile_id)])
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' "
+            "AND (indexname LIKE %s OR indexname = %s)",
+            [graphs, text_profile_index_name(profile_id)],
+        )
         names = sorted(row[0] for row in cursor.fetchall())
         for name in names:
             cursor.execute(f"DROP INDEX IF EXISTS {name}")  # names of ours, found by the patterns above
@@ -199,4 +222,3 @@ def profile_indexes_drop_after_delete(*, instance, **_signal) -> None:
     inside the deleting transaction would fail on its pending foreign-key checks)."""
     profile_id = instance.pk
     transaction.on_commit(lambda: profile_indexes_drop(profile_id=profile_id))
-

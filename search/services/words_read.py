@@ -4,28 +4,21 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from pgvector import HalfVector
 from PIL import Image
 
 from profiles.models import Photo
 from profiles.sources.text import text_clean
-from search.ml.captions import Captioner, get_captioner
-from search.ml.encoders import Encoder, get_encoder
 from search.ml.ocr import OcrEngine, get_ocr_engine
-from search.selectors import photos_pending_embedding, photos_pending_text_reading
-from search.services.index_builds import embedding_index_ensure, embedding_profile_indexes_ensure, text_index_flush
-from search.services.embedding import loader_threads
+from search.selectors import photos_pending_text_reading
+from search.services.index_builds import text_index_flush
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +71,8 @@ def photos_read_text(
         while True:
             with transaction.atomic():
                 chunk = list(
-                    pending.exclude(id__in=failed_ids).only("id", "thumbnail", "text_image")
+                    pending.exclude(id__in=failed_ids)
+                    .only("id", "thumbnail", "text_image")
                     .select_for_update(skip_locked=True, of=("self",))[:chunk_size]
                 )
                 if not chunk:
@@ -88,7 +82,7 @@ def photos_read_text(
                     if image is not None:
                         try:
                             photo.ocr_text = text_clean(engine.read(image))
-                        except Exception as exc:  # noqa: BLE001  one image the engine chokes on must not stop the run
+                        except Exception as exc:
                             reason = f"OCR failed ({type(exc).__name__}: {exc})"
                     if reason:
                         logger.warning("Photo %s: %s", photo.pk, reason)

@@ -7,18 +7,36 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from profiles.models import Photo
 from bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
 from bench.api_layers import LAYERS
 from bench.data import topic_queries
+from profiles.models import Photo
 from search.ranking import statement
 
 KEYS = {
-    "photos", "vector_p50_ms", "text_p50_ms", "hybrid_p50_ms", "hybrid_p95_ms", "filtered_p50_ms", "similar_p50_ms",
-    "text_all_p50_ms", "hybrid_all_p50_ms", "text_matches_all_p50",
-    "recall_at_10", "tfidf_baseline_p50_ms", "numpy_baseline_p50_ms", "api_requests_per_s", "api_errors",
-    "index_build_s", "index_bytes", "hnsw_index_bytes", "gin_index_bytes", "hybrid_vs_tfidf", "vector_vs_numpy",
-    "tfidf_baseline_queries", "api_p50_ms",
+    "photos",
+    "vector_p50_ms",
+    "text_p50_ms",
+    "hybrid_p50_ms",
+    "hybrid_p95_ms",
+    "filtered_p50_ms",
+    "similar_p50_ms",
+    "text_all_p50_ms",
+    "hybrid_all_p50_ms",
+    "text_matches_all_p50",
+    "recall_at_10",
+    "tfidf_baseline_p50_ms",
+    "numpy_baseline_p50_ms",
+    "api_requests_per_s",
+    "api_errors",
+    "index_build_s",
+    "index_bytes",
+    "hnsw_index_bytes",
+    "gin_index_bytes",
+    "hybrid_vs_tfidf",
+    "vector_vs_numpy",
+    "tfidf_baseline_queries",
+    "api_p50_ms",
 }
 
 
@@ -27,10 +45,28 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 60  # the biggest of 20 skewed profiles holds ~140 of 500 photos
     out = StringIO()
 
-    call_command("bench_search", "--photos", "500", "--profiles", "20", "--queries", "3", "--concurrency", "2",
-                 "--api-seconds", "2", "--warmup", "5", "--uncached", "3", "--json",
-                 "--database", "test_photosearch_benchsearch",
-                 stdout=out, stderr=StringIO())
+    call_command(
+        "bench_search",
+        "--photos",
+        "500",
+        "--profiles",
+        "20",
+        "--queries",
+        "3",
+        "--concurrency",
+        "2",
+        "--api-seconds",
+        "2",
+        "--warmup",
+        "5",
+        "--uncached",
+        "3",
+        "--json",
+        "--database",
+        "test_photosearch_benchsearch",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     figures = json.loads(out.getvalue())
     assert KEYS <= figures.keys()
@@ -49,8 +85,12 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     assert figures["index_build_s"] >= 0
     assert figures["profile_indexes"] >= 1 and figures["profile_index_bytes"] > 0
     assert figures["profile_text_indexes"] >= 1 and figures["profile_text_index_bytes"] > 0
-    assert figures["index_bytes"] == (figures["hnsw_index_bytes"] + figures["gin_index_bytes"]
-                                      + figures["profile_index_bytes"] + figures["profile_text_index_bytes"])
+    assert figures["index_bytes"] == (
+        figures["hnsw_index_bytes"]
+        + figures["gin_index_bytes"]
+        + figures["profile_index_bytes"]
+        + figures["profile_text_index_bytes"]
+    )
     # A small library: the small graph, searched at the candidate depth.
     assert (figures["hnsw_m"], figures["hnsw_ef_construction"], figures["hnsw_ef_search"]) == (16, 128, 100)
 
@@ -58,12 +98,24 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     current = Path(statement.__file__)
     reversed_order = tmp_path / "statement_reversed.py"
     reversed_order.write_text(
-        current.read_text().replace('"relevance": "fused_score DESC', '"relevance": "fused_score ASC'))
+        current.read_text().replace('"relevance": "fused_score DESC', '"relevance": "fused_score ASC')
+    )
     runs = ((current, True, []), (reversed_order, False, []), (current, True, ["--filtered"]))
     for other, all_same, filtered in runs:
         out = StringIO()
-        call_command("bench_statement_ab", str(other), "--queries", "3", "--rounds", "2", "--json", *filtered,
-                     "--database", "test_photosearch_benchsearch", stdout=out)
+        call_command(
+            "bench_statement_ab",
+            str(other),
+            "--queries",
+            "3",
+            "--rounds",
+            "2",
+            "--json",
+            *filtered,
+            "--database",
+            "test_photosearch_benchsearch",
+            stdout=out,
+        )
         ab = json.loads(out.getvalue())
         assert ab["pages"] == 6 and ab["other_p50_ms"] > 0 and ab["current_p50_ms"] > 0
         assert (ab["same_pages"] == ab["pages"]) is all_same
@@ -73,8 +125,20 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
 
     # The same database, one API request at a time in-process, layer by layer.
     out, text_tower = StringIO(), text_tower_module().get_encoder
-    call_command("bench_api_layers", "--requests", "4", "--rounds", "2", "--warmup", "2", "--json",
-                 "--database", "test_photosearch_benchsearch", stdout=out, stderr=StringIO())
+    call_command(
+        "bench_api_layers",
+        "--requests",
+        "4",
+        "--rounds",
+        "2",
+        "--warmup",
+        "2",
+        "--json",
+        "--database",
+        "test_photosearch_benchsearch",
+        stdout=out,
+        stderr=StringIO(),
+    )
     layers = json.loads(out.getvalue())
     assert {key for key, _label in LAYERS} | {"sql_wall", "postgres_cpu", "photos"} <= layers.keys()
     assert layers["photos"] == 500 and layers["requests"] == 4

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from profiles.models import Photo, Profile
 from bench.evaluate import Metrics, best_index, first_relevant_rank, metrics_from_ranks
 from bench.evaluate_synthetic import shapes_model_train, synthetic_specs
 from bench.labelled import DatasetError, coco_load, folder_load, labelled_set_load
+from profiles.models import Photo, Profile
 from tests.conftest import image_bytes
 
 METRICS = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr")
@@ -21,8 +21,14 @@ def test_metrics_are_recall_at_k_and_mean_reciprocal_rank_of_the_first_right_pho
     # Four queries: right photo 1st, 3rd, not in the page, 7th.
     metrics = metrics_from_ranks([1, 3, None, 7], result_counts=[10, 10, 4, 8])
 
-    assert metrics == Metrics(queries=4, recall_at_1=0.25, recall_at_5=0.5, recall_at_10=0.75,
-                              mrr=pytest.approx((1 + 1 / 3 + 0 + 1 / 7) / 4), mean_results=8.0)
+    assert metrics == Metrics(
+        queries=4,
+        recall_at_1=0.25,
+        recall_at_5=0.5,
+        recall_at_10=0.75,
+        mrr=pytest.approx((1 + 1 / 3 + 0 + 1 / 7) / 4),
+        mean_results=8.0,
+    )
 
 
 def test_the_rank_is_that_of_the_first_of_several_right_photos():
@@ -50,20 +56,35 @@ def test_coco_captions_json_gives_every_caption_as_a_query_for_its_image(tmp_pat
     (tmp_path / "val").mkdir()
     (tmp_path / "val" / "a.jpg").write_bytes(image_bytes(1))
     (tmp_path / "b.jpg").write_bytes(image_bytes(2))
-    (tmp_path / "captions.json").write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "val/a.jpg"}, {"id": 2, "file_name": "b.jpg"},
-                   {"id": 3, "file_name": "gone.jpg"}],
-        "annotations": [{"image_id": 1, "caption": "A dog  on a beach."}, {"image_id": 1, "caption": "a dog"},
-                        {"image_id": 2, "caption": "A dog"}, {"image_id": 2, "caption": "a red bus"},
-                        {"image_id": 3, "caption": "nothing here"}],
-    }))
+    (tmp_path / "captions.json").write_text(
+        json.dumps(
+            {
+                "images": [
+                    {"id": 1, "file_name": "val/a.jpg"},
+                    {"id": 2, "file_name": "b.jpg"},
+                    {"id": 3, "file_name": "gone.jpg"},
+                ],
+                "annotations": [
+                    {"image_id": 1, "caption": "A dog  on a beach."},
+                    {"image_id": 1, "caption": "a dog"},
+                    {"image_id": 2, "caption": "A dog"},
+                    {"image_id": 2, "caption": "a red bus"},
+                    {"image_id": 3, "caption": "nothing here"},
+                ],
+            }
+        )
+    )
 
     labelled = coco_load(tmp_path / "captions.json")
 
     assert [r.source_id for r in labelled.records] == ["val/a.jpg", "b.jpg"]
     assert all(r.text == "" for r in labelled.records)  # captions are the questions, never the photo's own words
-    assert labelled.queries == {"A dog on a beach.": {"val/a.jpg"}, "a dog": {"val/a.jpg"},
-                                "A dog": {"b.jpg"}, "a red bus": {"b.jpg"}}
+    assert labelled.queries == {
+        "A dog on a beach.": {"val/a.jpg"},
+        "a dog": {"val/a.jpg"},
+        "A dog": {"b.jpg"},
+        "a red bus": {"b.jpg"},
+    }
     assert labelled.missing_images == 1
 
 
@@ -73,12 +94,24 @@ def test_karpathy_split_json_keeps_one_split_and_finds_images_under_their_filepa
     for name, seed in (("x.jpg", 1), ("y.jpg", 2), ("z.jpg", 3)):
         (images / "val2014" / name).write_bytes(image_bytes(seed))
     entry = lambda name, split, *texts: {  # noqa: E731
-        "filepath": "val2014", "filename": name, "split": split, "sentences": [{"raw": t} for t in texts]}
+        "filepath": "val2014",
+        "filename": name,
+        "split": split,
+        "sentences": [{"raw": t} for t in texts],
+    }
     dataset = tmp_path / "dataset_coco.json"
-    dataset.write_text(json.dumps({"dataset": "coco", "images": [
-        entry("x.jpg", "test", "a cat on a sofa", "a sleeping cat"), entry("y.jpg", "train", "a train"),
-        entry("z.jpg", "test", "two people walking"),
-    ]}))
+    dataset.write_text(
+        json.dumps(
+            {
+                "dataset": "coco",
+                "images": [
+                    entry("x.jpg", "test", "a cat on a sofa", "a sleeping cat"),
+                    entry("y.jpg", "train", "a train"),
+                    entry("z.jpg", "test", "two people walking"),
+                ],
+            }
+        )
+    )
 
     labelled = labelled_set_load(path=dataset, images_dir=images)
 
@@ -86,7 +119,9 @@ def test_karpathy_split_json_keeps_one_split_and_finds_images_under_their_filepa
     assert [r.source_id for r in labelled.records] == ["val2014/x.jpg", "val2014/z.jpg"]
     assert set(labelled.queries) == {"a cat on a sofa", "a sleeping cat", "two people walking"}
     assert labelled_set_load(path=dataset, images_dir=images, limit=1).queries == {
-        "a cat on a sofa": {"val2014/x.jpg"}, "a sleeping cat": {"val2014/x.jpg"}}
+        "a cat on a sofa": {"val2014/x.jpg"},
+        "a sleeping cat": {"val2014/x.jpg"},
+    }
     with pytest.raises(DatasetError, match="no images in split 'val'; it has test, train"):
         labelled_set_load(path=dataset, images_dir=images, split="val")
     with pytest.raises(DatasetError, match="None of the 2 images .* point --images"):
@@ -94,11 +129,16 @@ def test_karpathy_split_json_keeps_one_split_and_finds_images_under_their_filepa
 
 
 def test_a_folder_reads_query_lines_from_sidecars_and_keeps_unlabelled_images_as_distractors(photo_folder):
-    root = photo_folder({
-        "a.jpg": 1, "a.txt": "our dog at the beach #dog", "a.queries.txt": "dog on a beach\n\n  a   brown dog \n",
-        "b.png": 2, "b.queries.txt": "a brown dog\n",
-        "sub/c.jpg": 3,
-    })
+    root = photo_folder(
+        {
+            "a.jpg": 1,
+            "a.txt": "our dog at the beach #dog",
+            "a.queries.txt": "dog on a beach\n\n  a   brown dog \n",
+            "b.png": 2,
+            "b.queries.txt": "a brown dog\n",
+            "sub/c.jpg": 3,
+        }
+    )
 
     labelled = labelled_set_load(path=root)
 
@@ -175,8 +215,9 @@ def test_evaluate_reports_every_channel_and_hybrid_beats_each_channel_on_the_syn
     vectors = np.array([list(photo.embedding) for photo in photos], dtype=np.float32)
     distance = 1 - (queries @ vectors.T) / np.linalg.norm(queries, axis=1)[:, None] / np.linalg.norm(vectors, axis=1)
     # "a red circle" is about 000-red-circle.png
-    target = {text: next(i for i, p in enumerate(photos) if text[2:].replace(" ", "-") + "." in p.source_id)
-              for text in texts}
+    target = {
+        text: next(i for i, p in enumerate(photos) if text[2:].replace(" ", "-") + "." in p.source_id) for text in texts
+    }
     ranks = [int((distance[q] < distance[q, target[text]]).sum()) + 1 for q, text in enumerate(texts)]
     expected = metrics_from_ranks([rank if rank <= 10 else None for rank in ranks])
     for metric in METRICS:
@@ -185,12 +226,31 @@ def test_evaluate_reports_every_channel_and_hybrid_beats_each_channel_on_the_syn
 
 @pytest.mark.django_db
 def test_evaluate_prints_tables_marks_the_best_setting_and_cleans_up(photo_folder, encoder):
-    root = photo_folder({"a.jpg": 1, "a.txt": "red kite", "a.queries.txt": "red kite", "b.jpg": 2,
-                         "b.queries.txt": "green field\n", "c.jpg": 3})
+    root = photo_folder(
+        {
+            "a.jpg": 1,
+            "a.txt": "red kite",
+            "a.queries.txt": "red kite",
+            "b.jpg": 2,
+            "b.queries.txt": "green field\n",
+            "c.jpg": 3,
+        }
+    )
     out = StringIO()
 
-    call_command("evaluate", "--dataset", str(root), "--format", "folder", "--text-weights", "1,2",
-                 "--cutoffs", "0,0.1", stdout=out, stderr=StringIO())
+    call_command(
+        "evaluate",
+        "--dataset",
+        str(root),
+        "--format",
+        "folder",
+        "--text-weights",
+        "1,2",
+        "--cutoffs",
+        "0,0.1",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     table = out.getvalue()
     assert "2 queries on 3 photos (photos, folder); model photosearch-tiny/random-seed0" in table
@@ -202,8 +262,17 @@ def test_evaluate_prints_tables_marks_the_best_setting_and_cleans_up(photo_folde
 
 @pytest.mark.django_db(transaction=True)  # worker threads have connections of their own: data must be committed
 def test_queries_in_several_threads_give_the_same_figures(photo_folder, encoder):
-    root = photo_folder({"a.jpg": 1, "a.txt": "red kite", "a.queries.txt": "red kite\nkite", "b.jpg": 2,
-                         "b.queries.txt": "green field\nfield", "c.jpg": 3, "c.queries.txt": "blue sky"})
+    root = photo_folder(
+        {
+            "a.jpg": 1,
+            "a.txt": "red kite",
+            "a.queries.txt": "red kite\nkite",
+            "b.jpg": 2,
+            "b.queries.txt": "green field\nfield",
+            "c.jpg": 3,
+            "c.queries.txt": "blue sky",
+        }
+    )
     reports = []
     for workers in ("1", "3"):
         out = StringIO()

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from profiles.models import Photo, Profile
 from bench.ocr import MIN_WORD_HEIGHT, draw_words, photo_like
+from profiles.models import Photo, Profile
 
 
 def test_words_are_drawn_at_least_the_minimum_height():
@@ -38,8 +38,22 @@ def test_bench_ocr_reports_accuracy_cost_without_text_and_throughput():
 def test_bench_index_with_ocr_reports_the_pipeline_with_and_without_it(encoder):
     out = StringIO()
 
-    call_command("bench_index", "--images", "3", "--repeat", "1", "--model", "photosearch-tiny", "--device", "cpu",
-                 "--ocr", "rapidocr", "--json", stdout=out, stderr=StringIO())
+    call_command(
+        "bench_index",
+        "--images",
+        "3",
+        "--repeat",
+        "1",
+        "--model",
+        "photosearch-tiny",
+        "--device",
+        "cpu",
+        "--ocr",
+        "rapidocr",
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     figures = json.loads(out.getvalue())
     assert figures["ocr"].startswith("rapidocr-")

@@ -66,7 +66,7 @@ def test_the_photos_words_look_like_posts_in_several_languages(photos):
 
 
 def test_each_kind_of_query_shares_the_words_its_kind_says_with_its_photo(photos):
-    seen = {kind: 0 for kind in KINDS}
+    seen = dict.fromkeys(KINDS, 0)
     for photo in photos:
         for query in photo.queries:
             seen[query.kind] += 1
@@ -89,8 +89,17 @@ def test_each_kind_of_query_shares_the_words_its_kind_says_with_its_photo(photos
     foreign = [(q, p) for p in photos for q in p.queries if q.kind in (FRENCH, PORTUGUESE)]
     assert sum(bool(shared_words(q.text, p.words)[1]) for q, p in foreign) > len(foreign) / 2
     for kind in (FRENCH, PORTUGUESE):
-        inflected = [q.text for q, p in foreign if q.kind == kind and any(
-            word[:5] == other[:5] for word in shared_words(q.text, p.words)[1] if len(word) >= 5 for other in p.words)]
+        inflected = [
+            q.text
+            for q, p in foreign
+            if q.kind == kind
+            and any(
+                word[:5] == other[:5]
+                for word in shared_words(q.text, p.words)[1]
+                if len(word) >= 5
+                for other in p.words
+            )
+        ]
         assert len(inflected) >= 5, (kind, inflected)
 
 
@@ -115,7 +124,9 @@ def test_words_all_rows_only_where_the_ranking_has_that_mode(monkeypatch):
     monkeypatch.setattr(evaluate, "RankingOptions", WithWords)
     runs = words_all_runs()
     assert [(run.name, run.channel, run.ranking.words) for run in runs] == [
-        ("text words=all", "text", "all"), ("hybrid words=all", None, "all")]
+        ("text words=all", "text", "all"),
+        ("hybrid words=all", None, "all"),
+    ]
     assert runs[0].ranking.vector_weight == 0 and runs[0].ranking.cutoff == 0
 
 
@@ -123,8 +134,21 @@ def test_words_all_rows_only_where_the_ranking_has_that_mode(monkeypatch):
 def test_evaluate_text_set_reports_text_and_hybrid_per_query_kind():
     out = StringIO()
 
-    call_command("evaluate", "--text-set", "--limit", "30", "--json", "--no-progress", "--words-all",
-                 "--text-weights", "1", "--cutoffs", "0", stdout=out, stderr=StringIO())
+    call_command(
+        "evaluate",
+        "--text-set",
+        "--limit",
+        "30",
+        "--json",
+        "--no-progress",
+        "--words-all",
+        "--text-weights",
+        "1",
+        "--cutoffs",
+        "0",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     report = json.loads(out.getvalue())
     assert report["dataset"] == "text-relevance" and report["photos"] == 30 and report["queries"] > 30

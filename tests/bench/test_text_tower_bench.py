@@ -20,8 +20,22 @@ def test_the_query_set_is_varied_and_the_same_every_run():
 def test_bench_text_tower_reports_speed_and_agreement_for_each_precision():
     out = StringIO()
 
-    call_command("bench_text_tower", "--model", "photosearch-tiny", "--repeat", "2", "--threads", "1",
-                 "--batch", "4", "--queries", "20", "--json", stdout=out, stderr=StringIO())
+    call_command(
+        "bench_text_tower",
+        "--model",
+        "photosearch-tiny",
+        "--repeat",
+        "2",
+        "--threads",
+        "1",
+        "--batch",
+        "4",
+        "--queries",
+        "20",
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     figures = json.loads(out.getvalue())
     assert figures["model"] == "photosearch-tiny/random-seed0" and figures["agreement queries"] == 20
@@ -34,8 +48,15 @@ def test_bench_text_tower_reports_speed_and_agreement_for_each_precision():
 
 def test_bench_text_tower_refuses_an_unknown_precision():
     with pytest.raises(CommandError, match="--precisions"):
-        call_command("bench_text_tower", "--model", "photosearch-tiny", "--precisions", "int4", stdout=StringIO(),
-                     stderr=StringIO())
+        call_command(
+            "bench_text_tower",
+            "--model",
+            "photosearch-tiny",
+            "--precisions",
+            "int4",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
 
 
 @pytest.mark.django_db
@@ -47,14 +68,36 @@ def test_bench_text_tower_finds_neighbours_among_the_librarys_own_vectors():
     profile = Profile.objects.create(source_kind="folder", handle="library")
     vectors = np.random.default_rng(0).standard_normal((150, 64))
     Photo.objects.bulk_create(
-        Photo(profile=profile, source_id=str(i), content_hash=str(i).ljust(64, "0"), embedding=vector.tolist(),
-              embedding_model="photosearch-tiny/random-seed0")
+        Photo(
+            profile=profile,
+            source_id=str(i),
+            content_hash=str(i).ljust(64, "0"),
+            embedding=vector.tolist(),
+            embedding_model="photosearch-tiny/random-seed0",
+        )
         for i, vector in enumerate(vectors)
     )
     out = StringIO()
 
-    call_command("bench_text_tower", "--model", "photosearch-tiny", "--repeat", "1", "--threads", "1", "--batch", "2",
-                 "--queries", "10", "--precisions", "int8", "--library", "--json", stdout=out, stderr=StringIO())
+    call_command(
+        "bench_text_tower",
+        "--model",
+        "photosearch-tiny",
+        "--repeat",
+        "1",
+        "--threads",
+        "1",
+        "--batch",
+        "2",
+        "--queries",
+        "10",
+        "--precisions",
+        "int8",
+        "--library",
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
 
     figures = json.loads(out.getvalue())
     assert figures["agreement photos"] == "150 library photos" and "float16: cosine min" not in figures
@@ -62,5 +105,13 @@ def test_bench_text_tower_finds_neighbours_among_the_librarys_own_vectors():
 
     Photo.objects.all().delete()
     with pytest.raises(CommandError, match="only 0 photos"):
-        call_command("bench_text_tower", "--model", "photosearch-tiny", "--queries", "10", "--library",
-                     stdout=StringIO(), stderr=StringIO())
+        call_command(
+            "bench_text_tower",
+            "--model",
+            "photosearch-tiny",
+            "--queries",
+            "10",
+            "--library",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )

@@ -25,8 +25,8 @@ import pytest
 from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
-from tests.hardening.conftest import ROOT, subprocess_env
 from tests.conftest import free_port, process_stop
+from tests.hardening.conftest import ROOT, subprocess_env
 
 # Each read with the cache down: answered 200 within this (the target is 0.5 s; generous for a noisy 2-core machine).
 READ_BOUND_SECONDS = 1.5
@@ -82,9 +82,27 @@ def gunicorn(env: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
     """gunicorn (one gthread worker) on 127.0.0.1 with ``env``; yields its port and, once stopped, its log lines."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "120"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "photosearch.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(process.stdout), daemon=True)
@@ -132,10 +150,18 @@ def library(photo_folder, encoder, transactional_db):
 def _reads(library: dict) -> list[str]:
     photo, profile = library["photo"], library["profile"]
     return [
-        "/", "/?q=harbour+at+night", "/?q=boat&profile=coast&sort=newest", "/?q=from+coast+in+lisbon",
-        f"/photos/{photo}/", "/profiles/",
-        "/api/v1/search/?q=harbour", "/api/v1/search/?q=dog&profile=coast", f"/api/v1/photos/{photo}/",
-        f"/api/v1/photos/{photo}/similar/", "/api/v1/profiles/", f"/api/v1/profiles/{profile}/",
+        "/",
+        "/?q=harbour+at+night",
+        "/?q=boat&profile=coast&sort=newest",
+        "/?q=from+coast+in+lisbon",
+        f"/photos/{photo}/",
+        "/profiles/",
+        "/api/v1/search/?q=harbour",
+        "/api/v1/search/?q=dog&profile=coast",
+        f"/api/v1/photos/{photo}/",
+        f"/api/v1/photos/{photo}/similar/",
+        "/api/v1/profiles/",
+        f"/api/v1/profiles/{profile}/",
         "/api/v1/places/",
     ]
 
@@ -145,12 +171,22 @@ def test_with_the_cache_down_every_page_and_api_read_answers_200_at_once(kind, l
     with cache_down(kind) as url:
         # The worst case for a hung cache: every request finds the breaker due for a probe (retry window shorter
         # than the pause between requests), so each pays one socket timeout; never one per cache call.
-        env = subprocess_env(media_root, PHOTOSEARCH_CACHE_URL=url, PHOTOSEARCH_CACHE_RETRY_SECONDS="0.3",
-                             PHOTOSEARCH_API_ANON_RATE="1000/min", PHOTOSEARCH_LOG_LEVEL="info")
+        env = subprocess_env(
+            media_root,
+            PHOTOSEARCH_CACHE_URL=url,
+            PHOTOSEARCH_CACHE_RETRY_SECONDS="0.3",
+            PHOTOSEARCH_API_ANON_RATE="1000/min",
+            PHOTOSEARCH_LOG_LEVEL="info",
+        )
         with gunicorn(env) as (port, log):
             # Warm the worker first (the text tower loads at its first search, py3langid's model at the first query of
             # several words, 0.45 s): the timing is the cache's cost.
-            for path in ("/api/v1/profiles/", "/?q=warm+up+first", "/api/v1/search/?q=warm", f"/photos/{library['photo']}/"):
+            for path in (
+                "/api/v1/profiles/",
+                "/?q=warm+up+first",
+                "/api/v1/search/?q=warm",
+                f"/photos/{library['photo']}/",
+            ):
                 _get(port, path)
             timings: dict[str, float] = {}
             for path in _reads(library):
@@ -169,14 +205,17 @@ def test_with_the_cache_down_every_page_and_api_read_answers_200_at_once(kind, l
 
 
 @pytest.mark.parametrize("kind", ["refused", "hung"])
-def test_an_import_with_the_cache_down_exits_0_and_its_job_succeeds(kind, photo_folder, media_root,
-                                                                    transactional_db):
+def test_an_import_with_the_cache_down_exits_0_and_its_job_succeeds(kind, photo_folder, media_root, transactional_db):
     folder = photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "snow on the pass"})
     with cache_down(kind) as url:
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "manage.py", "import_folder", str(folder), "--profile", "trip"], cwd=ROOT,
-            env=subprocess_env(media_root, PHOTOSEARCH_CACHE_URL=url), capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", "import_folder", str(folder), "--profile", "trip"],
+            cwd=ROOT,
+            env=subprocess_env(media_root, PHOTOSEARCH_CACHE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         MEDIANS[f"cache {kind}: import_folder (2 photos, whole process)"] = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
@@ -190,9 +229,16 @@ def test_with_the_cache_down_the_anonymous_rate_limit_still_holds_per_process(li
     with cache_down("refused") as url:
         env = subprocess_env(media_root, PHOTOSEARCH_CACHE_URL=url, PHOTOSEARCH_API_ANON_RATE="3/min")
         with gunicorn(env) as (port, log):
-            statuses = [_get(port, path)[0] for path in ("/?q=boat", "/api/v1/search/?q=boat",
-                                                         "/api/v1/search/?q=dog", "/api/v1/search/?q=harbour",
-                                                         "/?q=dog")]
+            statuses = [
+                _get(port, path)[0]
+                for path in (
+                    "/?q=boat",
+                    "/api/v1/search/?q=boat",
+                    "/api/v1/search/?q=dog",
+                    "/api/v1/search/?q=harbour",
+                    "/?q=dog",
+                )
+            ]
     # Counted in the worker's memory, not let through: the 4th and 5th anonymous searches are refused.
     assert statuses == [200, 200, 200, 429, 429], (statuses, "".join(log)[-3000:])
 
@@ -225,9 +271,15 @@ for line in sys.stdin:
 
 def _replica_child(env: dict[str, str], paths: list[str]) -> tuple[list, str]:
     """Run REPLICA_CHILD over ``paths`` in a real ``manage.py shell``; its answers and its log."""
-    result = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", REPLICA_CHILD], cwd=ROOT,
-                            env=env, input="".join(path + "\n" for path in paths), text=True, capture_output=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", REPLICA_CHILD],
+        cwd=ROOT,
+        env=env,
+        input="".join(path + "\n" for path in paths),
+        text=True,
+        capture_output=True,
+        timeout=180,
+    )
     import json
 
     answers = [json.loads(line[2:]) for line in result.stdout.splitlines() if line.startswith("= ")]
@@ -243,12 +295,22 @@ def two_libraries(photo_folder, tmp_path):
     with streaming_pair() as ours, streaming_pair() as theirs:
         env = {**_env(ours, tmp_path / "ours"), "DATABASE_REPLICA_URLS": ""}
         _manage("migrate", "--no-input", env=env)
-        _manage("import_folder", str(photo_folder({"a.jpg": 1, "a.txt": "Snow on the pass"}, name="ours")),
-                "--profile", "trip", env=env)
+        _manage(
+            "import_folder",
+            str(photo_folder({"a.jpg": 1, "a.txt": "Snow on the pass"}, name="ours")),
+            "--profile",
+            "trip",
+            env=env,
+        )
         other = {**_env(theirs, tmp_path / "theirs"), "DATABASE_REPLICA_URLS": ""}
         _manage("migrate", "--no-input", env=other)
-        _manage("import_folder", str(photo_folder({"b.jpg": 2, "b.txt": "Snow on the pass, their copy"},
-                                                  name="theirs")), "--profile", "trip", env=other)
+        _manage(
+            "import_folder",
+            str(photo_folder({"b.jpg": 2, "b.txt": "Snow on the pass, their copy"}, name="theirs")),
+            "--profile",
+            "trip",
+            env=other,
+        )
         ours.wait_replayed()
         theirs.wait_replayed()
         yield ours, theirs, env
@@ -269,8 +331,10 @@ def test_a_replica_that_is_not_a_standby_of_the_primary_is_never_read(two_librar
         answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": url}, paths)
         # Every read answered from our primary: our photo, never theirs, never a 500.
         assert [status for status, _ in answers] == [200] * 4, (name, answers, log[-3000:])
-        assert [answers[0][1], answers[1][1], answers[3][1]] == [["Snow on the pass"], True, ["Snow on the pass"]], \
-            (name, answers)
+        assert [answers[0][1], answers[1][1], answers[3][1]] == [["Snow on the pass"], True, ["Snow on the pass"]], (
+            name,
+            answers,
+        )
         assert log.count("Read replica replica1 is not a standby of the primary") == 1, (name, log[-3000:])
     # Our own standby is read (its statement log shows the search).
     answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": ours.standby_url}, ["/api/v1/search/?q=snow+ibis"])
@@ -287,9 +351,10 @@ def test_any_error_of_a_read_on_a_standby_sends_it_to_the_primary(two_libraries)
         primary.execute("GRANT USAGE ON SCHEMA public TO reader")
     ours.wait_replayed()
     standby_as_reader = ours.standby_url.replace("postgres@", "reader@", 1)
-    answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": standby_as_reader,
-                                   "PHOTOSEARCH_REPLICA_RETRY_SECONDS": "60"},
-                                  ["/api/v1/search/?q=snow+pass+gull", "/api/v1/search/?q=snow+pass+tern"])
+    answers, log = _replica_child(
+        {**env, "DATABASE_REPLICA_URLS": standby_as_reader, "PHOTOSEARCH_REPLICA_RETRY_SECONDS": "60"},
+        ["/api/v1/search/?q=snow+pass+gull", "/api/v1/search/?q=snow+pass+tern"],
+    )
     assert answers == [[200, ["Snow on the pass"]]] * 2, log[-3000:]
     assert log.count("A search read on read replica replica1 failed (permission denied") == 1, log[-3000:]
     # The failed read ran again on the primary; the next search went there at once (the replica left alone a while).
@@ -300,22 +365,33 @@ def test_any_error_of_a_read_on_a_standby_sends_it_to_the_primary(two_libraries)
     # each in a process of its own, so that each meets the failing replica first.
     with ours.connect(5432) as primary:
         photo_id = primary.execute("SELECT id FROM profiles_photo").fetchone()[0]
-    for path, shows_text in [(f"/photos/{photo_id}/", True), (f"/api/v1/photos/{photo_id}/", True),
-                             ("/api/v1/places/", False), ("/", True)]:  # the home page lists recent photos
+    for path, shows_text in [
+        (f"/photos/{photo_id}/", True),
+        (f"/api/v1/photos/{photo_id}/", True),
+        ("/api/v1/places/", False),
+        ("/", True),
+    ]:  # the home page lists recent photos
         answers, log = _replica_child({**env, "DATABASE_REPLICA_URLS": standby_as_reader}, [path])
         assert answers == [[200, shows_text]], (path, log[-3000:])
         assert "A search read on read replica replica1 failed (permission denied" in log, (path, log[-3000:])
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("notaurl", "entry 1 ('notaurl')"),
-    ("postgres://u:hunter2@db.example:99999/photos", "entry 1 ('postgres://u:***@db.example:99999/photos')"),
-    ("postgres://u@r1/photos,postgres://u:hunter2@r2:5432/", "entry 2 ('postgres://u:***@r2:5432/') names no database"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("notaurl", "entry 1 ('notaurl')"),
+        ("postgres://u:hunter2@db.example:99999/photos", "entry 1 ('postgres://u:***@db.example:99999/photos')"),
+        (
+            "postgres://u@r1/photos,postgres://u:hunter2@r2:5432/",
+            "entry 2 ('postgres://u:***@r2:5432/') names no database",
+        ),
+    ],
+)
 def test_a_bad_replica_setting_names_itself_and_the_entry_without_its_password(value, shown, tmp_path):
     env = subprocess_env(tmp_path, DATABASE_URL="postgres://u@db.example/photos", DATABASE_REPLICA_URLS=value)
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: DATABASE_REPLICA_URLS: "), last

@@ -20,8 +20,8 @@ import hypothesis.strategies as st
 import pytest
 import requests
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -32,7 +32,6 @@ from schemathesis.checks import (
 from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
-from tests.conftest import image_bytes
 from tests.hardening.conftest import INPUTS_SENT
 from tests.search.test_apis import make_tokens, multipart
 
@@ -43,31 +42,141 @@ REDIS_URL = "redis://127.0.0.1:6379/13"
 # A deeper run: PHOTOSEARCH_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest tests/hardening/test_fuzz_api.py
 EXAMPLES = int(os.environ.get("PHOTOSEARCH_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much,
-                           HealthCheck.data_too_large],
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
 )
 
 # --- Junk -------------------------------------------------------------------------------------------------------
 
 NASTY = [
-    "", " ", "\x00", "a\x00b", "\x1b[31mred", "\r\n\r\nX-Injected: 1", "\ufeff", "\u202etxt.exe", "𝕦𝕟𝕚𝕔𝕠𝕕𝕖",
-    "👩‍👩‍👧‍👦", "ﷺ", "Ω≈ç√∫", "Z̸̢͎̓a̵l̶g̷o", "\ud7ff", "\uffff", "x" * 10_000, "ü" * 5_000, "-" * 600,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\x1b[31mred",
+    "\r\n\r\nX-Injected: 1",
+    "\ufeff",
+    "\u202etxt.exe",
+    "𝕦𝕟𝕚𝕔𝕠𝕕𝕖",
+    "👩‍👩‍👧‍👦",
+    "ﷺ",
+    "Ω≈ç√∫",
+    "Z̸̢͎̓a̵l̶g̷o",
+    "\ud7ff",
+    "\uffff",
+    "x" * 10_000,
+    "ü" * 5_000,
+    "-" * 600,
     # tsquery / websearch operators and their debris
-    "a & b", "a | b", "!a", "a <-> b", "a:*", "'a' & !'b'", "(((", ")))", "&|!<->:*", '"', '""', '"unclosed',
-    "-", "--", "-or", "or or or", "a -", "!!!!", "\\", "\\\\'", "'", "''", "a:A", "a <3> b", "a <999999999> b",
+    "a & b",
+    "a | b",
+    "!a",
+    "a <-> b",
+    "a:*",
+    "'a' & !'b'",
+    "(((",
+    ")))",
+    "&|!<->:*",
+    '"',
+    '""',
+    '"unclosed',
+    "-",
+    "--",
+    "-or",
+    "or or or",
+    "a -",
+    "!!!!",
+    "\\",
+    "\\\\'",
+    "'",
+    "''",
+    "a:A",
+    "a <3> b",
+    "a <999999999> b",
     # SQL and friends
-    "'; DROP TABLE profiles_photo; --", "1 OR 1=1", "1' OR '1'='1", "%", "_", "%%", "%s", "%(x)s", "{0}", "$1",
-    "1; SELECT pg_sleep(10)", "/**/", "UNION SELECT NULL--", "E'\\x00'", "$$ $$", "::regclass",
+    "'; DROP TABLE profiles_photo; --",
+    "1 OR 1=1",
+    "1' OR '1'='1",
+    "%",
+    "_",
+    "%%",
+    "%s",
+    "%(x)s",
+    "{0}",
+    "$1",
+    "1; SELECT pg_sleep(10)",
+    "/**/",
+    "UNION SELECT NULL--",
+    "E'\\x00'",
+    "$$ $$",
+    "::regclass",
     # numbers, dates, ids
-    "0", "-1", "-0", "1e309", "nan", "NaN", "inf", "-inf", "1.7976931348623157e308", "9" * 30, "²", "١٢٣", "0x10",
-    "9223372036854775807", "9223372036854775808", "-9223372036854775809", "2147483648", "1_000", "1,5",
-    "2024-02-30", "2024-13-01", "0000-01-01", "0001-01-01", "9999-12-31", "10000-01-01", "2024-1-1", "20240101",
-    "2024-06-30T25:00", "yesterday", "2024-06-30\x00", "１９９９-０１-０１",
+    "0",
+    "-1",
+    "-0",
+    "1e309",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1.7976931348623157e308",
+    "9" * 30,
+    "²",
+    "١٢٣",
+    "0x10",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "2147483648",
+    "1_000",
+    "1,5",
+    "2024-02-30",
+    "2024-13-01",
+    "0000-01-01",
+    "0001-01-01",
+    "9999-12-31",
+    "10000-01-01",
+    "2024-1-1",
+    "20240101",
+    "2024-06-30T25:00",
+    "yesterday",
+    "2024-06-30\x00",
+    "１９９９-０１-０１",
     # ids and paths
-    "../../etc/passwd", "/etc/passwd", "~root", "~nobodyatall", "\\\\server\\share", "/dev/zero", "/proc/self/environ",
-    "C:\\Windows", "x" * 5000 + "/", "%2e%2e%2f", "<script>alert(1)</script>", "javascript:alert(1)", "{{7*7}}",
-    "true", "false", "null", "None", "[]", "{}", '{"a":1}', "relevance", "newest", "image", "video", "yes", "no",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "~root",
+    "~nobodyatall",
+    "\\\\server\\share",
+    "/dev/zero",
+    "/proc/self/environ",
+    "C:\\Windows",
+    "x" * 5000 + "/",
+    "%2e%2e%2f",
+    "<script>alert(1)</script>",
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "true",
+    "false",
+    "null",
+    "None",
+    "[]",
+    "{}",
+    '{"a":1}',
+    "relevance",
+    "newest",
+    "image",
+    "video",
+    "yes",
+    "no",
 ]
 
 junk_text = st.one_of(
@@ -112,8 +221,9 @@ def junk_params(names: list[str]):
 @pytest.fixture
 def library(photo_folder, encoder, no_throttle) -> dict:
     """Two profiles with a few embedded photos, one photo not embedded, tokens of a staff and an ordinary user."""
-    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "c.txt": "harbour at night #boat"}),
-                  profile_name="coast")
+    folder_import(
+        path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "c.txt": "harbour at night #boat"}), profile_name="coast"
+    )
     folder_import(path=photo_folder({"d.jpg": 4}, name="other"), profile_name="hills")
     photos_embed()
     pending = folder_import(path=photo_folder({"e.jpg": 5}, name="pending"), profile_name="pending")
@@ -145,7 +255,13 @@ def assert_clear_answer(response: requests.Response, what: str) -> None:
         assert set(body) == {"error", "details"}, (what, body)
         assert isinstance(body["error"], str) and body["error"].strip(), (what, body)
     else:
-        assert content_type.startswith("text/html"), (what, response.status_code, content_type, response.text[:300], response.request.url if hasattr(response, "request") else "")
+        assert content_type.startswith("text/html"), (
+            what,
+            response.status_code,
+            content_type,
+            response.text[:300],
+            response.request.url if hasattr(response, "request") else "",
+        )
         assert re.search(r"<h1>|role=\"alert\"|<title>", response.text), (what, response.text[:300])
 
 
@@ -153,9 +269,15 @@ def assert_clear_answer(response: requests.Response, what: str) -> None:
 # (Its pytest plugin's ``from_fixture`` does not run under pytest 9, so each operation's strategies are drawn here.)
 
 OPERATIONS = [
-    "GET /api/v1/search/", "POST /api/v1/search/by-image/", "GET /api/v1/photos/{photo_id}/",
-    "GET /api/v1/photos/{photo_id}/similar/", "GET /api/v1/profiles/", "GET /api/v1/profiles/{profile_id}/",
-    "GET /api/v1/jobs/{job_id}/", "GET /api/v1/places/", "POST /api/v1/profiles/",
+    "GET /api/v1/search/",
+    "POST /api/v1/search/by-image/",
+    "GET /api/v1/photos/{photo_id}/",
+    "GET /api/v1/photos/{photo_id}/similar/",
+    "GET /api/v1/profiles/",
+    "GET /api/v1/profiles/{profile_id}/",
+    "GET /api/v1/jobs/{job_id}/",
+    "GET /api/v1/places/",
+    "POST /api/v1/profiles/",
     "POST /api/v1/profiles/{profile_id}/imports/",
 ]
 WRITES = [label for label in OPERATIONS if label.startswith("POST /api/v1/profiles")]
@@ -193,8 +315,10 @@ def _fuzz_operation(live_server, library, label: str, *, who: str, headers: dict
         _aim_at_existing(case, library, flip=INPUTS_SENT[sent] % 2 == 0)
         check(case)
     # An operation without parameters or body has no invalid form.
-    for mode in GenerationMode if operation.query or operation.body or operation.path_parameters else [
-            GenerationMode.POSITIVE]:
+    for mode in (
+        GenerationMode if operation.query or operation.body or operation.path_parameters else [GenerationMode.POSITIVE]
+    ):
+
         @FUZZ
         @given(case=operation.as_strategy(generation_mode=mode), flip=st.booleans())
         def run(case, flip):
@@ -236,8 +360,9 @@ def queued_imports(settings):
 def test_schemathesis_staff_writes_never_get_a_server_error(live_server, library, queued_imports):
     jobs_before = ImportJob.objects.count()
     for label in WRITES:
-        _fuzz_operation(live_server, library, label, who="staff",
-                        headers={"Authorization": f"Token {library['tokens']['staff']}"})
+        _fuzz_operation(
+            live_server, library, label, who="staff", headers={"Authorization": f"Token {library['tokens']['staff']}"}
+        )
         assert INPUTS_SENT[f"schemathesis staff {label}"] >= 2 * EXAMPLES
     # Whatever was accepted was queued, not run: no worker takes this queue.
     # Some were accepted, and each was queued, not run: no import of a generated path happened.
@@ -249,15 +374,50 @@ def test_schemathesis_staff_writes_never_get_a_server_error(live_server, library
 # --- hypothesis: junk at every parameter of the API -----------------------------------------------------------------
 
 JUNK = FUZZ
-SEARCH_PARAMS = ["q", "profile", "from", "to", "media_type", "has_text", "limit", "cursor", "sort", "vector_weight",
-                 "text_weight", "vector_depth", "text_depth", "cutoff"]
+SEARCH_PARAMS = [
+    "q",
+    "profile",
+    "from",
+    "to",
+    "media_type",
+    "has_text",
+    "limit",
+    "cursor",
+    "sort",
+    "vector_weight",
+    "text_weight",
+    "vector_depth",
+    "text_depth",
+    "cutoff",
+]
 FILTER_PARAMS = ["profile", "from", "to", "media_type", "has_text", "limit", "cursor"]
 junk_id = st.one_of(
     st.integers(min_value=-10, max_value=10**30).map(str),
-    st.sampled_from(["0", "00", "01", "9223372036854775807", "9223372036854775808", "1e3", "-1", "٣", "²", "1%00",
-                     "%ff", "..", "%2e%2e", "1;2", "1 ", "+1", "0x1", "null"]),
+    st.sampled_from(
+        [
+            "0",
+            "00",
+            "01",
+            "9223372036854775807",
+            "9223372036854775808",
+            "1e3",
+            "-1",
+            "٣",
+            "²",
+            "1%00",
+            "%ff",
+            "..",
+            "%2e%2e",
+            "1;2",
+            "1 ",
+            "+1",
+            "0x1",
+            "null",
+        ]
+    ),
     st.text(st.characters(exclude_categories=("Cs",), exclude_characters="/?#"), min_size=1, max_size=12).map(
-        lambda text: urllib.parse.quote(text)),
+        lambda text: urllib.parse.quote(text)
+    ),
 )
 
 
@@ -301,31 +461,74 @@ def test_profile_and_job_apis_answer_bad_ids_with_a_4xx_json_error(http, library
     assert response.headers["Content-Type"].startswith("application/json"), (path, response.status_code)
 
 
-BODY_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/xml",
-              "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=zz",
-              "application/json; charset=utf-16", "image/jpeg", "", "*/*", "application/json\x00"]
+BODY_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "application/xml",
+    "multipart/form-data",
+    "multipart/form-data; boundary=",
+    "multipart/form-data; boundary=zz",
+    "application/json; charset=utf-16",
+    "image/jpeg",
+    "",
+    "*/*",
+    "application/json\x00",
+]
 junk_body = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([b"", b"{", b"[]", b"null", b"1e999", b'"x"', b"[" * 50_000 + b"]" * 50_000,
-                     b'{"a":' * 5000 + b"1" + b"}" * 5000, b'{"source_kind": "folder", "handle": "\\u0000"}',
-                     b'{"source_kind": "folder", "handle": "x", "options": {"path": "\\u0000"}}',
-                     b'{"source_kind": "folder", "handle": "x", "options": {"path": "/' + b"a" * 5000 + b'"}}',
-                     b'{"source_kind": "urls", "handle": "x", "options": {"file": "~nosuchuser/x"}}',
-                     b'{"source_kind": "instagram", "handle": "x", "options": {"login": "\\ud800"}}',
-                     b'{"fast_update": "\\u0000"}', b"\xff\xfe{\x00}\x00", "{\"handle\": \"é\"}".encode("latin-1")]),
-    st.dictionaries(st.sampled_from(["source_kind", "handle", "display_name", "options", "fast_update", "x"]),
-                    st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), junk_text),
-                                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                                     st.sampled_from(["path", "file", "album", "user", "login", "session_file", "x"]),
-                                     inner, max_size=3), max_leaves=6)).map(lambda d: json.dumps(d).encode()),
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b"[]",
+            b"null",
+            b"1e999",
+            b'"x"',
+            b"[" * 50_000 + b"]" * 50_000,
+            b'{"a":' * 5000 + b"1" + b"}" * 5000,
+            b'{"source_kind": "folder", "handle": "\\u0000"}',
+            b'{"source_kind": "folder", "handle": "x", "options": {"path": "\\u0000"}}',
+            b'{"source_kind": "folder", "handle": "x", "options": {"path": "/' + b"a" * 5000 + b'"}}',
+            b'{"source_kind": "urls", "handle": "x", "options": {"file": "~nosuchuser/x"}}',
+            b'{"source_kind": "instagram", "handle": "x", "options": {"login": "\\ud800"}}',
+            b'{"fast_update": "\\u0000"}',
+            b"\xff\xfe{\x00}\x00",
+            '{"handle": "é"}'.encode("latin-1"),
+        ]
+    ),
+    st.dictionaries(
+        st.sampled_from(["source_kind", "handle", "display_name", "options", "fast_update", "x"]),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.integers(), junk_text),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(["path", "file", "album", "user", "login", "session_file", "x"]), inner, max_size=3
+                )
+            ),
+            max_leaves=6,
+        ),
+    ).map(lambda d: json.dumps(d).encode()),
 )
 
 
 @JUNK
-@given(target=st.sampled_from(["/api/v1/profiles/", "/api/v1/profiles/{profile}/imports/", "/api/v1/search/by-image/",
-                               "/api/v1/search/", "/api/v1/photos/{photo}/"]),
-       who=st.sampled_from(["anonymous", "reader", "staff"]), content_type=st.sampled_from(BODY_TYPES),
-       body=junk_body, method=st.sampled_from(["POST", "POST", "PUT", "PATCH", "DELETE"]))
+@given(
+    target=st.sampled_from(
+        [
+            "/api/v1/profiles/",
+            "/api/v1/profiles/{profile}/imports/",
+            "/api/v1/search/by-image/",
+            "/api/v1/search/",
+            "/api/v1/photos/{photo}/",
+        ]
+    ),
+    who=st.sampled_from(["anonymous", "reader", "staff"]),
+    content_type=st.sampled_from(BODY_TYPES),
+    body=junk_body,
+    method=st.sampled_from(["POST", "POST", "PUT", "PATCH", "DELETE"]),
+)
 def test_api_writes_answer_junk_bodies_and_content_types_with_a_4xx_json_error(
     http, library, queued_imports, target, who, content_type, body, method
 ):
@@ -344,23 +547,43 @@ def test_api_writes_answer_junk_bodies_and_content_types_with_a_4xx_json_error(
 
 
 @JUNK
-@given(fields=junk_params(["profile", "from", "to", "media_type", "has_text", "limit", "cursor", "sort",
-                           "vector_depth", "cutoff"]),
-       image=st.one_of(st.binary(max_size=300), st.sampled_from([b"GIF89a", b"\xff\xd8\xff\xe0" + b"\x00" * 64,
-                                                                b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"<svg/>"])),
-       filename=junk_text, file_type=st.sampled_from(["image/jpeg", "image/png", "text/html", "application/pdf",
-                                                      None, "image/svg+xml", "image/\x00", "multipart/mixed"]),
-       field_name=st.sampled_from(["image", "image", "file", "IMAGE"]))
+@given(
+    fields=junk_params(
+        ["profile", "from", "to", "media_type", "has_text", "limit", "cursor", "sort", "vector_depth", "cutoff"]
+    ),
+    image=st.one_of(
+        st.binary(max_size=300),
+        st.sampled_from(
+            [b"GIF89a", b"\xff\xd8\xff\xe0" + b"\x00" * 64, b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"<svg/>"]
+        ),
+    ),
+    filename=junk_text,
+    file_type=st.sampled_from(
+        [
+            "image/jpeg",
+            "image/png",
+            "text/html",
+            "application/pdf",
+            None,
+            "image/svg+xml",
+            "image/\x00",
+            "multipart/mixed",
+        ]
+    ),
+    field_name=st.sampled_from(["image", "image", "file", "IMAGE"]),
+)
 def test_search_by_image_api_answers_junk_uploads_with_a_4xx_json_error(
     http, library, fields, image, filename, file_type, field_name
 ):
-    text_fields = {k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in (vs if isinstance(vs, list)
-                                                                                     else [vs])]
-                   for k, vs in fields.items()}
+    text_fields = {
+        k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in (vs if isinstance(vs, list) else [vs])]
+        for k, vs in fields.items()
+    }
     safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "") or "x"
     body, form_type = multipart(text_fields, {field_name: (safe_name, file_type, image)})
-    response = http.post(f"{http.base}/api/v1/search/by-image/", data=body, headers={"Content-Type": form_type},
-                         timeout=60)
+    response = http.post(
+        f"{http.base}/api/v1/search/by-image/", data=body, headers={"Content-Type": form_type}, timeout=60
+    )
     INPUTS_SENT["hypothesis POST /api/v1/search/by-image/ uploads"] += 1
     assert_clear_answer(response, f"{fields!r} {file_type} {image[:40]!r}")
     assert response.headers["Content-Type"].startswith("application/json")
@@ -386,8 +609,11 @@ def test_search_page_answers_junk_with_a_page_that_says_what_is_wrong(http, libr
 
 
 @JUNK
-@given(photo_id=junk_id, page=st.sampled_from(["photos/{}/", "profiles/", "photos/{}", "search/image/"]),
-       params=junk_params(["x", "offset", "q"]))
+@given(
+    photo_id=junk_id,
+    page=st.sampled_from(["photos/{}/", "profiles/", "photos/{}", "search/image/"]),
+    params=junk_params(["x", "offset", "q"]),
+)
 def test_photo_and_profile_pages_answer_bad_ids_with_a_4xx_page(http, library, photo_id, page, params):
     path = "/" + page.format(photo_id)
     response = _get(http, path, params, "hypothesis GET /photos/ID/, /profiles/, /search/image/")
@@ -405,18 +631,24 @@ def csrf(http) -> str:
 
 
 @JUNK
-@given(fields=junk_params(PAGE_PARAMS),
-       image=st.one_of(st.binary(max_size=300), st.sampled_from([b"", b"GIF89a", b"\xff\xd8\xff\xe0" + b"\x00" * 64,
-                                                                b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])),
-       filename=junk_text, file_type=st.sampled_from(["image/jpeg", "image/png", "text/html", None, "video/mp4",
-                                                      "application/octet-stream"]),
-       field_name=st.sampled_from(["image", "image", "file"]), with_token=st.sampled_from([True, True, True, False]))
+@given(
+    fields=junk_params(PAGE_PARAMS),
+    image=st.one_of(
+        st.binary(max_size=300),
+        st.sampled_from([b"", b"GIF89a", b"\xff\xd8\xff\xe0" + b"\x00" * 64, b"\x89PNG\r\n\x1a\n" + b"\x00" * 40]),
+    ),
+    filename=junk_text,
+    file_type=st.sampled_from(["image/jpeg", "image/png", "text/html", None, "video/mp4", "application/octet-stream"]),
+    field_name=st.sampled_from(["image", "image", "file"]),
+    with_token=st.sampled_from([True, True, True, False]),
+)
 def test_search_by_image_form_answers_junk_uploads_with_a_page_that_says_what_is_wrong(
     http, library, csrf, fields, image, filename, file_type, field_name, with_token
 ):
-    text_fields = {k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in (vs if isinstance(vs, list)
-                                                                                     else [vs])]
-                   for k, vs in fields.items()}
+    text_fields = {
+        k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in (vs if isinstance(vs, list) else [vs])]
+        for k, vs in fields.items()
+    }
     if with_token:
         text_fields["csrfmiddlewaretoken"] = [csrf]
     safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "") or "x"
@@ -435,9 +667,30 @@ def test_search_by_image_form_answers_junk_uploads_with_a_page_that_says_what_is
 # the day 9999-12-31); the matrix tries each of these on each parameter.
 
 SHARP = [
-    "\x00", "a\x00b", "\x1b\u202e\ufeff", "x" * 10_000, "𝕦" * 3000, "²", "١٢٣", "-1", "9" * 30, "9223372036854775808",
-    "1e309", "nan", "0001-01-01", "9999-12-31", "2024-02-30", "１９９９-０１-０１", "a & b | !c <-> d:*",
-    "'; DROP TABLE profiles_photo; --", "%s\\", '"-or', "<script>alert(1)</script>", "coast,\x00,hills", ",,,", "",
+    "\x00",
+    "a\x00b",
+    "\x1b\u202e\ufeff",
+    "x" * 10_000,
+    "𝕦" * 3000,
+    "²",
+    "١٢٣",
+    "-1",
+    "9" * 30,
+    "9223372036854775808",
+    "1e309",
+    "nan",
+    "0001-01-01",
+    "9999-12-31",
+    "2024-02-30",
+    "１９９９-０１-０１",
+    "a & b | !c <-> d:*",
+    "'; DROP TABLE profiles_photo; --",
+    "%s\\",
+    '"-or',
+    "<script>alert(1)</script>",
+    "coast,\x00,hills",
+    ",,,",
+    "",
 ]
 MATRIX = {
     "/": PAGE_PARAMS,

@@ -17,10 +17,11 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import instaloader
 import pytest
@@ -35,8 +36,8 @@ from profiles.sources.base import SourceRecord
 from profiles.sources.instagram.offline import METADATA_MAX_BYTES, OfflineContext
 from tests.conftest import image_bytes
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.profiles.sources.instagram.test_offline import graphql_post
 from tests.profiles.sources.instagram.test_live import T0
+from tests.profiles.sources.instagram.test_offline import graphql_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +49,7 @@ HOUR = 3600
 
 def stamp(timestamp: int) -> str:
     """instaloader's default name of a post's files: its date, UTC."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
 
 
 class OfflineFolder:
@@ -62,8 +63,16 @@ class OfflineFolder:
         self.next_time = T0
         self.seed = 0
 
-    def post(self, shortcode: str, *, alter: Callable[[dict], Any] | None = None, raw: bytes | None = None,
-             compressed: bool = False, kind: str = "image", items: int = 0) -> str:
+    def post(
+        self,
+        shortcode: str,
+        *,
+        alter: Callable[[dict], Any] | None = None,
+        raw: bytes | None = None,
+        compressed: bool = False,
+        kind: str = "image",
+        items: int = 0,
+    ) -> str:
         """Save one post; return its file stem. ``raw`` replaces the metadata file's whole content."""
         taken_at, self.next_time = self.next_time, self.next_time - HOUR
         name = stamp(taken_at)
@@ -79,7 +88,7 @@ class OfflineFolder:
             (self.root / f"{name}.json.xz").write_bytes(lzma.compress(content))
         else:
             plain.write_bytes(content)
-        for suffix in ([f"_{i}" for i in range(1, items + 1)] if kind == "carousel" else [""]):
+        for suffix in [f"_{i}" for i in range(1, items + 1)] if kind == "carousel" else [""]:
             self.seed += 1
             (self.root / f"{name}{suffix}.jpg").write_bytes(image_bytes(self.seed))
         return name
@@ -106,30 +115,36 @@ def node(path: str, value: Any) -> Callable[[dict], None]:
 
 def import_offline(folder: Path) -> tuple[ImportJob, str, str]:
     out, err = StringIO(), StringIO()
-    call_command("import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed", stdout=out,
-                 stderr=err)
+    call_command(
+        "import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed", stdout=out, stderr=err
+    )
     return ImportJob.objects.latest("pk"), out.getvalue(), err.getvalue()
 
 
 # Runs its arguments as a child and prints the child's peak RSS (KiB) last on stderr.
-MEASURE_PEAK = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-                "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-                "sys.exit(code)")
+MEASURE_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
 
 
 def manage(*args: str, env: dict, timeout: float = 300, python_only: bool = False) -> subprocess.CompletedProcess:
     """A real ``manage.py`` child (``python_only``: python with ``args``); one that hangs fails the test."""
     command = [sys.executable, *args] if python_only else [sys.executable, "manage.py", *args]
     try:
-        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"manage.py {' '.join(args)} hung for {timeout} s: {(exc.stderr or b'')[-2000:]!r}")
 
 
 def rendition_files(media_root: Path) -> set[str]:
-    return {str(path.relative_to(media_root)) for folder in ("thumbnails", "text-images")
-            for path in (media_root / folder).rglob("*") if path.is_file()}
+    return {
+        str(path.relative_to(media_root))
+        for folder in ("thumbnails", "text-images")
+        for path in (media_root / folder).rglob("*")
+        if path.is_file()
+    }
 
 
 def jpeg_with_exif_date(seed: int, date: str) -> bytes:
@@ -158,20 +173,30 @@ def test_an_offline_import_with_hostile_posts_imports_every_good_one_and_skips_e
         folder.post("Bintdurl001", alter=node("display_url", 12345)): "AttributeError",
         folder.post("Biphone0001", alter=node("iphone_struct", "a string")): "AttributeError",
         folder.post("Btagged0001", alter=node("edge_media_to_tagged_user", [{"user": "x"}])): "AttributeError",
-        folder.post("Bedges00001", kind="carousel", items=2,
-                    alter=node("edge_sidecar_to_children.edges", "not a list")): "AttributeError",
+        folder.post(
+            "Bedges00001", kind="carousel", items=2, alter=node("edge_sidecar_to_children.edges", "not a list")
+        ): "AttributeError",
     }
     # A date that cannot be a datetime, or is no date a photo has: the post kept without it.
-    dateless = [folder.post("Bhuge000001", alter=node("taken_at_timestamp", 1e20)),
-                folder.post("Bwords00001", alter=node("taken_at_timestamp", "yesterday")),
-                folder.post("B9999000001", alter=node("taken_at_timestamp", 253402300799)),
-                folder.without_metadata("2019-02-30_10-00-00_UTC")]
+    dateless = [
+        folder.post("Bhuge000001", alter=node("taken_at_timestamp", 1e20)),
+        folder.post("Bwords00001", alter=node("taken_at_timestamp", "yesterday")),
+        folder.post("B9999000001", alter=node("taken_at_timestamp", 253402300799)),
+        folder.without_metadata("2019-02-30_10-00-00_UTC"),
+    ]
 
     job, out, err = import_offline(folder.root)
 
     assert job.status == "succeeded", job.last_error
-    imported = {"Bgood000001", "Bgood000002_1", "Bgood000002_2", "Bhuge000001", "Bwords00001", "B9999000001",
-                "2019-02-30_10-00-00_UTC"}
+    imported = {
+        "Bgood000001",
+        "Bgood000002_1",
+        "Bgood000002_2",
+        "Bhuge000001",
+        "Bwords00001",
+        "B9999000001",
+        "2019-02-30_10-00-00_UTC",
+    }
     assert set(Photo.objects.values_list("source_id", flat=True)) == imported
     assert (job.imported, job.skipped, job.failed) == (len(imported), len(hostile), 0), job.problems
     reasons = dict(job.problems)
@@ -179,9 +204,10 @@ def test_an_offline_import_with_hostile_posts_imports_every_good_one_and_skips_e
         file_name = next(f.name for f in folder.root.glob(f"{name}.json*"))
         assert reason in reasons[file_name], (file_name, reasons[file_name])
         assert f"skipped {file_name!r}: " in err  # the command's report names each one with its reason
-    assert not Photo.objects.filter(source_id__in=["Bhuge000001", "Bwords00001", "B9999000001",
-                                                   "2019-02-30_10-00-00_UTC"], taken_at__isnull=False).exists()
-    assert Photo.objects.get(source_id="Bgood000001").taken_at == datetime.fromtimestamp(T0, timezone.utc)
+    assert not Photo.objects.filter(
+        source_id__in=["Bhuge000001", "Bwords00001", "B9999000001", "2019-02-30_10-00-00_UTC"], taken_at__isnull=False
+    ).exists()
+    assert Photo.objects.get(source_id="Bgood000001").taken_at == datetime.fromtimestamp(T0, UTC)
     assert f"alice: {len(imported)} imported, 0 updated, 0 unchanged, {len(hostile)} skipped" in out
     assert good and dateless
 
@@ -205,8 +231,11 @@ def test_a_record_that_fails_in_any_way_is_skipped_with_its_reason_and_the_rest_
     """Past the source, the ingest isolates each record too: a failure the code did not foresee (a type, recursion,
     overflow) is that record's."""
     profile = Profile.objects.create(source_kind="folder", handle="odd")
-    failures = {"type.jpg": TypeError("unsupported operand"), "deep.jpg": RecursionError("maximum recursion depth"),
-                "big.jpg": OverflowError("int too large to convert")}
+    failures = {
+        "type.jpg": TypeError("unsupported operand"),
+        "deep.jpg": RecursionError("maximum recursion depth"),
+        "big.jpg": OverflowError("int too large to convert"),
+    }
 
     def read(record: SourceRecord) -> bytes:
         if record.source_id in failures:
@@ -215,8 +244,12 @@ def test_a_record_that_fails_in_any_way_is_skipped_with_its_reason_and_the_rest_
 
     seen: dict[str, tuple[str, str]] = {}
     records = [SourceRecord(source_id=name, image_path=Path(name)) for name in [*failures, "good.jpg"]]
-    records_ingest(profile=profile, records=records, read=read,
-                   on_item=lambda record, outcome, reason: seen.__setitem__(record.source_id, (outcome, reason)))
+    records_ingest(
+        profile=profile,
+        records=records,
+        read=read,
+        on_item=lambda record, outcome, reason: seen.__setitem__(record.source_id, (outcome, reason)),
+    )
 
     assert seen["good.jpg"] == ("imported", "")
     for name, exc in failures.items():
@@ -232,16 +265,22 @@ def test_a_url_list_item_no_code_expects_is_skipped_and_the_rest_imported(tmp_pa
         urls = tmp_path / "urls.json"
         # instagram-scraper's shape with a list where the caption's object belongs (AttributeError before); a time
         # in year 9999 (stored before, and every page showing it broke).
-        urls.write_text(json.dumps([{"url": f"{web}/a.jpg", "taken_at": 253402300799},
-                                    {"shortcode": "Bx", "display_url": f"{web}/a.jpg",
-                                     "edge_media_to_caption": ["not an object"]}]))
+        urls.write_text(
+            json.dumps(
+                [
+                    {"url": f"{web}/a.jpg", "taken_at": 253402300799},
+                    {"shortcode": "Bx", "display_url": f"{web}/a.jpg", "edge_media_to_caption": ["not an object"]},
+                ]
+            )
+        )
         out = StringIO()
         call_command("import_urls", str(urls), "--profile", "blog", "--no-progress", "--no-embed", stdout=out)
 
     job = ImportJob.objects.get()
     assert job.status == "succeeded" and (job.imported, job.skipped) == (1, 1), job.problems
-    assert job.problems == [["item 2", "its data cannot be read (AttributeError: 'list' object has no attribute "
-                                       "'get')"]]
+    assert job.problems == [
+        ["item 2", "its data cannot be read (AttributeError: 'list' object has no attribute 'get')"]
+    ]
     assert Photo.objects.get().taken_at is None
 
 
@@ -250,8 +289,9 @@ def test_a_url_list_item_no_code_expects_is_skipped_and_the_rest_imported(tmp_pa
 
 def bomb(size: int) -> bytes:
     """A valid instaloader post whose JSON is padded with ``size`` bytes of spaces, xz-compressed (256 MiB → 39 KB)."""
-    saved = json.dumps({"node": graphql_post("Bbomb000001", T0, "boom"),
-                        "instaloader": {"version": "4.16", "node_type": "Post"}}).encode()
+    saved = json.dumps(
+        {"node": graphql_post("Bbomb000001", T0, "boom"), "instaloader": {"version": "4.16", "node_type": "Post"}}
+    ).encode()
     compressor = lzma.LZMACompressor(preset=0)
     parts = [compressor.compress(saved[:-1])]
     chunk = b" " * (1 << 20)
@@ -269,15 +309,29 @@ def test_a_json_xz_decompression_bomb_is_skipped_with_its_reason_and_memory_stay
     assert (folder.root / f"{name}.json.xz").stat().st_size < 200_000
     # Measured by a small parent of its own: a child's peak RSS counts its parent's at exec (this test process's,
     # which holds whatever earlier tests loaded); a grandchild of a small python counts only its own.
-    run = manage("-c", MEASURE_PEAK, sys.executable, "manage.py", "import_instagram", "alice", "--from-dir",
-                 str(folder.root), "--no-progress", "--no-embed", env=subprocess_env(media_root), python_only=True)
+    run = manage(
+        "-c",
+        MEASURE_PEAK,
+        sys.executable,
+        "manage.py",
+        "import_instagram",
+        "alice",
+        "--from-dir",
+        str(folder.root),
+        "--no-progress",
+        "--no-embed",
+        env=subprocess_env(media_root),
+        python_only=True,
+    )
 
     stdout, stderr = run.stdout, run.stderr
     peak_mib = int(stderr.rsplit("peak-rss-kib ", 1)[1].split()[0]) / 1024
     assert run.returncode == 0, stderr[-3000:]
     assert "alice: 1 imported, 0 updated, 0 unchanged, 1 skipped" in stdout, stdout
-    assert f"skipped '{name}.json.xz': its metadata cannot be read (it decompresses to over " \
-           f"{METADATA_MAX_BYTES:,} bytes)" in stderr, stderr[-3000:]
+    assert (
+        f"skipped '{name}.json.xz': its metadata cannot be read (it decompresses to over "
+        f"{METADATA_MAX_BYTES:,} bytes)" in stderr
+    ), stderr[-3000:]
     job = ImportJob.objects.get()
     assert job.status == "succeeded"
     # The bomb inflates to 512 MiB, held as bytes then as str before: over 1 GiB. The bounded read keeps the
@@ -294,21 +348,36 @@ def pages_of(live_server, photo: Photo) -> dict[str, int]:
     from tests.search.test_apis import call
 
     handle = photo.profile.handle
-    return {path: call(live_server, "GET", path)[0] for path in (
-        f"/photos/{photo.pk}/", f"/api/v1/photos/{photo.pk}/", f"/?q=harbour&sort=newest",
-        f"/api/v1/search/?q=harbour&sort=newest", f"/?profile={handle}", f"/?profile={handle}&sort=newest",
-        "/profiles/")}
+    return {
+        path: call(live_server, "GET", path)[0]
+        for path in (
+            f"/photos/{photo.pk}/",
+            f"/api/v1/photos/{photo.pk}/",
+            "/?q=harbour&sort=newest",
+            "/api/v1/search/?q=harbour&sort=newest",
+            f"/?profile={handle}",
+            f"/?profile={handle}&sort=newest",
+            "/profiles/",
+        )
+    }
 
 
-def test_dates_no_photo_can_have_are_dropped_at_import_and_every_page_answers(live_server, settings, tmp_path,
-                                                                               photo_folder):
+def test_dates_no_photo_can_have_are_dropped_at_import_and_every_page_answers(
+    live_server, settings, tmp_path, photo_folder
+):
     settings.TIME_ZONE = "Asia/Tokyo"  # what PHOTOSEARCH_TIME_ZONE sets: localtime() overflowed at year 9999
-    folder = photo_folder({"0001-01-01_00-00-00_UTC.jpg": 1, "0001-01-01_00-00-00_UTC.txt": "harbour",
-                           "1800-06-01_00-00-00_UTC.jpg": 2, "1800-06-01_00-00-00_UTC.txt": "harbour",
-                           "old-exif.jpg": jpeg_with_exif_date(3, "1800:01:01 10:00:00"),
-                           "old-exif.txt": "harbour",
-                           # The name's year-1 stamp is dropped: the image's own EXIF date is the next source.
-                           "0001-01-01_00-00-01_UTC.jpg": jpeg_with_exif_date(4, "2019:07:14 10:00:00")})
+    folder = photo_folder(
+        {
+            "0001-01-01_00-00-00_UTC.jpg": 1,
+            "0001-01-01_00-00-00_UTC.txt": "harbour",
+            "1800-06-01_00-00-00_UTC.jpg": 2,
+            "1800-06-01_00-00-00_UTC.txt": "harbour",
+            "old-exif.jpg": jpeg_with_exif_date(3, "1800:01:01 10:00:00"),
+            "old-exif.txt": "harbour",
+            # The name's year-1 stamp is dropped: the image's own EXIF date is the next source.
+            "0001-01-01_00-00-01_UTC.jpg": jpeg_with_exif_date(4, "2019:07:14 10:00:00"),
+        }
+    )
     call_command("import_folder", str(folder), "--profile", "old", "--no-progress", "--no-embed", stdout=StringIO())
     offline = OfflineFolder(tmp_path / "alice")
     offline.post("B9999000001", alter=node("taken_at_timestamp", 253402300799))
@@ -318,22 +387,27 @@ def test_dates_no_photo_can_have_are_dropped_at_import_and_every_page_answers(li
 
     assert Photo.objects.count() == 6
     dated = {p.source_id: (p.taken_at, p.taken_at_source) for p in Photo.objects.exclude(taken_at=None)}
-    assert dated == {"0001-01-01_00-00-01_UTC.jpg": (datetime(2019, 7, 14, 1, tzinfo=timezone.utc), "exif")}
+    assert dated == {"0001-01-01_00-00-01_UTC.jpg": (datetime(2019, 7, 14, 1, tzinfo=UTC), "exif")}
     for photo in Photo.objects.all():
         statuses = pages_of(live_server, photo)
         assert set(statuses.values()) == {200}, (photo.source_id, [item for item in statuses.items() if item[1] != 200])
 
 
-def test_the_migration_clears_implausible_dates_already_stored_and_the_pages_answer_again(live_server, settings,
-                                                                                           photo_folder):
+def test_the_migration_clears_implausible_dates_already_stored_and_the_pages_answer_again(
+    live_server, settings, photo_folder
+):
     migration = importlib.import_module("profiles.migrations.0007_implausible_dates_cleared")
     settings.TIME_ZONE = "Asia/Tokyo"
-    folder = photo_folder({"a.jpg": 1, "a.txt": "harbour", "b.jpg": 2, "b.txt": "harbour", "c.jpg": 3,
-                           "c.txt": "harbour"})
+    folder = photo_folder(
+        {"a.jpg": 1, "a.txt": "harbour", "b.jpg": 2, "b.txt": "harbour", "c.jpg": 3, "c.txt": "harbour"}
+    )
     call_command("import_folder", str(folder), "--profile", "stored", "--no-progress", "--no-embed", stdout=StringIO())
     # Rows an earlier version stored: year 9999, year 1, and a date that is fine.
-    stored = {"a.jpg": datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
-              "b.jpg": datetime(1, 1, 1, tzinfo=timezone.utc), "c.jpg": datetime(2019, 7, 14, tzinfo=timezone.utc)}
+    stored = {
+        "a.jpg": datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        "b.jpg": datetime(1, 1, 1, tzinfo=UTC),
+        "c.jpg": datetime(2019, 7, 14, tzinfo=UTC),
+    }
     for source_id, moment in stored.items():
         Photo.objects.filter(source_id=source_id).update(taken_at=moment, taken_at_source="source")
     broken = pages_of(live_server, Photo.objects.get(source_id="a.jpg"))
@@ -342,8 +416,11 @@ def test_the_migration_clears_implausible_dates_already_stored_and_the_pages_ans
     with connection.schema_editor() as editor:
         migration.clear_implausible_dates(None, editor)
 
-    assert dict(Photo.objects.values_list("source_id", "taken_at")) == {"a.jpg": None, "b.jpg": None,
-                                                                        "c.jpg": stored["c.jpg"]}
+    assert dict(Photo.objects.values_list("source_id", "taken_at")) == {
+        "a.jpg": None,
+        "b.jpg": None,
+        "c.jpg": stored["c.jpg"],
+    }
     assert set(Photo.objects.values_list("taken_at_source", flat=True)) == {"", "source"}
     for photo in Photo.objects.all():
         statuses = pages_of(live_server, photo)
@@ -359,10 +436,19 @@ def test_deleting_a_profile_during_its_import_stops_it_cleanly_and_leaves_no_orp
     big = image_bytes(1, size=(3000, 2250))
     for i in range(100):  # ~0.1 s each to check and shrink: the import runs for seconds
         (folder / f"{i:03}.jpg").write_bytes(big + i.to_bytes(4, "big"))  # distinct bytes after the JPEG's end
-    args = [sys.executable, "manage.py", "import_folder", str(folder), "--profile", "doomed", "--no-progress",
-            "--no-embed"]
-    process = subprocess.Popen(args, cwd=ROOT, env=subprocess_env(media_root), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    args = [
+        sys.executable,
+        "manage.py",
+        "import_folder",
+        str(folder),
+        "--profile",
+        "doomed",
+        "--no-progress",
+        "--no-embed",
+    ]
+    process = subprocess.Popen(
+        args, cwd=ROOT, env=subprocess_env(media_root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 120
         while Photo.objects.filter(profile__handle="doomed").count() < 5:
@@ -392,22 +478,32 @@ def test_file_names_that_are_not_utf8_are_imported_under_a_display_safe_id_and_s
     folder = tmp_path / "card"
     folder.mkdir()
     os.mkdir(os.fsencode(folder) + b"/\xe9t\xe9")  # a Latin-1 folder name
-    files = {b"caf\xe9.jpg": image_bytes(1), b"\xe9t\xe9/plage \xff.jpg": image_bytes(2), b"ok.jpg": image_bytes(3),
-             # The text "\xff.jpg" (a backslash, x, f, f) is also a real name here: the Latin-1 "ÿ.jpg" that reads
-             # the same must not be imported over it.
-             b"\\xff.jpg": image_bytes(4), b"\xff.jpg": image_bytes(5)}
+    files = {
+        b"caf\xe9.jpg": image_bytes(1),
+        b"\xe9t\xe9/plage \xff.jpg": image_bytes(2),
+        b"ok.jpg": image_bytes(3),
+        # The text "\xff.jpg" (a backslash, x, f, f) is also a real name here: the Latin-1 "ÿ.jpg" that reads
+        # the same must not be imported over it.
+        b"\\xff.jpg": image_bytes(4),
+        b"\xff.jpg": image_bytes(5),
+    }
     for name, data in files.items():
         Path(os.fsdecode(os.fsencode(folder) + b"/" + name)).write_bytes(data)
     Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9.txt")).write_text("caf\u00e9 au bord de l'eau")
 
     out, err = StringIO(), StringIO()
-    call_command("import_folder", str(folder), "--profile", "card", "--no-progress", "--no-embed", stdout=out,
-                 stderr=err)
+    call_command(
+        "import_folder", str(folder), "--profile", "card", "--no-progress", "--no-embed", stdout=out, stderr=err
+    )
 
     job = ImportJob.objects.get()
     assert job.status == "succeeded" and (job.imported, job.skipped) == (4, 1), job.problems
-    assert set(Photo.objects.values_list("source_id", flat=True)) == {"caf\\xe9.jpg", "\\xe9t\\xe9/plage \\xff.jpg",
-                                                                     "ok.jpg", "\\xff.jpg"}
+    assert set(Photo.objects.values_list("source_id", flat=True)) == {
+        "caf\\xe9.jpg",
+        "\\xe9t\\xe9/plage \\xff.jpg",
+        "ok.jpg",
+        "\\xff.jpg",
+    }
     assert [source_id for source_id, _ in job.problems] == ["\\xff.jpg"] and "rename one" in job.problems[0][1]
     assert Photo.objects.get(source_id="\\xff.jpg").original_url == str(folder) + "/\\xff.jpg"  # the first, kept
     latin = Photo.objects.get(source_id="caf\\xe9.jpg")
@@ -415,7 +511,7 @@ def test_file_names_that_are_not_utf8_are_imported_under_a_display_safe_id_and_s
     assert latin.original_url == str(folder) + "/caf\\xe9.jpg"
     assert Image.open(media_root_path(latin)).size[0] > 0
     status, _, body = call(live_server, "GET", f"/photos/{latin.pk}/")
-    assert status == 200 and "caf\\xe9.jpg".encode() in body.replace(b"&#x27;", b"'")
+    assert status == 200 and b"caf\\xe9.jpg" in body.replace(b"&#x27;", b"'")
     # A rerun finds the same ids: nothing new, nothing changed.
     call_command("import_folder", str(folder), "--profile", "card", "--no-progress", "--no-embed", stdout=out)
     assert ImportJob.objects.latest("pk").unchanged == 4 and Photo.objects.count() == 4

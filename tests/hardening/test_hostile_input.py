@@ -51,8 +51,15 @@ IMPORT_LOCK_CLASS = 0x70686F74  # "phot": the advisory lock namespace of imports
 def manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     """A real ``manage.py`` child; one that hangs fails the test instead of blocking the run."""
     try:
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"manage.py {' '.join(args)} hung for {timeout} s: {(exc.stderr or b'')[-2000:]!r}")
 
@@ -83,8 +90,9 @@ def distinct_words(size: int, *, seed: int = 12) -> str:
     rng = random.Random(seed)
     pairs, length = [], 0
     while length < size:
-        pair = "".join(rng.choices(string.ascii_lowercase, k=6)) + "-" + "".join(rng.choices(string.ascii_lowercase,
-                                                                                             k=6))
+        pair = (
+            "".join(rng.choices(string.ascii_lowercase, k=6)) + "-" + "".join(rng.choices(string.ascii_lowercase, k=6))
+        )
         pairs.append(pair)
         length += len(pair) + 1
     return " ".join(pairs)
@@ -116,8 +124,15 @@ def test_a_megabyte_sidecar_of_distinct_words_is_cut_short_and_the_whole_folder_
     huge = distinct_words(1_000_000)  # its tsvector would be ~2 MB: PostgreSQL refuses over 1 MB
     folder = photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": huge, "c.jpg": 3, "c.txt": "a quiet harbour"})
 
-    result = manage("import_folder", str(folder), "--profile", "words", "--no-progress", "--no-embed",
-                    env=subprocess_env(media_root))
+    result = manage(
+        "import_folder",
+        str(folder),
+        "--profile",
+        "words",
+        "--no-progress",
+        "--no-embed",
+        env=subprocess_env(media_root),
+    )
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "words: 3 imported, 0 updated, 0 unchanged, 0 skipped" in result.stdout, result.stdout
@@ -126,8 +141,11 @@ def test_a_megabyte_sidecar_of_distinct_words_is_cut_short_and_the_whole_folder_
     assert text.endswith("…") and TEXT_MAX_CHARS - 200 < len(text) <= TEXT_MAX_CHARS + 1, len(text)
     assert huge.startswith(text[:-1].rstrip())  # cut at a word boundary, nothing else changed
     first_word = huge.split("-", 1)[0]
-    assert list(Photo.objects.filter(search_vector=SearchQuery(first_word, config="english"))
-                .values_list("source_id", flat=True)) == ["b.jpg"]  # indexed, searchable
+    assert list(
+        Photo.objects.filter(search_vector=SearchQuery(first_word, config="english")).values_list(
+            "source_id", flat=True
+        )
+    ) == ["b.jpg"]  # indexed, searchable
     assert Photo.objects.get(source_id="c.jpg").source_text == "a quiet harbour"
 
 
@@ -143,10 +161,18 @@ def test_a_nul_byte_in_a_sidecar_is_removed_and_the_folder_imported(photo_folder
 def test_a_nul_in_a_url_lists_caption_is_removed_and_the_list_imported(web_images, tmp_path, settings):
     settings.PHOTOSEARCH_ALLOW_PRIVATE_URLS = True  # the test server lives on loopback
     urls = tmp_path / "urls.json"
-    urls.write_text(json.dumps([
-        {"url": f"{web_images}/a.jpg", "caption": "harbour\u0000 lights #night\u0000", "alt_text": "boats\u0000"},
-        f"{web_images}/b.jpg",
-    ]))
+    urls.write_text(
+        json.dumps(
+            [
+                {
+                    "url": f"{web_images}/a.jpg",
+                    "caption": "harbour\u0000 lights #night\u0000",
+                    "alt_text": "boats\u0000",
+                },
+                f"{web_images}/b.jpg",
+            ]
+        )
+    )
 
     out, err = run_command("import_urls", str(urls), "--profile", "blog", "--no-progress")
 
@@ -173,8 +199,9 @@ def test_a_row_the_database_refuses_is_skipped_alone_and_the_rest_imported(photo
 # --- 2. Non-regular files and links leaving the folder ---------------------------------------------------------------
 
 
-def test_pipes_devices_and_links_leaving_the_folder_are_skipped_and_the_rest_imported(photo_folder, media_root,
-                                                                                       tmp_path):
+def test_pipes_devices_and_links_leaving_the_folder_are_skipped_and_the_rest_imported(
+    photo_folder, media_root, tmp_path
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("root:x:0:0:secret-line\n")
@@ -187,8 +214,16 @@ def test_pipes_devices_and_links_leaving_the_folder_are_skipped_and_the_rest_imp
     (folder / "inside.jpg").symlink_to(folder / "sub" / "c.jpg")  # stays in the folder: followed
 
     started = time.monotonic()
-    result = manage("import_folder", str(folder), "--profile", "links", "--no-progress", "--no-embed",
-                    env=subprocess_env(media_root), timeout=120)
+    result = manage(
+        "import_folder",
+        str(folder),
+        "--profile",
+        "links",
+        "--no-progress",
+        "--no-embed",
+        env=subprocess_env(media_root),
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert time.monotonic() - started < 60
@@ -215,8 +250,16 @@ def test_a_second_import_of_a_running_profile_is_refused_and_its_job_ends_refuse
     for i in range(100):  # ~0.1 s each to check and shrink: the first import runs for seconds
         (folder / f"{i:03}.jpg").write_bytes(big + i.to_bytes(4, "big"))  # distinct bytes after the JPEG's end
     env = subprocess_env(media_root)
-    args = [sys.executable, "manage.py", "import_folder", str(folder), "--profile", "busy", "--no-progress",
-            "--no-embed"]
+    args = [
+        sys.executable,
+        "manage.py",
+        "import_folder",
+        str(folder),
+        "--profile",
+        "busy",
+        "--no-progress",
+        "--no-embed",
+    ]
 
     first = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -244,18 +287,21 @@ def test_a_second_import_of_a_running_profile_is_refused_and_its_job_ends_refuse
     assert not ImportJob.objects.filter(status__in=["queued", "running"]).exists()
 
 
-def test_the_api_answers_409_while_an_import_of_the_profile_runs_and_queues_nothing(live_server, photo_folder,
-                                                                                     django_user_model):
+def test_the_api_answers_409_while_an_import_of_the_profile_runs_and_queues_nothing(
+    live_server, photo_folder, django_user_model
+):
     tokens = make_tokens(django_user_model)
-    profile = Profile.objects.create(source_kind="folder", handle="busy",
-                                     source_options={"path": str(photo_folder({"a.jpg": 1}))})
+    profile = Profile.objects.create(
+        source_kind="folder", handle="busy", source_options={"path": str(photo_folder({"a.jpg": 1}))}
+    )
     running = ImportJob.objects.create(profile=profile, status="running", heartbeat_at=timezone.now())
     other = connections.create_connection("default")  # the live process running `running` holds the lock
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [IMPORT_LOCK_CLASS, profile.pk])
-        status, _, body = api(live_server, "POST", f"/api/v1/profiles/{profile.pk}/imports/", token=tokens["staff"],
-                              json_body={})
+        status, _, body = api(
+            live_server, "POST", f"/api/v1/profiles/{profile.pk}/imports/", token=tokens["staff"], json_body={}
+        )
     finally:
         other.close()
 
@@ -296,17 +342,25 @@ def test_the_admin_job_list_refreshes_itself_only_while_an_import_may_still_run(
 # --- 4. No server file contents or absolute paths in public reads; import roots -------------------------------------
 
 
-def test_a_server_file_imported_as_a_url_list_shows_line_numbers_never_its_lines(live_server, django_user_model,
-                                                                                 tmp_path):
+def test_a_server_file_imported_as_a_url_list_shows_line_numbers_never_its_lines(
+    live_server, django_user_model, tmp_path
+):
     tokens = make_tokens(django_user_model)
     system = tmp_path / "passwd"
-    system.write_text("root:x:0:0:secret-line:/root:/bin/bash\n"
-                      "daemon:x:1:1:another-secret:/usr/sbin:/usr/sbin/nologin\n"
-                      "\n"
-                      "admin:$6$hidden-hash-value:19000:0:99999:7:::\n")
+    system.write_text(
+        "root:x:0:0:secret-line:/root:/bin/bash\n"
+        "daemon:x:1:1:another-secret:/usr/sbin:/usr/sbin/nologin\n"
+        "\n"
+        "admin:$6$hidden-hash-value:19000:0:99999:7:::\n"
+    )
 
-    status, _, created = api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"], json_body={
-        "source_kind": "urls", "handle": "system", "options": {"file": str(system)}})
+    status, _, created = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        token=tokens["staff"],
+        json_body={"source_kind": "urls", "handle": "system", "options": {"file": str(system)}},
+    )
     assert status == 201, created
     job_id = created["job"]["id"]
     status, _, raw = call(live_server, "GET", f"/api/v1/jobs/{job_id}/")  # anonymous: reads are public
@@ -325,8 +379,13 @@ def test_a_server_json_file_imported_as_a_url_list_shows_none_of_its_values(live
     config = tmp_path / "credentials.json"  # any JSON list on the server, e.g. an application's accounts
     config.write_text(json.dumps([{"user": "admin", "password": "hunter2-secret-value"}]))
 
-    status, _, created = api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"], json_body={
-        "source_kind": "urls", "handle": "config", "options": {"file": str(config)}})
+    status, _, created = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        token=tokens["staff"],
+        json_body={"source_kind": "urls", "handle": "config", "options": {"file": str(config)}},
+    )
     assert status == 201, created
     status, _, raw = call(live_server, "GET", f"/api/v1/jobs/{created['job']['id']}/")  # anonymous
     job = json.loads(raw)
@@ -336,16 +395,19 @@ def test_a_server_json_file_imported_as_a_url_list_shows_none_of_its_values(live
     for leaked in ("hunter2", "password", str(tmp_path)):
         assert leaked.encode() not in raw and leaked.encode() not in listing, (leaked, job["last_error"])
 
-def test_a_failed_jobs_error_shows_no_absolute_server_path_to_the_public(live_server, django_user_model,
-                                                                          photo_folder, tmp_path):
+
+def test_a_failed_jobs_error_shows_no_absolute_server_path_to_the_public(
+    live_server, django_user_model, photo_folder, tmp_path
+):
     tokens = make_tokens(django_user_model)
     folder = photo_folder({"a.jpg": 1}, name="holiday-2019")
     folder_import(path=folder, profile_name="holiday")
     profile = Profile.objects.get()
     shutil.rmtree(folder)
 
-    status, _, queued = api(live_server, "POST", f"/api/v1/profiles/{profile.pk}/imports/", token=tokens["staff"],
-                            json_body={})
+    status, _, queued = api(
+        live_server, "POST", f"/api/v1/profiles/{profile.pk}/imports/", token=tokens["staff"], json_body={}
+    )
     assert status == 202, queued
     job = ImportJob.objects.get(pk=queued["id"])
     assert job.status == "failed" and str(folder) in job.last_error  # staff (admin) keep the whole message
@@ -360,8 +422,9 @@ def test_a_failed_jobs_error_shows_no_absolute_server_path_to_the_public(live_se
         assert str(tmp_path) not in body and "/tmp/" not in body
 
 
-def test_import_roots_bound_the_folders_the_api_accepts(live_server, django_user_model, photo_folder, tmp_path,
-                                                        settings):
+def test_import_roots_bound_the_folders_the_api_accepts(
+    live_server, django_user_model, photo_folder, tmp_path, settings
+):
     tokens = make_tokens(django_user_model)
     root = tmp_path / "allowed"
     inside = photo_folder({"a.jpg": 1}, name="allowed/inside")
@@ -370,8 +433,13 @@ def test_import_roots_bound_the_folders_the_api_accepts(live_server, django_user
     settings.PHOTOSEARCH_IMPORT_ROOTS = [root]
 
     def create(handle: str, path: Path):
-        return api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"], json_body={
-            "source_kind": "folder", "handle": handle, "options": {"path": str(path)}})
+        return api(
+            live_server,
+            "POST",
+            "/api/v1/profiles/",
+            token=tokens["staff"],
+            json_body={"source_kind": "folder", "handle": handle, "options": {"path": str(path)}},
+        )
 
     for handle, path in (("outside", outside), ("link", root / "link")):
         status, _, body = create(handle, path)
@@ -415,8 +483,13 @@ def throttle_cache(request, settings):
         return
     original = settings.CACHES
     prefix = f"photosearch-hostile-{uuid.uuid4().hex}"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:6379/13", "KEY_PREFIX": prefix}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/13",
+            "KEY_PREFIX": prefix,
+        }
+    }
     client = redis.Redis(host="127.0.0.1", port=6379, db=13)
     try:
         yield client, prefix
@@ -428,8 +501,7 @@ def throttle_cache(request, settings):
         client.close()
 
 
-def test_search_pages_and_the_api_share_one_anonymous_budget(live_server, throttle_cache, django_user_model,
-                                                             encoder):
+def test_search_pages_and_the_api_share_one_anonymous_budget(live_server, throttle_cache, django_user_model, encoder):
     member = django_user_model.objects.create_user("member", password="pw")
     token = Token.objects.create(user=member).key
     browser = Client()
@@ -438,8 +510,11 @@ def test_search_pages_and_the_api_share_one_anonymous_budget(live_server, thrott
 
     status, headers, _ = call(live_server, "GET", "/")
     assert status == 200
-    [csrf] = [re.match(r"csrftoken=([^;]+)", cookie).group(1) for cookie in headers.get_all("Set-Cookie")
-              if cookie.startswith("csrftoken=")]
+    [csrf] = [
+        re.match(r"csrftoken=([^;]+)", cookie).group(1)
+        for cookie in headers.get_all("Set-Cookie")
+        if cookie.startswith("csrftoken=")
+    ]
     assert call(live_server, "GET", "/", params={"q": "harbour"})[0] == 200
     assert api(live_server, "GET", "/api/v1/search/", params={"q": "harbour"})[0] == 200
 
@@ -448,8 +523,14 @@ def test_search_pages_and_the_api_share_one_anonymous_budget(live_server, thrott
     assert status == 429, page[:300]
     assert int(headers["Retry-After"]) > 0 and b"Too many searches" in page
     form, form_type = multipart({"csrfmiddlewaretoken": csrf}, {"image": ("q.jpg", "image/jpeg", image_bytes(1))})
-    by_image = call(live_server, "POST", "/search/image/", body=form, content_type=form_type,
-                    headers={"Cookie": f"csrftoken={csrf}"})
+    by_image = call(
+        live_server,
+        "POST",
+        "/search/image/",
+        body=form,
+        content_type=form_type,
+        headers={"Cookie": f"csrftoken={csrf}"},
+    )
     assert by_image[0] == 429, by_image[2][:300]
     status, headers, body = api(live_server, "GET", "/api/v1/search/", params={"q": "harbour"})
     assert status == 429 and int(headers["Retry-After"]) > 0

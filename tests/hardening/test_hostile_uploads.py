@@ -56,7 +56,7 @@ def png(size: tuple[int, int], mode: str = "RGB") -> bytes:
     """A PNG of ``size`` whose every row differs (no trivially repeated row), small on disk."""
     width, height = size
     if mode == "I;16":
-        pixels = (np.arange(height, dtype=np.uint16)[:, None] * 7 + np.arange(width, dtype=np.uint16)[None, :])
+        pixels = np.arange(height, dtype=np.uint16)[:, None] * 7 + np.arange(width, dtype=np.uint16)[None, :]
         image = Image.fromarray(pixels.astype(np.uint16))
     else:
         image = Image.linear_gradient("L").resize(size, Image.Resampling.NEAREST)
@@ -142,9 +142,29 @@ def upload_server(photo_folder, media_root, encoder):
     port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_ANON_RATE="off", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "2", "--worker-class", "gthread", "--timeout", "300", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "photosearch.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "300",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -156,7 +176,9 @@ def upload_server(photo_folder, media_root, encoder):
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"gunicorn did not start: {process.stdout.read()[-2000:] if process.poll() is not None else ''}")
+            pytest.fail(
+                f"gunicorn did not start: {process.stdout.read()[-2000:] if process.poll() is not None else ''}"
+            )
         time.sleep(0.3)
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     try:
@@ -166,8 +188,9 @@ def upload_server(photo_folder, media_root, encoder):
 
 
 def _post(url: str, body: bytes, content_type: str, headers: dict | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": content_type, **(headers or {})})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
             return response.status, response.read()
@@ -184,10 +207,10 @@ def _page_search(server, data: bytes):
     with urllib.request.urlopen(f"{server['url']}/", timeout=30) as response:
         cookie = response.headers["Set-Cookie"].split(";")[0]
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.read())[1].decode()
-    body, content_type = multipart({"csrfmiddlewaretoken": token},
-                                   {"image": ("upload.png", "image/png", data)})
-    return _post(f"{server['url']}/search/image/", body, content_type,
-                 {"Cookie": cookie, "Referer": f"{server['url']}/"})
+    body, content_type = multipart({"csrfmiddlewaretoken": token}, {"image": ("upload.png", "image/png", data)})
+    return _post(
+        f"{server['url']}/search/image/", body, content_type, {"Cookie": cookie, "Referer": f"{server['url']}/"}
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -263,8 +286,9 @@ def test_the_encoder_crops_a_strip_to_a_bounded_aspect_and_gets_the_same_vector(
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, time.process_time() - started)\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     extra_kb, cpu = done.stdout.split()[-2:]
     assert int(extra_kb) < 100 * 1024 and float(cpu) < 1.0, done.stdout
     from search.ml.encoders import MAX_ASPECT, aspect_cropped
@@ -296,22 +320,28 @@ def test_a_profile_filter_is_looked_up_in_one_query_however_many_handles(library
     upload = {"image": io.BytesIO(image_bytes(2))}
     upload["image"].name = "b.jpg"
     counts = {}
-    for name, profile in (("one", ["coast"]), ("copies", [",".join(["coast"] * 222)] * 100),
-                          ("both", [",".join(["coast", "harbour"] * 111)] * 100)):
+    for name, profile in (
+        ("one", ["coast"]),
+        ("copies", [",".join(["coast"] * 222)] * 100),
+        ("both", [",".join(["coast", "harbour"] * 111)] * 100),
+    ):
         upload["image"].seek(0)
         with CaptureQueriesContext(connection) as queries:
             started = time.monotonic()
             response = client.post("/api/v1/search/by-image/", {"profile": profile, **upload})
             elapsed = time.monotonic() - started
         assert response.status_code == 200, response.content[:300]
-        counts[name] = sum('"profiles_profile"."handle" IN' in q["sql"] or '"profiles_profile"."handle" =' in q["sql"]
-                           for q in queries.captured_queries)
+        counts[name] = sum(
+            '"profiles_profile"."handle" IN' in q["sql"] or '"profiles_profile"."handle" =' in q["sql"]
+            for q in queries.captured_queries
+        )
         assert elapsed < 5, (name, elapsed)
     assert counts == {"one": 1, "copies": 1, "both": 1}
     # The page's single field, 5,000 handles (one profile each, repeated): one query, at once.
     with CaptureQueriesContext(connection) as queries:
-        response = client.post("/search/image/", {"profile": ",".join(["coast", "harbour"] * 2500),
-                                                  "image": io.BytesIO(image_bytes(2))})
+        response = client.post(
+            "/search/image/", {"profile": ",".join(["coast", "harbour"] * 2500), "image": io.BytesIO(image_bytes(2))}
+        )
     assert response.status_code == 200
     assert sum('"profiles_profile"."handle" IN' in q["sql"] for q in queries.captured_queries) == 1
 
@@ -329,8 +359,9 @@ def test_a_filter_list_over_the_cap_is_refused_naming_the_field_and_the_cap(live
     # Repeated names count once: the cap is on distinct names.
     ok = {"profile": "coast", "country": "PT", "city": ""}[field]
     if ok:
-        status, _, body = api(live_server, "GET", "/api/v1/search/",
-                              params={"q": "boat", field: [",".join([ok] * 60)] * 50})
+        status, _, body = api(
+            live_server, "GET", "/api/v1/search/", params={"q": "boat", field: [",".join([ok] * 60)] * 50}
+        )
         assert status == 200, body
 
 
@@ -403,11 +434,24 @@ print(json.dumps({"wall": time.monotonic() - started, "cpu": time.process_time()
 def measure(tree: Path, path: Path, *, model: str = "ViT-B-32", limit_mb: int = 4096) -> str:
     """One upload searched in a fresh process of ``tree`` (the model warmed up first): wall and CPU seconds and the
     peak memory over the warm process; killed past ``limit_mb``."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "photosearch.settings", "PYTHONPATH": str(tree),
-           "PHOTOSEARCH_CLIP_MODEL": model, "PHOTOSEARCH_CLIP_PRETRAINED": "none", "PHOTOSEARCH_DEVICE": "cpu",
-           "PHOTOSEARCH_LOG_LEVEL": "error", "OMP_NUM_THREADS": "2"}
-    process = subprocess.Popen([sys.executable, "-c", _MEASURE, str(path)], cwd=tree, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "photosearch.settings",
+        "PYTHONPATH": str(tree),
+        "PHOTOSEARCH_CLIP_MODEL": model,
+        "PHOTOSEARCH_CLIP_PRETRAINED": "none",
+        "PHOTOSEARCH_DEVICE": "cpu",
+        "PHOTOSEARCH_LOG_LEVEL": "error",
+        "OMP_NUM_THREADS": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", _MEASURE, str(path)],
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     started, peak = time.monotonic(), 0
     while process.poll() is None:
         try:
@@ -439,4 +483,3 @@ def main(argv: list[str]) -> None:
             path.write_bytes(make())
         cells = [measure(tree, path) for tree in trees.values()]
         print(f"| {name} | {path.stat().st_size:,} B | " + " | ".join(cells) + " |", flush=True)
-

@@ -34,8 +34,8 @@ ROW = ("source_id", "content_hash", "thumbnail", "width", "height", "taken_at", 
 
 def rows(profile: str) -> list[tuple]:
     return sorted(
-        (*values, dup) for *values, dup in Photo.objects.filter(profile__handle=profile)
-        .values_list(*ROW, "duplicate_of__source_id")
+        (*values, dup)
+        for *values, dup in Photo.objects.filter(profile__handle=profile).values_list(*ROW, "duplicate_of__source_id")
     )
 
 
@@ -52,8 +52,14 @@ def assert_thumbnails_whole_and_all_used(media_root: Path) -> None:
 
 
 def manage(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
@@ -162,8 +168,9 @@ class StorageDownStorage(FileSystemStorage):
         raise RuntimeError("503 Slow Down")
 
 
-@pytest.mark.parametrize("backend, reason", [("DiskFullStorage", "No space left on device"),
-                                             ("StorageDownStorage", "503 Slow Down")])
+@pytest.mark.parametrize(
+    "backend, reason", [("DiskFullStorage", "No space left on device"), ("StorageDownStorage", "503 Slow Down")]
+)
 def test_a_failed_thumbnail_write_leaves_no_row_no_file_and_a_rerun_imports_everything(
     photo_folder, media_root, settings, backend, reason
 ):
@@ -215,7 +222,8 @@ def test_prune_deletes_the_thumbnails_of_deleted_photos_and_keeps_fresh_and_used
     assert thumbnails_prune(older_than=timedelta(hours=1)) == [only_gone]
 
     assert stored_thumbnails(media_root) == set(Photo.objects.values_list("thumbnail", flat=True)) | {
-        str(fresh.relative_to(media_root))}
+        str(fresh.relative_to(media_root))
+    }
     fresh.unlink()
     assert_thumbnails_whole_and_all_used(media_root)
 

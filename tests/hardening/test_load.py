@@ -24,13 +24,23 @@ import pytest
 from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
-from tests.hardening.conftest import ROOT, subprocess_env
 from tests.conftest import free_port, process_stop
+from tests.hardening.conftest import ROOT, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-QUERIES = ["harbour at night", "boat", "dog on a beach", "people walking down a street", "red", "mountain lake",
-           "sunset", "city lights", "a cat", "forest path"]
+QUERIES = [
+    "harbour at night",
+    "boat",
+    "dog on a beach",
+    "people walking down a street",
+    "red",
+    "mountain lake",
+    "sunset",
+    "city lights",
+    "a cat",
+    "forest path",
+]
 
 
 @pytest.fixture
@@ -42,10 +52,33 @@ def gunicorn(photo_folder, media_root, encoder):
     port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_ANON_RATE="off", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "8", "--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120",
-         "--backlog", "512", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "photosearch.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--worker-class",
+            "gthread",
+            "--keep-alive",
+            "30",
+            "--timeout",
+            "120",
+            "--backlog",
+            "512",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 120
     while True:
@@ -57,7 +90,9 @@ def gunicorn(photo_folder, media_root, encoder):
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"gunicorn did not start: {process.stdout.read()[-2000:] if process.poll() is not None else ''}")
+            pytest.fail(
+                f"gunicorn did not start: {process.stdout.read()[-2000:] if process.poll() is not None else ''}"
+            )
         time.sleep(0.3)
     try:
         yield {"port": port, "photos": list(Photo.objects.values_list("id", flat=True))}
@@ -88,7 +123,7 @@ async def _client(port: int, paths: list[str], until: float, results: list, erro
             if headers.get("connection", "").lower() == "close":
                 writer.close()
                 reader = writer = None
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             errors.append(f"{type(exc).__name__} {path} {exc}")
             if writer is not None:
                 writer.close()
@@ -110,16 +145,21 @@ def run_load(port: int, paths: list[str], *, clients: int, seconds: float) -> di
     wall = time.perf_counter() - started
     ordered = sorted(results)
     return {
-        "clients": clients, "seconds": round(wall, 1), "requests": len(results), "errors": len(errors),
-        "error_samples": errors[:5], "req_per_s": round(len(results) / wall, 1),
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "requests": len(results),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "req_per_s": round(len(results) / wall, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
         "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1) if ordered else None,
         "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
     }
 
 
-@pytest.mark.parametrize("clients, seconds", [pytest.param(20, 10, id="reduced"),
-                                              pytest.param(100, 60, id="full", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "clients, seconds", [pytest.param(20, 10, id="reduced"), pytest.param(100, 60, id="full", marks=pytest.mark.slow)]
+)
 def test_concurrent_clients_against_gunicorn_get_no_errors(gunicorn, clients, seconds, capsys):
     photo = gunicorn["photos"]
     paths = (

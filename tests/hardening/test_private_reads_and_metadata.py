@@ -24,9 +24,9 @@ from profiles.exif import image_metadata
 from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search.ml.ocr import get_ocr_engine
+from tests.conftest import free_port, process_stop
 from tests.hardening.conftest import ROOT, subprocess_env
 from tests.search.test_apis import make_tokens
-from tests.conftest import free_port, process_stop
 
 # --- Case 9: PHOTOSEARCH_API_PUBLIC_READS=false closes pages, photo pages, media and the API alike -------------------
 
@@ -39,10 +39,13 @@ def library(photo_folder, django_user_model) -> dict:
     photo = Photo.objects.get(source_id="harbour.jpg")
     tokens = make_tokens(django_user_model)
     # Hashed as the server hashes (the suite's own settings use a fast MD5 hasher the server does not know).
-    django_user_model.objects.create(username="admin", is_staff=True,
-                                     password=PBKDF2PasswordHasher().encode("secret-pw", "pepper0salt"))
+    django_user_model.objects.create(
+        username="admin", is_staff=True, password=PBKDF2PasswordHasher().encode("secret-pw", "pepper0salt")
+    )
     # A plain user (not staff): the admin's login refuses it, the site's sign-in page must not.
-    django_user_model.objects.create(username="viewer", password=PBKDF2PasswordHasher().encode("view-pw", "salt1pepper"))
+    django_user_model.objects.create(
+        username="viewer", password=PBKDF2PasswordHasher().encode("view-pw", "salt1pepper")
+    )
     return {"photo": photo, "tokens": tokens}
 
 
@@ -74,9 +77,27 @@ def private_server(library, media_root):
     port = free_port()
     env = subprocess_env(media_root, PHOTOSEARCH_API_PUBLIC_READS="false", PHOTOSEARCH_LOG_LEVEL="warning")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "photosearch.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--worker-class", "gthread", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "photosearch.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     server = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -112,8 +133,9 @@ def test_with_public_reads_off_no_page_photo_media_or_api_is_served_to_an_anonym
             assert urllib.parse.parse_qs(location.query) == {"next": [path]}, what
         assert b"harbour" not in response.content, what
     # A form post (search by image) is turned away the same way.
-    posted = requests.post(f"{private_server}/search/image/", files={"image": ("a.jpg", b"x")},
-                           allow_redirects=False, timeout=30)
+    posted = requests.post(
+        f"{private_server}/search/image/", files={"image": ("a.jpg", b"x")}, allow_redirects=False, timeout=30
+    )
     assert posted.status_code == 302 and posted.headers["Location"].startswith("/login/")
     # The API as before: 401 in its own error shape.
     api = _get(private_server, f"/api/v1/photos/{photo.pk}/")
@@ -137,7 +159,8 @@ def _session_of(user) -> dict[str, str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_with_public_reads_off_a_signed_in_user_or_a_token_holder_reads_everything(
-        private_server, library, django_user_model):
+    private_server, library, django_user_model
+):
     photo = library["photo"]
     readers = {
         "session of a staff user": {"cookies": _session_of(django_user_model.objects.get(username="staff"))},
@@ -159,17 +182,26 @@ def test_with_public_reads_off_a_signed_in_user_or_a_token_holder_reads_everythi
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("username,password", [("admin", "secret-pw"), ("viewer", "view-pw")],
-                         ids=["staff", "not staff"])
+@pytest.mark.parametrize(
+    "username,password", [("admin", "secret-pw"), ("viewer", "view-pw")], ids=["staff", "not staff"]
+)
 def test_signing_in_through_the_redirect_leads_back_to_the_page_asked_for(private_server, library, username, password):
     browser = requests.Session()
     page = f"/photos/{library['photo'].pk}/"
 
     login_url = browser.get(f"{private_server}{page}", timeout=30).url  # follows the redirect to the login form
     assert login_url.startswith(f"{private_server}/login/?next=")
-    signed_in = browser.post(login_url, data={
-        "username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"],
-        "next": page}, headers={"Referer": login_url}, timeout=30)
+    signed_in = browser.post(
+        login_url,
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            "next": page,
+        },
+        headers={"Referer": login_url},
+        timeout=30,
+    )
 
     assert signed_in.status_code == 200 and signed_in.url == f"{private_server}{page}"
     assert "harbour" in signed_in.text
@@ -208,13 +240,13 @@ def exif_file(*, ifd0: dict, sub: dict, gps: dict, signed_longitude: bool = Fals
     data = bytearray(out.getvalue())
     if signed_longitude:
         tiff = data.find(b"Exif\x00\x00") + 6
-        order = "big" if data[tiff:tiff + 2] == b"MM" else "little"
+        order = "big" if data[tiff : tiff + 2] == b"MM" else "little"
         entry = data.find((4).to_bytes(2, order) + (5).to_bytes(2, order) + (3).to_bytes(4, order), tiff)
         assert entry > 0, "GPSLongitude entry not found"
-        data[entry + 2:entry + 4] = (10).to_bytes(2, order)  # SRATIONAL
-        degrees_at = tiff + int.from_bytes(data[entry + 8:entry + 12], order)
-        numerator = int.from_bytes(data[degrees_at:degrees_at + 4], order, signed=True)
-        data[degrees_at:degrees_at + 4] = (-numerator).to_bytes(4, order, signed=True)
+        data[entry + 2 : entry + 4] = (10).to_bytes(2, order)  # SRATIONAL
+        degrees_at = tiff + int.from_bytes(data[entry + 8 : entry + 12], order)
+        numerator = int.from_bytes(data[degrees_at : degrees_at + 4], order, signed=True)
+        data[degrees_at : degrees_at + 4] = (-numerator).to_bytes(4, order, signed=True)
     return bytes(data)
 
 
@@ -229,8 +261,11 @@ def test_degrees_that_carry_a_sign_keep_it_against_a_ref_that_disagrees():
     assert meta.longitude == pytest.approx(-9.139306)
 
 
-@pytest.mark.parametrize("subsec", ["²".encode(), b"\xb2", "½".encode(), b"\xff\xfe"],
-                         ids=["superscript two UTF-8", "superscript two Latin-1", "one half", "junk bytes"])
+@pytest.mark.parametrize(
+    "subsec",
+    ["²".encode(), b"\xb2", "½".encode(), b"\xff\xfe"],
+    ids=["superscript two UTF-8", "superscript two Latin-1", "one half", "junk bytes"],
+)
 def test_a_junk_sub_second_loses_nothing_else(subsec):
     meta = image_metadata(exif_file(**{**EXIF_OK, "sub": {**EXIF_OK["sub"], 0x9291: subsec}}))
 
@@ -239,15 +274,23 @@ def test_a_junk_sub_second_loses_nothing_else(subsec):
     assert (meta.camera_make, meta.camera_model) == ("Leica", "Q2")
 
 
-@pytest.mark.parametrize("bad", [
-    {"sub": {0x9011: b"\xff\xfe+01:00"}},  # an offset of junk: the date in the default zone
-    {"gps": {2: (38.0, 43.0, 20.28, 7.0)}},  # four parts for degrees: no place
-    {"gps": {7: (25.0, 61.0, 99.0), 29: "²⁰¹⁹:07:14".encode()}},  # a GPS clock of junk
-    {"sub": {0xA434: 12345}},  # a number for a lens
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sub": {0x9011: b"\xff\xfe+01:00"}},  # an offset of junk: the date in the default zone
+        {"gps": {2: (38.0, 43.0, 20.28, 7.0)}},  # four parts for degrees: no place
+        {"gps": {7: (25.0, 61.0, 99.0), 29: "²⁰¹⁹:07:14".encode()}},  # a GPS clock of junk
+        {"sub": {0xA434: 12345}},  # a number for a lens
+    ],
+)
 def test_one_bad_field_costs_only_itself(bad):
-    meta = image_metadata(exif_file(ifd0=EXIF_OK["ifd0"], sub={**EXIF_OK["sub"], **bad.get("sub", {})},
-                                    gps={**EXIF_OK["gps"], **bad.get("gps", {})}))
+    meta = image_metadata(
+        exif_file(
+            ifd0=EXIF_OK["ifd0"],
+            sub={**EXIF_OK["sub"], **bad.get("sub", {})},
+            gps={**EXIF_OK["gps"], **bad.get("gps", {})},
+        )
+    )
 
     assert meta.taken_at is not None and meta.taken_at.replace(tzinfo=None).isoformat() == "2019-07-14T10:00:00"
     assert (meta.camera_make, meta.camera_model) == ("Leica", "Q2")
@@ -256,17 +299,24 @@ def test_one_bad_field_costs_only_itself(bad):
 
 
 def test_utf8_exif_text_is_read_as_utf8_and_legacy_latin1_still_reads():
-    meta = image_metadata(exif_file(
-        ifd0={0x010F: "Café Cameras".encode("latin-1"), 0x0110: "Q2 Édition «Ghost»".encode()},
-        sub={**EXIF_OK["sub"], 0xA434: "Summilux 28 f/1.7 ASPH — 東京".encode()}, gps=EXIF_OK["gps"]))
+    meta = image_metadata(
+        exif_file(
+            ifd0={0x010F: "Café Cameras".encode("latin-1"), 0x0110: "Q2 Édition «Ghost»".encode()},
+            sub={**EXIF_OK["sub"], 0xA434: "Summilux 28 f/1.7 ASPH — 東京".encode()},
+            gps=EXIF_OK["gps"],
+        )
+    )
 
     assert meta.camera_model == "Q2 Édition «Ghost»"
     assert meta.camera_make == "Café Cameras"
     assert meta.lens == "Summilux 28 f/1.7 ASPH — 東京"
 
 
-@pytest.mark.parametrize("latitude_ref, longitude_ref", [("-", b"\xff"), (b"\xff", "-"), ("?", " "), ("X", "Z")],
-                         ids=["dash, y-umlaut", "y-umlaut, dash", "question mark, blank", "X, Z"])
+@pytest.mark.parametrize(
+    "latitude_ref, longitude_ref",
+    [("-", b"\xff"), (b"\xff", "-"), ("?", " "), ("X", "Z")],
+    ids=["dash, y-umlaut", "y-umlaut, dash", "question mark, blank", "X, Z"],
+)
 def test_a_junk_gps_ref_leaves_the_sign_the_degrees_carry(latitude_ref, longitude_ref):
     gps = {1: latitude_ref, 2: (38.0, 43.0, 20.28), 3: longitude_ref, 4: (9.0, 8.0, 21.5)}
 
@@ -275,10 +325,15 @@ def test_a_junk_gps_ref_leaves_the_sign_the_degrees_carry(latitude_ref, longitud
     assert (meta.latitude, meta.longitude) == pytest.approx((38.7223, -9.139306))  # Lisbon, not Pula (Sardinia)
 
 
-@pytest.mark.parametrize("refs, expected", [
-    (("N", "W"), (38.7223, -9.139306)), ((b"S\x00", b"E\x00"), (-38.7223, 9.139306)), (("n", "w"), (38.7223, -9.139306)),
-    (("North", "West"), (38.7223, -9.139306)),
-])
+@pytest.mark.parametrize(
+    "refs, expected",
+    [
+        (("N", "W"), (38.7223, -9.139306)),
+        ((b"S\x00", b"E\x00"), (-38.7223, 9.139306)),
+        (("n", "w"), (38.7223, -9.139306)),
+        (("North", "West"), (38.7223, -9.139306)),
+    ],
+)
 def test_a_valid_gps_ref_still_signs_unsigned_degrees(refs, expected):
     gps = {1: refs[0], 2: (38.0, 43.0, 20.28), 3: refs[1], 4: (9.0, 8.0, 21.5)}
 
@@ -343,8 +398,16 @@ def test_real_rendered_words_are_still_read(rapidocr, text, size):
 def test_a_line_is_kept_only_above_the_score_and_a_word_only_with_two_letters_or_digits_in_a_row():
     from search.ml.ocr import MIN_LINE_SCORE, words_worth_keeping
 
-    lines = [("•", 0.99), ("-1", 0.97), ("品", 0.98), ("口 0", 0.9), ("Café 7 • menu", 0.96), ("東京駅", 0.97),
-             ("harbour", MIN_LINE_SCORE - 0.01), ("A1 road", 0.9)]
+    lines = [
+        ("•", 0.99),
+        ("-1", 0.97),
+        ("品", 0.98),
+        ("口 0", 0.9),
+        ("Café 7 • menu", 0.96),
+        ("東京駅", 0.97),
+        ("harbour", MIN_LINE_SCORE - 0.01),
+        ("A1 road", 0.9),
+    ]
 
     assert words_worth_keeping(lines) == "Café menu\n東京駅\nA1 road"
     assert words_worth_keeping([]) == ""

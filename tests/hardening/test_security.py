@@ -49,8 +49,12 @@ def test_creating_a_profile_needs_a_staff_token(client, tokens, photo_folder, wh
     folder = photo_folder({"a.jpg": 1})
     token = tokens.get(who, who)
 
-    response = client.post("/api/v1/profiles/", {"source_kind": "folder", "handle": "trip", "options": {
-        "path": str(folder)}}, content_type="application/json", **_auth(token))
+    response = client.post(
+        "/api/v1/profiles/",
+        {"source_kind": "folder", "handle": "trip", "options": {"path": str(folder)}},
+        content_type="application/json",
+        **_auth(token),
+    )
 
     assert response.status_code == status, response.content
     assert Profile.objects.filter(handle="trip").exists() == (status == 201)
@@ -65,8 +69,9 @@ def test_starting_an_import_needs_a_staff_token(client, tokens, photo_folder, wh
     job = folder_import(path=photo_folder({"a.jpg": 1}), profile_name="trip")
     jobs_before = ImportJob.objects.count()
 
-    response = client.post(f"/api/v1/profiles/{job.profile_id}/imports/", {}, content_type="application/json",
-                           **_auth(tokens.get(who)))
+    response = client.post(
+        f"/api/v1/profiles/{job.profile_id}/imports/", {}, content_type="application/json", **_auth(tokens.get(who))
+    )
 
     assert response.status_code == status, response.content
     assert ImportJob.objects.count() == jobs_before + (status == 202)
@@ -106,8 +111,9 @@ def test_forms_refuse_a_post_without_the_csrf_token(django_user_model):
     browser.force_login(staff)
     assert browser.post("/admin/profiles/profile/add/", {"handle": "x", "source_kind": "folder"}).status_code == 403
     # The admin's logged-in session on the API: DRF checks CSRF for session users (token clients need none).
-    refused = browser.post("/api/v1/profiles/", {"source_kind": "folder", "handle": "x"},
-                           content_type="application/json")
+    refused = browser.post(
+        "/api/v1/profiles/", {"source_kind": "folder", "handle": "x"}, content_type="application/json"
+    )
     assert refused.status_code == 403 and "CSRF" in refused.json()["error"]
     assert not Profile.objects.exists()
 
@@ -147,34 +153,59 @@ def net(monkeypatch) -> _Net:
 
 
 REFUSED = [
-    "http://127.0.0.1:{port}/image.jpg", "http://localhost:{port}/image.jpg", "http://[::1]:{port}/image.jpg",
-    "http://10.0.0.5/a.jpg", "http://172.16.3.4/a.jpg", "http://192.168.1.10/a.jpg", "http://100.64.0.1/a.jpg",
-    "http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/a.jpg", "http://[fd00:ec2::254]/latest/",
-    "http://[fe80::1]/a.jpg", "http://[::ffff:127.0.0.1]:{port}/image.jpg", "http://[::ffff:169.254.169.254]/",
-    "http://[64:ff9b::a9fe:a9fe]/", "http://0.0.0.0:{port}/image.jpg", "http://2130706433:{port}/image.jpg",
-    "http://0x7f.1:{port}/image.jpg", "http://metadata.google.internal/computeMetadata/v1/",
-    "http://private.example/a.jpg", "http://mixed.example/a.jpg", "http://rebind.example:{port}/image.jpg",
+    "http://127.0.0.1:{port}/image.jpg",
+    "http://localhost:{port}/image.jpg",
+    "http://[::1]:{port}/image.jpg",
+    "http://10.0.0.5/a.jpg",
+    "http://172.16.3.4/a.jpg",
+    "http://192.168.1.10/a.jpg",
+    "http://100.64.0.1/a.jpg",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00::1]/a.jpg",
+    "http://[fd00:ec2::254]/latest/",
+    "http://[fe80::1]/a.jpg",
+    "http://[::ffff:127.0.0.1]:{port}/image.jpg",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "http://0.0.0.0:{port}/image.jpg",
+    "http://2130706433:{port}/image.jpg",
+    "http://0x7f.1:{port}/image.jpg",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://private.example/a.jpg",
+    "http://mixed.example/a.jpg",
+    "http://rebind.example:{port}/image.jpg",
 ]
 
 
-def test_a_url_import_refuses_every_private_loopback_link_local_and_metadata_address(client, tokens, web, net,
-                                                                                     tmp_path, monkeypatch):
+def test_a_url_import_refuses_every_private_loopback_link_local_and_metadata_address(
+    client, tokens, web, net, tmp_path, monkeypatch
+):
     """A URL list full of internal addresses, literal or behind DNS answers, imported through the API by a staff
     user: every one is skipped with the reason, nothing is stored, and not one connection is opened to any of them
     (the loopback server, playing the internal service, counts zero requests)."""
     port = web.server_address[1]
-    net.answers.update({
-        "metadata.google.internal": ["169.254.169.254"], "private.example": ["10.1.2.3"],
-        "mixed.example": ["93.184.215.14", "192.168.0.7"], "rebind.example": ["127.0.0.1"], "localhost": ["127.0.0.1"],
-        # What the C library answers for these spellings of 127.0.0.1 (never a DNS query).
-        "2130706433": ["127.0.0.1"], "0x7f.1": ["127.0.0.1"],
-    })
+    net.answers.update(
+        {
+            "metadata.google.internal": ["169.254.169.254"],
+            "private.example": ["10.1.2.3"],
+            "mixed.example": ["93.184.215.14", "192.168.0.7"],
+            "rebind.example": ["127.0.0.1"],
+            "localhost": ["127.0.0.1"],
+            # What the C library answers for these spellings of 127.0.0.1 (never a DNS query).
+            "2130706433": ["127.0.0.1"],
+            "0x7f.1": ["127.0.0.1"],
+        }
+    )
     urls = [url.format(port=port) for url in REFUSED]
     listing = tmp_path / "urls.json"
     listing.write_text(json.dumps(urls))
 
-    response = client.post("/api/v1/profiles/", {"source_kind": "urls", "handle": "evil", "options": {
-        "file": str(listing)}}, content_type="application/json", **_auth(tokens["staff"]))
+    response = client.post(
+        "/api/v1/profiles/",
+        {"source_kind": "urls", "handle": "evil", "options": {"file": str(listing)}},
+        content_type="application/json",
+        **_auth(tokens["staff"]),
+    )
 
     assert response.status_code == 201, response.content
     job = response.json()["job"]
@@ -188,22 +219,31 @@ def test_a_url_import_refuses_every_private_loopback_link_local_and_metadata_add
     assert not Photo.objects.exists()
 
 
-def test_a_url_import_refuses_a_redirect_from_a_public_host_to_the_metadata_address(client, tokens, web, net,
-                                                                                     tmp_path, monkeypatch):
+def test_a_url_import_refuses_a_redirect_from_a_public_host_to_the_metadata_address(
+    client, tokens, web, net, tmp_path, monkeypatch
+):
     """127.0.0.1 plays a public image host (the test vouches for exactly that address); its redirects to internal
     addresses, literal and by DNS answer, are refused before any connection to them."""
     real = fetch_module.address_allowed
     monkeypatch.setattr(fetch_module, "address_allowed", lambda address: address == "127.0.0.1" or real(address))
     net.answers["instance-data.example"] = ["169.254.169.254"]
     port = web.server_address[1]
-    targets = ["http://169.254.169.254/latest/meta-data/iam/", "http://instance-data.example/latest/",
-               f"http://127.0.0.2:{port}/image.jpg", "http://[fd00::1]/x"]
+    targets = [
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://instance-data.example/latest/",
+        f"http://127.0.0.2:{port}/image.jpg",
+        "http://[fd00::1]/x",
+    ]
     urls = [web.url(f"/redirect?to={target}") for target in targets] + [web.url("/image.jpg")]
     listing = tmp_path / "urls.json"
     listing.write_text(json.dumps(urls))
 
-    response = client.post("/api/v1/profiles/", {"source_kind": "urls", "handle": "hops", "options": {
-        "file": str(listing)}}, content_type="application/json", **_auth(tokens["staff"]))
+    response = client.post(
+        "/api/v1/profiles/",
+        {"source_kind": "urls", "handle": "hops", "options": {"file": str(listing)}},
+        content_type="application/json",
+        **_auth(tokens["staff"]),
+    )
 
     job = response.json()["job"]
     assert (job["imported"], job["skipped"] + job["failed"]) == (1, 4), job
@@ -217,11 +257,16 @@ def test_a_download_over_the_size_cap_is_refused_and_nothing_is_stored(client, t
     settings.PHOTOSEARCH_ALLOW_PRIVATE_URLS = True  # the loopback server is the image host here
     settings.PHOTOSEARCH_MAX_DOWNLOAD_BYTES = 2048
     listing = tmp_path / "urls.txt"
-    listing.write_text("\n".join([web.url("/huge-declared"), web.url("/huge-streamed"), web.url("/image.jpg"),
-                                  web.url("/html")]))
+    listing.write_text(
+        "\n".join([web.url("/huge-declared"), web.url("/huge-streamed"), web.url("/image.jpg"), web.url("/html")])
+    )
 
-    response = client.post("/api/v1/profiles/", {"source_kind": "urls", "handle": "big", "options": {
-        "file": str(listing)}}, content_type="application/json", **_auth(tokens["staff"]))
+    response = client.post(
+        "/api/v1/profiles/",
+        {"source_kind": "urls", "handle": "big", "options": {"file": str(listing)}},
+        content_type="application/json",
+        **_auth(tokens["staff"]),
+    )
 
     job = response.json()["job"]
     assert (job["imported"], job["skipped"]) == (0, 4), job
@@ -241,7 +286,8 @@ def _raw_post(live_server, path: str, declared: int, sent: bytes, content_type: 
     with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {declared}\r\n\r\n".encode() + sent
+            f"Content-Length: {declared}\r\n\r\n".encode()
+            + sent
         )
         data = b""
         try:
@@ -255,8 +301,15 @@ def _raw_post(live_server, path: str, declared: int, sent: bytes, content_type: 
     return int(head.split()[1]), body
 
 
-@pytest.mark.parametrize("path, kind", [("/search/image/", "html"), ("/api/v1/search/by-image/", "json"),
-                                        ("/api/v1/profiles/", "json"), ("/admin/login/", "html")])
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/search/image/", "html"),
+        ("/api/v1/search/by-image/", "json"),
+        ("/api/v1/profiles/", "json"),
+        ("/admin/login/", "html"),
+    ],
+)
 def test_an_oversized_body_is_refused_before_it_is_read(live_server, path, kind):
     declared = 10 * 1024**3  # 10 GiB announced, a few bytes sent
 
@@ -300,10 +353,16 @@ PRODUCTION_ENV = {
 
 
 def _manage(args: list[str], env: dict[str, str], data_dir: Path) -> subprocess.CompletedProcess:
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(data_dir), "LANG": "C.UTF-8",
-            "PHOTOSEARCH_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "photosearch.settings"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True,
-                          text=True, timeout=120)
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(data_dir),
+        "LANG": "C.UTF-8",
+        "PHOTOSEARCH_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "photosearch.settings",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_check_deploy_is_clean_under_the_documented_production_environment(tmp_path):
@@ -316,7 +375,8 @@ def test_check_deploy_is_clean_under_the_documented_production_environment(tmp_p
     assert "no issues" in clean.stdout
     # Without it the same check names what is missing: the test can fail.
     assert {"security.W004", "security.W008", "security.W012", "security.W016"} <= set(
-        re.findall(r"security\.W\d+", bare.stderr + bare.stdout))
+        re.findall(r"security\.W\d+", bare.stderr + bare.stdout)
+    )
 
 
 def test_production_pages_redirect_to_https_and_send_hsts(tmp_path):
@@ -328,9 +388,20 @@ def test_production_pages_redirect_to_https_and_send_hsts(tmp_path):
         "print(r.status_code, r['Strict-Transport-Security']);"
         "print(c.get('/api/schema/', HTTP_HOST='evil.example').status_code)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env,
-                                 "PHOTOSEARCH_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "photosearch.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            **env,
+            "PHOTOSEARCH_DATA_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "photosearch.settings",
+        },
+    )
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split("\n")
@@ -342,20 +413,33 @@ def test_production_pages_redirect_to_https_and_send_hsts(tmp_path):
 def test_secrets_come_from_the_environment_only(tmp_path):
     """Settings take secrets from the environment; without one, a random key is made per installation (never a
     constant in the code); no tracked file holds a secret-looking assignment; .env is never committed."""
-    probe = ("import django; django.setup(); from django.conf import settings as s;"
-             "print(s.SECRET_KEY); print(s.FLICKR_API_KEY); print(s.DATABASE_URL)")
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.SECRET_KEY); print(s.FLICKR_API_KEY); print(s.DATABASE_URL)"
+    )
 
     def run(env: dict, data_dir: Path) -> list[str]:
         data_dir.mkdir(exist_ok=True)
-        result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                                env={"PATH": os.environ.get("PATH", ""), "HOME": str(data_dir), **env,
-                                     "PHOTOSEARCH_DATA_DIR": str(data_dir),
-                                     "DJANGO_SETTINGS_MODULE": "photosearch.settings"})
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(data_dir),
+                **env,
+                "PHOTOSEARCH_DATA_DIR": str(data_dir),
+                "DJANGO_SETTINGS_MODULE": "photosearch.settings",
+            },
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.split("\n")[:3]
 
-    given = run({"DJANGO_SECRET_KEY": "k" * 60, "FLICKR_API_KEY": "fk", "DATABASE_URL": "postgres://u:pw@db/x"},
-                tmp_path / "a")
+    given = run(
+        {"DJANGO_SECRET_KEY": "k" * 60, "FLICKR_API_KEY": "fk", "DATABASE_URL": "postgres://u:pw@db/x"}, tmp_path / "a"
+    )
     first, second = run({}, tmp_path / "b"), run({}, tmp_path / "c")
 
     assert given == ["k" * 60, "fk", "postgres://u:pw@db/x"]
@@ -365,8 +449,9 @@ def test_secrets_come_from_the_environment_only(tmp_path):
 
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert ".env" not in tracked and ".env" in (ROOT / ".gitignore").read_text().split()
-    assignment = re.compile(r"""^\s*(SECRET_KEY|[A-Z_]*(PASSWORD|API_KEY|API_SECRET|TOKEN))\s*=\s*["'][^"']{8,}["']""",
-                            re.MULTILINE)
+    assignment = re.compile(
+        r"""^\s*(SECRET_KEY|[A-Z_]*(PASSWORD|API_KEY|API_SECRET|TOKEN))\s*=\s*["'][^"']{8,}["']""", re.MULTILINE
+    )
     for name in tracked:
         path = ROOT / name
         if path.suffix in {".py", ".env", ".cfg", ".ini", ".toml", ".yaml", ".yml"} and path.is_file():

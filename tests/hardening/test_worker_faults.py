@@ -20,9 +20,7 @@ from tests.test_celery import Workers, _wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_worker_killed_mid_import_gets_the_task_redelivered_and_the_import_completes_once(
-    photo_folder, media_root
-):
+def test_a_worker_killed_mid_import_gets_the_task_redelivered_and_the_import_completes_once(photo_folder, media_root):
     count = 40
     folder = photo_folder({f"{i:03}.jpg": i for i in range(count)})
     for i in range(count):  # large images: each takes a moment, so the kill lands mid-import
@@ -40,8 +38,9 @@ def test_a_worker_killed_mid_import_gets_the_task_redelivered_and_the_import_com
         assert 0 < at_kill < count
 
         workers.start()  # never acknowledged: Redis hands the task to this worker after the visibility timeout
-        _wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.SUCCEEDED, 240,
-                  "the redelivered import")
+        _wait_for(
+            lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.SUCCEEDED, 240, "the redelivered import"
+        )
     finally:
         log = workers.stop()
     job.refresh_from_db()

@@ -36,8 +36,14 @@ def test_the_admin_is_for_staff_only(client):
 def test_a_folder_profile_can_be_added_with_its_folder(admin_client, tmp_path):
     response = admin_client.post(
         "/admin/profiles/profile/add/",
-        {"source_kind": "folder", "handle": "shoebox", "display_name": "", "folder_path": str(tmp_path),
-         "import_jobs-TOTAL_FORMS": "0", "import_jobs-INITIAL_FORMS": "0"},
+        {
+            "source_kind": "folder",
+            "handle": "shoebox",
+            "display_name": "",
+            "folder_path": str(tmp_path),
+            "import_jobs-TOTAL_FORMS": "0",
+            "import_jobs-INITIAL_FORMS": "0",
+        },
     )
 
     assert response.status_code == 302
@@ -46,18 +52,23 @@ def test_a_folder_profile_can_be_added_with_its_folder(admin_client, tmp_path):
 
 def test_a_profile_form_refuses_a_missing_folder_and_an_ambiguous_flickr_target(admin_client, tmp_path):
     base = {"display_name": "", "import_jobs-TOTAL_FORMS": "0", "import_jobs-INITIAL_FORMS": "0"}
-    folder = admin_client.post("/admin/profiles/profile/add/",
-                               {**base, "source_kind": "folder", "handle": "x", "folder_path": str(tmp_path / "no")})
-    flickr = admin_client.post("/admin/profiles/profile/add/",
-                               {**base, "source_kind": "flickr", "handle": "y", "flickr_album": "1", "flickr_user": "u"})
+    folder = admin_client.post(
+        "/admin/profiles/profile/add/",
+        {**base, "source_kind": "folder", "handle": "x", "folder_path": str(tmp_path / "no")},
+    )
+    flickr = admin_client.post(
+        "/admin/profiles/profile/add/",
+        {**base, "source_kind": "flickr", "handle": "y", "flickr_album": "1", "flickr_user": "u"},
+    )
 
     assert "No such folder on the server (give an absolute path)." in folder.text  # the API's words: one rule
     assert "Give an album id or a user, not both." in flickr.text
     assert not Profile.objects.exists()
 
 
-def test_import_now_enqueues_a_job_that_imports_the_folder(admin_client, photo_folder,
-                                                           django_capture_on_commit_callbacks):
+def test_import_now_enqueues_a_job_that_imports_the_folder(
+    admin_client, photo_folder, django_capture_on_commit_callbacks
+):
     root = photo_folder({"a.jpg": 1, "b.jpg": 2})
     profile = Profile.objects.create(source_kind="folder", handle="box", source_options={"path": str(root)})
 
@@ -81,11 +92,13 @@ def test_fast_update_and_reembed_actions(admin_client, photo_folder, django_capt
         admin_client.post("/admin/profiles/profile/", {"action": "fast_update", "_selected_action": [profile.pk]})
     assert ImportJob.objects.get().options == {"fast_update": True}
 
-    Photo.objects.create(profile=profile, source_id="x", content_hash="0" * 64, embedding=[1, 0, 0],
-                         embedding_model="m")
+    Photo.objects.create(
+        profile=profile, source_id="x", content_hash="0" * 64, embedding=[1, 0, 0], embedding_model="m"
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post("/admin/profiles/profile/",
-                                     {"action": "reembed", "_selected_action": [profile.pk]}, follow=True)
+        response = admin_client.post(
+            "/admin/profiles/profile/", {"action": "reembed", "_selected_action": [profile.pk]}, follow=True
+        )
     assert "Queued 1 photos for embedding." in response.text
     assert Photo.objects.get(source_id="x").embedding is None and len(callbacks) == 1
 
@@ -127,7 +140,8 @@ def test_the_profile_page_links_to_its_search_and_shows_recent_imports(admin_cli
 def test_photo_admin_shows_place_people_and_words_in_the_image_and_filters_by_country(admin_client, photo_folder):
     folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2}), profile_name="p")
     Photo.objects.filter(source_id="a.jpg").update(
-        city="Porto", country="Portugal", country_code="PT", people="maria", ocr_text="MENU DO DIA")
+        city="Porto", country="Portugal", country_code="PT", people="maria", ocr_text="MENU DO DIA"
+    )
     photo = Photo.objects.get(source_id="a.jpg")
 
     detail = admin_client.get(f"/admin/profiles/photo/{photo.pk}/change/")

@@ -37,7 +37,11 @@ def test_profiles_list_has_photo_counts_and_the_last_import(live_server, photo_f
     assert status == 200
     alpha, beta = body["results"]
     assert (alpha["handle"], alpha["source_kind"], alpha["photo_count"], alpha["embedded_count"]) == (
-        "alpha", "folder", 2, 2)
+        "alpha",
+        "folder",
+        2,
+        2,
+    )
     assert (beta["handle"], beta["photo_count"], beta["embedded_count"]) == ("beta", 1, 0)
     assert beta["last_job"]["status"] == "succeeded"
     assert (beta["last_job"]["imported"], beta["last_job"]["skipped"]) == (1, 1)
@@ -68,7 +72,12 @@ def test_a_job_reports_its_counts_and_problems(live_server, photo_folder):
 
     assert status == 200
     assert (body["id"], body["profile"], body["status"], body["total"], body["processed"]) == (
-        job.pk, "p", "succeeded", 2, 2)
+        job.pk,
+        "p",
+        "succeeded",
+        2,
+        2,
+    )
     assert (body["imported"], body["skipped"], body["fast_update"]) == (1, 1, False)
     assert [problem["source_id"] for problem in body["problems"]] == ["bad.jpg"]
     assert body["problems"][0]["reason"] and body["finished_at"]
@@ -90,9 +99,18 @@ def test_reads_need_a_token_when_reads_are_not_public(live_server, tokens, setti
 def test_staff_creates_a_folder_profile_and_its_import_runs(live_server, photo_folder, tokens):
     folder = photo_folder({"a.jpg": 1, "b.jpg": 2, "a.txt": "a red door"})
 
-    status, headers, body = api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"], json_body={
-        "source_kind": "folder", "handle": "doors", "display_name": "Doors", "options": {"path": str(folder)},
-    })
+    status, headers, body = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        token=tokens["staff"],
+        json_body={
+            "source_kind": "folder",
+            "handle": "doors",
+            "display_name": "Doors",
+            "options": {"path": str(folder)},
+        },
+    )
 
     assert status == 201, body
     profile = Profile.objects.get()
@@ -136,8 +154,10 @@ def test_creating_a_profile_needs_a_staff_token(live_server, photo_folder, token
         ({"source_kind": "urls", "handle": "x", "options": {"file": "{tmp}"}}, "options.file"),  # a folder
         ({"source_kind": "flickr", "handle": "x", "options": {"album": "1", "user": "me"}}, "options.album"),
         ({"source_kind": "flickr", "handle": "x", "options": {}}, "options.album"),
-        ({"source_kind": "instagram", "handle": "x", "options": {"session_file": "/no/such/session"}},
-         "options.session_file"),
+        (
+            {"source_kind": "instagram", "handle": "x", "options": {"session_file": "/no/such/session"}},
+            "options.session_file",
+        ),
         ({"source_kind": "instagram", "handle": "x", "options": {"login": "not a name!"}}, "options.login"),
     ],
 )
@@ -157,18 +177,35 @@ def test_bad_profiles_get_a_400_with_a_reason(live_server, tokens, tmp_path, set
 def test_a_flickr_profile_needs_the_server_to_have_an_api_key(live_server, tokens, settings):
     settings.FLICKR_API_KEY = ""
 
-    status, _, body = api(live_server, "POST", "/api/v1/profiles/", token=tokens["staff"],
-                          json_body={"source_kind": "flickr", "handle": "x", "options": {"album": "721"}})
+    status, _, body = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        token=tokens["staff"],
+        json_body={"source_kind": "flickr", "handle": "x", "options": {"album": "721"}},
+    )
 
     assert status == 400 and "FLICKR_API_KEY" in body["error"]
     assert_error(body, "options.album")
 
 
 def test_a_body_that_is_not_json_gets_a_400_or_415(live_server, tokens):
-    broken = api(live_server, "POST", "/api/v1/profiles/", body=b"{not json", content_type="application/json",
-                 token=tokens["staff"])
-    form = api(live_server, "POST", "/api/v1/profiles/", body=b"handle=x", token=tokens["staff"],
-               content_type="application/x-www-form-urlencoded")
+    broken = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        body=b"{not json",
+        content_type="application/json",
+        token=tokens["staff"],
+    )
+    form = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        body=b"handle=x",
+        token=tokens["staff"],
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert broken[0] == 400 and "JSON" in broken[2]["error"]
     assert form[0] == 415
@@ -188,17 +225,24 @@ def test_creating_a_profile_that_exists_is_409(live_server, photo_folder, tokens
     assert ImportJob.objects.count() == 1
 
 
-def test_an_admin_session_works_with_a_csrf_token_and_fails_without(live_server, photo_folder, client,
-                                                                     django_user_model):
+def test_an_admin_session_works_with_a_csrf_token_and_fails_without(
+    live_server, photo_folder, client, django_user_model
+):
     client.force_login(django_user_model.objects.create_user("admin", password="pw", is_staff=True))
     session = client.cookies["sessionid"].value
     payload = {"source_kind": "folder", "handle": "x", "options": {"path": str(photo_folder({"a.jpg": 1}))}}
     csrf = "a" * 32
 
-    without = api(live_server, "POST", "/api/v1/profiles/", json_body=payload,
-                  headers={"Cookie": f"sessionid={session}"})
-    with_token = api(live_server, "POST", "/api/v1/profiles/", json_body=payload,
-                     headers={"Cookie": f"sessionid={session}; csrftoken={csrf}", "X-CSRFToken": csrf})
+    without = api(
+        live_server, "POST", "/api/v1/profiles/", json_body=payload, headers={"Cookie": f"sessionid={session}"}
+    )
+    with_token = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        json_body=payload,
+        headers={"Cookie": f"sessionid={session}; csrftoken={csrf}", "X-CSRFToken": csrf},
+    )
 
     assert without[0] == 403 and "CSRF" in without[2]["error"]
     assert_error(without[2])
@@ -213,8 +257,13 @@ def test_staff_starts_another_import_and_follows_the_job(live_server, photo_fold
     profile = folder_import(path=folder, profile_name="p").profile
     photo_folder({"b.jpg": 2})  # a new photo in the same folder
 
-    status, headers, body = api(live_server, "POST", f"/api/v1/profiles/{profile.pk}/imports/",
-                                json_body={"fast_update": True}, token=tokens["staff"])
+    status, headers, body = api(
+        live_server,
+        "POST",
+        f"/api/v1/profiles/{profile.pk}/imports/",
+        json_body={"fast_update": True},
+        token=tokens["staff"],
+    )
 
     assert status == 202, body
     job = ImportJob.objects.latest("created_at")

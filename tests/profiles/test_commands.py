@@ -63,14 +63,18 @@ def test_import_urls_imports_the_good_images_and_says_why_each_bad_one_was_skipp
     settings.PHOTOSEARCH_ALLOW_PRIVATE_URLS = True  # the test server lives on loopback
     settings.PHOTOSEARCH_MAX_IMAGE_PIXELS = 50_000_000
     urls = tmp_path / "urls.json"
-    urls.write_text(json.dumps([
-        {"url": f"{web_folder}/a.jpg", "caption": "First light over the dunes #desert"},
-        f"{web_folder}/b.png",
-        f"{web_folder}/corrupt.jpg",
-        f"{web_folder}/page.html",
-        f"{web_folder}/bomb.png",
-        f"{web_folder}/missing.jpg",
-    ]))
+    urls.write_text(
+        json.dumps(
+            [
+                {"url": f"{web_folder}/a.jpg", "caption": "First light over the dunes #desert"},
+                f"{web_folder}/b.png",
+                f"{web_folder}/corrupt.jpg",
+                f"{web_folder}/page.html",
+                f"{web_folder}/bomb.png",
+                f"{web_folder}/missing.jpg",
+            ]
+        )
+    )
 
     out, err = _run("import_urls", str(urls), "--profile", "blog")
 
@@ -96,6 +100,7 @@ def test_import_urls_refuses_loopback_addresses_by_default(web_folder, tmp_path)
 
 def test_import_instagram_from_an_instaloader_folder_needs_no_network(tmp_path, monkeypatch):
     from tests.profiles.sources.instagram import test_live as ig
+
     folder = ig.instaloader_folder(tmp_path / "alice", [node for page in ig.PAGES for node in page])
     monkeypatch.setattr("profiles.fetch._session", lambda: pytest.fail("the offline import used the network"))
 
@@ -129,8 +134,11 @@ def test_a_refused_instagram_import_exits_with_the_reason_and_a_resume_hint(monk
         def read(self, record):
             raise AssertionError("nothing to read")
 
-    monkeypatch.setitem(registry.SOURCE_KINDS, "instagram",
-                        dataclasses.replace(registry.SOURCE_KINDS["instagram"], build=lambda context: Refusing()))
+    monkeypatch.setitem(
+        registry.SOURCE_KINDS,
+        "instagram",
+        dataclasses.replace(registry.SOURCE_KINDS["instagram"], build=lambda context: Refusing()),
+    )
 
     with pytest.raises(CommandError, match="429 Too Many Requests; wait a few hours. Progress is saved: rerun"):
         _run("import_instagram", "alice", "--login", "me")

@@ -16,14 +16,15 @@ def test_it_renders_an_upright_jpeg_thumbnail_within_the_size():
 
 
 def test_the_rendition_for_reading_words_is_larger_and_only_made_when_the_image_is():
-    checked = image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8, thumbnail_size=256,
-                          text_image_size=1024)
+    checked = image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8, thumbnail_size=256, text_image_size=1024)
     small = image_check(image_bytes(1, size=(240, 200)), max_pixels=10**8, thumbnail_size=256, text_image_size=1024)
 
     text_image = Image.open(io.BytesIO(checked.text_image_jpeg))
     assert text_image.format == "JPEG" and text_image.size == (819, 1024)
-    assert checked.thumbnail_jpeg == image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8,
-                                                 thumbnail_size=256).thumbnail_jpeg  # the thumbnail is unchanged
+    assert (
+        checked.thumbnail_jpeg
+        == image_check(image_bytes(1, size=(1080, 1350)), max_pixels=10**8, thumbnail_size=256).thumbnail_jpeg
+    )  # the thumbnail is unchanged
     assert small.text_image_jpeg == b""  # the thumbnail already holds every pixel
 
 
@@ -54,7 +55,11 @@ def test_an_oversized_image_is_refused_before_decoding():
 
 @pytest.mark.parametrize(
     "data, reason",
-    [(b"", "empty"), (b"GIF89a garbage", "corrupt|not an image"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "corrupt|not an image")],
+    [
+        (b"", "empty"),
+        (b"GIF89a garbage", "corrupt|not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "corrupt|not an image"),
+    ],
 )
 def test_junk_is_rejected_with_a_reason(data, reason):
     with pytest.raises(ImageRejected, match=reason):

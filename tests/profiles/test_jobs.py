@@ -30,8 +30,12 @@ class FakeSource:
         for index, seed in enumerate(self.seeds):
             if self.fail_after is not None and index == self.fail_after:
                 raise self.fail_with
-            yield SourceRecord(source_id=f"post{seed}", image_url=f"https://cdn.example/{seed}.jpg",
-                               text=f"post number {seed}", extra={"post": f"post{seed}"})
+            yield SourceRecord(
+                source_id=f"post{seed}",
+                image_url=f"https://cdn.example/{seed}.jpg",
+                text=f"post number {seed}",
+                extra={"post": f"post{seed}"},
+            )
 
     def read(self, record):
         if record.source_id in self.transient:
@@ -47,8 +51,11 @@ def profile():
 @pytest.fixture
 def use_source(monkeypatch):
     def install(source):
-        monkeypatch.setitem(registry.SOURCE_KINDS, "urls",
-                        dataclasses.replace(registry.SOURCE_KINDS["urls"], build=lambda context: source))
+        monkeypatch.setitem(
+            registry.SOURCE_KINDS,
+            "urls",
+            dataclasses.replace(registry.SOURCE_KINDS["urls"], build=lambda context: source),
+        )
 
     return install
 
@@ -105,8 +112,9 @@ def test_only_one_import_per_profile_runs_at_a_time(profile, use_source):
 
 def test_a_stale_running_job_is_taken_over(profile, use_source):
     use_source(FakeSource([1]))
-    stale = ImportJob.objects.create(profile=profile, status="running",
-                                     heartbeat_at=timezone.now() - timedelta(hours=1))
+    stale = ImportJob.objects.create(
+        profile=profile, status="running", heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
 
     assert import_job_run(job_id=stale.pk).status == "succeeded"
 
@@ -133,8 +141,9 @@ def test_the_task_reports_a_refusal_and_retries_transient_trouble(profile, use_s
     assert (job.status, job.unchanged) == ("interrupted", 1)  # a retry claims it again and goes on
 
 
-def test_new_photos_are_embedded_after_an_import(profile, use_source, settings, encoder,
-                                                 django_capture_on_commit_callbacks):
+def test_new_photos_are_embedded_after_an_import(
+    profile, use_source, settings, encoder, django_capture_on_commit_callbacks
+):
     settings.PHOTOSEARCH_AUTO_EMBED = True
     use_source(FakeSource([1, 2]))
 

@@ -17,8 +17,8 @@ from profiles.models import ImportJob, Photo, Profile
 from profiles.selectors import import_job_status_words
 from profiles.services.imports import import_job_create, import_job_run
 from profiles.services.profiles import profile_get_or_create
-from profiles.sources.instagram import live as instagram
 from profiles.sources.base import SourceUnavailable
+from profiles.sources.instagram import live as instagram
 from profiles.sources.instagram.offline import OfflineContext
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 from tests.profiles.sources.instagram.test_live import NETWORK_DOWN
@@ -42,6 +42,7 @@ def _down(method: str):
     def fail(self, *args, **kwargs):
         self.requests.append(method)
         raise NETWORK_DOWN
+
     return fail
 
 
@@ -70,8 +71,16 @@ def offline_alice(tmp_path) -> Profile:
     """alice, imported offline with `import_instagram alice --from-dir FOLDER` (4 images)."""
     folder = download(tmp_path / "alice", POSTS, metadata=True)
     out = StringIO()
-    call_command("import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed", stdout=out,
-                 stderr=StringIO())
+    call_command(
+        "import_instagram",
+        "alice",
+        "--from-dir",
+        str(folder),
+        "--no-progress",
+        "--no-embed",
+        stdout=out,
+        stderr=StringIO(),
+    )
     assert "alice: 4 imported" in out.getvalue()
     return Profile.objects.get(handle="alice")
 
@@ -86,8 +95,9 @@ def test_the_profile_remembers_the_download_folder(offline_alice, tmp_path):
     assert offline_alice.source_options == {"from_dir": str((tmp_path / "alice").resolve())}
 
 
-def test_a_rerun_through_the_api_reads_the_folder_again_without_the_network(live_server, offline_alice,
-                                                                            instagram_down, django_user_model):
+def test_a_rerun_through_the_api_reads_the_folder_again_without_the_network(
+    live_server, offline_alice, instagram_down, django_user_model
+):
     staff = make_tokens(django_user_model)["staff"]
 
     status, _, body = api(live_server, "POST", f"/api/v1/profiles/{offline_alice.pk}/imports/", token=staff)
@@ -99,11 +109,13 @@ def test_a_rerun_through_the_api_reads_the_folder_again_without_the_network(live
 
 
 @pytest.mark.parametrize("action", ["import_now", "fast_update"])
-def test_the_admin_actions_rerun_offline_too(admin_client, offline_alice, instagram_down, action,
-                                             django_capture_on_commit_callbacks):
+def test_the_admin_actions_rerun_offline_too(
+    admin_client, offline_alice, instagram_down, action, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/profiles/profile/",
-                                     {"action": action, "_selected_action": [offline_alice.pk]})
+        response = admin_client.post(
+            "/admin/profiles/profile/", {"action": action, "_selected_action": [offline_alice.pk]}
+        )
 
     assert response.status_code == 302
     assert_reran_offline(ImportJob.objects.latest("created_at"), instagram_down)
@@ -145,8 +157,10 @@ def test_one_way_to_reach_instagram_replaces_the_other(tmp_path):
 
 # --- What the pages say when an import stops ------------------------------------------------------------------------
 
-UNREACHABLE = ("Instagram could not be reached: rerun when online, or import from a download folder with "
-               "import_instagram alice --from-dir FOLDER.")
+UNREACHABLE = (
+    "Instagram could not be reached: rerun when online, or import from a download folder with "
+    "import_instagram alice --from-dir FOLDER."
+)
 
 
 @pytest.fixture
@@ -186,13 +200,15 @@ def test_a_missing_folder_a_refusal_and_a_busy_profile_each_say_what_to_do(offli
         import_job_run(job_id=import_job_create(profile=offline_alice).pk)
     failed = ImportJob.objects.latest("created_at")
     refused = ImportJob.objects.create(profile=offline_alice, status="refused")
-    throttled = ImportJob.objects.create(profile=offline_alice, status="interrupted",
-                                         options={"stopped_by": "refused"})
+    throttled = ImportJob.objects.create(profile=offline_alice, status="interrupted", options={"stopped_by": "refused"})
 
     assert import_job_status_words(failed) == (
-        "Failed", "Not found (see why below): correct the profile's name, folder or file in the admin, then import "
-        "again.")
+        "Failed",
+        "Not found (see why below): correct the profile's name, folder or file in the admin, then import again.",
+    )
     assert "is not a folder" in failed.last_error
     assert import_job_status_words(refused) == (
-        "Not run", "Another import of this profile was running: import again when it has ended.")
+        "Not run",
+        "Another import of this profile was running: import again when it has ended.",
+    )
     assert import_job_status_words(throttled)[1].startswith("Instagram refused (see why below): do what it asks")

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.storage import default_storage
@@ -38,7 +38,10 @@ def test_it_imports_the_good_files_and_reports_each_bad_one_with_its_reason(phot
     profile = Profile.objects.get(handle="holiday")
     assert profile.source_kind == SourceKind.FOLDER
     assert sorted(profile.photos.values_list("source_id", flat=True)) == [
-        "a.jpg", "c.webp", "d.gif", "nested/deeper/b.png",
+        "a.jpg",
+        "c.webp",
+        "d.gif",
+        "nested/deeper/b.png",
     ]
     for photo in profile.photos.all():
         assert default_storage.exists(photo.thumbnail.name)
@@ -83,7 +86,7 @@ def test_instaloader_layout_gives_taken_at_and_carousel_images_share_the_post_ca
 
     photos = list(Photo.objects.order_by("source_id"))
     assert [p.source_text for p in photos] == ["Two views of the lighthouse"] * 2
-    assert {p.taken_at for p in photos} == {datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc)}
+    assert {p.taken_at for p in photos} == {datetime(2021, 6, 1, 18, 30, tzinfo=UTC)}
 
 
 def test_changed_bytes_replace_the_thumbnail_and_clear_the_embedding(photo_folder):
@@ -154,8 +157,12 @@ def test_an_item_the_source_skips_is_counted_with_its_reason_and_the_rest_goes_o
     seen = []
     items = [SkippedRecord("post_2", "no image file post_2.jpg"), SourceRecord(source_id="a", image_url="mem://a")]
 
-    records_ingest(profile=profile, records=items, read=lambda record: image_bytes(1),
-                   on_item=lambda record, outcome, reason: seen.append((record.source_id, outcome, reason)))
+    records_ingest(
+        profile=profile,
+        records=items,
+        read=lambda record: image_bytes(1),
+        on_item=lambda record, outcome, reason: seen.append((record.source_id, outcome, reason)),
+    )
 
     assert seen == [("post_2", SKIPPED, "no image file post_2.jpg"), ("a", "imported", "")]
     assert list(profile.photos.values_list("source_id", flat=True)) == ["a"]
@@ -172,7 +179,7 @@ def test_exif_gives_the_instant_taken_the_camera_and_the_place(photo_folder, set
 
     photo = Photo.objects.get()
     assert job.imported == 1
-    assert (photo.taken_at, photo.taken_at_source) == (datetime(2019, 7, 14, 9, 0, tzinfo=timezone.utc), "exif")
+    assert (photo.taken_at, photo.taken_at_source) == (datetime(2019, 7, 14, 9, 0, tzinfo=UTC), "exif")
     assert (photo.camera_make, photo.camera_model) == ("Apple", "iPhone 13")
     assert photo.lens == "Apple iPhone 13 back dual wide camera 5.1mm f/1.6"
     assert (photo.latitude, photo.longitude) == pytest.approx((38.7223, -9.139306))
@@ -198,8 +205,12 @@ def test_a_photo_taken_in_lisbon_is_found_by_the_word_lisbon(photo_folder, encod
 
 
 def test_a_heic_file_imports_with_its_exif_and_a_jpeg_thumbnail(photo_folder):
-    root = photo_folder({"IMG_0001.HEIC": exif_image(fmt="HEIF", size=(320, 240), **IPHONE),
-                         "IMG_0002.avif": exif_image(fmt="AVIF", size=(320, 240))})
+    root = photo_folder(
+        {
+            "IMG_0001.HEIC": exif_image(fmt="HEIF", size=(320, 240), **IPHONE),
+            "IMG_0002.avif": exif_image(fmt="AVIF", size=(320, 240)),
+        }
+    )
 
     job = folder_import(path=root, profile_name="p")
 
@@ -218,8 +229,19 @@ def test_a_reimport_fills_the_new_fields_without_re_embedding(photo_folder, enco
     folder_import(path=root, profile_name="p")
     photos_embed()
     # Photos imported before these fields existed: blank, as the migration left them.
-    Photo.objects.update(taken_at=None, taken_at_source="", camera_make="", camera_model="", lens="", latitude=None,
-                         longitude=None, city="", region="", country="", country_code="")
+    Photo.objects.update(
+        taken_at=None,
+        taken_at_source="",
+        camera_make="",
+        camera_model="",
+        lens="",
+        latitude=None,
+        longitude=None,
+        city="",
+        region="",
+        country="",
+        country_code="",
+    )
     before = {p.source_id: (list(p.embedding), p.embedded_at, p.thumbnail.name) for p in Photo.objects.all()}
 
     job = folder_import(path=root, profile_name="p")
@@ -228,15 +250,14 @@ def test_a_reimport_fills_the_new_fields_without_re_embedding(photo_folder, enco
     assert {p.source_id: (list(p.embedding), p.embedded_at, p.thumbnail.name) for p in Photo.objects.all()} == before
     exif, stamped = Photo.objects.get(source_id="IMG_1234.jpg"), Photo.objects.get(source_id="IMG_20190714_100000.jpg")
     assert (exif.taken_at_source, exif.camera_model, exif.city) == ("exif", "iPhone 13", "Lisbon")
-    assert (stamped.taken_at, stamped.taken_at_source) == (datetime(2019, 7, 14, 10, 0, tzinfo=timezone.utc),
-                                                           "file_name")
+    assert (stamped.taken_at, stamped.taken_at_source) == (datetime(2019, 7, 14, 10, 0, tzinfo=UTC), "file_name")
     assert folder_import(path=root, profile_name="p").unchanged == 2
 
 
 def test_a_damaged_exif_block_does_not_fail_the_import(photo_folder):
     data = bytearray(exif_image(**IPHONE))
     start = data.find(b"Exif\x00\x00") + 6
-    data[start + 8:start + 120] = b"\xff" * 112  # the tag entries trampled
+    data[start + 8 : start + 120] = b"\xff" * 112  # the tag entries trampled
     root = photo_folder({"damaged.jpg": bytes(data)})
 
     job = folder_import(path=root, profile_name="p")
@@ -246,16 +267,22 @@ def test_a_damaged_exif_block_does_not_fail_the_import(photo_folder):
 
 def test_a_file_name_stamp_is_local_time_and_exif_wins_over_it(photo_folder, settings):
     settings.TIME_ZONE = "Europe/Lisbon"
-    root = photo_folder({"PXL_20200102_030405123.jpg": 1, "IMG-20190714-WA0001.jpg": 2,
-                         "IMG_20000101_000000.jpg": exif_image(**IPHONE), "holiday.jpg": 3})
+    root = photo_folder(
+        {
+            "PXL_20200102_030405123.jpg": 1,
+            "IMG-20190714-WA0001.jpg": 2,
+            "IMG_20000101_000000.jpg": exif_image(**IPHONE),
+            "holiday.jpg": 3,
+        }
+    )
 
     folder_import(path=root, profile_name="p")
 
     taken = {p.source_id: (p.taken_at, p.taken_at_source) for p in Photo.objects.all()}
     assert taken == {
-        "PXL_20200102_030405123.jpg": (datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "file_name"),  # WET = UTC
-        "IMG-20190714-WA0001.jpg": (datetime(2019, 7, 14, 11, 0, tzinfo=timezone.utc), "file_name"),  # noon WEST
-        "IMG_20000101_000000.jpg": (datetime(2019, 7, 14, 9, 0, tzinfo=timezone.utc), "exif"),
+        "PXL_20200102_030405123.jpg": (datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC), "file_name"),  # WET = UTC
+        "IMG-20190714-WA0001.jpg": (datetime(2019, 7, 14, 11, 0, tzinfo=UTC), "file_name"),  # noon WEST
+        "IMG_20000101_000000.jpg": (datetime(2019, 7, 14, 9, 0, tzinfo=UTC), "exif"),
         "holiday.jpg": (None, ""),
     }
 
@@ -266,7 +293,7 @@ def test_instaloaders_post_date_is_the_source_date_and_beats_exif(photo_folder):
     folder_import(path=root, profile_name="p")
 
     photo = Photo.objects.get()
-    assert (photo.taken_at, photo.taken_at_source) == (datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc), "source")
+    assert (photo.taken_at, photo.taken_at_source) == (datetime(2021, 6, 1, 18, 30, tzinfo=UTC), "source")
     assert photo.city == "Lisbon"  # the place still comes from the image
 
 
@@ -279,8 +306,7 @@ def test_instaloaders_profile_picture_is_left_out(photo_folder):
     assert list(Photo.objects.values_list("source_id", flat=True)) == ["natgeo/2021-06-01_18-30-00_UTC.jpg"]
 
 
-def test_turning_ocr_on_a_reimport_keeps_the_rendition_and_marks_the_words_for_reading(photo_folder, settings,
-                                                                                        encoder):
+def test_turning_ocr_on_a_reimport_keeps_the_rendition_and_marks_the_words_for_reading(photo_folder, settings, encoder):
     from search.services.embedding import photos_embed
 
     settings.PHOTOSEARCH_OCR = "none"

@@ -2,12 +2,12 @@
 OpenAPI schema documents — give through DRF's generic representation."""
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.test import RequestFactory
-from django.utils.timezone import override as timezone_override
 from django.utils.functional import Promise
+from django.utils.timezone import override as timezone_override
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.utils.formatting import lazy_format
@@ -29,8 +29,12 @@ def result(photo_folder, encoder):
     folder_import(path=photo_folder(files), profile_name="coast")
     photos_embed()
     Photo.objects.filter(source_id="img1.jpg").update(
-        taken_at=datetime(2019, 7, 14, 10, 0, 0, 123456, tzinfo=timezone.utc), city="Porto", country="Portugal",
-        country_code="PT", ocr_text="FISH MARKET")
+        taken_at=datetime(2019, 7, 14, 10, 0, 0, 123456, tzinfo=UTC),
+        city="Porto",
+        country="Portugal",
+        country_code="PT",
+        ocr_text="FISH MARKET",
+    )
     return photo_search(query="harbour boats fish", ranking=RankingOptions(cutoff=0))
 
 
@@ -50,9 +54,17 @@ def test_a_hit_is_rendered_as_its_declared_fields_render_it(result, zone):
 
 @pytest.mark.parametrize("cls", [ResultsOutputSerializer, SearchResultsOutputSerializer])
 def test_a_page_is_rendered_as_its_declared_fields_render_it(result, cls):
-    page = {"results": result.hits, "count": len(result.hits), "total": 7, "total_is_estimate": True,
-            "next": "http://testserver/next", "model": "m",
-            "warnings": ["w"], "understood": result.understood, "description": result.description}
+    page = {
+        "results": result.hits,
+        "count": len(result.hits),
+        "total": 7,
+        "total_is_estimate": True,
+        "next": "http://testserver/next",
+        "model": "m",
+        "warnings": ["w"],
+        "understood": result.understood,
+        "description": result.description,
+    }
     serializer = cls(context=_context())
     generic = serializers.Serializer.to_representation(serializer, page)
     if cls is SearchResultsOutputSerializer:
@@ -64,10 +76,27 @@ def test_a_page_is_rendered_as_its_declared_fields_render_it(result, cls):
 
 INPUTS = [
     {"q": "harbour boats"},
-    {"q": "harbour", "limit": "5", "sort": "newest", "profile": ["coast,other"], "from": "2019-01-01",
-     "to": "2019-12-31", "media_type": "image", "has_text": "true", "country": ["PT"], "city": ["Porto"],
-     "near": "41.15,-8.61,5", "vector_weight": "2", "text_weight": "0.5", "vector_depth": "50", "text_depth": "60",
-     "cutoff": "0.1", "words": "all", "literal": "true", "cursor": "bzIw"},
+    {
+        "q": "harbour",
+        "limit": "5",
+        "sort": "newest",
+        "profile": ["coast,other"],
+        "from": "2019-01-01",
+        "to": "2019-12-31",
+        "media_type": "image",
+        "has_text": "true",
+        "country": ["PT"],
+        "city": ["Porto"],
+        "near": "41.15,-8.61,5",
+        "vector_weight": "2",
+        "text_weight": "0.5",
+        "vector_depth": "50",
+        "text_depth": "60",
+        "cutoff": "0.1",
+        "words": "all",
+        "literal": "true",
+        "cursor": "bzIw",
+    },
     {},
     {"q": ""},
     {"q": "x" * 5000},
@@ -114,8 +143,11 @@ def _field_state(field) -> dict:
             return (type(value), value_of(vars(value)))
         return value
 
-    state = {key: value_of(value) for key, value in vars(field).items()
-             if key not in ("parent", "child", "_creation_counter")}
+    state = {
+        key: value_of(value)
+        for key, value in vars(field).items()
+        if key not in ("parent", "child", "_creation_counter")
+    }
     state["parent"] = type(field.parent)
     if hasattr(field, "child"):
         state["child"] = _field_state(field.child)
@@ -145,7 +177,7 @@ def test_inputs_validate_as_with_drfs_own_field_copies(data, cls, monkeypatch, d
 def _outcome(call):
     try:
         return "answered", call()
-    except Exception as exc:  # noqa: BLE001 (compared, whatever it is)
+    except Exception as exc:
         return "raised", type(exc), str(exc), getattr(exc, "field", None)
 
 

@@ -20,10 +20,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def library(photo_folder, encoder):
     """lisbon.jpg: EXIF date, GPS, camera; bare.jpg: nothing but pixels; other.jpg: the photo whose similar both are."""
-    folder_import(path=photo_folder({
-        "lisbon.jpg": exif_jpeg(1, taken="2022:07:14 09:12:00", gps=LISBON_GPS),
-        "bare.jpg": 2, "other.jpg": 3,
-    }), profile_name="shapes")
+    folder_import(
+        path=photo_folder(
+            {"lisbon.jpg": exif_jpeg(1, taken="2022:07:14 09:12:00", gps=LISBON_GPS), "bare.jpg": 2, "other.jpg": 3}
+        ),
+        profile_name="shapes",
+    )
     photos_embed()
     return {photo.source_id: photo for photo in Photo.objects.all()}
 
@@ -48,8 +50,17 @@ def test_missing_values_are_null_not_empty_strings(library, live_server):
 
     for key in ("text", "permalink", "place", "taken_at", "taken_at_offset"):
         assert bare_hit[key] is None, key
-    for key in ("permalink", "text", "alt_text", "taken_at", "taken_at_source", "taken_at_offset", "place",
-                "camera", "ocr_text"):
+    for key in (
+        "permalink",
+        "text",
+        "alt_text",
+        "taken_at",
+        "taken_at_source",
+        "taken_at_offset",
+        "place",
+        "camera",
+        "ocr_text",
+    ):
         assert bare[key] is None, key
     profile = profiles["results"][0]
     assert profile["last_job"]["last_error"] is None
@@ -67,8 +78,12 @@ def test_public_reads_carry_no_lock_while_anonymous_reads_are_on(live_server, se
     settings.PHOTOSEARCH_API_PUBLIC_READS = True
     paths = _schema(live_server)["paths"]
 
-    for path, method in (("/api/v1/search/", "get"), ("/api/v1/photos/{photo_id}/", "get"),
-                         ("/api/v1/search/by-image/", "post"), ("/api/v1/profiles/", "get")):
+    for path, method in (
+        ("/api/v1/search/", "get"),
+        ("/api/v1/photos/{photo_id}/", "get"),
+        ("/api/v1/search/by-image/", "post"),
+        ("/api/v1/profiles/", "get"),
+    ):
         assert "security" not in paths[path][method], path
     assert {"tokenAuth": []} in paths["/api/v1/profiles/"]["post"]["security"]  # a write needs a token
     assert {} not in paths["/api/v1/profiles/"]["post"]["security"]
@@ -90,5 +105,6 @@ def test_the_schema_declares_every_null_a_response_can_hold(live_server):
     for key in ("caption", "text", "permalink", "taken_at", "taken_at_offset"):
         assert hit[key].get("nullable"), key
     assert hit["place"].get("nullable") or any(
-        part.get("nullable") for part in hit["place"].get("oneOf", hit["place"].get("allOf", []))), hit["place"]
+        part.get("nullable") for part in hit["place"].get("oneOf", hit["place"].get("allOf", []))
+    ), hit["place"]
     assert all(field.get("nullable") for field in components["PlaceOutput"]["properties"].values())

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # --- HTTP helpers -------------------------------------------------------------------------------------------------
 
 
-def call(live_server, method, path, *, params=None, json_body=None, body=None, content_type=None, token=None,
-         headers=None):
+def call(
+    live_server, method, path, *, params=None, json_body=None, body=None, content_type=None, token=None, headers=None
+):
     """One real HTTP request; returns (status, headers, body bytes) whatever the status."""
     url = path if path.startswith("http") else f"{live_server.url}{path}"
     if params:
@@ -105,16 +106,23 @@ def tokens(django_user_model) -> dict[str, str]:
 
 
 LIGHTHOUSE = "2024-07-01_10-00-00_UTC.jpg"
-DATED = ["2020-01-01_10-00-00_UTC.jpg", "2021-06-01_10-00-00_UTC.jpg", "2022-03-01_10-00-00_UTC.jpg",
-         "2023-01-01_10-00-00_UTC.jpg", LIGHTHOUSE]
+DATED = [
+    "2020-01-01_10-00-00_UTC.jpg",
+    "2021-06-01_10-00-00_UTC.jpg",
+    "2022-03-01_10-00-00_UTC.jpg",
+    "2023-01-01_10-00-00_UTC.jpg",
+    LIGHTHOUSE,
+]
 
 
 @pytest.fixture
 def embedded(photo_folder, encoder) -> dict[str, Photo]:
     """Profile "coast": five dated photos (the newest with words), one undated, a near-duplicate of the second;
     profile "harbour": two more. All embedded."""
-    coast = photo_folder({name: seed for seed, name in enumerate(DATED)}
-                         | {"undated.jpg": 5, LIGHTHOUSE.replace(".jpg", ".txt"): "Lighthouse in the fog #coast"})
+    coast = photo_folder(
+        {name: seed for seed, name in enumerate(DATED)}
+        | {"undated.jpg": 5, LIGHTHOUSE.replace(".jpg", ".txt"): "Lighthouse in the fog #coast"}
+    )
     (coast / "copy.jpg").write_bytes(image_bytes(1, quality=50))
     folder_import(path=coast, profile_name="coast")
     folder_import(path=photo_folder({"h1.jpg": 11, "h2.jpg": 12}, name="harbour"), profile_name="harbour")
@@ -129,18 +137,48 @@ def test_search_returns_results_in_the_documented_shape(live_server, embedded):
     status, body = get_json(live_server, "/api/v1/search/", q="lighthouse fog", profile="coast", limit=3)
 
     assert status == 200
-    assert set(body) == {"results", "count", "total", "total_is_estimate", "next", "model", "warnings", "understood",
-                         "description"}
+    assert set(body) == {
+        "results",
+        "count",
+        "total",
+        "total_is_estimate",
+        "next",
+        "model",
+        "warnings",
+        "understood",
+        "description",
+    }
     assert body["count"] == 3 and body["model"] == "photosearch-tiny/random-seed0" and body["warnings"] == []
     assert body["understood"] == [] and body["description"] == "lighthouse fog"
     first = body["results"][0]
-    assert set(first) == {"id", "score", "profile", "caption", "text", "thumbnail_url", "permalink", "taken_at",
-                          "taken_at_offset", "place", "media_type", "also_in", "match"}
+    assert set(first) == {
+        "id",
+        "score",
+        "profile",
+        "caption",
+        "text",
+        "thumbnail_url",
+        "permalink",
+        "taken_at",
+        "taken_at_offset",
+        "place",
+        "media_type",
+        "also_in",
+        "match",
+    }
     assert first["id"] == embedded[LIGHTHOUSE].pk
     assert (first["profile"], first["text"], first["media_type"]) == ("coast", "Lighthouse in the fog #coast", "image")
     assert first["taken_at"].startswith("2024-07-01T10:00:00")
-    assert set(first["match"]) == {"vector_rank", "vector_distance", "text_rank", "text_score", "headline",
-                                    "in_image_text", "highlights", "filters"}
+    assert set(first["match"]) == {
+        "vector_rank",
+        "vector_distance",
+        "text_rank",
+        "text_score",
+        "headline",
+        "in_image_text",
+        "highlights",
+        "filters",
+    }
     assert first["match"]["text_rank"] == 1 and "<mark>Lighthouse</mark>" in first["match"]["headline"]
     status, headers, thumbnail = call(live_server, "GET", urllib.parse.urlparse(first["thumbnail_url"]).path)
     assert status == 200 and thumbnail[:3] == b"\xff\xd8\xff"
@@ -182,16 +220,28 @@ def test_search_filters_by_profiles_dates_media_type_and_own_words(live_server, 
 
 def test_search_sorts_by_date(live_server, embedded):
     def order(sort):
-        return [hit["id"] for hit in get_json(live_server, "/api/v1/search/", q="photo", sort=sort,
-                                              cutoff=0, **{"from": "2019-01-01"})[1]["results"]]
+        return [
+            hit["id"]
+            for hit in get_json(
+                live_server, "/api/v1/search/", q="photo", sort=sort, cutoff=0, **{"from": "2019-01-01"}
+            )[1]["results"]
+        ]
 
     assert order("newest") == [embedded[name].pk for name in reversed(DATED)]
     assert order("oldest") == [embedded[name].pk for name in DATED]
 
 
 def test_search_takes_ranking_overrides(live_server, embedded):
-    status, body = get_json(live_server, "/api/v1/search/", q="lighthouse", vector_weight=0, text_weight=2,
-                            vector_depth=5, text_depth=5, cutoff=0.5)
+    status, body = get_json(
+        live_server,
+        "/api/v1/search/",
+        q="lighthouse",
+        vector_weight=0,
+        text_weight=2,
+        vector_depth=5,
+        text_depth=5,
+        cutoff=0.5,
+    )
 
     assert status == 200
     first = body["results"][0]
@@ -300,8 +350,9 @@ def test_search_by_image_is_a_read_a_token_client_needs_no_csrf_token(live_serve
     body, content_type = multipart({}, {"image": ("q.jpg", "image/jpeg", image_bytes(2))})
 
     anonymous = api(live_server, "POST", "/api/v1/search/by-image/", body=body, content_type=content_type)
-    reader = api(live_server, "POST", "/api/v1/search/by-image/", body=body, content_type=content_type,
-                 token=tokens["reader"])
+    reader = api(
+        live_server, "POST", "/api/v1/search/by-image/", body=body, content_type=content_type, token=tokens["reader"]
+    )
 
     assert anonymous[0] == 401 and anonymous[1]["WWW-Authenticate"] == "Token"
     assert reader[0] == 200 and reader[2]["results"][0]["id"] == embedded[DATED[2]].pk
@@ -421,21 +472,45 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
 
     schema = yaml.safe_load(target.read_text())
     assert set(schema["paths"]) == {
-        "/api/v1/search/", "/api/v1/search/by-image/", "/api/v1/photos/{photo_id}/",
-        "/api/v1/photos/{photo_id}/similar/", "/api/v1/profiles/", "/api/v1/profiles/{profile_id}/",
-        "/api/v1/profiles/{profile_id}/imports/", "/api/v1/jobs/{job_id}/", "/api/v1/places/",
+        "/api/v1/search/",
+        "/api/v1/search/by-image/",
+        "/api/v1/photos/{photo_id}/",
+        "/api/v1/photos/{photo_id}/similar/",
+        "/api/v1/profiles/",
+        "/api/v1/profiles/{profile_id}/",
+        "/api/v1/profiles/{profile_id}/imports/",
+        "/api/v1/jobs/{job_id}/",
+        "/api/v1/places/",
     }
     assert set(schema["paths"]["/api/v1/profiles/"]) == {"get", "post"}
     by_image = schema["paths"]["/api/v1/search/by-image/"]["post"]
-    assert by_image["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].endswith("SearchByImageInput"
-                                                                                                "Request")
+    assert by_image["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].endswith(
+        "SearchByImageInputRequest"
+    )
     assert {p["name"] for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"]} >= {
-        "q", "profile", "from", "to", "media_type", "has_text", "sort", "limit", "cursor", "vector_weight",
-        "text_weight", "vector_depth", "text_depth", "cutoff"}
+        "q",
+        "profile",
+        "from",
+        "to",
+        "media_type",
+        "has_text",
+        "sort",
+        "limit",
+        "cursor",
+        "vector_weight",
+        "text_weight",
+        "vector_depth",
+        "text_depth",
+        "cutoff",
+    }
     assert "security" not in schema["paths"]["/api/v1/search/"]["get"]  # public read: no lock
     assert {} not in schema["paths"]["/api/v1/profiles/"]["post"]["security"]  # write: token needed
-    assert schema["paths"]["/api/v1/jobs/{job_id}/"]["get"]["responses"]["404"]["content"]["application/json"][
-        "schema"]["$ref"] == "#/components/schemas/Error"
+    assert (
+        schema["paths"]["/api/v1/jobs/{job_id}/"]["get"]["responses"]["404"]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
+        == "#/components/schemas/Error"
+    )
 
 
 def test_the_schema_is_served(live_server):
@@ -452,8 +527,12 @@ def test_swagger_ui_loads_from_local_static_files_only(live_server):
     html = page.decode()
     assert "cdn.jsdelivr.net" not in html and not re.search(r"""(src|href)=["']https?://""", html)
     assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
-    assert {a.rsplit("/", 1)[-1] for a in assets} >= {"swagger-ui.css", "swagger-ui-bundle.js",
-                                                      "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "favicon-32x32.png",
+    }
     for asset in assets:
         assert asset.startswith("/static/drf_spectacular_sidecar/"), asset
         status, _, content = call(live_server, "GET", asset)

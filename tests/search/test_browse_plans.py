@@ -35,13 +35,17 @@ def library_of_3000(photo_folder) -> list[str]:
     every index look alike); returns 24 of the hashes, a page's worth."""
     folder_import(path=photo_folder({"a.jpg": 1}), profile_name="big")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'profiles_photo' "
-                       "AND is_generated = 'NEVER' AND column_name <> 'id'")
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'profiles_photo' "
+            "AND is_generated = 'NEVER' AND column_name <> 'id'"
+        )
         columns = [row[0] for row in cursor.fetchall()]
         values = {"source_id": "p.source_id || g", "content_hash": "md5(g::text) || md5((g + 1)::text)"}
-        cursor.execute(f"INSERT INTO profiles_photo ({', '.join(columns)}) "
-                       f"SELECT {', '.join(values.get(c, 'p.' + c) for c in columns)} "
-                       "FROM profiles_photo p, generate_series(1, 3000) g")
+        cursor.execute(
+            f"INSERT INTO profiles_photo ({', '.join(columns)}) "
+            f"SELECT {', '.join(values.get(c, 'p.' + c) for c in columns)} "
+            "FROM profiles_photo p, generate_series(1, 3000) g"
+        )
         cursor.execute("ANALYZE profiles_photo")
         cursor.execute("SELECT content_hash FROM profiles_photo ORDER BY id LIMIT 24 OFFSET 100")
         return [row[0] for row in cursor.fetchall()]

@@ -6,17 +6,17 @@ Chromium for the tile."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from profiles.models import Photo, Profile, SourceKind
+from search.query.understanding import vocabulary_forget
 from search.ranking import statement
 from search.selectors import RankingOptions, photo_search, photo_text_match_count
-from search.query.understanding import vocabulary_forget
-from tests.search.test_apis import get_json
 from tests.search.ranking.test_ranking import FakeEncoder
 from tests.search.ranking.test_words import ingest
+from tests.search.test_apis import get_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,8 +39,13 @@ def library():
     Photo.objects.filter(source_id="french").update(caption="a dog running on the grass")
     Photo.objects.filter(source_id="cafe").update(ocr_text="CAFE ROMA espresso")
     Photo.objects.filter(source_id="river").update(
-        city="Lisbon", region="Lisbon", country="Portugal", country_code="PT", people="maria joao",
-        taken_at=datetime(2019, 6, 1, 18, tzinfo=timezone.utc))
+        city="Lisbon",
+        region="Lisbon",
+        country="Portugal",
+        country_code="PT",
+        people="maria joao",
+        taken_at=datetime(2019, 6, 1, 18, tzinfo=UTC),
+    )
     vocabulary_forget()  # the query parser reads the places anew
     return profile
 
@@ -65,14 +70,17 @@ def test_the_querys_stop_words_neither_match_nor_rank(library):
     assert set(word_hits('"in the park"')) == {"park"}
 
 
-@pytest.mark.parametrize("query, source_id, field, marked", [
-    ("dog", "park", "text", "<mark>dog</mark>"),
-    ("dogs", "french", "caption", "<mark>dog</mark>"),  # the caption is English, the post French
-    ("roma", "cafe", "image_text", "<mark>ROMA</mark>"),
-    ("lisbon", "river", "place", "<mark>Lisbon</mark>, Portugal"),
-    ("maria", "river", "people", "<mark>@maria</mark> @joao"),
-    ("riverside", "river", "hashtags", "<mark>#riverside</mark> #sunset"),
-])
+@pytest.mark.parametrize(
+    "query, source_id, field, marked",
+    [
+        ("dog", "park", "text", "<mark>dog</mark>"),
+        ("dogs", "french", "caption", "<mark>dog</mark>"),  # the caption is English, the post French
+        ("roma", "cafe", "image_text", "<mark>ROMA</mark>"),
+        ("lisbon", "river", "place", "<mark>Lisbon</mark>, Portugal"),
+        ("maria", "river", "people", "<mark>@maria</mark> @joao"),
+        ("riverside", "river", "hashtags", "<mark>#riverside</mark> #sunset"),
+    ],
+)
 def test_every_word_match_is_marked_where_it_matched(library, query, source_id, field, marked):
     hits = word_hits(query, literal=True)
 
@@ -82,9 +90,10 @@ def test_every_word_match_is_marked_where_it_matched(library, query, source_id, 
     assert all("<mark>" in marks(hit) for hit in hits.values())  # no word match goes unmarked
 
 
-@pytest.mark.parametrize("query, reason", [
-    ("in lisbon", "in Lisbon"), ("@maria", "@maria"), ("#sunset", "#sunset"), ("in 2019", "taken in 2019"),
-])
+@pytest.mark.parametrize(
+    "query, reason",
+    [("in lisbon", "in Lisbon"), ("@maria", "@maria"), ("#sunset", "#sunset"), ("in 2019", "taken in 2019")],
+)
 def test_results_only_filters_hold_say_which_and_have_no_score(live_server, library, query, reason):
     status, body = get_json(live_server, "/api/v1/search/", q=query)
 
@@ -107,8 +116,9 @@ def test_a_page_says_how_many_results_there_are_in_all(live_server, library, mon
     status, body = get_json(live_server, "/api/v1/search/", q="sunset coffee dog", limit=1, vector_weight=0)
     assert (body["count"], body["total"], body["total_is_estimate"]) == (1, 4, False)
     # The words channel stopped at its depth: more would come on deeper pages.
-    status, body = get_json(live_server, "/api/v1/search/", q="sunset coffee dog", limit=1, vector_weight=0,
-                            text_depth=2)
+    status, body = get_json(
+        live_server, "/api/v1/search/", q="sunset coffee dog", limit=1, vector_weight=0, text_depth=2
+    )
     assert (body["total"], body["total_is_estimate"]) == (2, True)
     # Browsing by filters counts up to a bound.
     status, body = get_json(live_server, "/api/v1/search/", q="from posts", limit=2)
@@ -120,7 +130,7 @@ def test_a_page_says_how_many_results_there_are_in_all(live_server, library, mon
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_tile_says_why_it_is_there(live_server, library, browser, width):  # noqa: F811
+def test_a_tile_says_why_it_is_there(live_server, library, browser, width):
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:

@@ -23,9 +23,13 @@ def posts():
     for seed, (source_id, fields) in enumerate(shots.items()):
         fields.setdefault("hashtags", ())
         hashtags = tuple(dict.fromkeys((*fields.pop("hashtags"), *hashtags_in(fields["text"]))))
-        photo_upsert(profile=profile, record=SourceRecord(
-            source_id=source_id, image_url=f"https://example.com/{source_id}.jpg", hashtags=hashtags, **fields),
-            data=image_bytes(seed))
+        photo_upsert(
+            profile=profile,
+            record=SourceRecord(
+                source_id=source_id, image_url=f"https://example.com/{source_id}.jpg", hashtags=hashtags, **fields
+            ),
+            data=image_bytes(seed),
+        )
     Photo.objects.filter(source_id="compound").update(ocr_text="SOUTH BEACH 1.5 KM")
     return {photo.source_id: photo for photo in Photo.objects.all()}
 

@@ -109,12 +109,20 @@ def test_a_mistake_reads_the_same_on_the_page_and_in_the_api_naming_its_field(li
 def test_the_request_parser_names_each_field():
     from search.inputs import day_parse, has_text_parse, media_type_parse, sort_parse
 
-    for parse, value, field in ((lambda v: day_parse(v, field="from"), "2024-02-30", "from"),
-                                (lambda v: day_parse(v, field="to"), "0000-01-01", "to"),
-                                (media_type_parse, "audio", "media_type"), (has_text_parse, "perhaps", "has_text"),
-                                (sort_parse, "random", "sort")):
+    for parse, value, field in (
+        (lambda v: day_parse(v, field="from"), "2024-02-30", "from"),
+        (lambda v: day_parse(v, field="to"), "0000-01-01", "to"),
+        (media_type_parse, "audio", "media_type"),
+        (has_text_parse, "perhaps", "has_text"),
+        (sort_parse, "random", "sort"),
+    ):
         with pytest.raises(InvalidQuery) as refused:
             parse(value)
         assert refused.value.field == field and refused.value.labelled.startswith(f"{field}: ")
-    assert (day_parse("2024-06-30", field="from").isoformat(), has_text_parse("yes"), has_text_parse("false"),
-            media_type_parse(""), sort_parse("")) == ("2024-06-30", True, False, None, "relevance")
+    assert (
+        day_parse("2024-06-30", field="from").isoformat(),
+        has_text_parse("yes"),
+        has_text_parse("false"),
+        media_type_parse(""),
+        sort_parse(""),
+    ) == ("2024-06-30", True, False, None, "relevance")

@@ -5,7 +5,7 @@ instant."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import ExifTags, Image
@@ -37,11 +37,13 @@ def exif_jpeg(seed: int, *, taken: str, offset: str | None = None, gps: dict | N
 def travels(photo_folder, settings):
     """The server in New York; photos from Sydney (EXIF offset), Lisbon (GPS, no offset) and nowhere known."""
     settings.TIME_ZONE = "America/New_York"
-    root = photo_folder({
-        "sydney.jpg": exif_jpeg(1, taken="2022:01:10 07:30:00", offset="+11:00", gps=SYDNEY_GPS),
-        "lisbon.jpg": exif_jpeg(2, taken="2022:07:14 09:12:00", gps=LISBON_GPS),
-        "nowhere.jpg": exif_jpeg(3, taken="2022:03:01 12:00:00"),
-    })
+    root = photo_folder(
+        {
+            "sydney.jpg": exif_jpeg(1, taken="2022:01:10 07:30:00", offset="+11:00", gps=SYDNEY_GPS),
+            "lisbon.jpg": exif_jpeg(2, taken="2022:07:14 09:12:00", gps=LISBON_GPS),
+            "nowhere.jpg": exif_jpeg(3, taken="2022:03:01 12:00:00"),
+        }
+    )
     folder_import(path=root, profile_name="trips")
     return {photo.source_id: photo for photo in Photo.objects.all()}
 
@@ -53,7 +55,7 @@ def travels(photo_folder, settings):
 def test_the_offset_exif_states_is_stored_beside_the_instant(travels):
     sydney = travels["sydney.jpg"]
 
-    assert sydney.taken_at == datetime(2022, 1, 9, 20, 30, tzinfo=timezone.utc)
+    assert sydney.taken_at == datetime(2022, 1, 9, 20, 30, tzinfo=UTC)
     assert sydney.taken_at_offset == 11 * 60
 
 
@@ -62,7 +64,7 @@ def test_a_camera_clock_without_offset_is_read_in_the_zone_of_its_place_not_the_
     lisbon = travels["lisbon.jpg"]
 
     # 09:12 on a Lisbon clock in July is 08:12 UTC (before: 09:12 in New York, 13:12 UTC).
-    assert lisbon.taken_at == datetime(2022, 7, 14, 8, 12, tzinfo=timezone.utc)
+    assert lisbon.taken_at == datetime(2022, 7, 14, 8, 12, tzinfo=UTC)
     assert lisbon.taken_at_offset == 60
 
 
@@ -70,23 +72,27 @@ def test_a_camera_clock_without_offset_is_read_in_the_zone_of_its_place_not_the_
 def test_without_offset_or_place_the_offset_is_unknown_and_the_server_zone_reads_the_clock(travels):
     nowhere = travels["nowhere.jpg"]
 
-    assert nowhere.taken_at == datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc)  # 12:00 in New York (EST)
+    assert nowhere.taken_at == datetime(2022, 3, 1, 17, 0, tzinfo=UTC)  # 12:00 in New York (EST)
     assert nowhere.taken_at_offset is None
 
 
 def test_a_source_date_keeps_its_instant_and_gets_the_offset_of_its_place():
-    record = SourceRecord(source_id="p", image_url="https://example.org/p.jpg",
-                          taken_at=datetime(2022, 1, 9, 20, 30, tzinfo=timezone.utc),
-                          latitude=-33.8679, longitude=151.2073)
+    record = SourceRecord(
+        source_id="p",
+        image_url="https://example.org/p.jpg",
+        taken_at=datetime(2022, 1, 9, 20, 30, tzinfo=UTC),
+        latitude=-33.8679,
+        longitude=151.2073,
+    )
 
     fields = photo_metadata(record=record, data=image_bytes(1))
 
-    assert fields["taken_at"] == datetime(2022, 1, 9, 20, 30, tzinfo=timezone.utc)
+    assert fields["taken_at"] == datetime(2022, 1, 9, 20, 30, tzinfo=UTC)
     assert fields["taken_at_offset"] == 11 * 60 and fields["city"] == "Sydney"
 
 
 def test_a_place_between_two_zones_cities_gets_no_zone():
-    july = datetime(2022, 7, 1, tzinfo=timezone.utc)
+    july = datetime(2022, 7, 1, tzinfo=UTC)
 
     # El Paso keeps Mountain time with DST; Phoenix (nearer) and Denver differ in July: no guess.
     assert zone_at(latitude=31.76, longitude=-106.49, country_code="US", moment=july) is None
@@ -128,12 +134,12 @@ def test_the_photo_page_shows_the_local_time_of_the_place(travels, live_server, 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_tiles_show_the_local_date_and_place_and_sort_on_the_instant(travels, live_server, page, settings,
-                                                                      encoder):
+def test_tiles_show_the_local_date_and_place_and_sort_on_the_instant(travels, live_server, page, settings, encoder):
     settings.PHOTOSEARCH_CUTOFF = 0
     # Sydney's 10 January 07:30 (+11) is 9 January 20:30 UTC; a Lisbon photo of 9 January 22:00 (+0) is later.
     Photo.objects.filter(source_id="lisbon.jpg").update(
-        taken_at=datetime(2022, 1, 9, 22, 0, tzinfo=timezone.utc), taken_at_offset=0)
+        taken_at=datetime(2022, 1, 9, 22, 0, tzinfo=UTC), taken_at_offset=0
+    )
     photos_embed()
 
     page.goto(f"{live_server.url}/?profile=trips&sort=newest")

@@ -3,7 +3,7 @@
 import io
 import os
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,14 +27,16 @@ def no_cutoff(settings):
 
 
 def when(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
 
 
 @pytest.fixture
 def two_profiles(photo_folder, encoder):
     """city: a (2021, a video cover), b (2023, "Market stalls at night"); hills: c (2022, "Night market …")."""
-    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "Market stalls at night <b>open</b>"}, "x"),
-                  profile_name="city")
+    folder_import(
+        path=photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "Market stalls at night <b>open</b>"}, "x"),
+        profile_name="city",
+    )
     folder_import(path=photo_folder({"c.jpg": 3, "c.txt": "Night market in the hills"}, "y"), profile_name="hills")
     photos_embed()
     Photo.objects.filter(source_id="a.jpg").update(taken_at=when("2021-05-01"), media_type="video")
@@ -174,8 +176,9 @@ def test_a_photo_that_is_not_indexed_yet_says_so(live_server, page, photo_folder
 
 
 def test_a_repost_shows_the_original_image_and_its_look_alikes_with_its_own_words(live_server, page, photo_folder):
-    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "z-repost.jpg": 1, "z-repost.txt": "Posted again"}),
-                  profile_name="p")
+    folder_import(
+        path=photo_folder({"a.jpg": 1, "b.jpg": 2, "z-repost.jpg": 1, "z-repost.txt": "Posted again"}), profile_name="p"
+    )
     photos_embed()
     repost = Photo.objects.get(source_id="z-repost.jpg")
     assert repost.duplicate_of is not None and repost.embedding is None
@@ -192,9 +195,9 @@ def test_a_repost_shows_the_original_image_and_its_look_alikes_with_its_own_word
 def test_uploading_a_picture_finds_its_near_duplicate_first(live_server, page, look_alikes):
     page.goto(live_server.url + "/")
     page.click("details.by-image summary")
-    page.set_input_files("#image", files=[
-        {"name": "kite.jpg", "mimeType": "image/jpeg", "buffer": image_bytes(3, quality=40)}
-    ])
+    page.set_input_files(
+        "#image", files=[{"name": "kite.jpg", "mimeType": "image/jpeg", "buffer": image_bytes(3, quality=40)}]
+    )
     page.click("#image-form button[type=submit]")
     page.wait_for_load_state()
 
@@ -301,7 +304,7 @@ def scene(seed: int, sky: str, land: str) -> bytes:
         t = min(1, y / horizon)
         draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
     r = rng.randint(22, 40)
-    cx, cy = rng.randint(r, w - r), rng.randint(int(horizon * .25), int(horizon * .7))
+    cx, cy = rng.randint(r, w - r), rng.randint(int(horizon * 0.25), int(horizon * 0.7))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=sun)
     if land in ("coast", "sea"):
         for y in range(horizon, h):
@@ -329,7 +332,7 @@ def scene(seed: int, sky: str, land: str) -> bytes:
     if land == "city":
         x = 0
         while x < w:
-            width, height = rng.randint(30, 80), rng.randint(60, int(h * .55))
+            width, height = rng.randint(30, 80), rng.randint(60, int(h * 0.55))
             wall = (25, 25, 45) if sky == "night" else (90, 95, 110)
             draw.rectangle((x, horizon - height + 80, x + width, h), fill=wall)
             for wy in range(horizon - height + 90, h - 10, 14):
@@ -345,8 +348,12 @@ def scene(seed: int, sky: str, land: str) -> bytes:
 
 SCREENSHOT_LIBRARY = {  # profile: [(instaloader-style name, sky, land, the photo's own words or "")]
     "coast": [
-        ("2024-07-14_20-41-00_UTC", "sunset", "coast",
-         "Sunset over the sea from the cliffs above the harbour #sunset #coast"),
+        (
+            "2024-07-14_20-41-00_UTC",
+            "sunset",
+            "coast",
+            "Sunset over the sea from the cliffs above the harbour #sunset #coast",
+        ),
         ("2024-07-15_06-02-00_UTC", "dawn", "sea", "Calm sea at dawn, nobody on the beach yet"),
         ("2024-07-16_13-10-00_UTC", "day", "coast", "Headland walk under clear skies #coast"),
         ("2024-07-18_21-05-00_UTC", "sunset", "sea", "Last light over the bay"),
@@ -382,9 +389,15 @@ def scenery(photo_folder, encoder):
     photos_embed()
     folder_import(path=photo_folder({"late.jpg": scene(99, "dawn", "city")}, "more"), profile_name="city-nights")
     natgeo = Profile.objects.create(source_kind="instagram", handle="natgeo", display_name="National Geographic")
-    ImportJob.objects.create(profile=natgeo, status=ImportJob.Status.INTERRUPTED, imported=212, total=None,
-                             last_error="Instagram answered 401 “Please wait a few minutes”; rerun to resume.",
-                             started_at=when("2024-07-21"), finished_at=when("2024-07-21"))
+    ImportJob.objects.create(
+        profile=natgeo,
+        status=ImportJob.Status.INTERRUPTED,
+        imported=212,
+        total=None,
+        last_error="Instagram answered 401 “Please wait a few minutes”; rerun to resume.",
+        started_at=when("2024-07-21"),
+        finished_at=when("2024-07-21"),
+    )
 
 
 def test_screenshots_of_the_three_pages_and_a_phone(live_server, browser, scenery, tmp_path):
@@ -407,8 +420,9 @@ def test_screenshots_of_the_three_pages_and_a_phone(live_server, browser, scener
     finally:
         context.close()
     # A phone's first screen (390 px, as Playwright's "iPhone 12"): the query, the closed Filters, the first results.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                has_touch=True)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     try:
         page = phone.new_page()
         page.goto(live_server.url + "/?q=sunset+over+the+sea")
@@ -421,13 +435,17 @@ def test_screenshots_of_the_three_pages_and_a_phone(live_server, browser, scener
         assert (folder / f"screenshot-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_an_understood_place_shows_as_a_chip_whose_cross_takes_it_back_as_words(live_server, page, photo_folder,
-                                                                                  encoder):
-    folder_import(path=photo_folder({"a.jpg": 1, "a.txt": "Beach day", "b.jpg": 2, "b.txt": "Beach at dusk"}),
-                  profile_name="trips")
+def test_an_understood_place_shows_as_a_chip_whose_cross_takes_it_back_as_words(
+    live_server, page, photo_folder, encoder
+):
+    folder_import(
+        path=photo_folder({"a.jpg": 1, "a.txt": "Beach day", "b.jpg": 2, "b.txt": "Beach at dusk"}),
+        profile_name="trips",
+    )
     photos_embed()
-    Photo.objects.filter(source_id="a.jpg").update(city="Lisbon", region="Lisbon", country="Portugal",
-                                                   country_code="PT", latitude=38.72, longitude=-9.14)
+    Photo.objects.filter(source_id="a.jpg").update(
+        city="Lisbon", region="Lisbon", country="Portugal", country_code="PT", latitude=38.72, longitude=-9.14
+    )
 
     search(page, live_server.url, q="beach in lisbon")
 

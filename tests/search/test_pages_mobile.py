@@ -6,7 +6,7 @@ from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search import views
 from search.services.embedding import photos_embed
-from tests.search.test_pages import result_ids, search, when
+from tests.search.test_pages import result_ids, when
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -30,8 +30,9 @@ def open_page(browser):
 
     def make(viewport: dict, *, javascript: bool = True):
         phone = viewport["width"] < 700
-        context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
-                                      java_script_enabled=javascript)
+        context = browser.new_context(
+            viewport=viewport, is_mobile=phone, has_touch=phone, java_script_enabled=javascript
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(5_000)  # a missing element fails in seconds, not Playwright's 30
@@ -46,17 +47,24 @@ def open_page(browser):
 def library(photo_folder, encoder):
     """Five photos in two profiles, one with a place (so all ten filter fields show): dated e (2024) > b (2023) >
     c (2022) > a (2021); d has no date and was imported last."""
-    folder_import(path=photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "Market stalls at night", "e.jpg": 5},
-                                    "x"), profile_name="city")
+    folder_import(
+        path=photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "Market stalls at night", "e.jpg": 5}, "x"),
+        profile_name="city",
+    )
     folder_import(path=photo_folder({"c.jpg": 3, "c.txt": "Night market in the hills"}, "y"), profile_name="hills")
     folder_import(path=photo_folder({"d.jpg": 4}, "z"), profile_name="hills")
     photos_embed()
-    for name, day in (("a.jpg", "2021-05-01"), ("b.jpg", "2023-08-15"), ("c.jpg", "2022-03-10"),
-                      ("e.jpg", "2024-01-02")):
+    for name, day in (
+        ("a.jpg", "2021-05-01"),
+        ("b.jpg", "2023-08-15"),
+        ("c.jpg", "2022-03-10"),
+        ("e.jpg", "2024-01-02"),
+    ):
         Photo.objects.filter(source_id=name).update(taken_at=when(day))
     Photo.objects.filter(source_id="d.jpg").update(taken_at=None)
-    Photo.objects.filter(source_id="b.jpg").update(city="Lisbon", country="Portugal", country_code="PT",
-                                                   latitude=38.72, longitude=-9.14)
+    Photo.objects.filter(source_id="b.jpg").update(
+        city="Lisbon", country="Portugal", country_code="PT", latitude=38.72, longitude=-9.14
+    )
     return {p.source_id: str(p.pk) for p in Photo.objects.all()}
 
 
@@ -71,8 +79,7 @@ def visible_fields(page) -> list[str]:
     return [field for field in FILTER_FIELDS if page.locator(field).is_visible()]
 
 
-def test_at_phone_width_results_start_on_the_first_screen_and_filters_open_on_demand(live_server, open_page,
-                                                                                    library):
+def test_at_phone_width_results_start_on_the_first_screen_and_filters_open_on_demand(live_server, open_page, library):
     page = open_page(PHONE)
     page.goto(live_server.url + "/?q=night+market")
     assert len(result_ids(page)) == 5
@@ -145,4 +152,3 @@ def test_the_home_page_shows_recent_photos_newest_first_then_more(live_server, o
     assert response.status == 200
     assert page.locator("#results-heading").inner_text().startswith("Recent photos")
     assert result_ids(page) == [library["a.jpg"], library["d.jpg"]]
-

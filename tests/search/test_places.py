@@ -33,8 +33,13 @@ def places(encoder):
     }
     for seed, (source_id, (point, text)) in enumerate(shots.items()):
         latitude, longitude = point or (None, None)
-        record = SourceRecord(source_id=source_id, image_url=f"https://example.com/{source_id}.jpg", text=text,
-                              latitude=latitude, longitude=longitude)
+        record = SourceRecord(
+            source_id=source_id,
+            image_url=f"https://example.com/{source_id}.jpg",
+            text=text,
+            latitude=latitude,
+            longitude=longitude,
+        )
         photo_upsert(profile=profile, record=record, data=image_bytes(seed))
     photos_embed()
     return {photo.source_id: photo for photo in Photo.objects.all()}
@@ -54,8 +59,9 @@ def test_coordinates_become_town_and_country_words_of_the_photo(places):
 
 
 def test_the_country_filter_keeps_only_photos_taken_there(places):
-    result = photo_search(query="bridge over the river", filters=SearchFilters(country_codes=("PT",)),
-                          ranking=RankingOptions(cutoff=0))
+    result = photo_search(
+        query="bridge over the river", filters=SearchFilters(country_codes=("PT",)), ranking=RankingOptions(cutoff=0)
+    )
     assert _ids(result) == {"porto", "ribeira"}
     assert _ids(photo_browse(filters=SearchFilters(country_codes=("FR",)))) == {"paris"}
 
@@ -75,19 +81,26 @@ def test_the_distance_filter_keeps_photos_within_that_many_km(places):
     just_the_spot = SearchFilters(near=Near(latitude=PORTO[0], longitude=PORTO[1], km=0.5))
     assert _ids(photo_browse(filters=just_the_spot)) == {"porto"}
     # Porto–Paris is about 1,210 km: the great circle decides, not the box.
-    assert _ids(photo_browse(filters=SearchFilters(near=Near(latitude=PORTO[0], longitude=PORTO[1], km=1300)))) \
-        == {"porto", "ribeira", "paris"}
-    assert "paris" not in _ids(photo_browse(filters=SearchFilters(
-        near=Near(latitude=PORTO[0], longitude=PORTO[1], km=1150))))
+    assert _ids(photo_browse(filters=SearchFilters(near=Near(latitude=PORTO[0], longitude=PORTO[1], km=1300)))) == {
+        "porto",
+        "ribeira",
+        "paris",
+    }
+    assert "paris" not in _ids(
+        photo_browse(filters=SearchFilters(near=Near(latitude=PORTO[0], longitude=PORTO[1], km=1150)))
+    )
 
 
-@pytest.mark.parametrize("value, message", [
-    ("38.7", "is not a place and distance like"),
-    ("91,0,5", "Latitude 91 is out of range"),
-    ("0,181,5", "Longitude 181 is out of range"),
-    ("0,0,0", "The distance must be more than 0"),
-    ("0,0,nan", "is not a place and distance like"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("38.7", "is not a place and distance like"),
+        ("91,0,5", "Latitude 91 is out of range"),
+        ("0,181,5", "Longitude 181 is out of range"),
+        ("0,0,0", "The distance must be more than 0"),
+        ("0,0,nan", "is not a place and distance like"),
+    ],
+)
 def test_a_bad_distance_filter_is_refused_with_the_reason(value, message):
     with pytest.raises(InvalidQuery, match=message) as refused:
         near_parse(value)

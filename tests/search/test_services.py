@@ -194,11 +194,13 @@ def test_a_big_profile_gets_its_own_hnsw_index_which_filtered_searches_use(photo
         cursor.execute("SET LOCAL enable_seqscan = off")  # a 4-row table: make the planner show which index fits
     assert names == {embedding_index_name(encoder.model_id), embedding_profile_index_name(encoder.model_id, big.pk)}
     vector = encoder.encode_texts(["x"])[0]
-    plan = photo_search_explain(query="x", query_vector=vector, model_id=encoder.model_id,
-                                filters=SearchFilters(profile_ids=(big.pk,)))
+    plan = photo_search_explain(
+        query="x", query_vector=vector, model_id=encoder.model_id, filters=SearchFilters(profile_ids=(big.pk,))
+    )
     assert embedding_profile_index_name(encoder.model_id, big.pk) in plan
-    result = photo_search(query="x", filters=SearchFilters(profile_ids=(big.pk,)), encoder=encoder,
-                          ranking=RankingOptions(cutoff=0))
+    result = photo_search(
+        query="x", filters=SearchFilters(profile_ids=(big.pk,)), encoder=encoder, ranking=RankingOptions(cutoff=0)
+    )
     assert sorted(hit.photo.source_id for hit in result.hits) == ["a.jpg", "b.jpg", "c.jpg"]
     assert photos_embed().embedded == 0  # nothing new: no index work either
 
@@ -227,20 +229,28 @@ def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(
     from search.services.index_builds import text_index_flush
 
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 3
-    big_files = {"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "a.txt": "lighthouse at dusk", "b.txt": "harbour cranes",
-                 "c.txt": "lighthouse keeper"}
+    big_files = {
+        "a.jpg": 1,
+        "b.jpg": 2,
+        "c.jpg": 3,
+        "a.txt": "lighthouse at dusk",
+        "b.txt": "harbour cranes",
+        "c.txt": "lighthouse keeper",
+    }
     folder_import(path=photo_folder(big_files, name="big"), profile_name="big")  # import_finished makes the index
     folder_import(path=photo_folder({"d.jpg": 4, "d.txt": "lighthouse"}, name="small"), profile_name="small")
     big, small = (Profile.objects.get(handle=handle) for handle in ("big", "small"))
     # Photos without the word in both profiles: scanning the big one's rows is no longer the cheap way to its matches.
     Photo.objects.bulk_create(
         Photo(profile=profile, source_id=f"x{i}", content_hash=f"{i:064}", source_text="harbour boats")
-        for profile in (big, small) for i in range(1000)
+        for profile in (big, small)
+        for i in range(1000)
     )
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'photo\\_search\\_vector\\_gin%%'")
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'photo\\_search\\_vector\\_gin%%'"
+        )
         indexes = dict(cursor.fetchall())
         cursor.execute("ANALYZE profiles_photo")
     assert indexes.keys() == {"photo_search_vector_gin", text_profile_index_name(big.pk)}
@@ -252,8 +262,9 @@ def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(
     # Only the photos of the profile, found through its own index.
     result = photo_search(query="lighthouse", filters=filters, encoder=encoder, literal=True)
     assert sorted(hit.photo.source_id for hit in result.hits) == ["a.jpg", "c.jpg"]
-    plan = photo_search_explain(query="lighthouse", query_vector=None, model_id=None,
-                                filters=SearchFilters(profile_ids=(small.pk,)))
+    plan = photo_search_explain(
+        query="lighthouse", query_vector=None, model_id=None, filters=SearchFilters(profile_ids=(small.pk,))
+    )
     assert "photo_search_vector_gin_p" not in plan
 
     # New words of the profile wait in its index's pending list too, until the flush merges them.
@@ -265,8 +276,9 @@ def test_a_big_profile_gets_its_own_word_index_which_filtered_word_searches_use(
     assert text_index_flush() > 0 and text_index_flush() == 0
 
 
-def test_a_deleted_profile_takes_its_own_indexes_with_it(photo_folder, encoder, settings,
-                                                         django_capture_on_commit_callbacks):
+def test_a_deleted_profile_takes_its_own_indexes_with_it(
+    photo_folder, encoder, settings, django_capture_on_commit_callbacks
+):
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 2
     for handle, seeds in (("gone", (1, 2)), ("kept", (3, 4))):
         files = {f"{handle}{seed}.jpg": seed for seed in seeds} | {f"{handle}{seed}.txt": "harbour" for seed in seeds}
@@ -276,12 +288,18 @@ def test_a_deleted_profile_takes_its_own_indexes_with_it(photo_folder, encoder, 
     def own_indexes() -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' AND indexname ~ '_p[0-9]+$'")
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'profiles_photo' AND indexname ~ '_p[0-9]+$'"
+            )
             return {row[0] for row in cursor.fetchall()}
 
     gone, kept = (Profile.objects.get(handle=handle) for handle in ("gone", "kept"))
-    indexes_of = {profile.pk: {embedding_profile_index_name(encoder.model_id, profile.pk),
-                               f"photo_search_vector_gin_p{profile.pk}"} for profile in (gone, kept)}
+    indexes_of = {
+        profile.pk: {
+            embedding_profile_index_name(encoder.model_id, profile.pk),
+            f"photo_search_vector_gin_p{profile.pk}",
+        }
+        for profile in (gone, kept)
+    }
     assert own_indexes() == indexes_of[gone.pk] | indexes_of[kept.pk]
 
     with django_capture_on_commit_callbacks(execute=True):

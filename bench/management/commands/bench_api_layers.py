@@ -17,8 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=300, help="Requests per round (default %(default)s).")
         parser.add_argument("--rounds", type=int, default=3, help="Rounds; figures are their median (default 3).")
         parser.add_argument("--warmup", type=int, default=100, help="Untimed requests first (default %(default)s).")
-        parser.add_argument("--database", default="photosearch_bench",
-                            help="Benchmark database, filled by bench_search (default: %(default)s).")
+        parser.add_argument(
+            "--database",
+            default="photosearch_bench",
+            help="Benchmark database, filled by bench_search (default: %(default)s).",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, requests, rounds, warmup, database, **options):
@@ -29,7 +32,8 @@ class Command(BaseCommand):
 
             if not Photo.objects.exists():
                 raise CommandError(f"{database} holds no photos: fill it with bench_search --photos N first.")
-            figures = api_layers(requests=requests, rounds=rounds, warmup=warmup,
-                                 say=lambda message: self.stderr.write(f"… {message}"))
+            figures = api_layers(
+                requests=requests, rounds=rounds, warmup=warmup, say=lambda message: self.stderr.write(f"… {message}")
+            )
             figures["photos"] = Photo.objects.count()
         self.stdout.write(json.dumps(figures) if options["json"] else as_table(figures))

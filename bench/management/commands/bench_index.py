@@ -20,20 +20,33 @@ class Command(BaseCommand):
         parser.add_argument("--images", type=int, default=256, help="How many images (default: %(default)s).")
         parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=settings.PHOTOSEARCH_DEVICE)
         parser.add_argument("--model", default=settings.PHOTOSEARCH_CLIP_MODEL, help="open_clip architecture.")
-        parser.add_argument("--pretrained", default="none",
-                            help="Weights: none (random, default), a tag or a checkpoint path.")
+        parser.add_argument(
+            "--pretrained", default="none", help="Weights: none (random, default), a tag or a checkpoint path."
+        )
         parser.add_argument("--batch-size", type=int, help="Default: 32 on CPU, 256 on CUDA.")
-        parser.add_argument("--repeat", type=int, default=3,
-                            help="Interleaved repeats of the model and pipeline timings; medians are reported.")
-        parser.add_argument("--ocr", choices=["rapidocr", "none"], default=settings.PHOTOSEARCH_OCR,
-                            help="OCR engine (default: PHOTOSEARCH_OCR, %(default)s).")
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=3,
+            help="Interleaved repeats of the model and pipeline timings; medians are reported.",
+        )
+        parser.add_argument(
+            "--ocr",
+            choices=["rapidocr", "none"],
+            default=settings.PHOTOSEARCH_OCR,
+            help="OCR engine (default: PHOTOSEARCH_OCR, %(default)s).",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
 
     def handle(self, *args, images, device, model, pretrained, batch_size, repeat, ocr, **options):
         if images < 1 or repeat < 1:
             raise CommandError("--images and --repeat must be at least 1.")
-        overrides = {"PHOTOSEARCH_CLIP_MODEL": model, "PHOTOSEARCH_CLIP_PRETRAINED": pretrained,
-                     "PHOTOSEARCH_DEVICE": device, "PHOTOSEARCH_OCR": ocr}
+        overrides = {
+            "PHOTOSEARCH_CLIP_MODEL": model,
+            "PHOTOSEARCH_CLIP_PRETRAINED": pretrained,
+            "PHOTOSEARCH_DEVICE": device,
+            "PHOTOSEARCH_OCR": ocr,
+        }
         with override_settings(**overrides):
             try:
                 from search.ml.encoders import get_encoder

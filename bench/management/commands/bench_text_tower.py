@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bench.text_tower import text_tower_benchmark
 from bench.report import figures_text
+from bench.text_tower import text_tower_benchmark
 from search.ml.encoders import EncoderConfig, EncoderUnavailable, OpenClipEncoder
 from search.ml.text_tower import REDUCED_PRECISIONS
 
@@ -19,23 +19,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--model", default=settings.PHOTOSEARCH_CLIP_MODEL, help="open_clip architecture.")
-        parser.add_argument("--pretrained", default="none",
-                            help="Weights: none (random, default), a tag or a checkpoint path.")
-        parser.add_argument("--seed", type=int, default=settings.PHOTOSEARCH_CLIP_SEED,
-                            help="Seed for --pretrained none.")
+        parser.add_argument(
+            "--pretrained", default="none", help="Weights: none (random, default), a tag or a checkpoint path."
+        )
+        parser.add_argument(
+            "--seed", type=int, default=settings.PHOTOSEARCH_CLIP_SEED, help="Seed for --pretrained none."
+        )
         parser.add_argument("--threads", default="1,2", help="torch thread counts to time, comma-separated.")
         parser.add_argument("--repeat", type=int, default=20, help="Timed calls per variant; medians are reported.")
         parser.add_argument("--batch", type=int, default=32, help="Queries in the timed batch (default: %(default)s).")
         parser.add_argument("--queries", type=int, default=200, help="Queries compared (at most 800).")
-        parser.add_argument("--library", action="store_true",
-                            help="Neighbours among the stored photo vectors of this model and weights (at most "
-                            "100,000), not random unit vectors.")
-        parser.add_argument("--precisions", default="float32,float16,int8",
-                            help="Text tower weights compared, comma-separated; float32 is the reference.")
+        parser.add_argument(
+            "--library",
+            action="store_true",
+            help="Neighbours among the stored photo vectors of this model and weights (at most "
+            "100,000), not random unit vectors.",
+        )
+        parser.add_argument(
+            "--precisions",
+            default="float32,float16,int8",
+            help="Text tower weights compared, comma-separated; float32 is the reference.",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
 
-    def handle(self, *args, model, pretrained, seed, threads, repeat, batch, queries, library, precisions,
-               **options):
+    def handle(self, *args, model, pretrained, seed, threads, repeat, batch, queries, library, precisions, **options):
         try:
             thread_counts = [int(count) for count in threads.split(",")]
         except ValueError:
@@ -50,15 +57,17 @@ class Command(BaseCommand):
         for name in names:  # one model each: what PHOTOSEARCH_TEXT_TOWER_PRECISION builds
             say(f"loading {model} ({pretrained}) with {name} text tower weights")
             try:
-                encoders[name] = OpenClipEncoder(EncoderConfig(model=model, pretrained=pretrained, device="cpu",
-                                                               seed=seed, text_precision=name))
+                encoders[name] = OpenClipEncoder(
+                    EncoderConfig(model=model, pretrained=pretrained, device="cpu", seed=seed, text_precision=name)
+                )
             except EncoderUnavailable as exc:
                 raise CommandError(str(exc)) from None
             if encoders[name].text_precision != name:
                 raise CommandError(f"{model} has no {name} text tower here (see the log above).")
         photos = _library_vectors(encoders["float32"].model_id) if library else None
-        result = text_tower_benchmark(encoders, threads=thread_counts, repeat=repeat, batch=batch,
-                                      query_count=queries, photos=photos, on_step=say)
+        result = text_tower_benchmark(
+            encoders, threads=thread_counts, repeat=repeat, batch=batch, query_count=queries, photos=photos, on_step=say
+        )
         self.stdout.write(figures_text(result.as_dict(), as_json=options["json"]))
 
 
@@ -68,8 +77,9 @@ def _library_vectors(model_id: str):
     from profiles.models import Photo
     from search.ml.query_embedding import vector_as_array
 
-    stored = (Photo.objects.filter(embedding_model=model_id, embedding__isnull=False)
-              .values_list("embedding", flat=True)[:100_000])
+    stored = Photo.objects.filter(embedding_model=model_id, embedding__isnull=False).values_list(
+        "embedding", flat=True
+    )[:100_000]
     vectors = [vector_as_array(vector) for vector in stored.iterator(chunk_size=2_000)]
     if len(vectors) < 100:
         raise CommandError(f"--library: only {len(vectors)} photos have {model_id} vectors; need at least 100.")

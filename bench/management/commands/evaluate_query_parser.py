@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", default=str(SHIPPED_SET))
-        parser.add_argument("--library", action="store_true",
-                            help="Read the queries against this library's places and profiles, not the file's.")
+        parser.add_argument(
+            "--library",
+            action="store_true",
+            help="Read the queries against this library's places and profiles, not the file's.",
+        )
 
     def handle(self, *args, file, library, **options):
         try:

@@ -16,6 +16,7 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, path: Path, profile: str, **options):
-        target = self.profile_for(kind=SourceKind.FOLDER, handle=profile,
-                                  options={"path": str(path.expanduser().resolve())})
+        target = self.profile_for(
+            kind=SourceKind.FOLDER, handle=profile, options={"path": str(path.expanduser().resolve())}
+        )
         self.run_import(profile=target, job_options={"path": target.source_options["path"]}, **options)

@@ -19,17 +19,22 @@ class Command(ImportCommand):
         parser.add_argument("username", help="Instagram username of the profile to import.")
         session = parser.add_mutually_exclusive_group()
         session.add_argument("--session-file", type=Path, help="An instaloader session file.")
-        session.add_argument("--login", metavar="USER",
-                             help="Use the session saved by `instaloader --login USER` (default location).")
+        session.add_argument(
+            "--login", metavar="USER", help="Use the session saved by `instaloader --login USER` (default location)."
+        )
         session.add_argument("--cookies", type=Path, help="A cookies.txt exported from a logged-in browser.")
-        session.add_argument("--from-dir", type=Path, help="Import offline from a folder written by the instaloader CLI.")
-        parser.add_argument("--fast-update", action="store_true",
-                            help="Stop at the first post already imported (pinned posts excepted).")
+        session.add_argument(
+            "--from-dir", type=Path, help="Import offline from a folder written by the instaloader CLI."
+        )
+        parser.add_argument(
+            "--fast-update",
+            action="store_true",
+            help="Stop at the first post already imported (pinned posts excepted).",
+        )
         parser.add_argument("--limit", type=int, help="Import at most N posts.")
         super().add_arguments(parser)
 
-    def handle(self, *args, username, session_file, login, cookies, from_dir, fast_update, limit,
-               **options):
+    def handle(self, *args, username, session_file, login, cookies, from_dir, fast_update, limit, **options):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be at least 1.")
         if from_dir is not None and not from_dir.expanduser().is_dir():
@@ -38,8 +43,12 @@ class Command(ImportCommand):
         # it — this command, the API, the admin's "Import now" — goes the same way: offline stays offline.
         remembered = {
             key: str(value.expanduser().resolve()) if isinstance(value, Path) else value
-            for key, value in (("session_file", session_file), ("login", login), ("cookies_file", cookies),
-                               ("from_dir", from_dir))
+            for key, value in (
+                ("session_file", session_file),
+                ("login", login),
+                ("cookies_file", cookies),
+                ("from_dir", from_dir),
+            )
             if value
         }
         target = self.profile_for(kind=SourceKind.INSTAGRAM, handle=username.lstrip("@"), options=remembered)

@@ -17,6 +17,7 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, file: Path, profile: str, **options):
-        target = self.profile_for(kind=SourceKind.URLS, handle=profile,
-                                  options={"file": str(file.expanduser().resolve())})
+        target = self.profile_for(
+            kind=SourceKind.URLS, handle=profile, options={"file": str(file.expanduser().resolve())}
+        )
         self.run_import(profile=target, job_options={"file": target.source_options["file"]}, **options)

@@ -33,7 +33,6 @@ class ThrottleWaitTooLong(AbortDownloadException):
         self.seconds = seconds
 
 
-
 @dataclass(frozen=True)
 class _Outcome:
     """How an instaloader failure ends the run: our error class, a label of what Instagram did (used for the
@@ -47,64 +46,77 @@ class _Outcome:
 
 _RESUMES = "the import will continue where it stopped"
 NOT_FOUND = _Outcome(
-    SourceNotFound, "profile not found",
+    SourceNotFound,
+    "profile not found",
     "Instagram profile {profile} does not exist or is not visible to {viewer}; check the username.",
 )
 PRIVATE = _Outcome(
-    SourceRefused, "private profile",
+    SourceRefused,
+    "private profile",
     "Instagram profile {profile} is private and {viewer} does not follow it; follow it from that account (or use "
     "the session of an account that does), then import again.",
 )
 LOGIN_REQUIRED = _Outcome(
-    SourceRefused, "login required",
+    SourceRefused,
+    "login required",
     "Instagram asked {viewer} to log in again (the session has expired or was logged out); run `instaloader "
     "--login {account}` to renew it, then import again — " + _RESUMES + ".",
 )
 LOGIN_REJECTED = _Outcome(
-    SourceRefused, "login rejected",
+    SourceRefused,
+    "login rejected",
     "Instagram rejected the login ({detail}); run `instaloader --login {account}` in a terminal to log in again "
     "(it handles two-factor codes), then import again.",
 )
 CHECKPOINT = _Outcome(
-    SourceRefused, "security checkpoint",
+    SourceRefused,
+    "security checkpoint",
     "Instagram wants {viewer} to pass a security check (checkpoint/challenge); open instagram.com in a browser "
     "logged in as that account, complete the check, then import again — " + _RESUMES + ".",
 )
 ACTION_BLOCKED = _Outcome(
-    SourceRefused, "actions blocked (feedback_required)",
-    "Instagram has temporarily blocked {viewer} (feedback_required); wait a day, then import again — "
-    + _RESUMES + ".",
+    SourceRefused,
+    "actions blocked (feedback_required)",
+    "Instagram has temporarily blocked {viewer} (feedback_required); wait a day, then import again — " + _RESUMES + ".",
 )
 PLEASE_WAIT = _Outcome(
-    SourceRefused, "HTTP 401 \"Please wait a few minutes\"",
-    "Instagram is throttling {viewer} (HTTP 401 \"Please wait a few minutes\"); wait at least an hour, then "
+    SourceRefused,
+    'HTTP 401 "Please wait a few minutes"',
+    'Instagram is throttling {viewer} (HTTP 401 "Please wait a few minutes"); wait at least an hour, then '
     "import again — " + _RESUMES + ".",
 )
 RATE_LIMITED = _Outcome(
-    SourceRefused, "HTTP 429 Too Many Requests",
+    SourceRefused,
+    "HTTP 429 Too Many Requests",
     "Instagram is rate-limiting {viewer} (HTTP 429 Too Many Requests); wait a few hours, then import again — "
-    + _RESUMES + ".",
+    + _RESUMES
+    + ".",
 )
 FORBIDDEN = _Outcome(
-    SourceRefused, "HTTP 403 Forbidden",
+    SourceRefused,
+    "HTTP 403 Forbidden",
     "Instagram refused access to {viewer} (HTTP 403 Forbidden); wait a few hours and, if it persists, log in "
     "again with `instaloader --login {account}`, then import again — " + _RESUMES + ".",
 )
 THROTTLE_WAIT = _Outcome(
-    SourceRefused, "too many requests in a short time",
+    SourceRefused,
+    "too many requests in a short time",
     "This session has made as many requests as Instagram tolerates for now (instaloader would have to wait "
     "{minutes} minutes); import again after that — " + _RESUMES + ".",
 )
 ABORTED = _Outcome(
-    SourceRefused, "request refused",
+    SourceRefused,
+    "request refused",
     "Instagram refused a request ({detail}); wait a while, then import again — " + _RESUMES + ".",
 )
 NETWORK = _Outcome(
-    SourceUnavailable, "network error",
+    SourceUnavailable,
+    "network error",
     "Could not reach Instagram ({detail}); check the network connection and try again later.",
 )
 UNEXPECTED = _Outcome(
-    SourceUnavailable, "unexpected answer",
+    SourceUnavailable,
+    "unexpected answer",
     "Instagram gave an answer instaloader could not use ({detail}); try again later, and update instaloader if "
     "it keeps happening.",
 )

@@ -41,7 +41,6 @@ from instaloader.instaloader import get_default_session_filename, get_legacy_ses
 
 from profiles.fetch import fetch_image
 from profiles.images import ImageRejected, read_regular_file
-from profiles.sources.instagram.errors import INSTAGRAM_ERRORS, ThrottleWaitTooLong, source_error
 from profiles.sources.base import (
     SkippedRecord,
     SourceNotFound,
@@ -50,6 +49,7 @@ from profiles.sources.base import (
     SourceUnavailable,
     records_isolated,
 )
+from profiles.sources.instagram.errors import INSTAGRAM_ERRORS, ThrottleWaitTooLong, source_error
 from profiles.sources.instagram.posts import is_pinned, post_records, raw_node
 
 logger = logging.getLogger(__name__)
@@ -139,8 +139,9 @@ class InstagramSource:
 
     # Posts, resume and fast update.
 
-    def _posts_records(self, context: InstaloaderContext,
-                       posts: Iterator[Post]) -> Iterator[SourceRecord | SkippedRecord]:
+    def _posts_records(
+        self, context: InstaloaderContext, posts: Iterator[Post]
+    ) -> Iterator[SourceRecord | SkippedRecord]:
         try:
             self.resume_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -167,8 +168,11 @@ class InstagramSource:
                     return
                 # The profile's own posts: its name stands in for an owner the data does not name. Data of a shape
                 # we do not expect costs this post alone; instaloader's own errors stop the run (rate limits…).
-                yield from self._downloadable(records_isolated(
-                    str(post.shortcode), lambda: post_records(post, owner=self.username), propagate=INSTAGRAM_ERRORS))
+                yield from self._downloadable(
+                    records_isolated(
+                        str(post.shortcode), lambda: post_records(post, owner=self.username), propagate=INSTAGRAM_ERRORS
+                    )
+                )
                 if self.limit is not None and number >= self.limit:
                     return  # before asking for the next post, which may cost a page request
 

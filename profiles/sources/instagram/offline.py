@@ -55,9 +55,21 @@ class OfflineContext(InstaloaderContext):
     iPhone endpoints."""
 
     NETWORK_METHODS = (
-        "get_json", "graphql_query", "doc_id_graphql_query", "graphql_node_list", "get_iphone_json", "get_raw",
-        "get_and_write_raw", "head", "get_page_data", "_get_page", "_csrf_token", "_web_api_tokens", "login",
-        "two_factor_login", "test_login",
+        "get_json",
+        "graphql_query",
+        "doc_id_graphql_query",
+        "graphql_node_list",
+        "get_iphone_json",
+        "get_raw",
+        "get_and_write_raw",
+        "head",
+        "get_page_data",
+        "_get_page",
+        "_csrf_token",
+        "_web_api_tokens",
+        "login",
+        "two_factor_login",
+        "test_login",
     )
 
     def __init__(self) -> None:
@@ -123,20 +135,23 @@ class InstagramDirSource:
             if match is not None:
                 images.setdefault(match.group(1), []).append((int(match.group(2)) if match.group(2) else None, name))
             elif not _TITLE_PIC.search(stem) and not _belongs_to(stem, metadata):
-                yield SkippedRecord(name, "not named like a post's image by instaloader ({date}_UTC.jpg); "
-                                          "import it with import_folder")
+                yield SkippedRecord(
+                    name, "not named like a post's image by instaloader ({date}_UTC.jpg); import it with import_folder"
+                )
         for name in videos:
             base = _POST_FILE.match(os.path.splitext(name)[0]).group(1)
             if base not in metadata and base not in images:
-                yield SkippedRecord(name, "a video without its cover image (--no-video-thumbnails); a video is "
-                                          "imported as its cover")
+                yield SkippedRecord(
+                    name, "a video without its cover image (--no-video-thumbnails); a video is imported as its cover"
+                )
         # Newest first, as a profile lists its posts (instaloader's default names start with the date).
         for base in sorted(metadata.keys() | images.keys(), reverse=True):
             if base in metadata:
                 yield from self._post_with_metadata(base, metadata[base])
             else:
-                yield from records_isolated(base, lambda: self._post_from_files(
-                    base, sorted(images[base], key=lambda item: item[0] or 0)))
+                yield from records_isolated(
+                    base, lambda: self._post_from_files(base, sorted(images[base], key=lambda item: item[0] or 0))
+                )
 
     def read(self, record: SourceRecord) -> bytes:
         assert record.image_path is not None
@@ -223,8 +238,7 @@ class InstagramDirSource:
                 if not self._inside(candidate):
                     return f"{candidate.name} is a link that leads outside the imported folder (not followed)"
                 return candidate
-        return (f"no image file {stem}.jpg (downloaded with --slide, --no-pictures or --no-video-thumbnails, "
-                f"or deleted)")
+        return f"no image file {stem}.jpg (downloaded with --slide, --no-pictures or --no-video-thumbnails, or deleted)"
 
     def _location_file(self, base: str) -> Place | None:
         """What ``{base}_location.txt`` says: the name on its first line, the coordinates of the maps link after it
@@ -234,8 +248,9 @@ class InstagramDirSource:
             return None
         name, _, rest = text.strip().partition("\n")
         coordinates = _MAPS_COORDINATES.search(rest)
-        latitude, longitude = (_float(coordinates.group(1)), _float(coordinates.group(2))) if coordinates else (
-            None, None)
+        latitude, longitude = (
+            (_float(coordinates.group(1)), _float(coordinates.group(2))) if coordinates else (None, None)
+        )
         if latitude is None or longitude is None:
             latitude = longitude = None
         return Place(name=name.strip(), latitude=latitude, longitude=longitude)

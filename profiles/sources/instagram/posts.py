@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import instaloader
@@ -71,8 +71,12 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
         "latitude": place.latitude,
         "longitude": place.longitude,
     }
-    named = (*([owner] if owner else []), *_usernames(raw.get("coauthor_producers")),
-             *_usernames(_dict(raw.get("iphone_struct")).get("coauthor_producers")), *_tagged(raw))
+    named = (
+        *([owner] if owner else []),
+        *_usernames(raw.get("coauthor_producers")),
+        *_usernames(_dict(raw.get("iphone_struct")).get("coauthor_producers")),
+        *_tagged(raw),
+    )
     pinned = is_pinned(raw)
     records = []
     for index, media in enumerate(_carousel_media(post, raw) if carousel else [_single_media(post)], start=1):
@@ -154,8 +158,9 @@ def _tagged(node: dict[str, Any]) -> list[str]:
 
 
 def _usernames(users: Iterable[Any] | None) -> list[str]:
-    return [user["username"] for user in users or ()
-            if isinstance(user, dict) and isinstance(user.get("username"), str)]
+    return [
+        user["username"] for user in users or () if isinstance(user, dict) and isinstance(user.get("username"), str)
+    ]
 
 
 def _single_media(post: Post) -> _Media:
@@ -182,8 +187,14 @@ def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
         iphone_item = iphone_items[position] if position < len(iphone_items) else {}
         alt = node.get("accessibility_caption") or iphone_item.get("accessibility_caption")
         url = node.get("display_url") or node.get("display_src") or ""
-        media.append(_Media(url=url, is_video=bool(node.get("is_video")), alt_text=alt or "",
-                            tagged=(*_tagged(node), *_tagged(iphone_item))))
+        media.append(
+            _Media(
+                url=url,
+                is_video=bool(node.get("is_video")),
+                alt_text=alt or "",
+                tagged=(*_tagged(node), *_tagged(iphone_item)),
+            )
+        )
     return media
 
 
@@ -191,7 +202,7 @@ def _post_date(post: Post) -> datetime | None:
     """The post's date (aware UTC), or None when its data holds none a datetime can be (a timestamp of 1e20, a
     string): the post is kept without it. The date rule (``SourceRecord``) drops implausible ones."""
     try:
-        return post.date_utc.replace(tzinfo=timezone.utc)  # instaloader's date_utc is naive UTC
+        return post.date_utc.replace(tzinfo=UTC)  # instaloader's date_utc is naive UTC
     except (KeyError, NetworkDisabled, TypeError, ValueError, OverflowError, OSError):
         return None
 

@@ -21,14 +21,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", help="Only this profile's photos (by name/handle).")
-        parser.add_argument("--batch-size", type=int, default=settings.PHOTOSEARCH_EMBED_BATCH_SIZE,
-                            help="Photos per model batch (default: %(default)s).")
-        parser.add_argument("--no-ocr", action="store_true",
-                            help="Leave the words in the images for a later run (PHOTOSEARCH_OCR=none: always).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=settings.PHOTOSEARCH_EMBED_BATCH_SIZE,
+            help="Photos per model batch (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--no-ocr",
+            action="store_true",
+            help="Leave the words in the images for a later run (PHOTOSEARCH_OCR=none: always).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
-        parser.add_argument("--words-without-model", action="store_true",
-                            help="Without the model's weights, say so and exit 0 once the words are read (search by "
-                                 "words works; a later run embeds the photos when the weights are there).")
+        parser.add_argument(
+            "--words-without-model",
+            action="store_true",
+            help="Without the model's weights, say so and exit 0 once the words are read (search by "
+            "words works; a later run embeds the photos when the weights are there).",
+        )
 
     def handle(self, *args, profile, batch_size, no_progress, no_ocr, words_without_model=False, **options):
         if batch_size < 1:
@@ -43,22 +53,32 @@ class Command(BaseCommand):
         except EncoderUnavailable as exc:
             encoder, unavailable = None, str(exc)
         if encoder is not None:
-            self._stage(lambda on_start, on_step: photos_embed(
-                profile_ids=profile_ids, batch_size=batch_size, encoder=encoder, on_start=on_start, on_batch=on_step,
-            ), desc=f"Embedding with {encoder.model_id}", no_progress=no_progress)
+            self._stage(
+                lambda on_start, on_step: photos_embed(
+                    profile_ids=profile_ids, batch_size=batch_size, encoder=encoder, on_start=on_start, on_batch=on_step
+                ),
+                desc=f"Embedding with {encoder.model_id}",
+                no_progress=no_progress,
+            )
         engine = get_ocr_engine()
         if not no_ocr and engine.engine_id:  # the words need no image model: read them whatever became of it
-            self._stage(lambda on_start, on_step: photos_read_text(
-                profile_ids=profile_ids, engine=engine, on_start=on_start, on_photo=lambda: on_step(1),
-            ), desc=f"Reading words with {engine.engine_id}", no_progress=no_progress)
+            self._stage(
+                lambda on_start, on_step: photos_read_text(
+                    profile_ids=profile_ids, engine=engine, on_start=on_start, on_photo=lambda: on_step(1)
+                ),
+                desc=f"Reading words with {engine.engine_id}",
+                no_progress=no_progress,
+            )
         if unavailable is None:
             return
         if not words_without_model:
             raise CommandError(unavailable)
-        self.stderr.write(self.style.WARNING(
-            f"Search by looks is off until the model is available; search by words works. {unavailable} "
-            f"Then run: python manage.py embed_photos"
-        ))
+        self.stderr.write(
+            self.style.WARNING(
+                f"Search by looks is off until the model is available; search by words works. {unavailable} "
+                f"Then run: python manage.py embed_photos"
+            )
+        )
 
     def _stage(self, run, *, desc: str, no_progress: bool) -> None:
         """Run one indexing stage (``run(on_start, on_step)``) under a progress bar; report its failures and summary."""
@@ -66,8 +86,9 @@ class Command(BaseCommand):
 
         def on_start(total: int) -> None:
             nonlocal bar
-            bar = tqdm(total=total, unit="img", desc=desc, disable=no_progress or None,
-                       file=progress_stream(self.stderr))
+            bar = tqdm(
+                total=total, unit="img", desc=desc, disable=no_progress or None, file=progress_stream(self.stderr)
+            )
 
         try:
             summary = run(on_start, lambda count: bar.update(count))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -139,7 +139,7 @@ def test_a_record_carries_licence_owner_tags_text_and_date(rsps):
     assert record.text == "Tram 28 & the hill\n\nGoing up to Graça.\nEarly light."
     assert record.hashtags == ("lisbon", "tram28", "travel")
     # Flickr's datetaken is local time without a zone; it is stored as if it were UTC.
-    assert record.taken_at == datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc)
+    assert record.taken_at == datetime(2021, 6, 1, 18, 30, tzinfo=UTC)
     assert record.media_type == "image"
     assert record.extra == {
         "license": "Attribution-ShareAlike License",
@@ -174,23 +174,26 @@ def test_title_only_text_and_unknown_date_fall_back_to_the_upload_time(rsps):
     (record,) = source(album=ALBUM).records()
 
     assert record.text == "Just a title"
-    assert record.taken_at == datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc)  # dateupload 1622572200
+    assert record.taken_at == datetime(2021, 6, 1, 18, 30, tzinfo=UTC)  # dateupload 1622572200
 
 
 @pytest.mark.parametrize(
     "granularity, taken, precision",
     [
-        (0, datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc), None),
-        (4, datetime(2021, 6, 1, tzinfo=timezone.utc), "month"),
-        (6, datetime(2021, 1, 1, tzinfo=timezone.utc), "year"),
-        (8, datetime(1975, 1, 1, tzinfo=timezone.utc), "circa"),
+        (0, datetime(2021, 6, 1, 18, 30, tzinfo=UTC), None),
+        (4, datetime(2021, 6, 1, tzinfo=UTC), "month"),
+        (6, datetime(2021, 1, 1, tzinfo=UTC), "year"),
+        (8, datetime(1975, 1, 1, tzinfo=UTC), "circa"),
     ],
 )
 def test_a_coarse_date_taken_is_kept_and_says_how_coarse(rsps, granularity, taken, precision):
     # What Flickr sends for each granularity: the date cut to its precision.
     datetaken = taken.strftime("%Y-%m-%d %H:%M:%S")
-    api(rsps, "flickr.photosets.getPhotos",
-        photoset_page(1, 1, [photo("1", datetaken=datetaken, datetakengranularity=str(granularity))]))
+    api(
+        rsps,
+        "flickr.photosets.getPhotos",
+        photoset_page(1, 1, [photo("1", datetaken=datetaken, datetakengranularity=str(granularity))]),
+    )
 
     (record,) = source(album=ALBUM).records()
 
@@ -203,8 +206,7 @@ def test_an_unknown_date_taken_is_the_upload_time_and_says_so(rsps):
 
     (record,) = source(album=ALBUM).records()
 
-    assert (record.taken_at, record.extra["date_taken"]) == (datetime(2021, 6, 1, 18, 30, tzinfo=timezone.utc),
-                                                             "unknown")
+    assert (record.taken_at, record.extra["date_taken"]) == (datetime(2021, 6, 1, 18, 30, tzinfo=UTC), "unknown")
 
 
 def test_a_geotag_gives_the_coordinates_and_flickr_s_place_id(rsps):
@@ -271,7 +273,10 @@ def test_a_photo_without_a_size_met_on_every_page_is_reported_once(rsps, caplog)
     items = list(source(album=ALBUM, per_page=2).records())
 
     assert [(type(item).__name__, item.source_id) for item in items] == [
-        ("SourceRecord", "1"), ("SkippedRecord", "2"), ("SourceRecord", "3")]
+        ("SourceRecord", "1"),
+        ("SkippedRecord", "2"),
+        ("SourceRecord", "3"),
+    ]
     assert "no downloadable size" not in caplog.text  # the import logs it, once, with the other skipped items
 
 

@@ -49,12 +49,24 @@ def test_admin_api_and_command_refuse_a_folder_outside_the_import_roots_in_the_s
     reason = refused.value.errors["path"][0]
     assert "PHOTOSEARCH_IMPORT_ROOTS" in reason
 
-    form = admin_client.post("/admin/profiles/profile/add/", {
-        "source_kind": "folder", "handle": "x", "display_name": "", "folder_path": str(outside),
-        "import_jobs-TOTAL_FORMS": "0", "import_jobs-INITIAL_FORMS": "0",
-    })
-    status, _, body = api(live_server, "POST", "/api/v1/profiles/", token=make_tokens(django_user_model)["staff"],
-                          json_body={"source_kind": "folder", "handle": "y", "options": {"path": str(outside)}})
+    form = admin_client.post(
+        "/admin/profiles/profile/add/",
+        {
+            "source_kind": "folder",
+            "handle": "x",
+            "display_name": "",
+            "folder_path": str(outside),
+            "import_jobs-TOTAL_FORMS": "0",
+            "import_jobs-INITIAL_FORMS": "0",
+        },
+    )
+    status, _, body = api(
+        live_server,
+        "POST",
+        "/api/v1/profiles/",
+        token=make_tokens(django_user_model)["staff"],
+        json_body={"source_kind": "folder", "handle": "y", "options": {"path": str(outside)}},
+    )
     with pytest.raises(CommandError) as command:
         call_command("import_folder", str(outside), "--profile", "z", "--no-progress")
 

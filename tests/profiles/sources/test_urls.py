@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from profiles.sources.base import SourceError, SourceNotFound
 from profiles.sources.urls import UrlListSource
 from tests.conftest import image_bytes
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -322,7 +322,9 @@ def test_the_error_comes_before_any_record(write):
     path = write(["https://img.example/a.jpg", 42])
     records = UrlListSource(path).records()
 
-    with pytest.raises(SourceError, match=r"item 2 is neither a URL string nor an object with \"url\" \(got a number\)"):
+    with pytest.raises(
+        SourceError, match=r"item 2 is neither a URL string nor an object with \"url\" \(got a number\)"
+    ):
         next(records)
 
 
@@ -331,7 +333,7 @@ def test_the_error_comes_before_any_record(write):
     [
         ({"urls": ["https://img.example/a.jpg"]}, "must be instagram-scraper metadata"),
         ([{"url": ""}], 'item 1 has no usable "url"'),
-        ([{"url": "https://img.example/a.jpg", "taken_at": "last tuesday"}], 'item 1: cannot read its time'),
+        ([{"url": "https://img.example/a.jpg", "taken_at": "last tuesday"}], "item 1: cannot read its time"),
         ([{"url": "https://img.example/a.jpg", "taken_at": True}], "item 1: cannot read its time"),
         ([{"url": "https://img.example/a.jpg", "tags": {"a": 1}}], '"tags" must be a list'),
         ({"GraphImages": [{"shortcode": "X", "urls": []}]}, "post 1 \\(X\\) has neither"),

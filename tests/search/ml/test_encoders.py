@@ -9,8 +9,14 @@ def _config(**overrides) -> EncoderConfig:
     """The test settings' encoder (``encoder``), but for ``overrides``."""
     from django.conf import settings
 
-    values = {"model": "photosearch-tiny", "pretrained": "none", "device": "cpu", "seed": 0,
-              "text_precision": settings.PHOTOSEARCH_TEXT_TOWER_PRECISION, **overrides}
+    values = {
+        "model": "photosearch-tiny",
+        "pretrained": "none",
+        "device": "cpu",
+        "seed": 0,
+        "text_precision": settings.PHOTOSEARCH_TEXT_TOWER_PRECISION,
+        **overrides,
+    }
     return EncoderConfig(**values)
 
 
@@ -75,6 +81,7 @@ def test_an_unreachable_hub_fails_fast_with_one_sentence(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     from search.ml import encoders
+
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # nothing cached
     monkeypatch.setattr(encoders, "HUB_HOST", "hub.invalid")  # RFC 2606: never resolves
 
@@ -105,8 +112,14 @@ def test_text_vectors_without_the_padding_equal_open_clips_own(encoder):
 
 # --- Lighter text tower weights (PHOTOSEARCH_TEXT_TOWER_PRECISION) ------------------------------------------------
 
-TEXTS = ["a", "red kite over the ridge", "two kids building a sandcastle while the tide comes in", "snow", "receipt",
-         "people walking down a street at night in the rain " * 12]
+TEXTS = [
+    "a",
+    "red kite over the ridge",
+    "two kids building a sandcastle while the tide comes in",
+    "snow",
+    "receipt",
+    "people walking down a street at night in the rain " * 12,
+]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +196,7 @@ def test_the_image_tower_is_the_same_whatever_the_text_towers_precision(towers):
 
 def test_the_lighter_text_tower_is_made_once_per_encoder(monkeypatch):
     from search.ml import encoders
+
     made = []
 
     def counting(model, precision):

@@ -55,8 +55,14 @@ def sign_photo(words: str, *, seed: int = 0, size: tuple[int, int] = (960, 720))
 
 
 def test_a_word_only_in_the_picture_finds_that_photo_first_and_says_so(photo_folder, encoder, ocr_on, client):
-    folder = photo_folder({"plain.jpg": 1, "plain.txt": "a jar on the kitchen table", "other.jpg": 2,
-                           "other.txt": "breakfast with friends"})
+    folder = photo_folder(
+        {
+            "plain.jpg": 1,
+            "plain.txt": "a jar on the kitchen table",
+            "other.jpg": 2,
+            "other.txt": "breakfast with friends",
+        }
+    )
     (folder / "sign.jpg").write_bytes(sign_photo(f"{SIGN_WORD} shop"))
     (folder / "sign.txt").write_text("on the way home", encoding="utf-8")
     folder_import(path=folder, profile_name="p")

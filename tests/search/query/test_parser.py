@@ -14,10 +14,17 @@ TODAY = date(2025, 3, 15)
 LISBON = PlaceName("Lisbon", "city", "Portugal", "PT", 38.7)
 SYDNEY = PlaceName("Sydney", "city", "Australia", "AU", -33.9)
 VOCABULARY = Vocabulary.from_names(
-    places=[LISBON, SYDNEY, PlaceName("Paris", "city", "France", "FR", 48.9),
-            PlaceName("New York", "city", "United States", "US", 40.7),
-            PlaceName("Rome", "city", "Italy", "IT", 41.9), PlaceName("France", "country", "France", "FR", 46.6)],
-    profiles=["NatGeo"], aliases={"Lisbon": ["Lisbonne"]})
+    places=[
+        LISBON,
+        SYDNEY,
+        PlaceName("Paris", "city", "France", "FR", 48.9),
+        PlaceName("New York", "city", "United States", "US", 40.7),
+        PlaceName("Rome", "city", "Italy", "IT", 41.9),
+        PlaceName("France", "country", "France", "FR", 46.6),
+    ],
+    profiles=["NatGeo"],
+    aliases={"Lisbon": ["Lisbonne"]},
+)
 
 
 def parse(query: str):
@@ -33,12 +40,18 @@ def test_the_shipped_set_parses_at_least_95_percent_exactly_and_no_trap_becomes_
 
 
 def test_the_issue_examples_split_into_description_and_parts():
-    assert parse("sunset at the beach in lisbon last summer") == ("sunset at the beach", [
-        ("place", "in lisbon", "Lisbon, Portugal"), ("date", "last summer", "2024-06-01/2024-08-31")])
-    assert parse("@maria birthday 2019") == ("birthday", [
-        ("person", "@maria", "maria"), ("date", "2019", "2019-01-01/2019-12-31")])
-    assert parse("#travel videos from natgeo") == ("", [
-        ("hashtag", "#travel", "travel"), ("media_type", "videos", "video"), ("profile", "from natgeo", "natgeo")])
+    assert parse("sunset at the beach in lisbon last summer") == (
+        "sunset at the beach",
+        [("place", "in lisbon", "Lisbon, Portugal"), ("date", "last summer", "2024-06-01/2024-08-31")],
+    )
+    assert parse("@maria birthday 2019") == (
+        "birthday",
+        [("person", "@maria", "maria"), ("date", "2019", "2019-01-01/2019-12-31")],
+    )
+    assert parse("#travel videos from natgeo") == (
+        "",
+        [("hashtag", "#travel", "travel"), ("media_type", "videos", "video"), ("profile", "from natgeo", "natgeo")],
+    )
     assert parse("la tour eiffel en 2018") == ("la tour eiffel", [("date", "en 2018", "2018-01-01/2018-12-31")])
 
 
@@ -49,21 +62,43 @@ def test_a_date_part_carries_its_days_and_a_place_part_its_place():
     assert (when.date_from, when.date_to) == (date(2019, 6, 1), date(2019, 6, 30))
 
 
-@pytest.mark.parametrize("query", [
-    "summer dress", "paris hilton", "1984 the novel", "route 66", "4th of july fireworks", "new york style pizza",
-    "may flowers", "march of the penguins", "the fall of rome", "spring rolls", "winter coat", "sunday brunch",
-    "sat on the beach", "this may be it", "photos de juin", "video game", "#1 dad", "natgeo", "tour de france",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "summer dress",
+        "paris hilton",
+        "1984 the novel",
+        "route 66",
+        "4th of july fireworks",
+        "new york style pizza",
+        "may flowers",
+        "march of the penguins",
+        "the fall of rome",
+        "spring rolls",
+        "winter coat",
+        "sunday brunch",
+        "sat on the beach",
+        "this may be it",
+        "photos de juin",
+        "video game",
+        "#1 dad",
+        "natgeo",
+        "tour de france",
+    ],
+)
 def test_traps_stay_words(query):
     assert parse(query) == (query, [])
 
 
-@pytest.mark.parametrize("query, description", [
-    ('beach in "lisbon" 2019', 'beach in "lisbon"'),
-    ('beach “in lisbon” 2019', 'beach “in lisbon”'),
-    ('"@maria" "#travel" 2019', '"@maria" "#travel"'),
-    ('"videos" 2019', '"videos"'),
-])
+@pytest.mark.parametrize(
+    "query, description",
+    [
+        ('beach in "lisbon" 2019', 'beach in "lisbon"'),
+        ("beach “in lisbon” 2019", "beach “in lisbon”"),
+        ('"@maria" "#travel" 2019', '"@maria" "#travel"'),
+        ('"videos" 2019', '"videos"'),
+    ],
+)
 def test_quoting_a_part_undoes_it_and_the_rest_parses_the_same(query, description):
     assert parse(query) == (description, [("date", "2019", "2019-01-01/2019-12-31")])
 
@@ -114,6 +149,7 @@ def test_relative_dates_count_from_today_in_english_and_french():
 
 def test_relative_phrases_are_found_by_their_first_word_as_by_trying_each(monkeypatch):
     from search.query import dates as query_dates
+
     relatives = query_dates._relatives()
     queries = [phrase for _keys, phrase, _language in relatives]
     queries += [f"beach {phrase} in lisbon" for phrase in queries[::7]] + ["from last week to yesterday"]
@@ -158,8 +194,11 @@ def test_an_at_handle_is_the_profile_when_one_has_it_else_a_person():
 
 def test_people_and_hashtags_may_be_several_and_are_lower_case():
     assert parse("#Sunset #beach @ana @joao")[1] == [
-        ("hashtag", "#Sunset", "sunset"), ("hashtag", "#beach", "beach"), ("person", "@ana", "ana"),
-        ("person", "@joao", "joao")]
+        ("hashtag", "#Sunset", "sunset"),
+        ("hashtag", "#beach", "beach"),
+        ("person", "@ana", "ana"),
+        ("person", "@joao", "joao"),
+    ]
 
 
 def test_text_in_the_image_is_asked_in_words():

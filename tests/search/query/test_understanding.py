@@ -1,7 +1,7 @@
 """Queries understood end to end, against the real database: the parser's parts become filters over the photos'
 places, dates, people, hashtags and media type; explicit filters win; ``literal`` and ``plain`` keep words words."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
@@ -10,10 +10,10 @@ from profiles.models import Photo
 from profiles.services.photos import photo_upsert
 from profiles.services.profiles import profile_get_or_create
 from profiles.sources.base import SourceRecord, hashtags_in
-from search.selectors import RankingOptions, SearchFilters, photo_search
-from search.services.embedding import photos_embed
 from search.query.parser import Understood
 from search.query.understanding import filters_with_understood, vocabulary_cached
+from search.selectors import RankingOptions, SearchFilters, photo_search
+from search.services.embedding import photos_embed
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ PORTO = (41.1496, -8.6109)
 
 
 def _at(year: int, month: int = 7) -> datetime:
-    return datetime(year, month, 14, 12, tzinfo=timezone.utc)
+    return datetime(year, month, 14, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -42,10 +42,21 @@ def trips(encoder):
     ]
     for seed, (profile, source_id, point, taken_at, text, people, media_type) in enumerate(shots):
         latitude, longitude = point or (None, None)
-        photo_upsert(profile=profile, record=SourceRecord(
-            source_id=source_id, image_url=f"https://example.com/{source_id}.jpg", text=text, taken_at=taken_at,
-            latitude=latitude, longitude=longitude, people=people, hashtags=hashtags_in(text), media_type=media_type,
-        ), data=image_bytes(seed))
+        photo_upsert(
+            profile=profile,
+            record=SourceRecord(
+                source_id=source_id,
+                image_url=f"https://example.com/{source_id}.jpg",
+                text=text,
+                taken_at=taken_at,
+                latitude=latitude,
+                longitude=longitude,
+                people=people,
+                hashtags=hashtags_in(text),
+                media_type=media_type,
+            ),
+            data=image_bytes(seed),
+        )
     photos_embed()
     return {photo.source_id: photo for photo in Photo.objects.all()}
 
@@ -58,7 +69,9 @@ def test_beach_in_lisbon_2019_returns_the_lisbon_2019_beach_photo_first(trips):
     result = photo_search(query="beach in lisbon 2019", ranking=RankingOptions(cutoff=0))
 
     assert [(part.kind, part.text, part.value) for part in result.understood] == [
-        ("place", "in lisbon", "Lisbon, Portugal"), ("date", "2019", "2019-01-01/2019-12-31")]
+        ("place", "in lisbon", "Lisbon, Portugal"),
+        ("date", "2019", "2019-01-01/2019-12-31"),
+    ]
     assert result.description == "beach"
     assert _ids(result)[0] == "lisbon-2019-beach"
     # Beaches elsewhere or in other years come after it, if at all: the filters leave them out.
@@ -102,9 +115,10 @@ def test_an_explicit_filter_wins_over_an_understood_one(trips):
 
 
 def test_understood_dates_do_not_override_explicit_days():
-    year = Understood(kind="date", text="2019", value="2019-01-01/2019-12-31", date_from=date(2019, 1, 1),
-                      date_to=date(2019, 12, 31))
-    explicit = SearchFilters(taken_from=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    year = Understood(
+        kind="date", text="2019", value="2019-01-01/2019-12-31", date_from=date(2019, 1, 1), date_to=date(2019, 12, 31)
+    )
+    explicit = SearchFilters(taken_from=datetime(2020, 1, 1, tzinfo=UTC))
     assert filters_with_understood(explicit, (year,)) == explicit
     merged = filters_with_understood(SearchFilters(), (year,))
     assert merged.taken_from.year == 2019 and merged.taken_to.year == 2020

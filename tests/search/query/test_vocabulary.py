@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 def library():
     profile = profile_get_or_create(source_kind="urls", handle="NatGeo")
     for seed, (latitude, longitude) in enumerate(((41.1496, -8.6109), (-33.8688, 151.2093), (None, None))):
-        record = SourceRecord(source_id=str(seed), image_url=f"https://example.com/{seed}.jpg", text="river",
-                              latitude=latitude, longitude=longitude)
+        record = SourceRecord(
+            source_id=str(seed),
+            image_url=f"https://example.com/{seed}.jpg",
+            text="river",
+            latitude=latitude,
+            longitude=longitude,
+        )
         photo_upsert(profile=profile, record=record, data=image_bytes(seed))
     return {photo.source_id: photo for photo in Photo.objects.all()}
 
@@ -46,10 +51,23 @@ def test_evaluate_query_parser_prints_the_shipped_sets_figures():
 
 def test_evaluate_query_parser_reads_a_users_file_against_the_library(library, tmp_path):
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"today": "2025-03-15", "queries": [
-        {"query": "bridge in portugal 2019", "description": "bridge", "understood": [
-            {"kind": "place", "text": "in portugal", "value": "Portugal"},
-            {"kind": "date", "text": "2019", "value": "2019-01-01/2019-12-31"}]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "today": "2025-03-15",
+                "queries": [
+                    {
+                        "query": "bridge in portugal 2019",
+                        "description": "bridge",
+                        "understood": [
+                            {"kind": "place", "text": "in portugal", "value": "Portugal"},
+                            {"kind": "date", "text": "2019", "value": "2019-01-01/2019-12-31"},
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     out = StringIO()
     call_command("evaluate_query_parser", str(path), "--library", stdout=out)
     assert out.getvalue().startswith("1 queries: 100.0% parsed exactly")

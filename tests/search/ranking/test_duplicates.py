@@ -10,7 +10,7 @@ from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
 from tests.search.test_apis import api, get_json
-from tests.search.test_pages import search  # noqa: F401 (a fixture: a search on the page)
+from tests.search.test_pages import search
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,11 +25,24 @@ def no_cutoff(settings):
 def library(photo_folder, encoder) -> dict[str, Photo]:
     """alpha: kite.jpg (image 1), b.jpg, c.jpg and z-repost.jpg (image 1 reposted: a duplicate of kite.jpg);
     beta: valley.jpg (image 1 again, its own words) and d.jpg. Embedded."""
-    folder_import(path=photo_folder({"kite.jpg": 1, "kite.txt": "Red kite over the ridge", "b.jpg": 2, "c.jpg": 3,
-                                     "z-repost.jpg": 1, "z-repost.txt": "Posted again"}, "alpha"),
-                  profile_name="alpha")
-    folder_import(path=photo_folder({"valley.jpg": 1, "valley.txt": "Red kite seen from the valley", "d.jpg": 4},
-                                    "beta"), profile_name="beta")
+    folder_import(
+        path=photo_folder(
+            {
+                "kite.jpg": 1,
+                "kite.txt": "Red kite over the ridge",
+                "b.jpg": 2,
+                "c.jpg": 3,
+                "z-repost.jpg": 1,
+                "z-repost.txt": "Posted again",
+            },
+            "alpha",
+        ),
+        profile_name="alpha",
+    )
+    folder_import(
+        path=photo_folder({"valley.jpg": 1, "valley.txt": "Red kite seen from the valley", "d.jpg": 4}, "beta"),
+        profile_name="beta",
+    )
     photos_embed()
     photos = {p.source_id: p for p in Photo.objects.all()}
     assert photos["z-repost.jpg"].duplicate_of_id == photos["kite.jpg"].pk

@@ -29,8 +29,13 @@ def library(db):
     vectors = rng.normal(size=(40, 4)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     Photo.objects.bulk_create(
-        Photo(profile=profile, source_id=f"s{i}", content_hash=f"{i:064}", embedding=vector.tolist(),
-              embedding_model=MODEL)
+        Photo(
+            profile=profile,
+            source_id=f"s{i}",
+            content_hash=f"{i:064}",
+            embedding=vector.tolist(),
+            embedding_model=MODEL,
+        )
         for i, vector in enumerate(vectors)
     )
     return vectors

@@ -2,7 +2,7 @@
 columns exactly as the ORM builds them (the one-round-trip loading is also tested through photo_search in
 test_ranking.py)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ from search.ranking.loader import (
 from search.selectors import RankingOptions, photo_search
 from tests.search.ranking.test_ranking import MODEL, FakeEncoder
 
-T0 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 
 
 def test_headlines_are_escaped_before_the_marks_become_tags():
@@ -42,8 +42,13 @@ def every_field(model, *, related: dict[str, models.Model], skip: tuple[str, ...
     without a value here fails the test, so that the loader is checked against it too."""
     values = {}
     for n, field in enumerate(model._meta.concrete_fields):
-        if field.primary_key or field.generated or field.name in skip or getattr(field, "auto_now", False) \
-                or getattr(field, "auto_now_add", False):
+        if (
+            field.primary_key
+            or field.generated
+            or field.name in skip
+            or getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+        ):
             continue
         if field.is_relation:
             value = related[field.name]
@@ -83,8 +88,13 @@ def full_photo(db):
 def instance_state(instance: models.Model) -> dict:
     """What a model instance holds: its field values, its deferred fields, where it was read from."""
     values = {key: value for key, value in vars(instance).items() if key != "_state"}
-    return {"values": values, "deferred": instance.get_deferred_fields(), "db": instance._state.db,
-            "adding": instance._state.adding, "type": type(instance)}
+    return {
+        "values": values,
+        "deferred": instance.get_deferred_fields(),
+        "db": instance._state.db,
+        "adding": instance._state.adding,
+        "type": type(instance),
+    }
 
 
 def ranking_row(photo: Photo) -> tuple:

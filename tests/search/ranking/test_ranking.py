@@ -1,7 +1,7 @@
 """The ranking selector with controlled vectors and texts: a fake 4-d encoder whose query vectors we choose, photos
 whose vectors and words we choose, the real SQL on the real database."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -24,7 +24,7 @@ from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
 MODEL = "fake/4d"
-T0 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 NO_CUTOFF = RankingOptions(cutoff=0)
 
 
@@ -68,9 +68,15 @@ def profile():
 
 def add(profile, name, vector=None, *, text="", caption="", days=0, media_type="image", model=MODEL):
     return Photo.objects.create(
-        profile=profile, source_id=name, content_hash=name.ljust(64, "0"), source_text=text, caption=caption,
-        embedding=None if vector is None else vector.tolist(), embedding_model=model if vector is not None else "",
-        taken_at=T0 + timedelta(days=days), media_type=media_type,
+        profile=profile,
+        source_id=name,
+        content_hash=name.ljust(64, "0"),
+        source_text=text,
+        caption=caption,
+        embedding=None if vector is None else vector.tolist(),
+        embedding_model=model if vector is not None else "",
+        taken_at=T0 + timedelta(days=days),
+        media_type=media_type,
     )
 
 
@@ -116,8 +122,9 @@ def test_the_cutoff_drops_the_tail_but_never_the_best_hit_nor_a_word_match(profi
 
     kept = names(photo_search(query="harbour", encoder=encoder, ranking=RankingOptions(cutoff=0.08)))
     everything = names(photo_search(query="harbour", encoder=encoder, ranking=NO_CUTOFF))
-    only_best = names(photo_search(query="nothing matches this", encoder=encoder,
-                                   ranking=RankingOptions(cutoff=0.0001)))
+    only_best = names(
+        photo_search(query="nothing matches this", encoder=encoder, ranking=RankingOptions(cutoff=0.0001))
+    )
 
     assert set(kept) == {"best", "close", "far-but-says-so"}
     assert set(everything) == {"best", "close", "far", "far-but-says-so"}
@@ -147,8 +154,9 @@ def test_each_filter(profile, encoder):
     add(other, "elsewhere", direction(4), days=-3)
 
     def run(**filters):
-        return sorted(names(photo_search(query="snow", filters=SearchFilters(**filters), encoder=encoder,
-                                         ranking=NO_CUTOFF)))
+        return sorted(
+            names(photo_search(query="snow", filters=SearchFilters(**filters), encoder=encoder, ranking=NO_CUTOFF))
+        )
 
     assert run(profile_ids=(other.pk,)) == ["elsewhere"]
     assert run(taken_from=T0 - timedelta(days=6), taken_to=T0 - timedelta(days=2)) == ["elsewhere", "worded"]
@@ -196,15 +204,27 @@ def test_a_selective_profile_filter_does_not_starve(encoder, settings, exact_sca
         # The crowd sits right on the query; the small profile's photos are far away from it.
         target, spread = (few, 0.9) if i % 100 == 0 else (crowd, 0.05)
         vector = unit(1, *(rng.normal(0, spread, 3)))
-        rows.append(Photo(profile=target, source_id=f"p{i}", content_hash=f"{i:064}", embedding=vector.tolist(),
-                          embedding_model=MODEL))
+        rows.append(
+            Photo(
+                profile=target,
+                source_id=f"p{i}",
+                content_hash=f"{i:064}",
+                embedding=vector.tolist(),
+                embedding_model=MODEL,
+            )
+        )
     Photo.objects.bulk_create(rows)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE profiles_photo")
     embedding_index_ensure(model_id=MODEL, dimensions=4)
 
-    result = photo_search(query="x", filters=SearchFilters(profile_ids=(few.pk,)), limit=25, encoder=encoder,
-                          ranking=RankingOptions(cutoff=0, vector_depth=depth))
+    result = photo_search(
+        query="x",
+        filters=SearchFilters(profile_ids=(few.pk,)),
+        limit=25,
+        encoder=encoder,
+        ranking=RankingOptions(cutoff=0, vector_depth=depth),
+    )
 
     assert len(result.hits) == 25  # 30 photos of that profile exist; the 2,970 nearer ones are filtered out
     assert {hit.photo.profile_id for hit in result.hits} == {few.pk}
@@ -314,12 +334,21 @@ def _text_plan(query: str, *, limit: int) -> tuple[str, list[int]]:
     from search.ranking.session import run_ranked
     from search.selectors import _statement, clean_filters, clean_query, clean_ranking, query_words
 
-    sql, params = _statement(words=query_words(clean_query(query)), query_vector=None, model_id=MODEL,
-                             filters=clean_filters(SearchFilters()), sort="relevance", limit=limit, offset=0,
-                             ranking=clean_ranking(RankingOptions(cutoff=0, text_depth=limit)),
-                             exclude_photo=None, using="default")
-    plan = "\n".join(row[0] for row in run_ranked("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params, vector_depth=0,
-                                                  using="default"))
+    sql, params = _statement(
+        words=query_words(clean_query(query)),
+        query_vector=None,
+        model_id=MODEL,
+        filters=clean_filters(SearchFilters()),
+        sort="relevance",
+        limit=limit,
+        offset=0,
+        ranking=clean_ranking(RankingOptions(cutoff=0, text_depth=limit)),
+        exclude_photo=None,
+        using="default",
+    )
+    plan = "\n".join(
+        row[0] for row in run_ranked("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params, vector_depth=0, using="default")
+    )
     return plan, [row[0] for row in run_ranked(sql, params, vector_depth=0, using="default")]
 
 
@@ -339,7 +368,7 @@ def test_optional_word_scans_are_skipped_only_when_photos_holding_every_word_fil
 
     both.append(add(profile, "both5", text="harbour crane").pk)
     plan, ranked = _text_plan("harbour crane", limit=2)
-    optional_scan = plan[plan.index("CTE term_matches"):plan.index("CTE term_stats")]
+    optional_scan = plan[plan.index("CTE term_matches") : plan.index("CTE term_stats")]
     assert "One-Time Filter" in optional_scan
     # The optional words' scan (whichever plan the statistics give it: its nodes name the table or its indexes):
     # planned, never run.
@@ -355,7 +384,7 @@ def test_optional_word_scans_are_skipped_only_when_photos_holding_every_word_fil
         add(profile, f"phrase{i}", text="harbour crane")
     add(profile, "dusk", text="harbour crane at dusk")
     plan, ranked = _text_plan('"harbour crane" dusk', limit=2)
-    optional_scan = plan[plan.index("CTE term_matches"):plan.index("CTE term_stats")]
+    optional_scan = plan[plan.index("CTE term_matches") : plan.index("CTE term_stats")]
     scan = [line for line in optional_scan.splitlines() if "Scan" in line and " on profiles_photo" in line]
     assert scan and not any("(never executed)" in line for line in scan)
     assert ranked[0] == Photo.objects.get(source_id="dusk").pk

@@ -16,7 +16,7 @@ from tests.search.ranking.test_ranking import FakeEncoder
 
 pytestmark = pytest.mark.django_db
 
-MIAMI = ("Miami lights and she is the brightest and prettiest one ✨ #mygirl #love #miami #southbeach #nightlife")
+MIAMI = "Miami lights and she is the brightest and prettiest one ✨ #mygirl #love #miami #southbeach #nightlife"
 POSTS = {
     "miami": MIAMI,
     "beach": "Lazy sunday at the beach with the crew, sun and waves all day #beachday #summer",
@@ -42,8 +42,12 @@ def ingest(profile: Profile, posts: dict[str, str], *, first_seed: int = 1) -> N
     ]
     seeds = {name: seed for seed, name in enumerate(posts, start=first_seed)}
     outcomes = []
-    records_ingest(profile=profile, records=records, read=lambda record: image_bytes(seeds[record.source_id]),
-                   on_item=lambda record, outcome, reason: outcomes.append((record.source_id, outcome, reason)))
+    records_ingest(
+        profile=profile,
+        records=records,
+        read=lambda record: image_bytes(seeds[record.source_id]),
+        on_item=lambda record, outcome, reason: outcomes.append((record.source_id, outcome, reason)),
+    )
     assert {outcome for _, outcome, _ in outcomes} == {"imported"}, outcomes
 
 
@@ -55,8 +59,9 @@ def posts():
 
 
 def by_words(query: str, **ranking) -> list[str]:
-    result = photo_search(query=query, ranking=RankingOptions(vector_weight=0, cutoff=0, **ranking),
-                          encoder=FakeEncoder())
+    result = photo_search(
+        query=query, ranking=RankingOptions(vector_weight=0, cutoff=0, **ranking), encoder=FakeEncoder()
+    )
     return [hit.photo.source_id for hit in result.hits if hit.text_rank is not None]
 
 
@@ -74,8 +79,15 @@ def test_every_word_can_still_be_required(posts):
 
 def test_one_rare_word_of_a_caption_among_unrelated_words_still_finds_it(posts):
     # "octopus" is in one caption only; each of the other words is in four other posts.
-    ingest(posts, {f"{word}{i}": f"A {word} to remember, number {i}" for word in ("weekend", "sunshine", "family")
-                   for i in range(4)}, first_seed=100)
+    ingest(
+        posts,
+        {
+            f"{word}{i}": f"A {word} to remember, number {i}"
+            for word in ("weekend", "sunshine", "family")
+            for i in range(4)
+        },
+        first_seed=100,
+    )
     found = by_words("octopus weekend sunshine family")
     assert found[0] == "menu" and len(found) == 13
 
@@ -93,8 +105,9 @@ def test_an_excluded_word_still_excludes(posts):
 
 def test_a_compound_hashtag_is_found_by_its_words(posts):
     photo = Photo.objects.get(source_id="miami")
-    assert {"south beach", "my girl"} <= {" ".join(p) for p in [photo.hashtag_words.split()[i:i + 2]
-                                                                  for i in range(len(photo.hashtag_words.split()))]}
+    assert {"south beach", "my girl"} <= {
+        " ".join(p) for p in [photo.hashtag_words.split()[i : i + 2] for i in range(len(photo.hashtag_words.split()))]
+    }
     # The three posts holding both words (miami's only through #southbeach) come before those holding one.
     assert set(by_words("south beach")[:3]) == {"phrase", "south", "miami"}
     # "my" and "at" are stop words and match nothing; miami holds "girl" only through #mygirl.

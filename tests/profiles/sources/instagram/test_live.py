@@ -16,7 +16,7 @@ import pickle
 import socket
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ from instaloader import (
     TooManyRequestsException,
 )
 
-from profiles.sources.instagram import live as instagram
 from profiles.sources.base import SkippedRecord, SourceNotFound, SourceRecord, SourceRefused, SourceUnavailable
+from profiles.sources.instagram import live as instagram
 from profiles.sources.instagram import offline as instagram_offline
 from profiles.sources.instagram.live import InstagramSource
 from profiles.sources.instagram.offline import InstagramDirSource
@@ -64,74 +64,153 @@ def cdn(name: str) -> str:
 
 def owner() -> dict[str, Any]:
     return {
-        "pk": OWNER_PK, "id": OWNER_PK, "username": "alice", "full_name": "Alice Example", "is_private": False,
-        "is_verified": False, "profile_pic_url": cdn("alice_profile"),
+        "pk": OWNER_PK,
+        "id": OWNER_PK,
+        "username": "alice",
+        "full_name": "Alice Example",
+        "is_private": False,
+        "is_verified": False,
+        "profile_pic_url": cdn("alice_profile"),
     }
 
 
 def versions(name: str) -> dict[str, Any]:
-    return {"candidates": [{"url": cdn(name), "width": 1080, "height": 1350},
-                           {"url": cdn(name + "_s640"), "width": 640, "height": 800}]}
+    return {
+        "candidates": [
+            {"url": cdn(name), "width": 1080, "height": 1350},
+            {"url": cdn(name + "_s640"), "width": 640, "height": 800},
+        ]
+    }
 
 
-def media(code: str, taken_at: int, caption: str | None, *, kind: str = "image", alt: str | None = None,
-          items: tuple[tuple[str, str | None], ...] = (), likes: int = 12, pinned: bool = False) -> dict[str, Any]:
+def media(
+    code: str,
+    taken_at: int,
+    caption: str | None,
+    *,
+    kind: str = "image",
+    alt: str | None = None,
+    items: tuple[tuple[str, str | None], ...] = (),
+    likes: int = 12,
+    pinned: bool = False,
+) -> dict[str, Any]:
     """A post as a node of Instagram's xdt_api__v1__feed__user_timeline_graphql_connection (the iPhone format)."""
     pk = str(Post.shortcode_to_mediaid(code))
     node: dict[str, Any] = {
-        "code": code, "pk": pk, "id": f"{pk}_{OWNER_PK}", "taken_at": taken_at,
+        "code": code,
+        "pk": pk,
+        "id": f"{pk}_{OWNER_PK}",
+        "taken_at": taken_at,
         "media_type": {"image": 1, "video": 2, "carousel": 8}[kind],
         "product_type": {"image": "feed", "video": "clips", "carousel": "carousel_container"}[kind],
         "caption": {"pk": pk + "1", "text": caption, "created_at": taken_at} if caption is not None else None,
-        "like_count": likes, "has_liked": False, "comment_count": 3, "accessibility_caption": alt,
+        "like_count": likes,
+        "has_liked": False,
+        "comment_count": 3,
+        "accessibility_caption": alt,
         "timeline_pinned_user_ids": [int(OWNER_PK)] if pinned else [],
-        "clips_tab_pinned_user_ids": [], "user": owner(), "image_versions2": versions(code),
+        "clips_tab_pinned_user_ids": [],
+        "user": owner(),
+        "image_versions2": versions(code),
     }
     if kind == "video":
-        node.update(video_versions=[{"type": 101, "url": cdn(code + "_video") + "&mp4"}], video_duration=14.2,
-                    view_count=None)
+        node.update(
+            video_versions=[{"type": 101, "url": cdn(code + "_video") + "&mp4"}], video_duration=14.2, view_count=None
+        )
     if kind == "carousel":
         node["carousel_media_count"] = len(items)
         node["carousel_media"] = [
-            {"pk": f"{pk}{i}", "id": f"{pk}{i}_{OWNER_PK}", "media_type": 2 if item_kind == "video" else 1,
-             "image_versions2": versions(f"{code}_{i}"), "accessibility_caption": item_alt,
-             **({"video_versions": [{"type": 101, "url": cdn(f"{code}_{i}_video") + "&mp4"}]}
-                if item_kind == "video" else {})}
+            {
+                "pk": f"{pk}{i}",
+                "id": f"{pk}{i}_{OWNER_PK}",
+                "media_type": 2 if item_kind == "video" else 1,
+                "image_versions2": versions(f"{code}_{i}"),
+                "accessibility_caption": item_alt,
+                **(
+                    {"video_versions": [{"type": 101, "url": cdn(f"{code}_{i}_video") + "&mp4"}]}
+                    if item_kind == "video"
+                    else {}
+                ),
+            }
             for i, (item_kind, item_alt) in enumerate(items, start=1)
         ]
     return node
 
 
-PINNED = media("C5pinnedOld", T0 - 400 * DAY, "Still my favourite #Sunset #sunset over #Lisbon", pinned=True,
-               alt="Photo by Alice Example on April 28, 2023. May be an image of sky, ocean and twilight.")
-CAROUSEL = media("C7carousel1", T0, "Weekend in #Porto, #travel with friends", kind="carousel", likes=345,
-                 items=(("image", "May be an image of a bridge and a river."),
-                        ("video", "May be a video of a tram."),
-                        ("image", None)))
+PINNED = media(
+    "C5pinnedOld",
+    T0 - 400 * DAY,
+    "Still my favourite #Sunset #sunset over #Lisbon",
+    pinned=True,
+    alt="Photo by Alice Example on April 28, 2023. May be an image of sky, ocean and twilight.",
+)
+CAROUSEL = media(
+    "C7carousel1",
+    T0,
+    "Weekend in #Porto, #travel with friends",
+    kind="carousel",
+    likes=345,
+    items=(
+        ("image", "May be an image of a bridge and a river."),
+        ("video", "May be a video of a tram."),
+        ("image", None),
+    ),
+)
 VIDEO = media("C7video0001", T0 - DAY, "Tram ride #porto", kind="video", likes=87)
 IMAGE = media("C6image0001", T0 - 2 * DAY, None, alt="May be an image of a cat.", likes=0)
-CAROUSEL2 = media("C6carousel2", T0 - 3 * DAY, "Two #Dogs", kind="carousel",
-                  items=(("image", "May be an image of a dog."), ("image", "May be an image of another dog.")))
+CAROUSEL2 = media(
+    "C6carousel2",
+    T0 - 3 * DAY,
+    "Two #Dogs",
+    kind="carousel",
+    items=(("image", "May be an image of a dog."), ("image", "May be an image of another dog.")),
+)
 OLDEST = media("C5oldimage1", T0 - 30 * DAY, "First post #hello")
 PAGES = [[PINNED, CAROUSEL, VIDEO], [IMAGE, CAROUSEL2], [OLDEST]]
 ALL_IDS = [
-    "C5pinnedOld", "C7carousel1_1", "C7carousel1_2", "C7carousel1_3", "C7video0001",
-    "C6image0001", "C6carousel2_1", "C6carousel2_2", "C5oldimage1",
+    "C5pinnedOld",
+    "C7carousel1_1",
+    "C7carousel1_2",
+    "C7carousel1_3",
+    "C7video0001",
+    "C6image0001",
+    "C6carousel2_1",
+    "C6carousel2_2",
+    "C5oldimage1",
 ]
 
 
 def page_user(*, private: bool = False) -> dict[str, Any]:
     """The profile as its public page embeds it (xig_user_by_username): "id" is a page id, "pk" the user id."""
-    return {"pk": OWNER_PK, "id": "17841400000000001", "username": "alice", "full_name": "Alice Example",
-            "is_private": private, "is_verified": False, "biography": "Photos.", "media_count": 6,
-            "follower_count": 321, "following_count": 123, "profile_pic_url": cdn("alice_profile")}
+    return {
+        "pk": OWNER_PK,
+        "id": "17841400000000001",
+        "username": "alice",
+        "full_name": "Alice Example",
+        "is_private": private,
+        "is_verified": False,
+        "biography": "Photos.",
+        "media_count": 6,
+        "follower_count": 321,
+        "following_count": 123,
+        "profile_pic_url": cdn("alice_profile"),
+    }
 
 
 def profile_query_user(*, private: bool = False, following: bool = True) -> dict[str, Any]:
     """The profile as the logged-in profile query (PolarisProfilePageContentQuery) answers it."""
-    return {**page_user(private=private), "id": OWNER_PK, "hd_profile_pic_url_info": {"url": cdn("alice_hd")},
-            "friendship_status": {"following": following, "followed_by": False, "blocking": False,
-                                  "incoming_request": False, "outgoing_request": False}}
+    return {
+        **page_user(private=private),
+        "id": OWNER_PK,
+        "hd_profile_pic_url_info": {"url": cdn("alice_hd")},
+        "friendship_status": {
+            "following": following,
+            "followed_by": False,
+            "blocking": False,
+            "incoming_request": False,
+            "outgoing_request": False,
+        },
+    }
 
 
 def instaloader_error(status: int, body: dict[str, Any], *, fatal: bool = True) -> Exception:
@@ -155,14 +234,18 @@ def instaloader_error(status: int, body: dict[str, Any], *, fatal: bool = True) 
     raise AssertionError(f"instaloader accepted HTTP {status}")
 
 
-PLEASE_WAIT = {"message": "Please wait a few minutes before you try again.", "require_login": True,
-               "status": "fail"}
-CHECKPOINT = {"message": "checkpoint_required", "checkpoint_url": "https://www.instagram.com/challenge/?next=/api/",
-              "lock": False, "flow_render_type": 0, "status": "fail"}
+PLEASE_WAIT = {"message": "Please wait a few minutes before you try again.", "require_login": True, "status": "fail"}
+CHECKPOINT = {
+    "message": "checkpoint_required",
+    "checkpoint_url": "https://www.instagram.com/challenge/?next=/api/",
+    "lock": False,
+    "flow_render_type": 0,
+    "status": "fail",
+}
 NETWORK_DOWN = ConnectionException(
     "JSON Query to api/graphql: HTTPSConnectionPool(host='www.instagram.com', port=443): Max retries exceeded with "
     "url: /api/graphql (Caused by NameResolutionError(\"Failed to resolve 'www.instagram.com' ([Errno -3] "
-    "Temporary failure in name resolution)\"))"
+    'Temporary failure in name resolution)"))'
 )
 
 
@@ -176,11 +259,30 @@ class FakeInstagram(InstaloaderContext):
     ``cursors`` records the posts pages asked for.
     """
 
-    NETWORK_METHODS = ("get_json", "get_iphone_json", "get_raw", "get_and_write_raw", "head", "_get_page",
-                       "_csrf_token", "_web_api_tokens", "login", "two_factor_login", "graphql_node_list")
+    NETWORK_METHODS = (
+        "get_json",
+        "get_iphone_json",
+        "get_raw",
+        "get_and_write_raw",
+        "head",
+        "_get_page",
+        "_csrf_token",
+        "_web_api_tokens",
+        "login",
+        "two_factor_login",
+        "graphql_node_list",
+    )
 
-    def __init__(self, pages=PAGES, *, viewer: str | None = VIEWER, private: bool = False, following: bool = True,
-                 failures: dict[str | None, Exception] | None = None, session_owner: str | None = VIEWER):
+    def __init__(
+        self,
+        pages=PAGES,
+        *,
+        viewer: str | None = VIEWER,
+        private: bool = False,
+        following: bool = True,
+        failures: dict[str | None, Exception] | None = None,
+        session_owner: str | None = VIEWER,
+    ):
         super().__init__(sleep=False, quiet=True, max_connection_attempts=1, fatal_status_codes=FATAL)
         self.username = viewer
         self.pages = pages
@@ -197,8 +299,10 @@ class FakeInstagram(InstaloaderContext):
 
     def doc_id_graphql_query(self, doc_id, variables, referer=None, web_api=False):
         if doc_id == PROFILE_QUERY and variables["id"] == OWNER_PK:
-            return {"data": {"user": profile_query_user(private=self.private, following=self.following)},
-                    "extensions": {"is_final": True}}
+            return {
+                "data": {"user": profile_query_user(private=self.private, following=self.following)},
+                "extensions": {"is_final": True},
+            }
         if doc_id == POSTS_QUERY and variables["username"] == "alice" and web_api:
             return self._posts_page(variables.get("after"))
         raise AssertionError(f"unexpected query {doc_id} {variables}")
@@ -216,16 +320,26 @@ class FakeInstagram(InstaloaderContext):
             raise self.failures.pop(cursor)
         index = 0 if cursor is None else [page[-1]["id"] for page in self.pages].index(cursor) + 1
         page, more = self.pages[index], index + 1 < len(self.pages)
-        return {"data": {"xdt_api__v1__feed__user_timeline_graphql_connection": {
-            "edges": [{"node": node, "cursor": node["id"]} for node in page],
-            "page_info": {"end_cursor": page[-1]["id"] if more else None, "has_next_page": more,
-                          "has_previous_page": False, "start_cursor": None},
-        }}, "extensions": {"is_final": True}}
+        return {
+            "data": {
+                "xdt_api__v1__feed__user_timeline_graphql_connection": {
+                    "edges": [{"node": node, "cursor": node["id"]} for node in page],
+                    "page_info": {
+                        "end_cursor": page[-1]["id"] if more else None,
+                        "has_next_page": more,
+                        "has_previous_page": False,
+                        "start_cursor": None,
+                    },
+                }
+            },
+            "extensions": {"is_final": True},
+        }
 
 
 def _unexpected(method: str):
     def fail(self, *args, **kwargs):
         raise AssertionError(f"instaloader made an unexpected request: {method}{args}")
+
     return fail
 
 
@@ -244,10 +358,18 @@ def loader_for(context: InstaloaderContext) -> instaloader.Instaloader:
     return loader
 
 
-IMAGES = {url: image_bytes(seed) for seed, url in enumerate(
-    [cdn(m["code"]) for page in PAGES for m in page]
-    + [cdn(f"{m['code']}_{i}") for page in PAGES for m in page for i in range(1, len(m.get("carousel_media", [])) + 1)]
-)}
+IMAGES = {
+    url: image_bytes(seed)
+    for seed, url in enumerate(
+        [cdn(m["code"]) for page in PAGES for m in page]
+        + [
+            cdn(f"{m['code']}_{i}")
+            for page in PAGES
+            for m in page
+            for i in range(1, len(m.get("carousel_media", [])) + 1)
+        ]
+    )
+}
 
 
 def fetch(url: str) -> bytes:
@@ -264,8 +386,9 @@ def source(resume_dir):
     """``source(context=None, **options)``: an InstagramSource for alice on a FakeInstagram (a fresh one by default)."""
 
     def build(context: InstaloaderContext | None = None, **options) -> InstagramSource:
-        return InstagramSource("alice", resume_dir=resume_dir, loader=loader_for(context or FakeInstagram()),
-                               fetch=fetch, **options)
+        return InstagramSource(
+            "alice", resume_dir=resume_dir, loader=loader_for(context or FakeInstagram()), fetch=fetch, **options
+        )
 
     return build
 
@@ -301,8 +424,12 @@ def test_a_profile_gives_one_record_per_image_with_the_post_s_words(source):
     assert list(records) == ALL_IDS
     items = [records[f"C7carousel1_{i}"] for i in (1, 2, 3)]
     assert {(r.permalink, r.text, r.hashtags, r.likes) for r in items} == {
-        ("https://www.instagram.com/p/C7carousel1/", "Weekend in #Porto, #travel with friends",
-         ("porto", "travel"), 345)
+        (
+            "https://www.instagram.com/p/C7carousel1/",
+            "Weekend in #Porto, #travel with friends",
+            ("porto", "travel"),
+            345,
+        )
     }
     assert [r.alt_text for r in items] == ["May be an image of a bridge and a river.", "May be a video of a tram.", ""]
     assert [r.media_type for r in items] == ["image", "video", "image"]
@@ -313,7 +440,11 @@ def test_a_profile_gives_one_record_per_image_with_the_post_s_words(source):
 
     video = records["C7video0001"]
     assert (video.media_type, video.image_url, video.text, video.hashtags) == (
-        "video", cdn("C7video0001"), "Tram ride #porto", ("porto",))  # the cover, not the .mp4
+        "video",
+        cdn("C7video0001"),
+        "Tram ride #porto",
+        ("porto",),
+    )  # the cover, not the .mp4
     assert video.extra == {"post": "C7video0001", "owner": "alice", "is_pinned": False}
 
     pinned = records["C5pinnedOld"]
@@ -328,9 +459,9 @@ def test_dates_are_aware_utc_and_likes_and_bytes_come_through(source):
     records = {r.source_id: r for r in src.records()}
 
     taken = records["C7carousel1_2"].taken_at
-    assert taken == datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+    assert taken == datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     assert taken.utcoffset() == timedelta(0)
-    assert records["C5pinnedOld"].taken_at == datetime(2024, 6, 1, 12, tzinfo=timezone.utc) - timedelta(days=400)
+    assert records["C5pinnedOld"].taken_at == datetime(2024, 6, 1, 12, tzinfo=UTC) - timedelta(days=400)
     assert (records["C6image0001"].likes, records["C7video0001"].likes, records["C5oldimage1"].likes) == (0, 87, 12)
     assert src.read(records["C6carousel2_2"]) == IMAGES[cdn("C6carousel2_2")]
     assert all(r.image_path is None and r.image_url for r in records.values())
@@ -338,8 +469,7 @@ def test_dates_are_aware_utc_and_likes_and_bytes_come_through(source):
 
 def test_limit_counts_posts_not_images_and_fetches_no_page_beyond_it(source, resume_dir):
     context = FakeInstagram()
-    assert ids(source(context, limit=2).records()) == ["C5pinnedOld", "C7carousel1_1", "C7carousel1_2",
-                                                       "C7carousel1_3"]
+    assert ids(source(context, limit=2).records()) == ["C5pinnedOld", "C7carousel1_1", "C7carousel1_2", "C7carousel1_3"]
     assert context.cursors == [None]
     assert ids(source(limit=4).records()) == ALL_IDS[:6]
     assert list(resume_dir.iterdir()) == []
@@ -349,11 +479,17 @@ def test_limit_counts_posts_not_images_and_fetches_no_page_beyond_it(source, res
 
 
 def test_fast_update_stops_at_the_first_known_post_but_skips_known_pinned_ones(source):
-    pages = [[media("C7pinKnown1", T0 - 900 * DAY, "pinned a", pinned=True),
-              media("C7pinKnown2", T0 - 800 * DAY, "pinned b", pinned=True)],
-             [media("C7newpost01", T0, "new one"), media("C7newpost02", T0 - DAY, "new two", kind="carousel",
-                                                        items=(("image", None), ("image", None)))],
-             [media("C7knownOld1", T0 - 10 * DAY, "known"), media("C7unreached", T0 - 11 * DAY, "never asked")]]
+    pages = [
+        [
+            media("C7pinKnown1", T0 - 900 * DAY, "pinned a", pinned=True),
+            media("C7pinKnown2", T0 - 800 * DAY, "pinned b", pinned=True),
+        ],
+        [
+            media("C7newpost01", T0, "new one"),
+            media("C7newpost02", T0 - DAY, "new two", kind="carousel", items=(("image", None), ("image", None))),
+        ],
+        [media("C7knownOld1", T0 - 10 * DAY, "known"), media("C7unreached", T0 - 11 * DAY, "never asked")],
+    ]
     known = {"C7pinKnown1", "C7pinKnown2", "C7knownOld1", "C7unreached"}
     asked: list[str] = []
 
@@ -369,8 +505,10 @@ def test_fast_update_stops_at_the_first_known_post_but_skips_known_pinned_ones(s
 
 def test_fast_update_lets_the_first_three_posts_pass_as_possibly_pinned_like_instaloader(source):
     # Instagram stopped marking pinned posts for a while; instaloader then treats the first three as maybe pinned.
-    pages = [[media(f"C7oldpin00{i}", T0 - (900 + i) * DAY, "pinned, unmarked") for i in (1, 2, 3)]
-             + [media("C7newpost01", T0, "new"), media("C7knownOld1", T0 - 5 * DAY, "known")]]
+    pages = [
+        [media(f"C7oldpin00{i}", T0 - (900 + i) * DAY, "pinned, unmarked") for i in (1, 2, 3)]
+        + [media("C7newpost01", T0, "new"), media("C7knownOld1", T0 - 5 * DAY, "known")]
+    ]
     known = {"C7oldpin001", "C7oldpin002", "C7oldpin003", "C7knownOld1"}
 
     records = source(FakeInstagram(pages), fast_update=True, known_post=known.__contains__).records()
@@ -391,17 +529,22 @@ INTERRUPTIONS = {
     "429 (fatal status)": (instaloader_error(429, {"message": "", "status": "fail"}), "429"),
     "429 TooManyRequestsException": (
         TooManyRequestsException("429 Too Many Requests when accessing https://www.instagram.com/api/graphql"),
-        "429"),
+        "429",
+    ),
     "403": (instaloader_error(403, {"message": "", "status": "fail"}), "403"),
     "checkpoint": (instaloader_error(400, CHECKPOINT), "security check"),
-    "logged out": (AbortDownloadException("Redirected to login page. You've been logged out, please wait some "
-                                          "time, recreate the session and try again"), "instaloader --login viewer"),
+    "logged out": (
+        AbortDownloadException(
+            "Redirected to login page. You've been logged out, please wait some "
+            "time, recreate the session and try again"
+        ),
+        "instaloader --login viewer",
+    ),
 }
 
 
 @pytest.mark.parametrize("refusal, words", INTERRUPTIONS.values(), ids=INTERRUPTIONS.keys())
-def test_a_refusal_on_page_two_keeps_the_records_before_and_the_next_run_resumes(source, resume_dir, refusal,
-                                                                                  words):
+def test_a_refusal_on_page_two_keeps_the_records_before_and_the_next_run_resumes(source, resume_dir, refusal, words):
     first_run: list = []
     with pytest.raises(SourceRefused) as refused:
         drain(source(FakeInstagram(failures={cursor_after(1): refusal})).records(), into=first_run)
@@ -427,8 +570,12 @@ def test_a_refusal_on_page_two_keeps_the_records_before_and_the_next_run_resumes
 def test_a_resumed_fast_update_does_not_stop_at_the_interrupted_post(source, resume_dir):
     imported: list = []
     with pytest.raises(SourceRefused):
-        drain(source(FakeInstagram(failures={cursor_after(2): instaloader_error(429, {"status": "fail"})}),
-                     fast_update=True).records(), into=imported)
+        drain(
+            source(
+                FakeInstagram(failures={cursor_after(2): instaloader_error(429, {"status": "fail"})}), fast_update=True
+            ).records(),
+            into=imported,
+        )
     assert ids(imported) == ALL_IDS[:8]
     posts = {r.extra["post"] for r in imported}
 
@@ -480,8 +627,9 @@ def test_a_checkpoint_on_the_first_page_is_refused(source, resume_dir):
     assert list(resume_dir.glob("*")) == []  # nothing to resume: the iteration never started
 
 
-@pytest.mark.parametrize("failure", [NETWORK_DOWN, requests.ConnectionError("Connection refused")],
-                         ids=["instaloader", "requests"])
+@pytest.mark.parametrize(
+    "failure", [NETWORK_DOWN, requests.ConnectionError("Connection refused")], ids=["instaloader", "requests"]
+)
 def test_the_network_down_is_unavailable(source, failure):
     with pytest.raises(SourceUnavailable, match="Could not reach Instagram .*check the network connection"):
         list(source(FakeInstagram(failures={None: failure})).records())
@@ -490,24 +638,54 @@ def test_the_network_down_is_unavailable(source, failure):
 @pytest.mark.parametrize(
     "exc, viewer, kind, words",
     [
-        (instaloader.ProfileNotExistsException("Profile x does not exist."), None, SourceNotFound,
-         "anonymous visitors"),
-        (instaloader.LoginRequiredException("Redirected to login page. Use --login or --load-cookies."), None,
-         SourceRefused, "anonymous visitor (login required)"),
+        (
+            instaloader.ProfileNotExistsException("Profile x does not exist."),
+            None,
+            SourceNotFound,
+            "anonymous visitors",
+        ),
+        (
+            instaloader.LoginRequiredException("Redirected to login page. Use --login or --load-cookies."),
+            None,
+            SourceRefused,
+            "anonymous visitor (login required)",
+        ),
         (instaloader.LoginRequiredException("Login required."), "me", SourceRefused, "`instaloader --login me`"),
-        (instaloader.TwoFactorAuthRequiredException("Login error: two-factor authentication required."), "me",
-         SourceRefused, "two-factor"),
-        (instaloader.LoginException("Login: Checkpoint required. Point your browser to https://www.instagram.com/"
-                                    "challenge/x - follow the instructions, then retry."), "me", SourceRefused,
-         "security check"),
-        (instaloader_error(400, {"message": "feedback_required", "status": "fail"}), "me", SourceRefused,
-         "feedback_required"),
+        (
+            instaloader.TwoFactorAuthRequiredException("Login error: two-factor authentication required."),
+            "me",
+            SourceRefused,
+            "two-factor",
+        ),
+        (
+            instaloader.LoginException(
+                "Login: Checkpoint required. Point your browser to https://www.instagram.com/"
+                "challenge/x - follow the instructions, then retry."
+            ),
+            "me",
+            SourceRefused,
+            "security check",
+        ),
+        (
+            instaloader_error(400, {"message": "feedback_required", "status": "fail"}),
+            "me",
+            SourceRefused,
+            "feedback_required",
+        ),
         (instaloader_error(401, PLEASE_WAIT), None, SourceRefused, "anonymous visitor (HTTP 401"),
         (instagram.ThrottleWaitTooLong(1500), "me", SourceRefused, "wait 25 minutes"),
-        (instaloader.BadResponseException("The start page did not contain the token lsd."), "me", SourceUnavailable,
-         "update instaloader"),
-        (instaloader.QueryReturnedNotFoundException("404 Not Found when accessing https://www.instagram.com/x"), "me",
-         SourceUnavailable, "Could not reach Instagram"),
+        (
+            instaloader.BadResponseException("The start page did not contain the token lsd."),
+            "me",
+            SourceUnavailable,
+            "update instaloader",
+        ),
+        (
+            instaloader.QueryReturnedNotFoundException("404 Not Found when accessing https://www.instagram.com/x"),
+            "me",
+            SourceUnavailable,
+            "Could not reach Instagram",
+        ),
     ],
 )
 def test_instaloader_failures_map_to_one_clear_sentence(exc, viewer, kind, words):
@@ -550,7 +728,10 @@ def test_login_uses_the_session_instaloader_login_saved(source, tmp_path, monkey
 
     assert ids(source(context, login="viewer").records()) == ALL_IDS
     assert (context.username, context._session.cookies.get("sessionid"), context.test_logins) == (
-        "viewer", SESSION["sessionid"], 0)
+        "viewer",
+        SESSION["sessionid"],
+        0,
+    )
 
 
 def test_a_session_file_s_account_comes_from_its_name_or_from_instagram(source, tmp_path):
@@ -615,7 +796,7 @@ def test_browser_cookies_log_in_as_the_account_instagram_names(source, tmp_path)
 
 def stamp(node: dict[str, Any]) -> str:
     """instaloader's default file name for a post: {date_utc}_UTC."""
-    return datetime.fromtimestamp(node["taken_at"], timezone.utc).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
+    return datetime.fromtimestamp(node["taken_at"], UTC).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
 
 
 def instaloader_folder(root: Path, nodes: list[dict[str, Any]]) -> Path:
@@ -632,7 +813,7 @@ def instaloader_folder(root: Path, nodes: list[dict[str, Any]]) -> Path:
             (root / f"{name}.txt").write_text(post.caption + "\n", encoding="utf-8")
         if post.typename == "GraphSidecar":
             for i, item in enumerate(node["carousel_media"], start=1):
-                (root / f"{name}_{i}.jpg").write_bytes(IMAGES[cdn(f'{node["code"]}_{i}')])
+                (root / f"{name}_{i}.jpg").write_bytes(IMAGES[cdn(f"{node['code']}_{i}")])
                 if item["media_type"] == 2:
                     (root / f"{name}_{i}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
         else:
@@ -642,8 +823,9 @@ def instaloader_folder(root: Path, nodes: list[dict[str, Any]]) -> Path:
     profile = instaloader.Profile(context, profile_query_user())
     instaloader.save_structure_to_file(profile, str(root / f"alice_{OWNER_PK}.json.xz"))
     (root / "id").write_text(OWNER_PK + "\n")
-    frozen = instaloader.FrozenNodeIterator(None, {"username": "alice"}, None, VIEWER, 3, time.time() + DAY,
-                                            {"edges": []}, None, POSTS_QUERY)
+    frozen = instaloader.FrozenNodeIterator(
+        None, {"username": "alice"}, None, VIEWER, 3, time.time() + DAY, {"edges": []}, None, POSTS_QUERY
+    )
     instaloader.save_structure_to_file(frozen, str(root / "iterator_AbCdEfGh.json.xz"))
     (root / f"{stamp(CAROUSEL)}_comments.json").write_text("[]")
     return root
@@ -689,9 +871,9 @@ def test_a_missing_image_file_skips_that_item_with_its_reason(tmp_path, offline_
     skipped = {r.source_id: r.reason for r in records if isinstance(r, SkippedRecord)}
     assert skipped == {
         "C7carousel1_3": f"no image file {stamp(CAROUSEL)}_3.jpg (downloaded with --slide, --no-pictures or "
-                         f"--no-video-thumbnails, or deleted)",
+        f"--no-video-thumbnails, or deleted)",
         "C6image0001": f"no image file {stamp(IMAGE)}.jpg (downloaded with --slide, --no-pictures or "
-                       f"--no-video-thumbnails, or deleted)",
+        f"--no-video-thumbnails, or deleted)",
     }
 
 
@@ -699,19 +881,47 @@ def test_older_graphql_metadata_and_incomplete_metadata_are_read_without_the_net
     folder = tmp_path / "alice"
     folder.mkdir()
     legacy = {  # a post saved by instaloader before 4.16, from the GraphQL API
-        "__typename": "GraphSidecar", "id": "3012345678901234567", "shortcode": "Cabc123defg",
-        "taken_at_timestamp": T0, "is_video": False, "display_url": cdn("legacy"),
+        "__typename": "GraphSidecar",
+        "id": "3012345678901234567",
+        "shortcode": "Cabc123defg",
+        "taken_at_timestamp": T0,
+        "is_video": False,
+        "display_url": cdn("legacy"),
         "edge_media_to_caption": {"edges": [{"node": {"text": "Old #Format"}}]},
-        "edge_media_preview_like": {"count": 9}, "accessibility_caption": None,
+        "edge_media_preview_like": {"count": 9},
+        "accessibility_caption": None,
         "owner": {"id": OWNER_PK, "username": "alice"},
-        "edge_sidecar_to_children": {"edges": [
-            {"node": {"__typename": "GraphImage", "display_url": cdn("legacy_1"), "is_video": False,
-                      "accessibility_caption": "May be an image of a boat."}},
-            {"node": {"__typename": "GraphVideo", "display_url": cdn("legacy_2"), "is_video": True,
-                      "video_url": cdn("legacy_2_video"), "accessibility_caption": None}}]},
+        "edge_sidecar_to_children": {
+            "edges": [
+                {
+                    "node": {
+                        "__typename": "GraphImage",
+                        "display_url": cdn("legacy_1"),
+                        "is_video": False,
+                        "accessibility_caption": "May be an image of a boat.",
+                    }
+                },
+                {
+                    "node": {
+                        "__typename": "GraphVideo",
+                        "display_url": cdn("legacy_2"),
+                        "is_video": True,
+                        "video_url": cdn("legacy_2_video"),
+                        "accessibility_caption": None,
+                    }
+                },
+            ]
+        },
     }
-    bare = {"__typename": "GraphImage", "id": "3012345678901234568", "shortcode": "Cbare000001",
-            "date": T0 - DAY, "is_video": False, "display_url": cdn("bare"), "caption": "no likes, no alt"}
+    bare = {
+        "__typename": "GraphImage",
+        "id": "3012345678901234568",
+        "shortcode": "Cbare000001",
+        "date": T0 - DAY,
+        "is_video": False,
+        "display_url": cdn("bare"),
+        "caption": "no likes, no alt",
+    }
     for name, node in (("2024-06-01_12-00-00_UTC", legacy), ("2024-05-31_12-00-00_UTC", bare)):
         with lzma.open(folder / f"{name}.json.xz", "wt") as fp:
             json.dump({"node": node, "instaloader": {"version": "4.10", "node_type": "Post"}}, fp)
@@ -727,10 +937,14 @@ def test_older_graphql_metadata_and_incomplete_metadata_are_read_without_the_net
     assert unreadable.source_id == "2024-05-30_12-00-00_UTC.json.xz"
     assert unreadable.reason.startswith("its metadata cannot be read (")
     first, second, bare_record = records.values()
-    assert (first.text, first.hashtags, first.likes, first.alt_text) == ("Old #Format", ("format",), 9,
-                                                                          "May be an image of a boat.")
+    assert (first.text, first.hashtags, first.likes, first.alt_text) == (
+        "Old #Format",
+        ("format",),
+        9,
+        "May be an image of a boat.",
+    )
     assert (second.media_type, second.alt_text, second.extra["owner"]) == ("video", "", "alice")
-    assert first.taken_at == datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+    assert first.taken_at == datetime(2024, 6, 1, 12, tzinfo=UTC)
     # Not in the file: instaloader would fetch likes and alt text; offline they are simply unknown.
     assert (bare_record.likes, bare_record.alt_text, bare_record.text) == (None, "", "no likes, no alt")
     assert bare_record.image_path.suffix == ".webp"
@@ -762,15 +976,21 @@ def test_an_interrupted_then_resumed_import_stores_what_an_uninterrupted_one_doe
 
     profile = profile_get_or_create(source_kind="instagram", handle="alice")
     with pytest.raises(SourceRefused):
-        run(profile, FakeInstagram(failures={cursor_after(1): instaloader_error(429, {"status": "fail"})}),
-            tmp_path / "resume")
+        run(
+            profile,
+            FakeInstagram(failures={cursor_after(1): instaloader_error(429, {"status": "fail"})}),
+            tmp_path / "resume",
+        )
     assert stored(profile) == set(ALL_IDS[:5])  # rows written before the refusal stay
 
     run(profile, FakeInstagram(), tmp_path / "resume")
     assert stored(profile) == stored(reference) == set(ALL_IDS)
     photo = Photo.objects.get(profile=profile, source_id="C7carousel1_2")
     assert (photo.permalink, photo.alt_text, photo.hashtags) == (
-        "https://www.instagram.com/p/C7carousel1/", "May be a video of a tram.", "porto travel")
+        "https://www.instagram.com/p/C7carousel1/",
+        "May be a video of a tram.",
+        "porto travel",
+    )
 
     count = Photo.objects.count()
     run(profile, FakeInstagram(), tmp_path / "resume")

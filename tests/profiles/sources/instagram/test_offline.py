@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,17 @@ class ImageServer(InstaloaderContext):
     def get_json(self, path: str, params: dict, *args, **kwargs):
         assert path == "explore/locations/213385402/", f"unexpected request {path}"
         latitude, longitude = self.coordinates
-        return {"native_location_data": {"location_info": {
-            "name": "Lisbon, Portugal", "slug": "lisbon-portugal", "has_public_page": True, "lat": latitude,
-            "lng": longitude}}}
+        return {
+            "native_location_data": {
+                "location_info": {
+                    "name": "Lisbon, Portugal",
+                    "slug": "lisbon-portugal",
+                    "has_public_page": True,
+                    "lat": latitude,
+                    "lng": longitude,
+                }
+            }
+        }
 
     def doc_id_graphql_query(self, *args, **kwargs):
         raise AssertionError(f"unexpected request {args}")
@@ -56,24 +64,42 @@ class ImageServer(InstaloaderContext):
     graphql_query = get_iphone_json = doc_id_graphql_query
 
 
-def graphql_post(shortcode: str, taken_at: int, caption: str, *, kind: str = "image", items: int = 0,
-                 location: dict[str, Any] | None = None, owner: str = "alice",
-                 tagged: tuple[str, ...] = ()) -> dict[str, Any]:
+def graphql_post(
+    shortcode: str,
+    taken_at: int,
+    caption: str,
+    *,
+    kind: str = "image",
+    items: int = 0,
+    location: dict[str, Any] | None = None,
+    owner: str = "alice",
+    tagged: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """A post as Instagram's GraphQL API gave it to instaloader 4.2 to 4.9 (the shape its saved nodes keep)."""
     node: dict[str, Any] = {
         "__typename": {"image": "GraphImage", "video": "GraphVideo", "carousel": "GraphSidecar"}[kind],
-        "id": str(Post.shortcode_to_mediaid(shortcode)), "shortcode": shortcode, "taken_at_timestamp": taken_at,
-        "is_video": kind == "video", "display_url": cdn(shortcode), "video_url": cdn(shortcode + "_video"),
-        "edge_media_to_caption": {"edges": [{"node": {"text": caption}}]}, "edge_media_preview_like": {"count": 5},
-        "owner": {"id": OWNER_PK, "username": owner}, "accessibility_caption": None,
+        "id": str(Post.shortcode_to_mediaid(shortcode)),
+        "shortcode": shortcode,
+        "taken_at_timestamp": taken_at,
+        "is_video": kind == "video",
+        "display_url": cdn(shortcode),
+        "video_url": cdn(shortcode + "_video"),
+        "edge_media_to_caption": {"edges": [{"node": {"text": caption}}]},
+        "edge_media_preview_like": {"count": 5},
+        "owner": {"id": OWNER_PK, "username": owner},
+        "accessibility_caption": None,
         "location": copy.deepcopy(location),  # instaloader adds the coordinates it fetches to this dict
-        "edge_media_to_tagged_user": {"edges": [{"node": {"user": {"username": name}, "x": 0.5, "y": 0.5}}
-                                                for name in tagged]},
+        "edge_media_to_tagged_user": {
+            "edges": [{"node": {"user": {"username": name}, "x": 0.5, "y": 0.5}} for name in tagged]
+        },
     }
     if kind == "carousel":
-        node["edge_sidecar_to_children"] = {"edges": [
-            {"node": {"__typename": "GraphImage", "display_url": cdn(f"{shortcode}_{i}"), "is_video": False}}
-            for i in range(1, items + 1)]}
+        node["edge_sidecar_to_children"] = {
+            "edges": [
+                {"node": {"__typename": "GraphImage", "display_url": cdn(f"{shortcode}_{i}"), "is_video": False}}
+                for i in range(1, items + 1)
+            ]
+        }
     return node
 
 
@@ -90,24 +116,28 @@ def download(folder: Path, nodes: list[dict[str, Any]], *, metadata: bool, conte
     """What `instaloader [--no-metadata-json] --geotags alice` leaves in ``folder``: instaloader 4.16 itself names and
     writes every file (the profile picture too)."""
     context = context or ImageServer()
-    loader = instaloader.Instaloader(quiet=True, save_metadata=metadata, download_geotags=True,
-                                     download_videos=False, dirname_pattern=str(folder))
+    loader = instaloader.Instaloader(
+        quiet=True, save_metadata=metadata, download_geotags=True, download_videos=False, dirname_pattern=str(folder)
+    )
     loader.context = context
     for node in nodes:
         loader.download_post(Post(context, node), target="alice")
-    loader.download_profilepic(Profile(context, {"id": OWNER_PK, "username": "alice",
-                                                 "profile_pic_url_hd": cdn("alice_profile")}))
+    loader.download_profilepic(
+        Profile(context, {"id": OWNER_PK, "username": "alice", "profile_pic_url_hd": cdn("alice_profile")})
+    )
     return folder
 
 
 def stem(node: dict[str, Any]) -> str:
-    return datetime.fromtimestamp(node["taken_at_timestamp"], timezone.utc).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
+    return datetime.fromtimestamp(node["taken_at_timestamp"], UTC).strftime("%Y-%m-%d_%H-%M-%S") + "_UTC"
 
 
 def split(items) -> tuple[dict[str, SourceRecord], dict[str, str]]:
     items = list(items)
-    return ({i.source_id: i for i in items if isinstance(i, SourceRecord)},
-            {i.source_id: i.reason for i in items if isinstance(i, SkippedRecord)})
+    return (
+        {i.source_id: i for i in items if isinstance(i, SourceRecord)},
+        {i.source_id: i.reason for i in items if isinstance(i, SkippedRecord)},
+    )
 
 
 def test_a_folder_downloaded_without_metadata_is_imported_from_its_files(tmp_path):
@@ -120,7 +150,7 @@ def test_a_folder_downloaded_without_metadata_is_imported_from_its_files(tmp_pat
     assert (list(records), skipped) == ([single, f"{carousel}_1", f"{carousel}_2", video], {})
     first = records[single]
     assert (first.text, first.hashtags, first.permalink) == ("Tram 28 with @Maria #lisbon", ("lisbon",), "")
-    assert (first.taken_at, first.taken_at_source) == (datetime(2024, 6, 1, 12, tzinfo=timezone.utc), "file_name")
+    assert (first.taken_at, first.taken_at_source) == (datetime(2024, 6, 1, 12, tzinfo=UTC), "file_name")
     assert (first.place_name, first.latitude, first.longitude) == ("Lisbon, Portugal", 38.7139, -9.1334)
     assert first.extra == {"post": single}
     assert [records[f"{carousel}_{i}"].extra for i in (1, 2)] == [{"post": carousel, "index": i} for i in (1, 2)]
@@ -160,8 +190,12 @@ def test_a_post_without_metadata_beside_posts_with_it_keeps_every_one(tmp_path):
     ids=["name and link", "a location without coordinates: its name only"],
 )
 def test_the_location_file_instaloader_writes_gives_the_place(tmp_path, coordinates, written, place):
-    folder = download(tmp_path / "alice", [graphql_post("Bplace00001", T0, "", location=LISBON)], metadata=False,
-                      context=ImageServer(coordinates))
+    folder = download(
+        tmp_path / "alice",
+        [graphql_post("Bplace00001", T0, "", location=LISBON)],
+        metadata=False,
+        context=ImageServer(coordinates),
+    )
     location_file = folder / f"{stem({'taken_at_timestamp': T0})}_location.txt"
     assert location_file.read_text() == written
 
@@ -174,8 +208,10 @@ def test_a_location_file_fills_in_what_the_saved_metadata_lacks(tmp_path):
     # Metadata saved without --geotags holds the location's name and id, not its coordinates; the location file of an
     # earlier --geotags run of an older version (which wrote "None,None" for unknown coordinates) may be beside it.
     folder = download(tmp_path / "alice", [graphql_post("Bplace00001", T0, "", location=LISBON)], metadata=True)
-    instaloader.save_structure_to_file(Post(OfflineContext(), graphql_post("Bplace00001", T0, "", location=LISBON)),
-                                       str(folder / f"{stem({'taken_at_timestamp': T0})}.json.xz"))
+    instaloader.save_structure_to_file(
+        Post(OfflineContext(), graphql_post("Bplace00001", T0, "", location=LISBON)),
+        str(folder / f"{stem({'taken_at_timestamp': T0})}.json.xz"),
+    )
     location_file = folder / f"{stem({'taken_at_timestamp': T0})}_location.txt"
     location_file.unlink()
 
@@ -188,12 +224,18 @@ def test_a_location_file_fills_in_what_the_saved_metadata_lacks(tmp_path):
     assert (without.place_name, without.place_id, without.latitude) == ("Lisbon, Portugal", "213385402", None)
     assert (unknown.latitude, unknown.longitude) == (None, None)
     assert (record.place_name, record.place_id, record.latitude, record.longitude) == (
-        "Lisbon, Portugal", "213385402", 38.7139, -9.1334)
+        "Lisbon, Portugal",
+        "213385402",
+        38.7139,
+        -9.1334,
+    )
 
 
 def test_a_hashtag_folder_keeps_each_post_s_owner(tmp_path):
-    nodes = [graphql_post("Bcats000001", T0, "#cats", owner="Bob"), graphql_post("Bcats000002", T0 - 60, "#cats",
-                                                                                   owner="carla")]
+    nodes = [
+        graphql_post("Bcats000001", T0, "#cats", owner="Bob"),
+        graphql_post("Bcats000002", T0 - 60, "#cats", owner="carla"),
+    ]
     folder = download(tmp_path / "#cats", nodes, metadata=True)
 
     records, _ = split(InstagramDirSource("cats", folder).records())
@@ -224,8 +266,9 @@ def test_import_instagram_counts_the_skipped_items_with_their_reasons(tmp_path):
     (folder / f"{stem(POSTS[1])}_2.jpg").unlink()
     out, err = StringIO(), StringIO()
 
-    call_command("import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed",
-                 stdout=out, stderr=err)
+    call_command(
+        "import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed", stdout=out, stderr=err
+    )
 
     assert "alice: 3 imported, 0 updated, 0 unchanged, 1 skipped" in out.getvalue()
     assert f"skipped 'Bcarousel01_2': no image file {stem(POSTS[1])}_2.jpg" in err.getvalue()
@@ -235,8 +278,16 @@ def test_import_instagram_counts_the_skipped_items_with_their_reasons(tmp_path):
 
 def import_folder(folder: Path) -> str:
     out = StringIO()
-    call_command("import_instagram", "alice", "--from-dir", str(folder), "--no-progress", "--no-embed", stdout=out,
-                 stderr=StringIO())
+    call_command(
+        "import_instagram",
+        "alice",
+        "--from-dir",
+        str(folder),
+        "--no-progress",
+        "--no-embed",
+        stdout=out,
+        stderr=StringIO(),
+    )
     return out.getvalue()
 
 
@@ -245,8 +296,10 @@ def test_the_people_named_on_a_post_are_found_by_handle_with_or_without_at(tmp_p
     from search.selectors import RankingOptions, photo_search
     from search.services.embedding import photos_embed
 
-    nodes = [graphql_post("Btagged0001", T0, "Lunch with @Maria.Silva", tagged=("joao_p",), location=LISBON),
-             graphql_post("Bother00001", T0 - DAY, "Nobody here", owner="alice")]
+    nodes = [
+        graphql_post("Btagged0001", T0, "Lunch with @Maria.Silva", tagged=("joao_p",), location=LISBON),
+        graphql_post("Bother00001", T0 - DAY, "Nobody here", owner="alice"),
+    ]
     import_folder(download(tmp_path / "alice", nodes, metadata=True))
     photos_embed()
 
@@ -266,19 +319,37 @@ def test_the_people_named_on_a_post_are_found_by_handle_with_or_without_at(tmp_p
 
 @pytest.mark.django_db
 def test_a_re_import_fills_the_new_fields_of_known_photos_without_re_embedding_them(tmp_path):
-    folder = download(tmp_path / "alice", [graphql_post("Bold0000001", T0, "Hi @maria", tagged=("joao_p",),
-                                                        location=LISBON)], metadata=True)
+    folder = download(
+        tmp_path / "alice",
+        [graphql_post("Bold0000001", T0, "Hi @maria", tagged=("joao_p",), location=LISBON)],
+        metadata=True,
+    )
     import_folder(folder)
     # As an older version left the row: no place, no people; embedded since.
-    Photo.objects.update(place_name="", place_id="", latitude=None, longitude=None, city="", region="", country="",
-                         country_code="", people="", embedding=[0.25, 0.5, 0.75], embedding_model="test-model")
+    Photo.objects.update(
+        place_name="",
+        place_id="",
+        latitude=None,
+        longitude=None,
+        city="",
+        region="",
+        country="",
+        country_code="",
+        people="",
+        embedding=[0.25, 0.5, 0.75],
+        embedding_model="test-model",
+    )
 
     out = import_folder(folder)
 
     assert "alice: 0 imported, 1 updated, 0 unchanged" in out
     photo = Photo.objects.get()
     assert (photo.place_name, photo.place_id, photo.latitude, photo.people) == (
-        "Lisbon, Portugal", "213385402", 38.7139, "alice joao_p maria")
+        "Lisbon, Portugal",
+        "213385402",
+        38.7139,
+        "alice joao_p maria",
+    )
     assert (photo.embedding_model, [float(x) for x in photo.embedding]) == ("test-model", [0.25, 0.5, 0.75])
     assert "0 imported, 0 updated, 1 unchanged" in import_folder(folder)
 

@@ -14,20 +14,20 @@ from profiles.sources.instagram.live import InstagramSource
 from profiles.sources.instagram.offline import InstagramDirSource, OfflineContext
 from profiles.sources.instagram.posts import post_records
 from tests.conftest import image_bytes
-from tests.profiles.sources.instagram.test_live import (
-    DAY,
-    OWNER_PK,
-    T0,
-    FakeInstagram,
-    cdn,
-    loader_for,
-    media,
-    stamp,
-)
+from tests.profiles.sources.instagram.test_live import DAY, OWNER_PK, T0, FakeInstagram, cdn, loader_for, media, stamp
 
-LISBON = {"pk": 213385402, "short_name": "Lisbon", "name": "Lisbon, Portugal", "address": "", "city": "",
-          "lat": 38.7139, "lng": -9.1334, "facebook_places_id": 110432202311659, "external_source": "facebook_places",
-          "has_viewer_saved": False}
+LISBON = {
+    "pk": 213385402,
+    "short_name": "Lisbon",
+    "name": "Lisbon, Portugal",
+    "address": "",
+    "city": "",
+    "lat": 38.7139,
+    "lng": -9.1334,
+    "facebook_places_id": 110432202311659,
+    "external_source": "facebook_places",
+    "has_viewer_saved": False,
+}
 
 
 def user(pk: str, username: str) -> dict[str, Any]:
@@ -49,8 +49,11 @@ def placed(node: dict[str, Any], *, tags: tuple[str, ...] = (), coauthors: tuple
     return node
 
 
-TAGGED = placed(media("C8placed001", T0, "Sunset at the miradouro with @Maria.Silva #lisbon"),
-                tags=("Maria.Silva", "joao_p"), coauthors=("bob.travels",))
+TAGGED = placed(
+    media("C8placed001", T0, "Sunset at the miradouro with @Maria.Silva #lisbon"),
+    tags=("Maria.Silva", "joao_p"),
+    coauthors=("bob.travels",),
+)
 CAROUSEL = media("C8carousel1", T0 - DAY, "Two views", kind="carousel", items=(("image", None), ("image", None)))
 CAROUSEL["carousel_media"][0]["usertags"] = usertags("carla")
 CAROUSEL["carousel_media"][1]["usertags"] = usertags("dani", "carla")
@@ -59,8 +62,9 @@ CAROUSEL["carousel_media"][1]["usertags"] = usertags("dani", "carla")
 @pytest.fixture
 def live(tmp_path):
     def run(pages) -> dict[str, Any]:
-        source = InstagramSource("alice", resume_dir=tmp_path / "resume", loader=loader_for(FakeInstagram(pages)),
-                                 fetch=lambda url: b"")
+        source = InstagramSource(
+            "alice", resume_dir=tmp_path / "resume", loader=loader_for(FakeInstagram(pages)), fetch=lambda url: b""
+        )
         return {record.source_id: record for record in source.records()}
 
     return run
@@ -70,7 +74,11 @@ def test_a_live_post_gives_its_location_and_the_people_named_on_it_without_more_
     record = live([[TAGGED]])["C8placed001"]
 
     assert (record.place_name, record.place_id, record.latitude, record.longitude) == (
-        "Lisbon, Portugal", "213385402", 38.7139, -9.1334)
+        "Lisbon, Portugal",
+        "213385402",
+        38.7139,
+        -9.1334,
+    )
     # The owner, the co-authors, the tagged accounts; the caption's @mentions are added at import.
     assert record.people == ("alice", "bob.travels", "maria.silva", "joao_p")
     assert record.extra["owner"] == "alice"
@@ -105,19 +113,32 @@ def test_the_saved_metadata_gives_the_same_place_and_people_as_the_live_import(l
     for source_id, record in live([[TAGGED, CAROUSEL]]).items():
         saved = offline[source_id]
         assert (saved.place_name, saved.place_id, saved.latitude, saved.longitude, saved.people, saved.extra) == (
-            record.place_name, record.place_id, record.latitude, record.longitude, record.people, record.extra)
+            record.place_name,
+            record.place_id,
+            record.latitude,
+            record.longitude,
+            record.people,
+            record.extra,
+        )
 
 
-def graphql_node(shortcode: str, *, owner: dict[str, Any], location: dict[str, Any] | None = None,
-                 tagged: tuple[str, ...] = ()) -> dict[str, Any]:
+def graphql_node(
+    shortcode: str, *, owner: dict[str, Any], location: dict[str, Any] | None = None, tagged: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A post as instaloader 4.2 to 4.9 saved it: a GraphQL node."""
     node: dict[str, Any] = {
-        "__typename": "GraphImage", "id": str(Post.shortcode_to_mediaid(shortcode)), "shortcode": shortcode,
-        "taken_at_timestamp": T0, "is_video": False, "display_url": cdn(shortcode),
+        "__typename": "GraphImage",
+        "id": str(Post.shortcode_to_mediaid(shortcode)),
+        "shortcode": shortcode,
+        "taken_at_timestamp": T0,
+        "is_video": False,
+        "display_url": cdn(shortcode),
         "edge_media_to_caption": {"edges": [{"node": {"text": "Cats of #lisbon"}}]},
-        "edge_media_preview_like": {"count": 3}, "owner": owner,
-        "edge_media_to_tagged_user": {"edges": [{"node": {"user": {"username": name}, "x": 0.5, "y": 0.5}}
-                                                for name in tagged]},
+        "edge_media_preview_like": {"count": 3},
+        "owner": owner,
+        "edge_media_to_tagged_user": {
+            "edges": [{"node": {"user": {"username": name}, "x": 0.5, "y": 0.5}} for name in tagged]
+        },
     }
     if location is not None:
         node["location"] = location
@@ -126,14 +147,21 @@ def graphql_node(shortcode: str, *, owner: dict[str, Any], location: dict[str, A
 
 def test_a_graphql_location_without_coordinates_keeps_its_name_and_id_and_asks_for_nothing():
     # What a profile's listing gave before 4.10: instaloader's Post.location would fetch the coordinates.
-    node = graphql_node("Bgraphql001", owner={"id": OWNER_PK, "username": "Alice"}, tagged=("Maria",),
-                        location={"id": "213385402", "has_public_page": True, "name": "Lisbon, Portugal",
-                                  "slug": "lisbon-portugal"})
+    node = graphql_node(
+        "Bgraphql001",
+        owner={"id": OWNER_PK, "username": "Alice"},
+        tagged=("Maria",),
+        location={"id": "213385402", "has_public_page": True, "name": "Lisbon, Portugal", "slug": "lisbon-portugal"},
+    )
 
     (record,) = post_records(Post(OfflineContext(), node))
 
     assert (record.place_name, record.place_id, record.latitude, record.longitude) == (
-        "Lisbon, Portugal", "213385402", None, None)
+        "Lisbon, Portugal",
+        "213385402",
+        None,
+        None,
+    )
     assert (record.people, record.extra["owner"]) == (("alice", "maria"), "alice")
 
 
@@ -146,7 +174,11 @@ def test_a_location_instaloader_fetched_for_geotags_is_saved_with_its_coordinate
     (record,) = post_records(saved)
 
     assert (record.place_name, record.place_id, record.latitude, record.longitude) == (
-        "Lisbon, Portugal", "213385402", 38.7139, -9.1334)
+        "Lisbon, Portugal",
+        "213385402",
+        38.7139,
+        -9.1334,
+    )
 
 
 def test_an_owner_the_data_does_not_name_is_unknown_not_the_folder_s_name():
