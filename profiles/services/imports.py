@@ -96,8 +96,9 @@ def import_job_run(
     or failing ends the job as ``interrupted`` with the reason in ``last_error``: a rerun continues. A missing source
     ends it as ``failed``. Either way the ``SourceError`` is raised again for the caller to report (a Celery task
     retries ``SourceUnavailable``). The profile or the job deleted meanwhile stops it: ``ImportCancelled``.
-    When the run ends, ``import_finished`` tells whoever listens (search queues new or changed photos for embedding)
-    unless ``embed`` is False.
+    When the run ends, ``import_finished`` is sent with ``embed``: the receivers decide what it skips (search queues
+    the new or changed photos for embedding only when it is true; its word indexes are kept up either way). It is not
+    sent when the import was cancelled: the profile and its photos are gone.
     """
     try:
         job = _import_job_claim(job_id)
@@ -110,6 +111,7 @@ def import_job_run(
         return ImportJob.objects.get(pk=job_id)
     progress = _JobProgress(job)
     renditions: set[str] = set()
+    cancelled = False
     try:
         source = _source_for(job)
         progress.start(getattr(source, "total", None))
@@ -130,7 +132,7 @@ def import_job_run(
         progress.finish(status, str(exc), stopped_by=job_stop_kind(exc))
         raise
     except ImportCancelled:
-        embed = False  # its photos went with the profile, the job row with it: nothing to write, no file to keep
+        cancelled = True  # its photos went with the profile, the job row with it: nothing to write, no file to keep
         for name in renditions:
             thumbnail_release(name)  # kept while a photo still uses it (the job alone was deleted)
         raise
@@ -139,8 +141,10 @@ def import_job_run(
         raise
     finally:
         _import_lock_release(job.profile_id)
-        if embed and job.imported + job.updated:
-            import_finished.send(sender=ImportJob, profile_id=job.profile_id, changed=job.imported + job.updated)
+        if not cancelled:
+            import_finished.send(
+                sender=ImportJob, profile_id=job.profile_id, changed=job.imported + job.updated, embed=embed
+            )
     return job
 
 

@@ -102,7 +102,7 @@ def _batch_store(photos: list[Photo], pixels, encoder: Encoder, captioner: Capti
     vectors = encoder.encode_pixels(pixels)
     captions = captioner.caption(vectors, pixels)
     now = timezone.now()
-    for photo, vector, caption in zip(photos, vectors, captions):
+    for photo, vector, caption in zip(photos, vectors, captions, strict=True):
         photo.embedding = HalfVector(vector)
         photo.embedding_model = encoder.model_id
         photo.embedded_at = now
@@ -165,10 +165,10 @@ def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
     transaction.on_commit(lambda: embed_photos_task.delay(profile_ids=list(profile_ids) if profile_ids else None))
 
 
-def photos_embed_after_import(*, profile_id: int, **_signal) -> None:
-    """``import_finished`` receiver: queue the imported profile's new and changed photos for embedding, unless
-    PHOTOSEARCH_AUTO_EMBED is off."""
-    if settings.PHOTOSEARCH_AUTO_EMBED:
+def photos_embed_after_import(*, profile_id: int, changed: int, embed: bool, **_signal: object) -> None:
+    """``import_finished`` receiver: queue the imported profile's new and changed photos for embedding, unless the
+    import said not to (``--no-embed``), nothing changed, or PHOTOSEARCH_AUTO_EMBED is off."""
+    if embed and changed and settings.PHOTOSEARCH_AUTO_EMBED:
         photos_embed_enqueue(profile_ids=[profile_id])
 
 

@@ -1,6 +1,6 @@
 """Writes that keep the search indexes in shape: the HNSW graphs (a model's, a big profile's) in the shape the
 library's size calls for, a big profile's own word index, and the GIN pending lists merged after writers of words.
-Their names and SQL are in ``search.ranking.indexes``; ``search.services`` re-exports what the rest of the code calls."""
+Their names and SQL are in ``search.ranking.indexes``."""
 
 from __future__ import annotations
 
@@ -45,10 +45,12 @@ def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
         return int(cursor.fetchone()[0])
 
 
-def text_indexes_after_import(*, profile_id: int, **_signal) -> None:
-    """``import_finished`` receiver: a profile that has grown big gets its own word index
+def text_indexes_after_import(*, profile_id: int, changed: int, **_signal: object) -> None:
+    """``import_finished`` receiver, with or without embedding: a profile that has grown big gets its own word index
     (``text_profile_indexes_ensure``), and the imported rows' words join the GIN indexes proper
-    (``text_index_flush``)."""
+    (``text_index_flush``). Nothing to do when no photo changed."""
+    if not changed:
+        return
     text_profile_indexes_ensure(profile_ids=[profile_id])
     text_index_flush()
 
