@@ -78,7 +78,7 @@ def _district_town(towns: _Towns, best: int, indices: np.ndarray, distances: np.
     if not district:
         return best
     district = district.casefold()
-    for index, distance in zip(indices.tolist(), distances.tolist()):
+    for index, distance in zip(indices.tolist(), distances.tolist(), strict=True):
         city, _, code, _ = towns.names[index]
         if (
             code == country_code
@@ -129,7 +129,7 @@ def _towns_load() -> _Towns:
     with gzip.open(folder / "geocode.gz") as fh:
         rows = json.loads(fh.read())
     with open(folder / "countries.csv", encoding="utf-8", newline="") as fh:
-        countries = {code: name for code, name in csv.reader(fh)}
+        countries = dict(csv.reader(fh))
     latitudes = np.radians([float(row["latitude"]) for row in rows])
     longitudes = np.radians([float(row["longitude"]) for row in rows])
     population = np.array([int(row.get("population") or 0) for row in rows], dtype=np.int64)

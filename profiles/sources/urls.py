@@ -133,7 +133,7 @@ class UrlListSource:
                 for index, item in enumerate(items, start=1):
                     if not isinstance(item, dict):
                         raise UrlListError(f"{self.path}: GraphImages item {index} is not an object.")
-                    records.extend(records_isolated(f"post {index}", lambda: self._instagram_records(item, index)))
+                    records.extend(records_isolated(f"post {index}", lambda: self._instagram_records(item, index)))  # noqa: B023
                 return records
             raise UrlListError(
                 f'{self.path}: a JSON object must be instagram-scraper metadata with a "GraphImages" list; '
@@ -149,9 +149,9 @@ class UrlListSource:
             # A malformed item stops the list, named (UrlListError); data of a shape nothing expects (a failure
             # of any other kind) costs that item alone.
             elif isinstance(item, dict) and "url" in item:
-                records.extend(records_isolated(f"item {index}", lambda: [self._object_record(item, index)]))
+                records.extend(records_isolated(f"item {index}", lambda: [self._object_record(item, index)]))  # noqa: B023
             elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):
-                records.extend(records_isolated(f"item {index}", lambda: self._instagram_records(item, index)))
+                records.extend(records_isolated(f"item {index}", lambda: self._instagram_records(item, index)))  # noqa: B023
             else:
                 # Its type, never its content: the file may be any file on the server, and errors are public.
                 raise UrlListError(

@@ -87,7 +87,7 @@ class RapidOcrEngine:
             result = self._engine(image.convert("RGB"))
         texts = getattr(result, "txts", None) or ()
         scores = getattr(result, "scores", None) or ()
-        return words_worth_keeping(zip(texts, scores))
+        return words_worth_keeping(zip(texts, scores, strict=False))  # an engine may give texts without scores
 
 
 _built: dict[tuple, OcrEngine] = {}

@@ -170,7 +170,9 @@ class InstagramSource:
                 # we do not expect costs this post alone; instaloader's own errors stop the run (rate limits…).
                 yield from self._downloadable(
                     records_isolated(
-                        str(post.shortcode), lambda: post_records(post, owner=self.username), propagate=INSTAGRAM_ERRORS
+                        str(post.shortcode),
+                        lambda: post_records(post, owner=self.username),  # noqa: B023 (called at once)
+                        propagate=INSTAGRAM_ERRORS,
                     )
                 )
                 if self.limit is not None and number >= self.limit:

@@ -150,7 +150,8 @@ class InstagramDirSource:
                 yield from self._post_with_metadata(base, metadata[base])
             else:
                 yield from records_isolated(
-                    base, lambda: self._post_from_files(base, sorted(images[base], key=lambda item: item[0] or 0))
+                    base,
+                    lambda: self._post_from_files(base, sorted(images[base], key=_item_order)),  # noqa: B023 (called at once)
                 )
 
     def read(self, record: SourceRecord) -> bytes:
@@ -270,6 +271,11 @@ class InstagramDirSource:
 
     def _inside(self, path: Path) -> bool:
         return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(self.directory))
+
+
+def _item_order(item: tuple[int | None, str]) -> int:
+    """A carousel's files in their order (a single image has no index)."""
+    return item[0] or 0
 
 
 def _post_records(post: Post, file_name: str) -> list[SourceRecord | SkippedRecord]:
