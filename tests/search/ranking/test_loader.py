@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from django.db import connection, models
-from django.db.models.signals import post_init
 
 from profiles.models import Photo, Profile
 from search.ranking.loader import (
@@ -101,7 +100,8 @@ def ranking_row(photo: Photo) -> tuple:
     """The columns the ranking statement reads for ``photo``'s row (after its 9 ranking columns)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1, 0.5, 1, 0.1, NULL, NULL, 1, false, NULL, {PHOTO_LOADER.select('p')}, {PROFILE_LOADER.select('pr')} "
+            "SELECT 1, 0.5, 1, 0.1, NULL, NULL, 1, false, NULL, "
+            f"{PHOTO_LOADER.select('p')}, {PROFILE_LOADER.select('pr')} "
             "FROM profiles_photo p JOIN profiles_profile pr ON pr.id = p.profile_id WHERE p.id = %s",
             [photo.pk],
         )
@@ -126,22 +126,24 @@ def test_a_hit_holds_the_photo_and_profile_the_orm_reads(full_photo):
     assert list(hit.photo.embedding) == [0.5] * 4  # deferred: read on use, from the database the hit came from
 
 
-def test_the_loader_builds_what_model_from_db_builds(full_photo):
-    row = ranking_row(full_photo)
-    [fast] = hits_from_rows([row], using="default")
-
+def test_the_loader_builds_through_model_from_db(full_photo, monkeypatch):
     built = []
-    receiver = lambda sender, instance, **kwargs: built.append(instance)  # noqa: E731
-    post_init.connect(receiver, sender=Photo)
-    try:
-        [slow] = hits_from_rows([row], using="default")  # a post_init receiver: through Model.from_db, as before
-    finally:
-        post_init.disconnect(receiver, sender=Photo)
+    for model in (Photo, Profile):
+        original = model.from_db.__func__
 
-    assert built == [slow.photo] and built[0] is slow.photo
-    assert instance_state(fast.photo) == instance_state(slow.photo)
-    assert instance_state(fast.photo.profile) == instance_state(slow.photo.profile)
-    assert fast == slow  # the ranking columns too
+        def from_db(cls, db, field_names, values, original=original):
+            instance = original(cls, db, field_names, values)
+            built.append(instance)
+            return instance
+
+        monkeypatch.setattr(model, "from_db", classmethod(from_db))
+
+    [hit] = hits_from_rows([ranking_row(full_photo)], using="default")
+
+    # Django's public hook built both, so a model's own from_db, its __init__ and post_init receivers all see the
+    # instances a search returns.
+    assert len(built) == 2 and built[0] is hit.photo and built[1] is hit.photo.profile
+    assert hit.photo._state.db == "default" and not hit.photo._state.adding
 
 
 def test_a_built_photo_saves_as_an_update(full_photo):
