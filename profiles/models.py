@@ -17,7 +17,7 @@ class SourceKind(models.TextChoices):
 class Profile(models.Model):
     """A collection of photos from one source: an Instagram account, a Flickr album, a folder, a URL list."""
 
-    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    source_kind = models.CharField(max_length=20, choices=SourceKind)
     handle = models.CharField(max_length=255, help_text="Username, album id, or a name you choose for a folder.")
     display_name = models.CharField(max_length=255, blank=True)
     source_options = models.JSONField(
@@ -132,7 +132,7 @@ class Photo(models.Model):
         help_text="Text-search configuration (language) its own words are stemmed with.",
     )
     alt_text = models.TextField(blank=True)
-    media_type = models.CharField(max_length=10, choices=MediaType.choices, default=MediaType.IMAGE)
+    media_type = models.CharField(max_length=10, choices=MediaType, default=MediaType.IMAGE)
     likes = models.PositiveIntegerField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True, help_text="Source metadata kept as is: licence, owner, post…")
     # Same bytes already in this profile (a repost, a repeated carousel image): this row keeps its own source id,

@@ -161,7 +161,7 @@ class SearchByImageApi(ApiView):
     def post(self, request):
         # Refuse an oversized body before reading it (the middleware does for a declared length; this covers a
         # server without it), then an oversized file.
-        if upload_body_too_large(int(request.META.get("CONTENT_LENGTH") or 0)):
+        if upload_body_too_large(int(request.headers.get("content-length") or 0)):
             raise _upload_too_large()
         upload = request.FILES.get("image")
         if upload is not None and upload_size_error(upload.size):
