@@ -1,26 +1,8 @@
-"""Dates in a query, for the query parser (``search.query.parser``): what counts as one, and the days it covers.
+"""Dates in a query (for ``search.query.parser``): which token shapes count as one, and the days each covers.
 
-dateparser (pinned in requirements/base.txt) brings the words: month names and the relative phrases of its locales
-("yesterday", "last week", "hier", "la semaine dernière", "hace 2 años") and their meaning against a base day
-(``RELATIVE_BASE`` = the ``today`` given, ``PREFER_DATES_FROM`` = past). It is not asked to find dates in free text:
-it reads "may" and "march" as months, "sat" and "sun" as days, "66" as 1966 and "4th of july" as this year's July 4th.
-So the shapes that count are ours, and each needs something that makes it a date:
-
-- a year: 1900 … this year; after a connecting word ("in 2019", "en 2018"), or at the end of the query, or at its
-  start unless an article follows ("1984 the novel", "2001 a space odyssey" stay words);
-- a month: with a year ("june 2019", "juin 2019") or after a connecting word other than "of"/"de" ("in june": the latest June that has
-  begun, this one included) or "last june"/"juin dernier" (the latest that has ended). Full names only ("mar",
-  "jun" are words);
-- a day: day, month and year together ("4 july 2019", "le 14 juillet 2019"); without a year it is a holiday's name
-  ("4th of july fireworks", "14 juillet") and stays words;
-- a season (our table, ``search.query.lexicon``): with a year ("summer 2019", "l'été 2019": the season that begins in
-  that year, so winter 2019 is Dec 2019 – Feb 2020), "last summer"/"l'été dernier" (the latest that has ended), "this
-  summer"/"cet été"/"in summer"/"en été" (the latest that has begun). "summer dress", "winter coat", "spring rolls",
-  "the fall of rome" stay words. Southern hemisphere seasons when the query's place is south of the equator;
-- a relative phrase of dateparser's locales, past or present only (day, week, month, year; "last monday"); and
-  "N days/weeks/months/years ago", "il y a 2 ans";
-- ranges: "between may and july 2021", "from 2018 to 2020", "2018-2020", "de 2018 à 2020", "entre mai et juillet
-  2021" (a month without a year takes the other end's), and "since 2019"/"depuis 2019" (up to today).
+dateparser supplies the words and their meaning against ``today``, but is never asked to find dates in free text
+("may", "sun", "66" would be dates): each shape here needs something that makes it a date (a year, a connecting word,
+"last"/"this"). The shapes are listed in README.md, "Queries in your own words".
 """
 
 from __future__ import annotations
@@ -254,9 +236,8 @@ def _ago(tokens: list[Token], i: int, taken: set[int], today: date) -> list[tupl
 
 
 def _ago_days(phrase: list[str], language: str, today: date) -> tuple[date, date] | None:
-    """The days "N units ago" covers. dateparser reads the phrase with N = 1 (is it a date in this language, and of
-    which unit: a handful of phrases, each read once a day) and N is counted back here as dateparser counts it: a
-    dateparser call per distinct N cost a millisecond each ("1 days ago 2 days ago …": 100 ms a query)."""
+    """The days "N units ago" covers. dateparser reads the phrase with N = 1 (so each phrase is parsed once a day,
+    whatever N) to learn the unit; N is counted back here."""
     number = next(int(key) for key in phrase if _NUMBER.match(key))
     one = " ".join("1" if _NUMBER.match(key) else key for key in phrase)
     if (read := _read(one, language, today)) is None:
@@ -353,7 +334,7 @@ def _parsed(text: str, language: str, today: date) -> tuple[date, date] | None:
     return days if days[0] <= today else None
 
 
-# One dateparser call costs about a millisecond: each phrase is read once a day ("hier hier hier …" cost 300 ms).
+# dateparser is slow: each phrase is parsed once a day.
 @lru_cache(maxsize=1024)
 def _read(text: str, language: str, today: date) -> tuple[date, str] | None:
     """(the day dateparser reads in ``text``, its period: day, week, month or year) or None."""
@@ -413,8 +394,7 @@ def _relatives() -> tuple[tuple[tuple[str, ...], str, str], ...]:
 
 @lru_cache(maxsize=1)
 def _relatives_from() -> dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]:
-    """``_relatives()`` by their first key, in the same order: a token is tried against the few that can start there,
-    not all 58 (that was half of understanding a query)."""
+    """``_relatives()`` by their first key, in the same order: a token is tried only against those that start there."""
     found: dict[str, list] = {}
     for relative in _relatives():
         found.setdefault(relative[0][0], []).append(relative)
