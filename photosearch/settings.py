@@ -43,15 +43,14 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") or _secret_key_file(DATA_DIR / "secret
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
-# Served over HTTPS (directly or behind a TLS-terminating proxy): redirect plain HTTP, keep cookies off plain HTTP,
-# send HSTS. docs/reliability.md lists the environment under which `manage.py check --deploy` is clean.
+# Served over HTTPS (directly or behind a TLS proxy): redirect, secure cookies, HSTS. See docs/reliability.md.
 PHOTOSEARCH_HTTPS = env_bool("PHOTOSEARCH_HTTPS", False)
 SECURE_SSL_REDIRECT = PHOTOSEARCH_HTTPS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PHOTOSEARCH_HTTPS
 SECURE_HSTS_SECONDS = env_int("PHOTOSEARCH_HSTS_SECONDS", 31_536_000 if PHOTOSEARCH_HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PHOTOSEARCH_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("PHOTOSEARCH_HSTS_PRELOAD", False)
-# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (only then: a client could send it too).
+# Only behind a proxy that sets X-Forwarded-Proto: a client could send it too.
 if env_bool("PHOTOSEARCH_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -73,7 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: refuses an oversized body before anything (the CSRF check reading a form) starts reading it.
+    # First: refuses an oversized body before anything (the CSRF check) reads it.
     "photosearch.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,7 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: with PHOTOSEARCH_API_PUBLIC_READS false, pages and media need a signed-in user too.
+    # After authentication: it needs request.user.
     "photosearch.middleware.ReadAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -112,8 +111,8 @@ _MEMORY_MB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
 def _embedded_shared_buffers(value: str) -> str:
-    """The embedded server's shared_buffers: "auto" is a quarter of the RAM (PostgreSQL's usual advice) between
-    128 MB and 4 GB — the HNSW graph of a million 512-d photos is ~1.4 GB and searches read it at random."""
+    """The embedded server's shared_buffers: "auto" is a quarter of the RAM (PostgreSQL's advice), 128 MB to 4 GB:
+    room for a large HNSW graph, which searches read at random."""
     if value == "auto":
         return f"{min(max(_MEMORY_MB // 4, 128), 4096)}MB"
     if not re.fullmatch(r"\d+\s*(kB|MB|GB|TB)", value):
@@ -146,9 +145,8 @@ else:
 
 
 def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
-    """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS: streaming standbys of the primary, read by the search
-    read path only (photosearch/db/replicas.py). A short connect timeout: a replica that does not answer must cost a
-    search little before it reads the primary instead (the URL's own ?connect_timeout= wins)."""
+    """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS, read by searches only (photosearch/db/replicas.py). A
+    short connect timeout (unless the URL sets one): a silent replica must cost a search little."""
     if urls and not primary_url:
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded server has no replicas.")
     replicas = {}
@@ -170,21 +168,17 @@ def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
                 f"DATABASE_REPLICA_URLS: entry {number} ({shown!r}) names no database (postgres://host/NAME)."
             )
         replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
-        # A test run mirrors the primary's test database instead of creating one per replica.
         replica.update(REPLICA=True, TEST={"MIRROR": "default"})
         replicas[f"replica{number}"] = replica
     return replicas
 
 
-# Comma-separated postgres:// URLs of streaming replicas of DATABASE_URL's server (README "Read replicas").
+# README "Read replicas".
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
 DATABASES.update(_replica_databases(DATABASE_REPLICA_URLS, primary_url=DATABASE_URL))
-# A replica that does not answer, or is not a standby of the primary, is left alone this long before it is tried
-# again (searches read the primary).
 PHOTOSEARCH_REPLICA_RETRY_SECONDS = env_float("PHOTOSEARCH_REPLICA_RETRY_SECONDS", 30.0, minimum=0.1)
-# How long a replica found to be a standby of the primary is trusted before each process checks again.
 PHOTOSEARCH_REPLICA_CHECK_SECONDS = env_float("PHOTOSEARCH_REPLICA_CHECK_SECONDS", 300.0, minimum=0.1)
-# Whatever does not name a database — imports, embedding, admin, every write — uses the primary.
+# Whatever does not name a database (imports, admin, every write) uses the primary.
 DATABASE_ROUTERS = ["photosearch.db.routers.PrimaryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now (permalinks are https)
@@ -208,60 +202,51 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every star
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env_str("PHOTOSEARCH_MEDIA_URL", "/media/")
 MEDIA_ROOT = env_path("PHOTOSEARCH_MEDIA_ROOT", DATA_DIR / "media")
-# Thumbnails go through default_storage, so S3 (django-storages) is a settings change, not a code change.
 STORAGES = {
     "default": {"BACKEND": env_str("PHOTOSEARCH_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Whitenoise serves static files straight from the apps (no collectstatic needed on a single machine).
-WHITENOISE_USE_FINDERS = True
-# Serve media from Django itself (fine for one machine; put a web server or a bucket in front at scale).
+WHITENOISE_USE_FINDERS = True  # no collectstatic needed on a single machine
 SERVE_MEDIA = env_bool("PHOTOSEARCH_SERVE_MEDIA", True)
 
 # --- Photos and models ----------------------------------------------------------------------------------------------
 PHOTOSEARCH_THUMBNAIL_SIZE = env_int("PHOTOSEARCH_THUMBNAIL_SIZE", 512, minimum=64, maximum=4096)
 PHOTOSEARCH_MAX_IMAGE_PIXELS = env_int("PHOTOSEARCH_MAX_IMAGE_PIXELS", 80_000_000, minimum=1_000_000)
-# Downloads (URL lists, Flickr, Instagram's CDN): see profiles/fetch.py.
 PHOTOSEARCH_ALLOW_PRIVATE_URLS = env_bool("PHOTOSEARCH_ALLOW_PRIVATE_URLS", False)
 PHOTOSEARCH_MAX_DOWNLOAD_BYTES = env_int("PHOTOSEARCH_MAX_DOWNLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
-# Folders under which imports may read server files (folders, URL lists, instaloader folders and sessions), comma-
-# separated absolute paths; empty: anywhere the server's user can read. Applies to commands, admin and API alike.
+# Absolute folders under which imports may read server files; empty: anywhere the server's user can read.
 PHOTOSEARCH_IMPORT_ROOTS = [Path(root).expanduser() for root in env_list("PHOTOSEARCH_IMPORT_ROOTS")]
 if any(not root.is_absolute() for root in PHOTOSEARCH_IMPORT_ROOTS):
     raise ImproperlyConfigured("PHOTOSEARCH_IMPORT_ROOTS must be absolute paths, comma-separated.")
 PHOTOSEARCH_FETCH_TIMEOUT = env_float("PHOTOSEARCH_FETCH_TIMEOUT", 30.0, minimum=1.0)
 FLICKR_API_KEY = env_str("FLICKR_API_KEY")
-# Flickr's REST endpoint; another address (a proxy, a recorded server for tests) can stand in for it.
 FLICKR_API_URL = env_str("FLICKR_API_URL", "https://api.flickr.com/services/rest/")
 PHOTOSEARCH_CLIP_MODEL = env_str("PHOTOSEARCH_CLIP_MODEL", "ViT-B-32")
 PHOTOSEARCH_CLIP_PRETRAINED = env_str("PHOTOSEARCH_CLIP_PRETRAINED", "laion2b_s34b_b79k")
 PHOTOSEARCH_CLIP_SEED = env_int("PHOTOSEARCH_CLIP_SEED", 0, minimum=0)
 PHOTOSEARCH_DEVICE = env_str("PHOTOSEARCH_DEVICE", "auto")
-# The text tower's weights on the CPU (queries, tag labels): float16 halves the time of a query nobody asked before
-# and keeps its vector (cosine ≥ 0.9999995 to float32's); int8 is faster still but moves it (0.998 with random
-# weights; check the real ones with bench_text_tower first). docs/benchmarks.md, "Lighter text tower weights". CUDA
-# keeps float32 weights under autocast; the image tower is never changed.
+# Dotted path of a callable taking an EncoderConfig and returning an Encoder (search/ml/encoders.py).
+PHOTOSEARCH_ENCODER_BACKEND = env_str("PHOTOSEARCH_ENCODER_BACKEND") or "search.ml.encoders.OpenClipEncoder"
+# The text tower's weights on the CPU; the image tower and CUDA are unaffected. float16 keeps the vectors, int8 moves
+# them: see docs/benchmarks.md, "Web tier and queries never seen before".
 PHOTOSEARCH_TEXT_TOWER_PRECISION = env_choice(
     "PHOTOSEARCH_TEXT_TOWER_PRECISION", "float16", ("float32", "float16", "int8")
 )
-# Photos per embed_batch_task message (the unit a worker claims, and redoes if it dies).
+# Photos per embed_batch_task message: the unit a worker claims, and redoes if it dies.
 PHOTOSEARCH_EMBED_TASK_SIZE = env_int("PHOTOSEARCH_EMBED_TASK_SIZE", 256, minimum=1)
 PHOTOSEARCH_CAPTIONER = env_choice("PHOTOSEARCH_CAPTIONER", "tags", ("tags", "coca", "none"))
 PHOTOSEARCH_COCA_PRETRAINED = env_str("PHOTOSEARCH_COCA_PRETRAINED", "mscoco_finetuned_laion2b_s13b_b90k")
-# Threads that decode and preprocess thumbnails while the model runs (0 = pick from the device and CPU count).
+# Threads preparing thumbnails while the model runs (0: from the device and CPU count).
 PHOTOSEARCH_EMBED_WORKERS = env_int("PHOTOSEARCH_EMBED_WORKERS", 0, minimum=0, maximum=64)
-# After an import, queue embedding of its new photos (in-process right away when there is no broker).
 PHOTOSEARCH_AUTO_EMBED = env_bool("PHOTOSEARCH_AUTO_EMBED", True)
 PHOTOSEARCH_EMBED_BATCH_SIZE = env_int("PHOTOSEARCH_EMBED_BATCH_SIZE", 32, minimum=1, maximum=4096)
-# Words in the image (search/ml/ocr.py): the engine (none: off), the longest side of the rendition kept at import for it
-# (0: none kept, the thumbnail is read), and the longest side text is detected at (words are then read from the
-# rendition itself). README "Words in the image" and docs/benchmarks.md have the figures behind the defaults.
+# Words in the image (search/ml/ocr.py): engine, kept rendition's longest side (0: read the thumbnail), detection
+# size. See docs/benchmarks.md, "Words in the image (OCR)".
 PHOTOSEARCH_OCR = env_choice("PHOTOSEARCH_OCR", "rapidocr", ("rapidocr", "none"))
 PHOTOSEARCH_OCR_IMAGE_SIZE = env_int("PHOTOSEARCH_OCR_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
 PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimum=128, maximum=4096)
-# onnxruntime threads per OCR model run (0: onnxruntime's own choice, every core). One: the models run on small inputs
-# that split badly across threads (a photo without text took 153 ms with two threads, 88 ms with one, on 2 cores);
-# more photos at once (more workers) is what scales.
+# onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
+# better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
 
 # --- Ranking --------------------------------------------------------------------------------------------------------
@@ -270,36 +255,30 @@ PHOTOSEARCH_VECTOR_WEIGHT = env_float("PHOTOSEARCH_VECTOR_WEIGHT", 1.0, minimum=
 PHOTOSEARCH_TEXT_WEIGHT = env_float("PHOTOSEARCH_TEXT_WEIGHT", 1.0, minimum=0.0)
 PHOTOSEARCH_VECTOR_CANDIDATES = env_int("PHOTOSEARCH_VECTOR_CANDIDATES", 100, minimum=1, maximum=1000)
 PHOTOSEARCH_TEXT_CANDIDATES = env_int("PHOTOSEARCH_TEXT_CANDIDATES", 100, minimum=1, maximum=1000)
-# Photos each query word brings to the words channel at most (a rarer word brings all of its own): bounds the channel's
-# cost however common a word is. docs/benchmarks.md, "Words channel".
+# Photos each query word brings to the words channel at most: bounds its cost (see docs/benchmarks.md, "Words
+# channel").
 PHOTOSEARCH_TEXT_TERM_CAP = env_int("PHOTOSEARCH_TEXT_TERM_CAP", 500, minimum=10, maximum=1_000_000)
-# Relevance cutoff: a photo found only by the vector channel is kept while its cosine distance is within this margin
-# of the best vector hit's (0 turns the cutoff off). Photos whose words matched are always kept.
+# A vector-only hit is kept while within this cosine distance of the best one (0: off); word matches always stay.
 PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
-# With filters, scan exactly when at most this many photos pass them: as fast as pgvector's iterative HNSW scan at
-# 0.2–2 % of 100k photos and with half its p95 (manage.py bench_filters; README "How ranking works").
+# With filters, scan exactly when at most this many photos pass them (see docs/benchmarks.md, "Tuning: what was
+# kept, what lost").
 PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimum=0)
-# Memory for building an HNSW index (a PostgreSQL size, e.g. "1GB"), for this build only.
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
-# HNSW graph shape (pgvector's m / ef_construction) and search width (ef_search). 0, the default: follow the library's
-# size (search.ranking.indexes): m 16 / ef_construction 128 / ef_search = the candidate depth (100) below
-# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos, where recall@10 is 1.00 up to 100k; m 24 / ef_construction 200 / ef_search 250
-# from there on (1M clustered photos: recall@10 0.978, against 0.87–0.90 with the small graph). A model's index is
-# rebuilt once when its library crosses the line. A number set here wins (docs/benchmarks.md, "Tuning").
+# HNSW m / ef_construction / ef_search; 0 follows the library's size, a wider graph from
+# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos (search.ranking.indexes; see docs/benchmarks.md, "Tuning: what was kept,
+# what lost").
 PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 0, minimum=0, maximum=100)
 PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_EF_SEARCH = env_int("PHOTOSEARCH_HNSW_EF_SEARCH", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_LARGE_LIBRARY = env_int("PHOTOSEARCH_HNSW_LARGE_LIBRARY", 250_000, minimum=1)
-# A profile with at least this many photos of a model gets its own partial HNSW index, and one with this many photos
-# its own partial GIN index of its words (0: never): searches filtered to it then walk a graph of its photos only and
-# read its words only (1M photos, a 19k-photo profile: vector channel 93 ms → 2 ms; the filtered search 53 → 17 ms).
+# A profile this big gets its own partial HNSW and GIN indexes (0: never), for searches filtered to it (see
+# docs/benchmarks.md, "Tuning: what was kept, what lost").
 PHOTOSEARCH_PROFILE_INDEX_MIN = env_int("PHOTOSEARCH_PROFILE_INDEX_MIN", 10_000, minimum=0)
 PHOTOSEARCH_MAX_QUERY_LENGTH = 500
 
 # --- Celery ---------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
-# No broker configured → run tasks in-process (photosearch/celery.py logs this once).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("PHOTOSEARCH_TASK_QUEUE", "celery")
@@ -308,21 +287,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("PHOTOSEARCH_TASK_SOFT_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
-# Redis redelivers a task whose worker died (acks_late) once this many seconds pass; it must exceed the longest task.
+# Redis redelivers a dead worker's task after this long: it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("PHOTOSEARCH_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300, minimum=1)
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------------------
-# What every web process must share: the anonymous rate limit's counts (photosearch/throttling.py), cached coverage
-# and index probes. PHOTOSEARCH_CACHE_URL (redis://host:6379/1: a database of its own, not the broker's) names a
-# Redis; unset, each process keeps its own in memory (fine for one process; with several, each counts its own).
+# Shared by every web process (rate-limit counts, cached probes) when a Redis is named; else each process's memory.
 PHOTOSEARCH_CACHE_URL = env_str("PHOTOSEARCH_CACHE_URL")
 if PHOTOSEARCH_CACHE_URL and not PHOTOSEARCH_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("PHOTOSEARCH_CACHE_URL must be a Redis URL (redis://host:6379/1).")
-# The cache is optional at run time: a Redis that is refused or hangs costs a request one socket timeout at most
-# (PHOTOSEARCH_CACHE_TIMEOUT, connect and read), then is skipped for PHOTOSEARCH_CACHE_RETRY_SECONDS — caches are
-# recomputed, the rate limit counted in each process's memory meanwhile (photosearch/cache.py).
+# A Redis that fails costs a request one timeout, then is skipped for a while (photosearch/cache.py).
 PHOTOSEARCH_CACHE_TIMEOUT = env_float("PHOTOSEARCH_CACHE_TIMEOUT", 0.1, minimum=0.01, maximum=30.0)
 PHOTOSEARCH_CACHE_RETRY_SECONDS = env_float("PHOTOSEARCH_CACHE_RETRY_SECONDS", 5.0, minimum=0.1)
 CACHES = {
@@ -337,11 +312,9 @@ CACHES = {
 }
 
 # --- API ------------------------------------------------------------------------------------------------------------
-# Reads are public unless this is false; then every read — the API (search, photos, profiles, jobs), the pages and
-# /media/ — needs a signed-in user: an admin session or an API token. Writes (create a profile, start an import)
-# always need a staff user's token (`manage.py drf_create_token USER`) or admin session.
+# False: every read (API, pages, /media/) needs a signed-in user. Writes always need a staff user.
 PHOTOSEARCH_API_PUBLIC_READS = env_bool("PHOTOSEARCH_API_PUBLIC_READS", True)
-# Requests per client address by anonymous callers: N/s, N/min, N/hour or N/day; "off" for no limit.
+# Per anonymous client address: N/s, N/min, N/hour, N/day or "off".
 PHOTOSEARCH_API_ANON_RATE = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lower() or "off"
 _count, _, _period = PHOTOSEARCH_API_ANON_RATE.partition("/")
 if PHOTOSEARCH_API_ANON_RATE == "off":
@@ -354,23 +327,19 @@ elif not (
     raise ImproperlyConfigured(
         f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, got {PHOTOSEARCH_API_ANON_RATE!r}."
     )
-# Reverse proxies in front of the server that append to X-Forwarded-For (0: use the connection's address, which a
-# client cannot forge).
+# Proxies appending to X-Forwarded-For (0: the connection's address, which a client cannot forge).
 PHOTOSEARCH_API_NUM_PROXIES = env_int("PHOTOSEARCH_API_NUM_PROXIES", 0, minimum=0)
-# Largest image accepted by search by image (20 MiB). A request body larger than this (plus 64 KiB for the form's
-# fields) is refused before it is read (photosearch/middleware.py).
+# Largest search-by-image upload; a larger body is refused before it is read (photosearch/middleware.py).
 PHOTOSEARCH_MAX_UPLOAD_BYTES = env_int("PHOTOSEARCH_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
 REST_FRAMEWORK = {
-    # Token first: its WWW-Authenticate header makes missing credentials a 401. Session auth serves the admin's
-    # logged-in users (DRF checks their CSRF token; token clients need none).
+    # Token first: its WWW-Authenticate header makes missing credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Closed by default: the API's views say who may call them (photosearch/api.py: ReadPermission, WritePermission).
+    # Closed by default: each view names its permission (photosearch/api.py).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Counted in the default cache (shared by every process when it is Redis: see CACHES).
     "DEFAULT_THROTTLE_CLASSES": ["photosearch.throttling.AnonThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": PHOTOSEARCH_API_ANON_RATE},
     "NUM_PROXIES": PHOTOSEARCH_API_NUM_PROXIES,

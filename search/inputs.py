@@ -1,7 +1,6 @@
-"""Checks of what a search is asked, before any of it reaches SQL: the selectors' own arguments, and the request
-values (strings, as typed) that the pages and the API turn into ``SearchFilters`` — one parser for both, so one mistake
-reads the same everywhere (``from: “2024-13-01” is not a date like 2024-06-30.``). Each refusal is an
-``InvalidQuery`` naming its field (``q`` for the query text), with a message meant for the user."""
+"""Checks of what a search is asked before it reaches SQL: the selectors' arguments and the request values the pages
+and the API both turn into ``SearchFilters``. Each refusal is an ``InvalidQuery`` naming its field, with a message
+meant for the user."""
 
 from __future__ import annotations
 
@@ -106,10 +105,8 @@ def clean_ranking(ranking: RankingOptions) -> RankingOptions:
 
 
 def clean_image(data: bytes) -> Image.Image:
-    """An uploaded query image as the model should see it: decoded within one memory and time bound whatever its
-    format and shape, reduced to the thumbnail's size (imports embed their thumbnail: the same rendition finds the same
-    photo), upright, as 8-bit RGB. Refused (``image``) when it is not an image, or too large to decode within the
-    bound (``photosearch.uploads.upload_max_pixels``)."""
+    """An uploaded query image, upright 8-bit RGB at the thumbnail's size (imports embed their thumbnail, so the same
+    rendition finds the same photo). Refused (``image``) when not an image or over the pixel bound."""
     try:
         return image_reduced(
             data, size=settings.PHOTOSEARCH_THUMBNAIL_SIZE, max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS
@@ -118,7 +115,7 @@ def clean_image(data: bytes) -> Image.Image:
         raise InvalidQuery(f"The upload is not a usable image: {exc}.", field="image") from None
 
 
-# About 8 MB of pixels converted at a time: a palette, alpha or 16-bit image never gets a full-size converted copy.
+# Pixels converted at a time, so a palette, alpha or 16-bit image never gets a full-size converted copy.
 _BAND_PIXELS = 2_000_000
 _ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -151,8 +148,7 @@ def image_reduced(data: bytes, *, size: int, max_pixels: int) -> Image.Image:
             probe.verify()  # structure and checksums
         with Image.open(io.BytesIO(data)) as image:
             target = _fitted(image.size, size)
-            # The same draft Image.thumbnail asks for: a JPEG decoded at 1/2 to 1/8 scale, no smaller than twice
-            # the target.
+            # As Image.thumbnail: a JPEG decoded at reduced scale, no smaller than twice the target.
             image.draft(None, (target[0] * 2, target[1] * 2))
             image.load()  # the first frame; truncated data fails here
             reduced = _reduced_in_bands(image, target)
@@ -168,9 +164,8 @@ def _fitted(source: tuple[int, int], size: int) -> tuple[int, int]:
 
 
 def _reduced_in_bands(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    """``image`` as 8-bit RGB of ``target`` size, the way ``Image.thumbnail`` reduces (by whole factors while the
-    image is over twice the target, then Lanczos), but converted a band of rows at a time: the only full-size copy is
-    the decoded image itself."""
+    """``image`` as 8-bit RGB of ``target`` size, reduced as ``Image.thumbnail`` does but a band of rows at a time:
+    the only full-size copy is the decoded image itself."""
     width, height = image.size
     factor_x, factor_y = max(1, int(width / target[0] / 2)), max(1, int(height / target[1] / 2))
     band_rows = factor_y * max(1, _BAND_PIXELS // (width * factor_y))
@@ -183,8 +178,8 @@ def _reduced_in_bands(image: Image.Image, target: tuple[int, int]) -> Image.Imag
 
 
 def _grey_top(image: Image.Image) -> float | None:
-    """The value that becomes white in high-bit-depth grey (``profiles.images.rgb``'s rule), read once for the whole
-    image so that every band is scaled alike; None for the other modes."""
+    """The value that becomes white in high-bit-depth grey (``profiles.images.rgb``'s rule), read once so every band
+    scales alike; None for the other modes."""
     if image.mode.startswith("I;16"):
         return 65535.0
     if image.mode == "F":
@@ -212,8 +207,7 @@ def _orientation(image: Image.Image) -> int | None:
 
 # --- Request values (pages and API) ---------------------------------------------------------------------------
 
-# The days a date filter may name: one day inside date.min/date.max, so that a day's end (the next midnight) and its
-# time-zone shift still exist (9999-12-31 answered a 500 before).
+# One day inside date.min/date.max, so that a day's end and its time-zone shift still exist.
 FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
 _YES, _NO = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 
@@ -312,12 +306,11 @@ def near_parse(value: str | None, *, field: str = "near") -> Near | None:
     return Near(latitude=latitude, longitude=longitude, km=km)
 
 
-# A place name typed in a filter is compared as the query parser compares one: accents, case and spacing ignored
-# ("Zürich" = "zurich", "São Paulo" = "sao paulo").
+# Typed place names compare as the query parser's do: accents, case and spacing ignored.
 place_folded = fold
 
 
-# Names one filter may list: each is looked up and compared, and a form's 2.5 MB could hold 280,000 of them.
+# Each name is looked up and compared: a bound on what one form can make us do.
 MAX_FILTER_VALUES = 100
 
 
@@ -386,9 +379,8 @@ def places_parse(countries: Iterable[str], cities: Iterable[str], *, using: str 
 def search_filters_lookup(
     *, profiles: Iterable[str], countries: Iterable[str], cities: Iterable[str], using: str | None = None, **checked
 ) -> SearchFilters:
-    """``search_filters_build`` with the names typed — profile handles, countries, towns — looked up where searches
-    read: left out, ``using`` is a read replica that answers, else the primary (``photosearch.db.replicas``), so a
-    filtered search reads nothing from the primary either."""
+    """``search_filters_build`` with the typed handles, countries and towns looked up where searches read (``using``
+    left out: a read replica that answers, else the primary)."""
     return search_filters_build(
         profile_ids=profile_ids_parse(profiles, using=using), **places_parse(countries, cities, using=using), **checked
     )
