@@ -111,7 +111,7 @@ def index_benchmark(*, images: int, batch_size: int, repeat: int = 3, on_step=la
 
                 on_step("decoding thumbnails")
                 started = time.perf_counter()
-                tensors = [thumbnail_pixels(photo, encoder.preprocess) for photo in photos]
+                tensors = [thumbnail_pixels(photo=photo, preprocess=encoder.preprocess) for photo in photos]
                 decode_seconds = time.perf_counter() - started
 
                 batches = [torch.stack(tensors[i : i + batch_size]) for i in range(0, len(tensors), batch_size)]
@@ -153,7 +153,7 @@ def index_benchmark(*, images: int, batch_size: int, repeat: int = 3, on_step=la
         images=count,
         repeat=repeat,
         batch_size=batch_size,
-        loader_threads=loader_threads(encoder.device),
+        loader_threads=loader_threads(device=encoder.device),
         cpu_count=os.cpu_count() or 0,
         torch_threads=torch.get_num_threads(),
         import_images_per_s=count / import_seconds,

@@ -151,7 +151,7 @@ def hnsw_settings() -> dict:
     from bench.data import BENCH_MODEL
     from search.selectors import embedding_index_name, index_build_options
 
-    options = index_build_options(embedding_index_name(BENCH_MODEL)) or {}
+    options = index_build_options(name=embedding_index_name(BENCH_MODEL)) or {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('hnsw.ef_search')")
         ef_search = int(cursor.fetchone()[0])
@@ -181,7 +181,7 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
     answering for a while (HNSW graph and heap pages in shared_buffers), not of one reading them from disk: at a
     million photos the first queries after a start read the 1.4 GB graph and take ~10× longer."""
     from bench.data import BENCH_MODEL, topic_queries
-    from search.selectors import photo_nearest_ids, photo_text_match_count
+    from bench.probes import photo_nearest_ids, photo_text_match_count
 
     started = time.perf_counter()
     texts, vectors = topic_queries(queries, seed=seed + 30)
@@ -195,8 +195,9 @@ def selector_latency(*, queries: int, warmup: int = 3, share: float = 0.02, seed
     """p50/p95/p99 (ms) of photo_search / photo_similar for vector-only, text-only, hybrid, hybrid + profile filter
     and similar-photo queries."""
     from bench.data import BENCH_MODEL, topic_queries
+    from bench.probes import photo_text_match_count
     from profiles.models import Photo
-    from search.selectors import RankingOptions, SearchFilters, photo_search, photo_similar, photo_text_match_count
+    from search.selectors import RankingOptions, SearchFilters, photo_search, photo_similar
 
     count = warmup + queries
     target = profile_near(share)
@@ -246,7 +247,7 @@ def recall_at_10(*, queries: int, seed: int = 0) -> dict:
     """Mean overlap/10 of the top 10 of the production vector query (HNSW, the selector's ef_search) with the top 10
     of the same query as an exact scan (``+ 0`` keeps the index out)."""
     from bench.data import BENCH_MODEL, topic_queries
-    from search.selectors import photo_nearest_ids
+    from bench.probes import photo_nearest_ids
 
     def top10(vector, *, exact: bool, explain: bool = False):
         return photo_nearest_ids(vector=vector, model_id=BENCH_MODEL, limit=10, exact=exact, explain=explain)

@@ -79,7 +79,7 @@ class ProfileForm(_SourceOptionFields, forms.ModelForm):
 
 
 def _next_step(job: ImportJob) -> str:
-    return (import_job_status_words(job)[1] if job.pk else "") or "—"  # no pk: the inline's empty form
+    return (import_job_status_words(job=job)[1] if job.pk else "") or "—"  # no pk: the inline's empty form
 
 
 class RecentJobsInline(admin.TabularInline):
@@ -174,7 +174,7 @@ class ProfileAdmin(admin.ModelAdmin):
             created_at=obj.last_import_created_at,
             failed=obj.last_import_failed,
         )
-        status, step = import_job_status_words(job)
+        status, step = import_job_status_words(job=job)
         return f"{status} ({obj.last_import_imported} new){' — ' + step if step else ''}"
 
     def _enqueue(self, request, queryset, options):

@@ -59,7 +59,7 @@ class JobSummaryOutputSerializer(serializers.Serializer):
         return bool(job.options.get("fast_update"))
 
     def get_next_step(self, job) -> str | None:
-        return import_job_status_words(job)[1] or None
+        return import_job_status_words(job=job)[1] or None
 
 
 class ProblemOutputSerializer(serializers.Serializer):

@@ -19,14 +19,14 @@ IMPORT_LOCK_CLASS = 0x70686F74
 QUEUED_STALE_AFTER = timedelta(minutes=10)
 
 
-def profile_ids_for_handle(handle: str, *, ignore_case: bool = False, using: str = DEFAULT_DB_ALIAS) -> list[int]:
+def profile_ids_for_handle(*, handle: str, ignore_case: bool = False, using: str = DEFAULT_DB_ALIAS) -> list[int]:
     """Ids of the profiles called ``handle`` (one per source kind at most; with ``ignore_case``, any spelling), as
     database ``using`` has them."""
     lookup = "handle__iexact" if ignore_case else "handle"
     return list(Profile.objects.using(using).filter(**{lookup: handle.strip()}).values_list("id", flat=True))
 
 
-def profile_ids_by_handle(handles: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> dict[str, list[int]]:
+def profile_ids_by_handle(*, handles: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> dict[str, list[int]]:
     """Ids of the profiles called each of ``handles`` (exact spelling; one per source kind at most), as database
     ``using`` has them: one query however many handles. A handle no profile has is left out."""
     found: dict[str, list[int]] = {}
@@ -98,7 +98,7 @@ def profile_list_with_last_import(*, profile_ids: list[int] | None = None) -> li
         if profile.last_import is not None:
             profile.last_import.profile = profile  # no query per row for the words below
             profile.last_import.status_words, profile.last_import.next_step = import_job_status_words(
-                profile.last_import
+                job=profile.last_import
             )
     return profiles
 
@@ -141,13 +141,13 @@ _NEXT_STEPS = {
 _STATUS_WORDS = {"interrupted": "Interrupted", "refused": "Not run"}
 
 
-def job_stop_kind(exc: SourceError) -> str:
+def job_stop_kind(*, exc: SourceError) -> str:
     """What kind of trouble stopped an import: ``not_found``, ``refused`` (login, rate limit), ``unavailable``
     (network)."""
     return next((kind for cls, kind in _STOP_KINDS if isinstance(exc, cls)), "")
 
 
-def import_job_status_words(job: ImportJob) -> tuple[str, str]:
+def import_job_status_words(*, job: ImportJob) -> tuple[str, str]:
     """(status, next step) as pages and the admin show an import: a short status ("Interrupted"), and what the user
     can do about it ("Instagram could not be reached: rerun when online, or …"; "" when there is nothing to do)."""
     status = _STATUS_WORDS.get(job.status, ImportJob.Status(job.status).label)
@@ -180,7 +180,7 @@ def profile_get(
     return Profile.objects.filter(source_kind=source_kind, handle=handle).first()
 
 
-def import_lock_key(profile_id: int) -> tuple[int, int]:
+def import_lock_key(*, profile_id: int) -> tuple[int, int]:
     """The advisory lock keys held by the running import of ``profile_id``."""
     return IMPORT_LOCK_CLASS, profile_id % 2**31
 
@@ -195,7 +195,7 @@ def import_job_running(*, profile_id: int) -> ImportJob | None:
     )
     if job is None:
         return None
-    class_id, object_id = import_lock_key(profile_id)
+    class_id, object_id = import_lock_key(profile_id=profile_id)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s::oid "

@@ -273,7 +273,7 @@ def profile_ids_parse(
     ``using`` has them: the handles deduplicated, at most MAX_FILTER_VALUES, looked up in one query."""
     handles = _names(values, field=field, what="profiles")
     # PostgreSQL text cannot hold NUL: no handle has one, and the lookup would fail.
-    found = profile_ids_by_handle([h for h in handles if "\x00" not in h], using=using) if handles else {}
+    found = profile_ids_by_handle(handles=[h for h in handles if "\x00" not in h], using=using) if handles else {}
     if missing := next((handle for handle in handles if handle not in found), None):
         raise InvalidQuery(f"There is no profile named “{missing}”.", field=field)
     return tuple(dict.fromkeys(pid for handle in handles for pid in found[handle]))

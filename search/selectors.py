@@ -1,19 +1,6 @@
-"""Reads for search: the public face of ranking.
-
-One statement ranks a query: the vector channel (nearest photos to the query's embedding, through the model's HNSW
-index over exactly the expression ``search.ranking.indexes`` names) and the words channel (photos holding the query's words,
-GIN index, ranked by how much of the query they hold: ``search.ranking.words``) are fused by weighted reciprocal rank,
-filtered, cut off, sorted and paged, and the page's
-photos and profiles come back in the same rows. User text only ever travels as a bound parameter. See
-``photo_search``; the statement's pieces are in ``search.ranking.statement`` and its canonical forms in
-docs/ranking.sql.
-
-The selectors check their inputs (``search.inputs``), get the query vector (``search.ml.query_embedding``), choose the
-vector channel's plan (``search.ranking.strategy``), run the statement with the HNSW settings it needs
-(``search.ranking.session``) and build hits from its rows (``search.ranking.loader``).
-
-Every read here runs on one database, ``using``: left out, a read replica that answers, else the primary
-(``photosearch.db.replicas.search_read``); the statement, its probes and the hits all come from that one.
+"""Reads for search: the public face of ranking. One statement (``search.ranking.statement``, docs/ranking.sql) fuses
+the vector and words channels, filters, cuts off, sorts and pages; user text only travels as bound parameters. Every
+read runs on one database, ``using``: left out, a read replica that answers, else the primary.
 """
 
 from __future__ import annotations
@@ -22,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -76,12 +62,10 @@ __all__ = [
     "embedding_index_name",
     "embedding_profile_index_name",
     "photo_browse",
-    "photo_nearest_ids",
     "photo_search",
     "photo_search_by_image",
     "photo_search_explain",
     "photo_similar",
-    "photo_text_match_count",
     "photos_pending_embedding",
     "search_session_prepare",
     "vector_as_array",
@@ -102,7 +86,7 @@ def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | 
     return queryset.order_by("id")
 
 
-def index_build_options(name: str) -> dict[str, str] | None:
+def index_build_options(*, name: str) -> dict[str, str] | None:
     """The options index ``name`` was built with (``WITH (m = 16, …)``: ``{"m": "16", …}``; empty when none were
     given), on the primary where indexes are made; None when it does not exist."""
     with connections["default"].cursor() as cursor:
@@ -292,40 +276,6 @@ def photo_browse(
         total=min(counted, statement.TOTAL_BOUND),
         total_is_estimate=counted > statement.TOTAL_BOUND,
     )
-
-
-@search_read
-def photo_nearest_ids(
-    *,
-    vector: np.ndarray,
-    model_id: str,
-    limit: int,
-    depth: int | None = None,
-    exact: bool = False,
-    explain: bool = False,
-    using: str | None = None,
-) -> list:
-    """The vector channel alone, as ``photo_search`` runs it (same ORDER BY … LIMIT shape, depth and ef_search):
-    ids of the ``limit`` nearest photos, or with ``exact`` the true nearest (no index), or its EXPLAIN lines.
-    For benchmarks that measure the index's recall and cost."""
-    depth = depth or settings.PHOTOSEARCH_VECTOR_CANDIDATES
-    sql = statement.nearest_sql(dimensions=len(vector), exact=exact)
-    params = {"vector": statement.halfvec_literal(vector), "model_id": model_id, "depth": depth}
-    rows = run_ranked(("EXPLAIN " if explain else "") + sql, params, vector_depth=depth, using=using)
-    return [row[0] for row in rows] if explain else [row[0] for row in rows[:limit]]
-
-
-@search_read
-def photo_text_match_count(*, query: str, words: str = "any", using: str | None = None) -> int:
-    """How many photos hold the words of ``query`` as the text channel reads them, before its bound (its cost grows
-    with this; for benchmarks)."""
-    parsed = query_words(clean_query(query), words=words)
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            statement.text_match_count_sql(excluded=bool(parsed.excluded)),
-            statement.words_params(parsed, text_configs_in_use(using=using)),
-        )
-        return cursor.fetchone()[0]
 
 
 @search_read

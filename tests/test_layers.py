@@ -74,6 +74,103 @@ def test_the_only_import_loops_are_services_and_their_tasks():
     assert [sorted(loop) for loop in loops if not allowed(loop)] == []
 
 
+def test_photosearch_imports_neither_app():
+    offenders = {
+        name: sorted(i for i in imports_of(path) if i.split(".")[0] in ("profiles", "search"))
+        for name, path in product_modules().items()
+        if name.startswith("photosearch")
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_environment_is_read_only_by_the_settings():
+    """Every environment variable is read in photosearch/settings.py through photosearch/env.py (the entry points'
+    ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", …)`` writes, it does not read)."""
+    readers = {}
+    for name, path in product_modules().items():
+        if name in ("photosearch.settings", "photosearch.env"):
+            continue
+        tree = ast.parse(path.read_text())
+        writes = {
+            id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "setdefault"
+        }
+        found = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "environb", "getenv")
+            if id(node) not in writes
+        ]
+        if found:
+            readers[name] = found
+    assert readers == {}
+
+
+def test_entry_points_do_not_write_to_the_database():
+    """Views, API views, tasks and commands call services to write; they make no ORM write of their own."""
+    writes = {"save", "delete", "create", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
+    offenders = {}
+    for name, path in product_modules().items():
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf not in ("views", "apis", "tasks") and ".management.commands." not in name:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in writes:
+                offenders.setdefault(name, []).append(f"{node.func.attr}() line {node.lineno}")
+    assert offenders == {}
+
+
+def test_the_search_read_path_names_its_database():
+    """Below the public selectors every read takes ``using`` (a replica or the primary): the ranking, the query
+    understanding and the selectors never reach for ``django.db.connection``, the primary's."""
+    offenders = {
+        name: "imports django.db.connection"
+        for name, path in product_modules().items()
+        if name == "search.selectors" or name.startswith(("search.ranking.", "search.query."))
+        if "django.db.connection" in imports_of(path)
+    }
+    assert offenders == {}
+
+
+def test_services_and_selectors_take_keyword_arguments():
+    positional = {}
+    for name, path in product_modules().items():
+        if ".services" not in name and not name.endswith(".selectors"):
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                if names := [arg.arg for arg in node.args.posonlyargs + node.args.args]:
+                    positional[f"{name}.{node.name}"] = names
+    assert positional == {}
+
+
+def test_the_benchmarks_use_only_public_product_names():
+    """``bench/`` imports no private name of a product module and touches none through a module it imported."""
+    products = set(product_modules())
+    offenders = []
+    for path in (ROOT / "bench").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in products:
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        offenders.append(f"{path.relative_to(ROOT)}: from {node.module} import {alias.name}")
+                    elif f"{node.module}.{alias.name}" in products:
+                        modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules.update(alias.asname or alias.name for alias in node.names if alias.name in products)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert offenders == []
+
+
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     """Tarjan's algorithm."""
     index, low, stack, on_stack, components, counter = {}, {}, [], set(), [], [0]

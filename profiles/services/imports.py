@@ -129,7 +129,7 @@ def import_job_run(
         progress.finish(ImportJob.Status.SUCCEEDED, "")  # in the try: the job may have gone in the last second
     except SourceError as exc:
         status = ImportJob.Status.FAILED if isinstance(exc, SourceNotFound) else ImportJob.Status.INTERRUPTED
-        progress.finish(status, str(exc), stopped_by=job_stop_kind(exc))
+        progress.finish(status, str(exc), stopped_by=job_stop_kind(exc=exc))
         raise
     except ImportCancelled:
         cancelled = True  # its photos went with the profile, the job row with it: nothing to write, no file to keep
@@ -214,7 +214,7 @@ def _import_job_refuse(job_id: int, reason: str) -> None:
 
 def _import_lock_take(profile_id: int, *, function: str = "pg_try_advisory_lock") -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", list(import_lock_key(profile_id)))
+        cursor.execute(f"SELECT {function}(%s, %s)", list(import_lock_key(profile_id=profile_id)))
         return cursor.fetchone()[0]
 
 

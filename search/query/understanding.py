@@ -113,7 +113,7 @@ def filters_with_understood(
                 changes["country_codes"] = (part.place.country_code,)
         elif part.kind == "profile" and not filters.profile_ids and "profile_ids" not in changes:
             # The vocabulary holds handles lower-cased: "NatGeo" is found by "from natgeo".
-            if ids := tuple(profile_ids_for_handle(part.value, ignore_case=True, using=using)):
+            if ids := tuple(profile_ids_for_handle(handle=part.value, ignore_case=True, using=using)):
                 changes["profile_ids"] = ids
         elif part.kind == "person":
             changes["people"] = (*changes.get("people", filters.people), part.value)

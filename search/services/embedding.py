@@ -71,7 +71,7 @@ def photos_embed(
         on_start(pending.count())
     failed_ids: set[int] = set()
     touched_profiles: set[int] = set()
-    with ThreadPoolExecutor(max_workers=workers or loader_threads(encoder.device)) as pool:
+    with ThreadPoolExecutor(max_workers=workers or loader_threads(device=encoder.device)) as pool:
         while True:
             with transaction.atomic():
                 chunk = list(
@@ -121,7 +121,7 @@ def _prefetched_batches(
 
     def submit(count: int) -> None:
         for photo in islice(queue, count):
-            pending.append((photo, pool.submit(thumbnail_pixels, photo, preprocess)))
+            pending.append((photo, pool.submit(thumbnail_pixels, photo=photo, preprocess=preprocess)))
 
     submit(batch_size * 3)
     while pending:
@@ -139,14 +139,14 @@ def _prefetched_batches(
         yield batch, (torch.stack(tensors) if tensors else None)
 
 
-def thumbnail_pixels(photo: Photo, preprocess):
+def thumbnail_pixels(*, photo: Photo, preprocess):
     with default_storage.open(photo.thumbnail.name, "rb") as fh:
         image = Image.open(fh)
         image.load()
     return preprocess(image.convert("RGB"))
 
 
-def loader_threads(device: str) -> int:
+def loader_threads(*, device: str) -> int:
     """PHOTOSEARCH_EMBED_WORKERS, or: one on CPU, where the model already uses every core and one thread overlaps
     decoding without starving it; one per core on a GPU (Pillow releases the GIL while decoding and resizing)."""
     if settings.PHOTOSEARCH_EMBED_WORKERS:

@@ -197,7 +197,7 @@ def _hnsw_index_create(
 
 def _hnsw_index_m(name: str) -> int | None:
     """The ``m`` the HNSW index ``name`` was built with (pgvector's default, 16, when not given); None if missing."""
-    options = index_build_options(name)
+    options = index_build_options(name=name)
     return None if options is None else int(options.get("m", 16))
 
 

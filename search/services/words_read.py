@@ -105,7 +105,7 @@ def _prefetched_images(pool: ThreadPoolExecutor, photos: list[Photo]):
     """Yield (photo, RGB image or None, reason it could not be read) with the next image decoding meanwhile."""
     ahead = deque()
     for photo in photos:
-        ahead.append((photo, pool.submit(text_image_load, photo)))
+        ahead.append((photo, pool.submit(text_image_load, photo=photo)))
         if len(ahead) > 1:
             yield _loaded(*ahead.popleft())
     while ahead:
@@ -119,7 +119,7 @@ def _loaded(photo: Photo, future) -> tuple[Photo, Image.Image | None, str]:
         return photo, None, f"cannot read image {(photo.text_image.name or photo.thumbnail.name)!r} ({exc})"
 
 
-def text_image_load(photo: Photo) -> Image.Image:
+def text_image_load(*, photo: Photo) -> Image.Image:
     """The image words are read from: the photo's text image, else its thumbnail (photos imported with OCR off)."""
     name = photo.text_image.name or photo.thumbnail.name
     if not name:

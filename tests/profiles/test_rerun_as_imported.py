@@ -21,9 +21,9 @@ from profiles.sources.base import SourceUnavailable
 from profiles.sources.instagram import live as instagram
 from profiles.sources.instagram.offline import OfflineContext
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
-from tests.profiles.sources.instagram.test_live import NETWORK_DOWN
-from tests.profiles.sources.instagram.test_offline import POSTS, download
-from tests.search.test_apis import api, make_tokens
+from tests.profiles.sources.instagram.fake_instagram import NETWORK_DOWN
+from tests.profiles.sources.instagram.downloads import POSTS, download
+from tests.support.api import api, make_tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,13 +202,13 @@ def test_a_missing_folder_a_refusal_and_a_busy_profile_each_say_what_to_do(offli
     refused = ImportJob.objects.create(profile=offline_alice, status="refused")
     throttled = ImportJob.objects.create(profile=offline_alice, status="interrupted", options={"stopped_by": "refused"})
 
-    assert import_job_status_words(failed) == (
+    assert import_job_status_words(job=failed) == (
         "Failed",
         "Not found (see why below): correct the profile's name, folder or file in the admin, then import again.",
     )
     assert "is not a folder" in failed.last_error
-    assert import_job_status_words(refused) == (
+    assert import_job_status_words(job=refused) == (
         "Not run",
         "Another import of this profile was running: import again when it has ended.",
     )
-    assert import_job_status_words(throttled)[1].startswith("Instagram refused (see why below): do what it asks")
+    assert import_job_status_words(job=throttled)[1].startswith("Instagram refused (see why below): do what it asks")

@@ -45,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         profile_ids = None
         if profile:
-            profile_ids = profile_ids_for_handle(profile)
+            profile_ids = profile_ids_for_handle(handle=profile)
             if not profile_ids:
                 raise CommandError(f"No profile named {profile!r}.")
         try:
