@@ -171,6 +171,21 @@ def test_the_benchmarks_use_only_public_product_names():
     assert offenders == []
 
 
+def test_the_layout_table_matches_the_packages():
+    """docs/architecture.md's layout table names each package of the product, and each folder it names exists."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## Layout", 1)[1].split("\n\n", 2)[1]
+    named = {line.split("`")[1].rstrip("/") for line in table.splitlines() if line.startswith("| `")}
+    packages = {
+        str(path.parent.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("__init__.py")
+        if not {"migrations", "commands"} & set(path.parent.relative_to(ROOT).parts)
+    }
+    assert sorted(packages - named) == [], "packages missing from the layout table"
+    assert sorted(name for name in named if not (ROOT / name).is_dir()) == [], "folders named but absent"
+
+
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     """Tarjan's algorithm."""
     index, low, stack, on_stack, components, counter = {}, {}, [], set(), [], [0]
@@ -200,3 +215,33 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
         if node not in index:
             visit(node)
     return components
+
+
+def test_no_test_module_imports_another():
+    """Helpers shared by tests live in fixtures (conftest.py) or in helper modules (tests/support/, …): a test module
+    that imports another one runs that module's fixtures and import-time work wherever it is imported, and ties the
+    two together. Relative and function-level imports count too."""
+    tests = ROOT / "tests"
+
+    def dotted(path: Path) -> str:
+        return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+    test_modules = {dotted(path) for pattern in ("test_*.py", "*_test.py") for path in tests.rglob(pattern)}
+    offenders = {}
+    for path in tests.rglob("*.py"):
+        name = dotted(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+        if hits := sorted((found & test_modules) - {name}):
+            offenders[name] = hits
+    assert offenders == {}
