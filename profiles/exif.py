@@ -1,12 +1,5 @@
-"""What an image file says about itself: when it was taken (EXIF ``DateTimeOriginal`` with its offset), where (GPS)
-and with what (camera make and model, lens). Pure functions over bytes: no models, no storage.
-
-Only the header is read (``Image.open`` is lazy; PNG alone may decode, its EXIF can follow the pixels), so this costs
-a fraction of a millisecond per photo and runs on every import, also of unchanged photos: a re-import fills these
-fields without re-embedding. Values come in every form real files have: rationals as ``IFDRational`` or (num, den)
-pairs, degrees as (d, m, s), (d, decimal m) or one decimal number, strings as ``str`` or ``bytes``, NUL-padded,
-in UTF-8 or a legacy 8-bit encoding. Each field is read on its own: a value no camera should write (a sub-second
-"²", a GPS ref "ÿ") costs that field, never the date, place and camera together.
+"""What an image file says about itself (date, GPS, camera, lens). Pure functions over bytes; only the header is
+read, so it runs on every import. Each field is read on its own: a malformed value costs that field only.
 """
 
 from __future__ import annotations

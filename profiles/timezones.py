@@ -1,11 +1,6 @@
-"""A place → its time zone, offline, from what tzdb itself ships (through pytz, which dateparser brings): each
-country's zones (``zone.tab``) with the coordinates of each zone's principal city. Pure: no models, no storage.
-
-There is no map of zone borders here (no installed package holds one), so a zone is named only where the choice
-cannot be wrong by much: a country whose zones all keep the same offset at that instant (most countries have one
-zone), else the zone whose principal city is nearest, when every zone with another offset at that instant is at least
-twice as far (mainland Portugal → Lisbon, not the Azores; Sydney → Sydney). A town between two zones' cities
-(El Paso, between Denver and Phoenix) gets None: an unknown offset is shown as such, a wrong one would mislead.
+"""A place → its time zone, offline, from tzdb's ``zone.tab`` (through pytz). Without zone borders a zone is named only
+where it cannot be wrong by much: the country's zones share the offset, or the nearest zone city is at most half as
+far as any with another offset. Otherwise None: an unknown offset is shown as such, a wrong one would mislead.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""What a post's words need before they are indexed: the language they are written in (so they are stemmed by the
-right PostgreSQL text-search configuration) and the words packed into compound hashtags (``#southbeach`` → "south
-beach"). Pure functions over text; the models' data is loaded once per process, on first use.
-
-- Language: ``py3langid`` (langid.py's model, in the wheel, offline; ~0.2 ms a caption) restricted to the languages
-  PostgreSQL ≥ 13 stems. A caption is given its language only when the model is sure (probability ≥ 0.9): short or
-  mixed captions ("Praia 🌊 #lisboa") stay ``english``, and every photo's words are also indexed unstemmed
-  (``simple``), so an exact word always matches whatever the guess.
-- Hashtags: ``symspellpy``'s word segmentation over the English frequency dictionary it ships (82,765 words). A split
-  is kept only when every part is a common word (at least 2 letters, at least ``COMMON_WORD_COUNT`` occurrences in the
-  dictionary's corpus): ``southbeach`` → "south beach", ``sunsetlovers`` → "sunset lovers", but ``lisboa`` stays
-  whole (not "lis boa") and ``instagood`` too (not "inst a good"). A tag that is itself a common word is not split.
+"""What a post's words need before indexing: their language (to pick the PostgreSQL stemmer; only when ``py3langid`` is
+sure, else ``english``, and every word is also indexed unstemmed) and the words packed into hashtags (a split only
+when every part is a common word). Models load once per process, on first use.
 """
 
 from __future__ import annotations

@@ -35,12 +35,10 @@ class ImportCancelled(Exception):
 def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditions: set[str] | None = None) -> str:
     """Create or update the photo for ``record`` from the image ``data``; return the outcome.
 
-    Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes for a known source id
-    replace the thumbnail and clear the embedding, generated caption and words read in the image so the indexer
-    recomputes them; the same bytes with new metadata (or metadata this version reads and an older one did not:
-    EXIF, places, people) update only those fields. Bytes that another photo of the profile already has make this
-    row a duplicate of that photo (own source id, text and link kept; thumbnail, embedding and search results shared). Raises ``ImageRejected`` (nothing written) when the bytes
-    are not a usable image. ``renditions``, when given, receives the names of the files the row newly refers to.
+    Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes replace the thumbnail and
+    clear what the indexer derives from them; new metadata alone updates only those fields. Bytes another photo of
+    the profile has make this row its duplicate (own source id, text and link kept). Raises ``ImageRejected``
+    (nothing written) for unusable bytes. ``renditions``, when given, receives the files the row newly refers to.
     """
     digest = sha256_hex(data)
     metadata = photo_metadata(record=record, data=data)

@@ -1,30 +1,6 @@
-"""Flickr source: the public photos of an album (photoset) or of a member's photostream, through Flickr's REST API.
-
-Unsigned public calls with an API key (``FLICKR_API_KEY``); the secret only matters for OAuth, which is not used yet.
-Every API call and image download goes through ``profiles.fetch`` (SSRF-safe, size-capped, timed out).
-
-Errors (all ``SourceError`` subclasses, one sentence each; the API key never appears in a message):
-
-* no key → ``SourceRefused`` (raised by the constructor);
-* Flickr ``stat=fail`` code 100 (invalid or expired key) → ``SourceRefused``;
-* codes 1/2 ("Photoset not found", "User not found") → ``SourceNotFound``;
-* codes 0/105/106 (service unavailable, temporary failure) → ``SourceUnavailable``;
-* any other ``stat=fail`` (signatures, permissions, bad arguments…) → ``SourceRefused`` with Flickr's message;
-* transport: HTTP 429 → ``SourceRefused`` (rate limit: wait, retrying soon will not help); other
-  ``TransientFetchError`` (timeouts, connection errors, 5xx) → ``SourceUnavailable``; an answer that is not JSON
-  (an HTML error page) → ``SourceUnavailable``; HTTP 401/403 or any other ``FetchError`` (a blocked address, a
-  4xx) → ``SourceRefused``.
-
-``read(record)`` lets ``FetchError`` through: one image that cannot be downloaded is skipped, the run goes on. A photo
-that Flickr offers in no size this key may download is yielded as a ``SkippedRecord`` (once per run).
-
-What a record holds besides the words: the date taken (``datetakengranularity``: 0 exact; 4 month, 6 year and 8
-"circa" keep the date Flickr holds — the first day of that month or year — and say so in ``extra["date_taken"]``; with
-``datetakenunknown`` the upload time stands in, ``extra["date_taken"] = "unknown"``); the geotag (``extras=geo``;
-0, 0 is Flickr's "none"; a point placed at a coarser zoom than a city's, ``accuracy`` < 11, stands for a whole region
-or country and is dropped, since the nearest town to it would be a wrong place; Flickr's ``place_id`` is kept; list
-methods give no place names, the town comes from the coordinates at import); and the owner as ``people``: their
-URL name (path alias), else their screen name when it is one word (an NSID is nobody's name).
+"""Flickr source: the public photos of an album or a member's photostream, through Flickr's REST API via
+``profiles.fetch``. Failures are ``SourceError`` subclasses (see ``_call``) and never show the API key; ``read``
+lets ``FetchError`` through so one failed download skips one photo.
 """
 
 from __future__ import annotations

@@ -1,22 +1,8 @@
-"""Local folder source: every image under a folder, with an optional sidecar text file per image.
+"""Local folder source: every image under a folder, with an optional sidecar text file per image (instaloader's layout).
 
-Sidecars follow instaloader's layout: ``2021-06-01_18-30-00_UTC.jpg`` reads ``2021-06-01_18-30-00_UTC.txt``, and the
-images of a carousel (``…_UTC_1.jpg``, ``…_UTC_2.jpg``) share the post's ``…_UTC.txt``. Instaloader's file-name
-timestamp, when present, gives ``taken_at`` as the post's date ("source", UTC). The account's profile picture that
-instaloader saves beside the posts (``…_UTC_profile_pic.jpg``) is no photo of the account: it is left out, neither
-imported nor counted (reporting it as skipped on every run would bury the real problems).
-
-Other file names may carry the time a phone or camera wrote into them (``IMG_20190714_100000``,
-``PXL_20190714_100000123``, ``2019-07-14 10.00.00``, ``Screenshot_2019-07-14-10-00-00``, ``signal-2019-07-14-100000``,
-WhatsApp's date-only ``IMG-20190714-WA0001``…): local time, read in the server's ``TIME_ZONE``, a date alone at noon
-(the same day in every zone within ±11 h), ``taken_at_source="file_name"``; the image's EXIF date replaces it at import
-(``profiles.metadata``). The file's modification time is not used: a copy, a sync or a download resets it, so it
-would give wrong dates and rewrite them on every re-import after a ``touch``.
-
-Only regular files are read, images and sidecars alike (a named pipe would block the import, a link to a device would
-read without end). Symbolic links are followed while they stay inside the imported folder; a link that leads out of
-it is not followed (its image is reported as skipped, its sidecar ignored), so a folder cannot publish files from
-elsewhere on the server. Linked sub-folders are not entered.
+``taken_at`` comes from instaloader's or a phone's file-name timestamp, never the modification time (copies reset it).
+Only regular files are read, and links are followed only while they stay inside the folder, so an import cannot
+publish files from elsewhere on the server.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Every kind of source in one table: its options (what each means, whether it is needed, how it is checked, which
-admin field edits it), the rules between them, and how to build the importer. The API, the admin, the import
-commands and the import service all read it, so each applies the same rules; a new source is one importer module and
-one entry here.
-
-Knows nothing of Django models: the import service hands a ``BuildContext`` (the profile's handle, its options, how
-to ask whether a post is already imported).
+"""Every kind of source in one table: its options, the rules between them, and how to build the importer. The API, the
+admin, the commands and the import service all read it, so they apply the same rules. Knows nothing of Django models
+(the import service hands a ``BuildContext``).
 """
 
 from __future__ import annotations

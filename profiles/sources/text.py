@@ -1,20 +1,7 @@
-"""Words as they enter photosearch. Every source's record passes through ``record_fields_clean`` once, when the
-``SourceRecord`` is made, so no importer can hand the database text it cannot store or index.
-
-What PostgreSQL refuses, and what we do about it:
-- NUL (``\\x00``) in ``text`` and in ``jsonb`` → ``DataError``: removed, with every other control character but tab and
-  line breaks (``\\x02``/``\\x03`` are also our snippet markers: a caption holding them would forge ``<mark>`` tags).
-- Lone surrogates (a JSON ``"\\ud800"``, a file name that is not UTF-8) cannot be encoded: replaced by U+FFFD.
-- A ``tsvector`` is at most 1 MB (1,048,575 bytes) → ``OperationalError: string is too long for tsvector``. Each
-  distinct word costs its own bytes plus ~8 bytes of entry header and position. Measured on the embedded PostgreSQL 18
-  (``pg_column_size(to_tsvector('english', …))``), worst shapes first: distinct CJK characters separated by spaces
-  6.0 bytes per character of text; hyphenated pairs of distinct 3-letter words (``abc-def``: three lexemes) 4.9;
-  distinct 3-letter words 3.0; URLs 2.4; e-mail addresses 1.6. Real captions cost far less (words repeat).
-  The bounds below — text 50,000 + alt text 5,000 + hashtags 200 × 60 characters — keep one configuration's document
-  under 67,000 × 6.0 ≈ 400 KB even in the worst case: room for the generated caption, the words in the image and a
-  second text-search configuration of the same words. An Instagram caption is at most 2,200 characters and an alt text
-  a few hundred, so real posts never come near them; a sidecar or a Flickr description longer than
-  ``TEXT_MAX_CHARS`` is cut at a word boundary and ends with "…".
+"""Words as they enter photosearch: every ``SourceRecord`` passes through ``record_fields_clean`` once, so no importer
+can hand the database text it cannot store or index. Control characters (NUL is refused; ``\\x02``/``\\x03`` would
+forge snippet marks) are removed, lone surrogates replaced, and lengths bounded so a worst-case document stays well
+under PostgreSQL's 1 MB tsvector limit.
 """
 
 from __future__ import annotations

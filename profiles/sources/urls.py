@@ -1,30 +1,9 @@
 """URL-list source: images named by URL in a local file, downloaded through ``profiles.fetch`` (SSRF-safe).
 
-The format is detected from the content, not the file name:
-
-(a) a JSON list of URL strings: ``["https://…/a.jpg", …]``;
-(b) a JSON list of objects: ``[{"url": "…", "caption": "…", "taken_at": "2021-06-01T18:30:00Z", "permalink": "…",
-    "id": "…"}, …]`` — ``caption`` or ``text`` for the words, ``taken_at`` as ISO 8601 (no zone = UTC) or a Unix
-    timestamp, optional ``alt_text`` and ``tags`` (a list, merged with the caption's hashtags); strings and objects may
-    be mixed;
-(c) plain text, one URL per line; blank lines and lines starting with ``#`` are ignored;
-(d) the metadata JSON of ``instagram-scraper --media-metadata``: an object with a ``GraphImages`` list (older versions
-    wrote the bare list; a list of objects with ``shortcode`` and ``display_url``/``urls`` is read the same way).
-
-Source ids: (a)–(c) the object's ``id`` when given, else the URL without its ``#fragment`` (a URL longer than 512
-characters, the column's size, becomes ``url-sha256:<hex>``); (d) the shortcode for a single image, ``shortcode_1`` …
-``shortcode_N`` for a carousel (the Instagram importer's scheme), with the post's permalink and the importer's
-``extra`` keys: ``post`` (the shortcode), ``owner`` (instagram-scraper's ``username``, when present), ``index``
-(carousels only).
-A video post gives its cover image (``display_url``, ``media_type="video"``); a carousel's video item is listed with its
-own URL and is skipped at download time ("not an image"). An id seen twice in one file is yielded once (first wins).
-
-Errors: a missing file → ``SourceNotFound``; a file that cannot be parsed (bad JSON, bad UTF-8, an item that is neither
-a URL nor an object with ``url``, an unreadable ``taken_at``) → ``SourceError`` naming the line/column or the item,
-before any record is yielded. An entry that is not an http(s) URL (``ftp://…``, ``file:///…``, a bare path) does not
-stop the run: it is yielded under the id ``line N`` (text) or ``item N`` (JSON) — never its content, since a list
-file may be any file on the server and a job's problems are public — and ``read()`` raises ``FetchError``, so it is
-reported as skipped.
+The format is detected from the content: a JSON list of URLs or of objects (``url``, ``caption``, ``taken_at``…),
+plain text one URL per line, or instagram-scraper's metadata JSON (README.md, "Sources"). A file that cannot be parsed
+raises ``SourceError`` before any record; a non-http(s) entry is yielded as ``line N``/``item N`` (never its content:
+a job's problems are public) and its ``read()`` raises ``FetchError``.
 """
 
 from __future__ import annotations

@@ -1,26 +1,7 @@
-"""Instagram sources: a live import through instaloader's Python API, and an offline import of a folder that the
-``instaloader`` command line wrote.
+"""Instagram, live: a profile's posts through instaloader's Python API (in practice a logged-in session).
 
-Both give the same records for the same post, so a live and an offline import of one profile never duplicate:
-
-- a single image: source id = shortcode; a carousel ("sidecar") of N items: ``{shortcode}_1`` … ``{shortcode}_N``,
-  one record per item; a video (or a video item of a carousel) is kept as its cover image, ``media_type="video"``;
-- permalink ``https://www.instagram.com/p/{shortcode}/``, ``taken_at`` aware UTC, text = the caption, hashtags from
-  it, alt text = Instagram's ``accessibility_caption`` of the item (or of the post), likes when known;
-- the post's location (name, id, coordinates) as the record's place; ``people`` = the post's owner, co-authors and
-  the accounts tagged on the post and on the item (the caption's @mentions are added at import);
-- ``extra = {"post": shortcode, "owner": the post's owner, "index": i (carousels only), "is_pinned": bool}``.
-
-Records are built in ``instagram_posts.py`` from the data instaloader already holds, without a request per post.
-
-Live (``InstagramSource``): instaloader 4.16 lists a profile's posts through Instagram's web GraphQL API, which in
-practice needs a logged-in session (a session file, the session ``instaloader --login USER`` saved, or a browser's
-cookies.txt); anonymous access is tried but Instagram nearly always refuses it. Instagram's refusals (login wanted,
-checkpoint, 401 "Please wait a few minutes", 403, 429) end the run with ``SourceRefused``; the position in the
-profile is saved in ``resume_dir`` (instaloader's ``resumable_iteration``), so the next run continues there.
-
-Offline (``InstagramDirSource``, in ``instagram_offline.py``): the metadata files instaloader wrote, read with the
-same ``post_records``.
+Records are built by ``posts.post_records``, the same for a live and an offline import of one post, so they never
+duplicate. Instagram's refusals end the run with ``SourceRefused``; the position is saved to resume there.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""Offline Instagram import: the folder the ``instaloader`` command line (4.2 to 4.16) wrote for a profile, a
-hashtag or a feed.
-
-Per post, with instaloader's default names (``{date_utc}_UTC``): ``….json.xz`` (or ``.json``) metadata, the image
-``….jpg`` (``…_1.jpg``, ``…_2.jpg``… for a carousel; a video's cover), the caption ``….txt`` and, with ``--geotags``,
-``…_location.txt`` (the location's name, then a Google Maps link with its coordinates; older versions, or a location
-without coordinates, write the name alone). Nothing is fetched: the instaloader context used to read the metadata
-refuses every request. A post with metadata gives the live import's records (``post_records``: same ids, so a live
-and an offline import of one profile never duplicate); one without (``--no-metadata-json``) is imported from its
-files, as ``import_folder`` would.
+"""Offline Instagram import: the folder the ``instaloader`` command line (4.2 to 4.16) wrote. Nothing is fetched. A post
+with metadata gives the live import's records (same ids, so the two never duplicate); one without is imported from
+its files, as ``import_folder`` would.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""An instaloader ``Post`` as records, live or offline: the same post always gives the same ids and fields.
-
-Everything is read from the data instaloader already holds for the post (what a profile's listing returned, or what
-a saved ``.json.xz`` holds), never through the properties that would fetch more: ``Post.location`` asks Instagram for
-a location's coordinates when they are missing (one request per post), ``Post.owner_username`` fetches the whole post
-when its owner has no username. Data comes in two shapes, both handled: GraphQL nodes (instaloader before 4.10, and
-the ``node`` of every saved file) and the iPhone API's media (4.10 on, kept in ``iphone_struct``).
+"""An instaloader ``Post`` as records, live or offline: the same post always gives the same ids and fields. Only the
+data instaloader already holds is read, never the properties that would fetch more (one request per post). Both data
+shapes are handled: GraphQL nodes and the iPhone API's media (instaloader 4.10 on).
 """
 
 from __future__ import annotations
