@@ -1,7 +1,5 @@
-"""JSON API v1 of search (DRF): one APIView per operation, each with its own input and output serializers. What
-every API view shares — base view, permissions, throttling, the error shape, paging cursor — is in
-``photosearch/api.py``; the serializers the views share (filters, hits, pages of results) in
-``search/api_serializers.py``; filters are parsed by ``search/inputs.py``, as the pages parse them.
+"""JSON API v1 of search (DRF): one APIView per operation, each with its own input and output serializers; what views
+share is in ``photosearch/api.py`` and ``search/api_serializers.py``.
 """
 
 from __future__ import annotations

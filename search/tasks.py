@@ -1,11 +1,6 @@
-"""Celery tasks for indexing: thin shells over search.services.
-
-``embed_photos_task`` lists the photos that need a vector from the configured model and fans them out as
-``embed_batch_task`` messages of ``PHOTOSEARCH_EMBED_TASK_SIZE`` ids, so several workers (GPU machines) share the
-work. Each batch claims its rows with SKIP LOCKED, so a photo is never embedded by two workers at once, and runs
-with ``acks_late`` + ``reject_on_worker_lost``: a worker killed mid-batch gets the batch redelivered, and what it had
-committed is simply no longer pending. The words in the images (OCR, when ``PHOTOSEARCH_OCR`` is on) are fanned out
-the same way, as ``read_text_batch_task`` messages, after the embedding ones: a photo is searchable by its looks first.
+"""Celery tasks for indexing: thin shells over search.services. Work fans out as batches of
+``PHOTOSEARCH_EMBED_TASK_SIZE`` ids claimed with SKIP LOCKED (never embedded twice) under ``acks_late`` (a killed
+worker's batch is redelivered); OCR batches follow the embedding ones, so a photo is searchable by its looks first.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""Server-rendered pages: thin shells that parse the request, call one selector and render a template.
-
-Every input problem — an empty or over-long query, an unknown profile, a bad date, an upload that is too large or
-not an image — is an ``InvalidQuery`` whose message is shown on the page with status 400.
+"""Server-rendered pages: thin shells that parse the request, call one selector and render a template. Every input
+problem is an ``InvalidQuery`` whose message is shown on the page with status 400.
 """
 
 from __future__ import annotations

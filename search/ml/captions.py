@@ -1,12 +1,6 @@
-"""Generated captions, pluggable by ``PHOTOSEARCH_CAPTIONER``. The caption feeds the full-text index (weight B), so a
-photo with no words of its own can still be found by exact words ("dog", "beach").
-
-- ``tags`` (default): zero-shot labels from the same CLIP model over a vocabulary of objects, scenes and activities —
-  one matrix product per photo against label vectors computed once per process.
-- ``coca``: open_clip's CoCa (``coca_ViT-B-32``) writes real sentences; about 4 s a photo on 2 CPU cores with beam
-  search, so meant for GPUs. Needs ``transformers<4.56`` (``pip install "transformers<4.56"``) and its own weights
-  (``PHOTOSEARCH_COCA_PRETRAINED``, default ``mscoco_finetuned_laion2b_s13b_b90k``).
-- ``none``: no captions.
+"""Generated captions, pluggable by ``PHOTOSEARCH_CAPTIONER``; they feed the full-text index (weight B), so a photo with
+no words of its own is found by exact words. ``tags``: CLIP zero-shot labels; ``coca``: CoCa sentences (slow on a
+CPU; needs ``transformers<4.56``); ``none``.
 """
 
 from __future__ import annotations

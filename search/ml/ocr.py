@@ -1,18 +1,6 @@
-"""Words in the image (OCR), pluggable by ``PHOTOSEARCH_OCR``. The words read feed the full-text index at weight D
-(``profiles.models``), so a photo of a sign, a menu or a poster is found by what it says.
-
-- ``rapidocr`` (default): RapidOCR over onnxruntime with the PP-OCR detection and recognition models its wheel ships
-  (offline, no download). Text is detected on a reduced copy (longest side ``PHOTOSEARCH_OCR_DETECT_SIZE``), and only
-  the boxes found are read, at the full size of the image given: a photo without text costs one small detection pass.
-  The angle classifier is off (upside-down text is rare in photos, and it costs a model run per box).
-- ``none``: no words are read; the indexing stage does nothing.
-
-Only lines read with confidence, and in them only words holding a run of two letters or digits, are kept
-(``words_worth_keeping``): PP-OCR reads drawn shapes in photos without text as single characters ("口", "0", "•",
-"-1"), some of them as confidently as real words.
-
-Each engine names itself with its version and the settings that change what it reads (``engine_id``); every photo
-records the id that read it (``Photo.ocr_engine``), so changing the engine rereads exactly the photos read by another.
+"""Words in the image (OCR), pluggable by ``PHOTOSEARCH_OCR`` (``rapidocr`` or ``none``); the words feed the full-text
+index at weight D. Only confident words with two letters or digits in a row are kept: PP-OCR reads shapes as
+characters. Each engine has an ``engine_id``, recorded per photo, so changing the engine rereads exactly its photos.
 """
 
 from __future__ import annotations

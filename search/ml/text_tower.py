@@ -1,15 +1,6 @@
-"""A query's text embedding without the padding: open_clip pads every text to the model's full context (77 tokens for
-CLIP), but its text transformer is causal — a position attends only to itself and those before it — and the
-embedding is read at the end-of-text token. So the positions after the batch's last end-of-text token change
-nothing, and running the transformer on the tokens up to it gives the same vector (equal up to float rounding: the
-same arithmetic on fewer rows) for a fraction of the cost: a 4-word query is 6 tokens, not 77.
-
-Only for the architecture whose ``encode_text`` this mirrors (open_clip's ``CLIP`` with a causal mask and
-``argmax``/``eos`` pooling); any other model gets its own ``encode_text``. ``tests/search/ml/test_encoders.py`` checks
-both give the same vectors.
-
-``reduced_text_transformer`` makes a cheaper copy of that text transformer for the CPU, its weights in float16 or
-int8 (``PHOTOSEARCH_TEXT_TOWER_PRECISION``; docs/benchmarks.md has the speed and the agreement with float32).
+"""A query's text embedding without the padding: CLIP's text transformer is causal and read at the end-of-text token, so
+the positions after it change nothing and can be cut off (same vector, fewer rows). Only for open_clip's ``CLIP`` with
+a causal mask and argmax pooling; ``reduced_text_transformer`` also makes a float16/int8 copy for the CPU.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""The few words the query parser reads itself, per language, in one place (``search.query.parser``).
-
-Month names, "yesterday", "last week", "il y a 2 ans" come from dateparser's locales (``search.query.dates``); what
-dateparser has no notion of is here: seasons, the connecting words that mark a place, a profile, a date or a range,
-and the words for a media type or text in the image. Every entry is folded (``query_parser.fold``: no accents, lower
-case), so "été" and "ete" read the same. A language missing from one table simply has nothing of that kind.
+"""The few words the query parser reads itself, per language: seasons and the words marking a place, a profile, a date,
+a range, a media type or text in the image (dateparser has the rest). Every entry is folded (no accents, lower case).
 """
 
 from __future__ import annotations

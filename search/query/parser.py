@@ -1,34 +1,7 @@
-"""Queries said the way people say them: "sunset at the beach in lisbon last summer", "@maria birthday 2019",
-"#travel videos from natgeo", "la tour eiffel en 2018". ``query_parse`` splits a query into the description that
-remains (for CLIP and the words channel) and the parts it understood — a date, a place of the library, a profile,
-people (@handle), hashtags, a media type, text in the image — each with the words it took, as typed. Pure: the
-library's names come in a ``Vocabulary`` (``search.query.vocabulary.query_vocabulary`` builds one from the database), the
-day from ``today``.
-
-Only confident parses become filters; in doubt the words stay words (the description keeps them, so nothing is lost
-but a filter). The rules:
-
-- text inside double quotes ("" “” «») and ``-excluded`` words are never read, and the quotes stay in the
-  description: wrapping a part's text in quotes undoes it (``beach in "lisbon" 2019``), the rest parsing the same;
-- a place (a city, region or country holding photos; accents, case and spacing ignored; several words) needs a
-  connecting word before it ("in lisbon", "à lisbonne", "en france", "in the netherlands"), or to end the query (only
-  understood parts after it: "eiffel tower paris 2019"), and not after "of"/"de" ("the fall of rome", "tour de
-  france"). So "paris hilton" and "new york style pizza" stay words. A name in another language counts when the
-  vocabulary holds it as an alias ("lisbonne");
-- a profile: "from natgeo", "by @natgeo", "par natgeo", "de natgeo" when natgeo is a profile; ``@natgeo`` alone is
-  the profile when one has that handle, else a person (``@maria``: tagged or mentioned), as is "with @maria";
-- ``#travel``: a hashtag (a letter in it: "#1 dad" stays words);
-- "videos", "reels" (any language's folded spelling: "vidéos"): a media type when a connecting word follows ("videos
-  of cats", "videos from natgeo") or they end the query ("cat videos"); "video game" stays words.
-  "photos" is said of everything and stays a word; "screenshots" too (the look is CLIP's to find);
-- "with text"/"avec du texte": text in the image;
-- dates: see ``search.query.dates``;
-- one date, one place, one profile, one media type: the first confident one; a second one stays words (two dates
-  joined are a range: "between may and july 2021", "de 2018 à 2020"). People and hashtags: every one.
-
-The connecting words and seasons are small tables per language (``search.query.lexicon``); month names and relative
-phrases come from dateparser's locales. English and French are measured (``manage.py evaluate_query_parser``);
-Spanish, German, Italian and Portuguese dates and connecting words are read too.
+"""Queries said the way people say them: ``query_parse`` splits a query into the description left for CLIP and the
+words channel, and the parts it understood (date, place, profile, people, hashtags, media type, text in the image).
+Only confident parses become filters; in doubt words stay words. Pure: names come in a ``Vocabulary``, the day from
+``today``. The rules are listed in README.md, "Queries in your own words".
 """
 
 from __future__ import annotations
@@ -65,7 +38,7 @@ class PlaceName:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """What the library holds: built by ``search.query.vocabulary.query_vocabulary`` from the database, by hand in tests."""
+    """What the library holds: built by ``search.query.vocabulary.query_vocabulary``, by hand in tests."""
 
     places: Mapping[str, tuple[PlaceName, ...]] = field(default_factory=dict)  # fold(name) → places with that name
     profiles: frozenset[str] = frozenset()  # profile handles, lower-case

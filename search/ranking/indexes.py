@@ -1,10 +1,6 @@
-"""Names and SQL of the per-model HNSW indexes, shared by the writer that creates them
-(``search.services.index_builds.embedding_index_ensure``) and the ranking statement that must repeat their expression
-exactly for the planner to pick them.
-
-Vectors of different models live in the same ``embedding`` column (``halfvec`` without a fixed dimension). Each model
-gets a partial HNSW index over ``(embedding::halfvec(D))`` restricted to its own rows; big profiles may also get one
-of their own, and a partial GIN index over their words (``text_profile_index_name``).
+"""Names and SQL of the per-model (and per big profile) partial HNSW indexes over ``embedding::halfvec(D)``, shared by
+the writer that creates them and the ranking statement, which must repeat their expression exactly for the planner to
+pick them.
 """
 
 from __future__ import annotations
@@ -34,8 +30,7 @@ def embedding_profile_index_name(model_id: str, profile_id: int) -> str:
 
 
 def text_profile_index_name(profile_id: int) -> str:
-    """A big profile's own GIN index over its photos' words (``search.services.index_builds.text_profile_indexes_ensure``
-    makes it)."""
+    """A big profile's own GIN index over its photos' words (made by ``index_builds.text_profile_indexes_ensure``)."""
     return f"{TEXT_PROFILE_INDEX_PREFIX}{int(profile_id)}"
 
 

@@ -1,20 +1,8 @@
-"""How the words channel reads a query: words, "quoted phrases" and -exclusions.
+"""How the words channel reads a query: words, "quoted phrases" and -exclusions. Pure text, no database access.
 
-People type descriptions, and a description shares some of its words with a photo's text, rarely all of them. So a
-photo is a text candidate when it has ANY of the query's words, and ranks higher the more of them it has and the rarer
-they are (see ``search.ranking.statement.text_channel``). A quoted phrase keeps its strict meaning (the photo must hold
-it, words adjacent and in order), an ``-excluded`` word or ``-"phrase"`` drops every photo that holds it, and
-``words="all"`` (``RankingOptions``) asks for every word, as a plain search engine would.
-
-Each word is looked up in every text-search configuration the library's words use (their languages, plus ``simple``
-for exact words), so "plages" finds a French caption's "plage" and a word the stemmer would mangle still matches as
-typed. Pure text: no database access.
-
-A word that the query's language drops as a stop word ("the", "in" in "dog in the park") is no match at all: its
-unstemmed copy is in nearly every photo's words, so it would count as a match that nothing can show, and rank by
-chance. The query's language is read as a post's is (``profiles.words.text_config_detect``: English unless the
-detector is sure); the statement drops those words (``search.ranking.statement.QUERY_WORDS_CTES``), since only
-PostgreSQL knows its configurations' stop lists. A quoted phrase is kept as typed.
+A photo is a candidate when it holds ANY query word (``words="all"``: every one); a quoted phrase must be held as is;
+an exclusion drops every photo holding it. Stop words of the query's language match nothing: their unstemmed copy is
+in nearly every photo, so they would rank by chance (the statement drops them: only PostgreSQL knows its stop lists).
 """
 
 from __future__ import annotations

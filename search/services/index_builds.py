@@ -104,9 +104,9 @@ def _index_claim(cursor, name: str) -> bool:
 
 
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
-    """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if it does not exist yet, in the
-    shape its library's size calls for (``search.ranking.indexes.hnsw_graph_shape``); rebuild it once when the library has
-    grown past PHOTOSEARCH_HNSW_LARGE_LIBRARY since it was built (searches keep using the old graph meanwhile)."""
+    """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if missing, shaped for the library's
+    size (``search.ranking.indexes.hnsw_graph_shape``); rebuild it once when the library grows past
+    PHOTOSEARCH_HNSW_LARGE_LIBRARY (searches use the old graph meanwhile)."""
     name = embedding_index_name(model_id)
     photos = Photo.objects.filter(embedding_model=model_id).count()
     m, ef_construction = hnsw_graph_shape(photos)

@@ -1,11 +1,6 @@
-"""When a photo was taken, as the place's clocks showed it: ``{% load photo_time %}``.
-
-``{{ photo|taken_local:"j F Y, H:i" }}`` → "10 January 2022, 07:30 (UTC+11)" for a photo whose offset is known
-(``Photo.taken_at_offset``); for one whose offset is unknown, the time in the server's zone as before, without a
-suffix: its date then mostly is an EXIF clock read in that zone, so the time shown is what the camera's clock said,
-and naming a zone would claim a place the photo was not known to be in. A format that shows no time of day ("j M Y")
-gets no suffix either. ``{{ photo|taken_iso }}`` is the ISO 8601 form for ``<time datetime>``. Empty when the date is
-unknown.
+"""When a photo was taken, as the place's clocks showed it: ``taken_local`` adds "(UTC+11)" when the offset is known
+(an unknown one shows the server zone's time, unsuffixed: naming a zone would claim a place), ``taken_iso`` gives the
+ISO 8601 form for ``<time datetime>``. Empty when the date is unknown.
 """
 
 from __future__ import annotations
