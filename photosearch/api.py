@@ -1,9 +1,5 @@
-"""What every API view of the project shares: the OpenAPI schema's conventions, the one error shape and the handler
-that maps every error to it (domain errors included: ``photosearch.errors``), who may call a view and how often,
-the opaque paging cursor, and one URL serving one view per method.
-
-The apps' views (``search/apis.py``, ``profiles/apis.py``) build on ``ApiView`` and raise either DRF's exceptions or
-the project's domain errors; none of them translates errors by hand.
+"""What every API view shares: the OpenAPI conventions, the one error shape and the handler mapping every error (domain
+errors included) to it, permissions and throttling, the paging cursor, and one URL serving one view per method.
 """
 
 from __future__ import annotations

@@ -1,22 +1,8 @@
 """Read replicas: which database a search read uses, and which replicas answer.
 
-Settings make one alias per ``DATABASE_REPLICA_URLS`` entry (``replica1``…``replicaN``, marked ``REPLICA``). Nothing
-reaches a replica unless it names one: the router (``photosearch.db.routers``) sends every other read and every write
-to the primary, so imports, embedding, the admin and every read-modify-write see their own writes. The search read
-path — the ranking statement and its probes, browsing, similar photos, the photo page and API, places, the query
-vocabulary, coverage counts — asks ``search_read_alias()`` for a database and passes it down as ``using``; the public
-search selectors do that themselves (``search_read``).
-
-A replica that does not answer (refused, timed out, its connection gone) is left alone for
-``PHOTOSEARCH_REPLICA_RETRY_SECONDS``, and reads go to another replica or the primary meanwhile: one warning when it
-goes down, one info line when it answers again, per process.
-
-Before a replica is used it must prove to be a standby of the primary: in recovery (``pg_is_in_recovery()``), with
-the primary's system identifier (``pg_control_system()``, the same on every copy made from one initdb) and database.
-A server that is not — an empty database, another library, a standby of another primary — would answer searches
-with errors or with someone else's photos; it is left alone like one that does not answer, with a warning that says
-why. Each process checks once, again every ``PHOTOSEARCH_REPLICA_CHECK_SECONDS`` and after every outage. Any
-database error of a read on a replica (not only a lost connection) sends that read to the primary.
+Only the search read path asks ``search_read_alias()``; everything else uses the primary. A replica is used only once
+it proves to be a standby of this primary (in recovery, same system identifier and database); one that fails a read
+or the check is left alone for ``PHOTOSEARCH_REPLICA_RETRY_SECONDS``.
 """
 
 from __future__ import annotations
