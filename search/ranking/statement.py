@@ -433,25 +433,6 @@ def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
     }
 
 
-def nearest_sql(*, dimensions: int, exact: bool) -> str:
-    """The vector channel alone (no filters): ids by distance, through the model's HNSW index unless ``exact``."""
-    distance = vector_distance(dimensions)
-    order = f"({distance}) + 0" if exact else distance
-    return f"SELECT id FROM profiles_photo WHERE embedding_model = %(model_id)s ORDER BY {order} LIMIT %(depth)s"
-
-
-def text_match_count_sql(*, excluded: bool) -> str:
-    """How many photos hold any of the query's words (every required one, none excluded), uncapped: what the text
-    channel would rank without its bound (parameters: ``words_params``)."""
-    conditions = [
-        "search_vector @@ q.any_term",
-        "(q.required_terms IS NULL OR search_vector @@ q.required_terms)",
-        "duplicate_of_id IS NULL",
-        *([NOT_EXCLUDED] if excluded else []),
-    ]
-    return f"WITH {QUERY_WORDS_CTES}\nSELECT count(*) FROM profiles_photo, query_match q WHERE {_and(conditions)}"
-
-
 def browse_sql(*, filters: list[str], sort: str) -> str:
     """Ids of the photos passing ``filters``, by date (``oldest`` first or else newest), one page, each row with how
     many photos pass them, counted up to ``total_bound`` (``browse_total_sql``)."""

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.probes import photo_text_match_count
 from profiles.models import Photo, Profile, SourceKind
 from search.query.understanding import vocabulary_forget
 from search.ranking import statement
-from search.selectors import RankingOptions, photo_search, photo_text_match_count
+from search.selectors import RankingOptions, photo_search
 from tests.search.ranking.test_ranking import FakeEncoder
 from tests.search.ranking.test_words import ingest
 from tests.search.test_apis import get_json

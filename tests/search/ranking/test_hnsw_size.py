@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from bench.probes import photo_nearest_ids
 from profiles.models import Photo, Profile
 from search.ranking.indexes import embedding_index_name, hnsw_ef_search_floor, hnsw_graph_shape
 from search.ranking.session import ef_search
-from search.selectors import photo_nearest_ids
 from search.services.index_builds import embedding_index_ensure
 
 MODEL = "fake/4d-size"

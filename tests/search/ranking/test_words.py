@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from bench.probes import photo_text_match_count
 from profiles.models import Photo, Profile, SourceKind
 from profiles.services.photos import records_ingest
 from profiles.sources.base import SourceRecord, hashtags_in
 from search.ranking.words import QueryTerm, query_words
-from search.selectors import RankingOptions, photo_search, photo_text_match_count
+from search.selectors import RankingOptions, photo_search
 from tests.conftest import image_bytes
 from tests.search.ranking.test_ranking import FakeEncoder
 
