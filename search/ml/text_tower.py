@@ -56,19 +56,10 @@ REDUCED_PRECISIONS = ("float16", "int8")
 
 def reduced_text_transformer(model, precision: str):
     """A copy of ``model``'s text transformer (``short_context_supported`` models) whose linear layers keep their
-    weights in ``precision``, for the CPU (torch's dynamic quantization; fbgemm kernels on x86):
-
-    - ``float16``: weights stored in float16, widened in the matrix product, which adds and outputs in float32;
-    - ``int8``: weights in int8 (one scale per output channel), each call's activations rounded to int8 on the fly
-      (one scale for the whole input, 7 bits: torch keeps a bit free against overflow), products added in int32.
-
-    Half or a quarter of the bytes to read, which is what a query's few positions wait on. ``model`` itself, and so the
-    image tower, is left as it is. Raises whatever torch raises where it has no such kernels (the caller keeps
-    float32).
-
-    The attention's input projection is a bare parameter of ``nn.MultiheadAttention``, which dynamic quantization
-    skips (a third of the weights), so each plain self-attention is first rewritten as two ``nn.Linear`` around
-    ``scaled_dot_product_attention`` (``SelfAttention`` below: the same function).
+    weights in ``precision`` (``float16`` or ``int8``, torch's dynamic quantization), for the CPU: fewer bytes to
+    read. ``model`` itself is left as it is. Raises whatever torch raises where it has no such kernels (the caller
+    keeps float32). Self-attention is rewritten as ``nn.Linear`` layers (``SelfAttention``) first, since dynamic
+    quantization skips ``nn.MultiheadAttention``'s bare input projection.
     """
     import torch
     from torch import nn

@@ -1,9 +1,7 @@
-"""The ranking statement, piece by piece: the vector channel, the text channel, their fusion, the page and its
-headlines, composed into the one statement ``search.selectors`` runs (see its module docstring for what it does).
+"""The ranking statement ``search.selectors`` runs: vector channel, text channel, fusion, page, built as text.
 
-Pure text and parameters, no database access, so docs/ranking.sql can show exactly what is built. User text, the
-text-search configuration and every number travel as bound parameters; only whitelisted SQL (sort orders, the
-integer vector width, column lists from the models) is formatted in.
+No database access (docs/ranking.sql shows what is built). User text and every number are bound parameters; only
+whitelisted SQL (sort orders, the integer vector width, model column lists) is formatted in.
 """
 
 from __future__ import annotations
@@ -24,16 +22,12 @@ from search.ranking.loader import PHOTO_LOADER, PROFILE_LOADER
 from search.ranking.words import QueryWords
 from search.types import Near, RankingOptions, SearchFilters
 
-# How much ts_rank_cd (normalised to 0–1: field weights, words close together) adds to a text match's share of the
-# query's rarity (0–1): it orders photos that hold the same words, and can pass a photo whose share is only a little
-# larger, not one that holds a clearly rarer word.
+# Weight of ts_rank_cd (0–1) added to a match's share of the query's rarity: it orders photos holding the same words
+# but cannot lift one over a photo holding a clearly rarer word.
 CLOSENESS_WEIGHT = 0.2
-# ts_rank_cd is computed for this many times the text depth of the candidates holding the most of the query: the
-# closeness term reorders photos of nearly the same share, which all fall within that shortlist.
+# ts_rank_cd runs on this many times the text depth of the best shares only.
 TEXT_SHORTLIST_FACTOR = 3
-
-# A browse (filters, no query) counts the photos passing its filters up to this many; past it, the total is this
-# bound and an estimate.
+# A browse counts the photos passing its filters up to this bound; past it the total is an estimate.
 TOTAL_BOUND = 10_000
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # of latitude; of longitude times cos(latitude)
@@ -43,11 +37,10 @@ ORDER_BY = {
     "newest": "taken_at DESC NULLS LAST, fused_score DESC, photo_id",
     "oldest": "taken_at ASC NULLS LAST, fused_score DESC, photo_id",
 }
-# A tsquery that matches when any of a set of tsqueries does (or all, with " & "), built from their text: PostgreSQL
-# has no OR aggregate of tsqueries. Lexemes are quoted in that text, so it parses back to the same query.
+# OR (AND) of a set of tsqueries via their text: PostgreSQL has no such aggregate; quoted lexemes parse back the same.
 _ANY_OF = "string_agg('(' || {q}::text || ')', ' | '){only}::tsquery"
 _EVERY_OF = "string_agg('(' || {q}::text || ')', ' & '){only}::tsquery"
-# Query words the text channel weighs, each (word or phrase) in every configuration the library's words use.
+# Each query term (word or phrase) in every configuration the library's words use.
 QUERY_WORDS_CTES = f"""query_terms AS MATERIALIZED (
     SELECT term.position, term.required, (
         SELECT {_ANY_OF.format(q="q", only="")}
@@ -73,7 +66,7 @@ query_excluded AS MATERIALIZED (
         phraseto_tsquery(config, item) AS q
     WHERE numnode(q) > 0
 )"""
-# A photo holding an excluded word or phrase (NULL when every excluded item is a stop word: nothing to drop).
+# Drops photos holding an excluded word (tsq is NULL when every excluded item is a stop word).
 NOT_EXCLUDED = "NOT COALESCE(search_vector @@ (SELECT tsq FROM query_excluded), false)"
 _NO_VECTOR_HITS = "SELECT NULL::bigint AS id, NULL::timestamptz AS taken_at, NULL::float8 AS distance WHERE false"
 _NO_TEXT_HITS = (
@@ -83,8 +76,8 @@ _NO_TEXT_HITS = (
 
 
 def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
-    """Conditions (for both channels) for the filters that are set, and their parameters. ``filters`` must have been
-    checked (``search.inputs.clean_filters``)."""
+    """SQL conditions and parameters for the filters that are set; ``filters`` must be checked
+    (``search.inputs.clean_filters``)."""
     clauses, params = [], {}
     if filters.profile_ids:
         clauses.append("profile_id = ANY(%(profile_ids)s)")
@@ -113,8 +106,7 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
         clause, near_params = near_sql(filters.near)
         clauses.append(clause)
         params.update(near_params)
-    # A hashtag or a person: the word through the GIN index (every own word is in the unstemmed layer), then the
-    # exact entry of the space-separated column (a word of the caption is no hashtag).
+    # The GIN index finds the word; the space-separated column confirms it is a hashtag/person, not a caption word.
     for column, values in (("hashtags", filters.hashtags), ("people", filters.people)):
         for index, value in enumerate(values):
             name = f"{column}_{index}"
@@ -129,9 +121,8 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
 
 
 def near_sql(near: Near) -> tuple[str, dict]:
-    """Photos within ``near.km`` of a point: a latitude/longitude box the (latitude, longitude) index can scan, then
-    the great-circle distance (haversine, as ``profiles.places.distance_km``). Near a pole or the antimeridian the
-    box would wrap: there only the distance decides."""
+    """Photos within ``near.km`` of a point: a box the (latitude, longitude) index scans, then the haversine distance.
+    Where the box would wrap (poles, antimeridian) only the distance decides."""
     lat_span = near.km / KM_PER_DEGREE
     cos_lat = math.cos(math.radians(near.latitude))
     lon_span = near.km / (KM_PER_DEGREE * cos_lat) if cos_lat > 1e-6 else 360.0
@@ -169,12 +160,10 @@ def vector_channel(
     if dimensions is None:
         return _NO_VECTOR_HITS
     distance = vector_distance(dimensions)
-    # "+ 0" hides the expression from the HNSW index: with a selective filter, an exact scan of the few matching rows
-    # beats walking the graph (see search.ranking.strategy).
+    # "+ 0" hides the expression from the HNSW index, forcing an exact scan (search.ranking.strategy).
     order = f"({distance}) + 0" if strategy == "exact" else distance
     conditions = ["embedding_model = %(model_id)s", *(["id <> %(photo_id)s"] if exclude_photo else []), *filters]
     if excluded:
-        # The text channel's tsquery already excludes these words; this drops vector hits whose words contain them.
         conditions.append(NOT_EXCLUDED)
     return (
         f"SELECT id, taken_at, {distance} AS distance\n"
@@ -186,20 +175,11 @@ def vector_channel(
 
 
 def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
-    """The ``text_depth`` best word matches: photos holding any of the query's words (every required one: phrases, or
-    all words with ``words="all"``; none excluded), ranked by how much of the query they hold — the share of the
-    query words' rarity (idf) among their words — plus a smaller ``ts_rank_cd`` term for field weights and
-    proximity.
+    """The ``text_depth`` best word matches (any query word, every required one, none excluded), ranked by their
+    share of the query words' rarity (idf) plus ``CLOSENESS_WEIGHT`` × ``ts_rank_cd``.
 
-    Bounded however broad the query: ``ts_rank_cd`` runs on a shortlist of the best shares only, and each optional
-    word contributes at most ``term_cap`` photos (a rare word all of
-    its matches), and one more scan takes photos holding every required term (a phrase, or every word with
-    ``words="all"``), or with none required every word, which a common-words query ranks first (``every_cap``: ten
-    times the cap when every term is required, since that scan is then the whole channel). A word's
-    rarity is counted within the same bound (a required term, held by every candidate, counts in full). When the
-    photos holding every word already fill the shortlist, the single words' scans are skipped: they could not change
-    the result, and a common word's scan reads its whole posting list however small its LIMIT (100k photos: the
-    statement 0.60× the time, the same pages; docs/benchmarks.md).
+    Bounded however broad the query: each optional word scans at most ``term_cap`` photos, one scan takes photos
+    holding every required term (or every word) up to ``every_cap``, and rarity is counted within those bounds.
     """
     if not text:
         return _NO_TEXT_HITS
@@ -210,9 +190,7 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         f"  AND {_and(conditions)}\n"
         "LIMIT %(term_cap)s"
     )
-    # An optional word's scan keeps only photos holding the required terms; a required term needs no scan of its own
-    # (every candidate holds it). The last scan takes photos holding every required term, or with none required every
-    # word: with words="all", or a phrase alone, it is the whole channel.
+    # Required terms need no scan of their own: every candidate holds them.
     optional = scan.format(tsq="t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)")
     every = scan.format(tsq="COALESCE(q.required_terms, q.every_term)").replace("%(term_cap)s", "%(every_cap)s")
     return (
@@ -221,9 +199,7 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         f"{indent(every, ' ' * 8)}\n"
         "    ) m\n"
         "),\n"
-        # When photos holding every word fill the shortlist, the optional scans cannot change the result: each of
-        # their photos holds less of the query, so none would pass the shortlist; the plan then skips them (a
-        # one-time filter: a common word's scan reads its whole posting list however small its LIMIT).
+        # Once photos holding every word fill the shortlist, the optional scans cannot change the result: skipped.
         "term_matches AS MATERIALIZED (\n"
         "    SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (\n"
         f"{indent(optional, ' ' * 8)}\n"
@@ -251,7 +227,6 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
         "          / (SELECT sum(idf) FROM term_stats) AS coverage\n"
         "    FROM candidates c\n"
         "),\n"
-        # ts_rank_cd (it walks the words' positions) only for the photos holding the most of the query.
         "shortlist AS (\n"
         "    SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s\n"
         ")\n"
@@ -264,12 +239,8 @@ def text_channel(*, text: bool, filters: list[str], excluded: bool) -> str:
 
 
 def fusion() -> str:
-    """Weighted reciprocal-rank fusion of the ranked channels, with the relevance cutoff: a vector-only hit stays while
-    its distance is within ``cutoff`` of the best vector hit's; a word match always stays.
-
-    A word match counts in proportion to how much of the query it holds (its coverage, 0–1): a photo holding every
-    word counts as a word match always did, one holding only a common word of the query counts little — else a
-    near-miss by words that also looks right would pass the photo that holds every word."""
+    """Weighted reciprocal-rank fusion with the cutoff: a vector-only hit stays while within ``cutoff`` of the best
+    vector distance; a word match always stays, weighted by its coverage (0–1) of the query."""
     return (
         "SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,\n"
         "    COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)\n"
@@ -282,13 +253,11 @@ def fusion() -> str:
 
 
 def ranking_statement(*, vector_cte: str, text_cte: str, sort: str, words: bool) -> str:
-    """The channels fused, cut off, sorted and paged, with the page's photos and profiles in the same rows, where
-    each page row's words matched (``search.ranking.highlights``) and how many results there are: every row fused
-    (an estimate when a channel reached its depth: a deeper page would bring more).
+    """The channels fused, cut off, sorted and paged, each row with its photo, profile, matched words and the total
+    (an estimate when a channel reached its depth).
 
-    MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks are assigned afterwards because an
-    iterative index scan (relaxed order) may return candidates slightly out of order. Each channel carries what
-    sorting needs (taken_at), so fusing, cutting off, sorting and paging never go back to the table.
+    MATERIALIZED keeps the ORDER BY … LIMIT shape the HNSW index serves; ranks come afterwards because an iterative
+    index scan may return candidates slightly out of order.
     """
     return (
         f"WITH {QUERY_WORDS_CTES + ',' + chr(10) if words else ''}vector_candidates AS MATERIALIZED (\n"
@@ -358,11 +327,9 @@ def hybrid_statement(
     exclude_photo: int | None,
     strategy: str,
 ) -> tuple[str, dict]:
-    """The ranking statement and its parameters for checked inputs: ``words`` (None without query text) looked up
-    in each of ``configs``; ``strategy`` is the vector channel's plan (``hnsw``, ``exact`` or ``iterative``: see
-    ``search.ranking.strategy.vector_strategy``)."""
+    """The ranking statement and its parameters for checked inputs; ``words`` is None without query text,
+    ``strategy`` comes from ``search.ranking.strategy.vector_strategy``."""
     clauses, params = filter_sql(filters)
-    # A deep page needs deep candidate lists: each channel contributes at most its depth.
     vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
     text_depth = max(ranking.text_depth, offset + limit)
     excluded = bool(words and words.excluded)
@@ -399,16 +366,14 @@ def hybrid_statement(
 
 
 def halfvec_literal(vector: np.ndarray) -> str:
-    """``vector`` as halfvec input text (``[0.03714,-0.1206,…]``), each value rounded to half precision as the column
-    stores it and written with the fewest digits that read back as that half: a 512-d query vector in ~4 KB of
-    statement instead of pgvector's ~9 KB of float64 digits, 15× faster to write (a table of every half's text)."""
+    """``vector`` as halfvec input text, each value rounded to half precision (as stored) in its shortest exact text:
+    faster to write and half the size of float64 digits (see docs/benchmarks.md, "Tuning: what was kept, what lost")."""
     return "[" + ",".join(_half_texts()[np.asarray(vector, dtype=np.float16).view(np.uint16)]) + "]"
 
 
 @cache
 def _half_texts() -> np.ndarray:
-    # All 65,536 half-precision bit patterns → their shortest text. Read back, PostgreSQL parses a float4 and pgvector
-    # rounds it to a half: that lands on the same half for every finite one (tests/search/ranking/test_ranking.py).
+    # Every half bit pattern → its shortest text, which reads back as the same half (tests/search/ranking).
     halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
     return np.array(
         [np.format_float_positional(h, unique=True, trim="-") if np.isfinite(h) else str(h) for h in halves],
@@ -426,16 +391,14 @@ def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
         "term_required": [term.required for term in words.terms],
         "excluded": list(words.excluded),
         "term_cap": settings.PHOTOSEARCH_TEXT_TERM_CAP,
-        # With every term required (words="all", phrases alone) that scan is the whole channel, as before descriptions
-        # were matched: it may bring ten times the cap, so a broad all-words query still ranks most of its matches.
+        # With every term required that scan is the whole channel: ten times the cap.
         "every_cap": settings.PHOTOSEARCH_TEXT_TERM_CAP * (10 if all(term.required for term in words.terms) else 1),
         "closeness_weight": CLOSENESS_WEIGHT,
     }
 
 
 def browse_sql(*, filters: list[str], sort: str) -> str:
-    """Ids of the photos passing ``filters``, by date (``oldest`` first or else newest), one page, each row with how
-    many photos pass them, counted up to ``total_bound`` (``browse_total_sql``)."""
+    """One page of ids passing ``filters`` by date (``oldest`` or else newest), each row with the bounded total."""
     order = "taken_at ASC NULLS LAST, id" if sort == "oldest" else "taken_at DESC NULLS LAST, id DESC"
     conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
     return (
@@ -445,7 +408,7 @@ def browse_sql(*, filters: list[str], sort: str) -> str:
 
 
 def browse_total_sql(*, filters: list[str]) -> str:
-    """How many photos pass ``filters``, counted no further than ``total_bound`` (TOTAL_BOUND + 1: more than the
-    bound is an estimate), so a broad filter on a large library costs a bounded scan, not a full count."""
+    """How many photos pass ``filters``, counted up to ``total_bound`` (TOTAL_BOUND + 1: above the bound is an
+    estimate), so a broad filter costs a bounded scan."""
     conditions = " AND ".join(["duplicate_of_id IS NULL", *filters])
     return f"SELECT count(*) FROM (SELECT 1 FROM profiles_photo WHERE {conditions} LIMIT %(total_bound)s) passing"

@@ -59,18 +59,11 @@ class InstagramSource:
     prompt) or ``cookies_file`` (a Netscape cookies.txt exported from a browser logged in to instagram.com). With
     none, the import is tried anonymously, which Instagram nearly always refuses.
 
-    ``limit``: at most that many posts, counted by position in the profile (as instaloader's ``--count``: a
-    resumed run counts the posts of the interrupted one). ``fast_update``: stop at the first post for which
-    ``known_post(shortcode)`` is true, except pinned posts (marked pinned, or among the first three), which are
-    skipped; so is the first post of a resumed run (the interrupted run's last one). The posts behind the stop are
-    not read again, so fields a newer version reads (a post's location, its tagged accounts) reach posts imported
-    before only through a run without fast update: one API request per page of 12 posts, and each image downloaded
-    again from Instagram's CDN to compare its bytes (an unchanged image's row is updated, not re-embedded).
+    ``limit``: at most that many posts by position in the profile (as instaloader's ``--count``). ``fast_update``:
+    stop at the first post ``known_post(shortcode)`` knows, pinned posts (and a resumed run's first post) skipped.
 
-    Interruptions: when Instagram refuses mid-profile, the records before were yielded, instaloader saves the
-    iterator in ``resume_dir`` (``{username}_{magic}.json.xz``) and ``SourceRefused`` says what to do; the next
-    run for the same username and session continues there (re-yielding the interrupted post) and removes the file
-    when the profile is done.
+    When Instagram refuses mid-profile, ``SourceRefused`` is raised after the records before it, and the position
+    is saved in ``resume_dir``; the next run for the same username and session continues there.
     """
 
     def __init__(

@@ -87,21 +87,10 @@ for _method in OfflineContext.NETWORK_METHODS:
 class InstagramDirSource:
     """Offline import of a folder the ``instaloader`` CLI wrote (not recursive), newest post first.
 
-    A post's metadata file gives its records exactly as a live import would (same ids, text, place, people…); the
-    images are the files next to it (``{name}.jpg``, ``{name}_{i}.jpg`` for carousel item i; any of
-    .jpg/.jpeg/.png/.webp/.gif). A ``{name}_location.txt`` fills in the place when the metadata lacks it (metadata
-    saved without ``--geotags`` has a location's name but not its coordinates).
-
-    A post without metadata (``--no-metadata-json``) is read from its files: the image(s), the caption ``.txt``,
-    the date in the name, the location file. Its shortcode is unknown, so its id is the image's file stem
-    (``2019-07-14_10-00-00_UTC``, ``…_UTC_2`` for a carousel item) and it has no permalink.
-
-    Reported as skipped (``SkippedRecord``), never dropped silently: an item whose image file is missing
-    (``--slide``, ``--no-pictures``, ``--no-video-thumbnails``, a deleted file), a post whose metadata file cannot be
-    read (malformed, nested too deeply, over ``METADATA_MAX_BYTES`` compressed or not) or holds data of another shape
-    than instaloader's or lacks what a record needs, a video without metadata nor cover, an image named unlike a
-    post's, a link that leads out of the folder. Other metadata (the profile's, resume files, comments, stories) is
-    ignored. Nothing is fetched from the internet.
+    A post's metadata file gives the live import's records; the images are the files next to it, and
+    ``{name}_location.txt`` fills in a missing place. A post without metadata is read from its files, its id the
+    image's file stem (no permalink). What cannot be read (a missing image, a bad or oversized metadata file, a link
+    out of the folder) is a ``SkippedRecord``, never dropped silently. Nothing is fetched from the internet.
     """
 
     def __init__(self, username: str, directory: Path):
