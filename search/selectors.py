@@ -61,12 +61,14 @@ __all__ = [
     "embedding_expression",
     "embedding_index_name",
     "embedding_profile_index_name",
+    "index_build_options",
     "photo_browse",
     "photo_search",
     "photo_search_by_image",
     "photo_search_explain",
     "photo_similar",
     "photos_pending_embedding",
+    "photos_pending_text_reading",
     "search_session_prepare",
     "vector_as_array",
 ]
@@ -118,20 +120,11 @@ def photo_search(
 ) -> SearchResult:
     """Hybrid search by description.
 
-    First the query is understood (``search.query.understanding``): dates, places of the library, profiles, @people,
-    #hashtags, a media type, "with text" become filters, combined with ``filters`` (an explicit filter wins), and the
-    rest is the description the channels search; ``literal`` turns that off, ``plain`` keeps parts of those kinds as
-    words. A query understood whole (``videos from natgeo``) browses its filters, newest first unless ``sort`` says.
-
-    Two candidate lists — the photos nearest to the query's text embedding (HNSW, cosine; an exact scan when the
-    filters leave few photos) and the photos holding any of its words (every quoted phrase, and every word with
-    ``words="all"``), ranked by the share of the query's rarity they hold, then field weights and proximity
-    (``search.ranking.statement.text_channel``) — are fused by weighted reciprocal rank, Σ w / (k + rank). Excluded
-    words also drop vector-only hits whose words contain them. The relevance cutoff keeps a vector-only hit only while
-    its distance is within ``cutoff`` of the best vector hit's: it adapts to how well the query matches at all, always
-    keeps the best hit, and never drops a photo whose words matched. Then sort, then page (``offset``/``limit``).
-
-    If the model cannot be loaded, the text channel still answers and ``warnings`` says why vectors were left out.
+    The understood parts of the query (``search.query.understanding``) become filters, an explicit one in ``filters``
+    winning; ``literal`` turns that off, ``plain`` keeps parts of those kinds as words. A query understood whole
+    browses its filters. Otherwise the vector and words channels are fused by weighted reciprocal rank, cut off
+    (``search.ranking.statement``), sorted and paged. If the model cannot be loaded, the words channel still answers
+    and ``warnings`` says why.
     """
     query = clean_query(query)
     ranking = clean_ranking(ranking)
