@@ -248,6 +248,20 @@ PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimu
 # onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
 # better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
+# Faces in the image (search/ml/faces.py): engine (off unless asked for: descriptors of faces are biometric data),
+# longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
+PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "none", ("dlib", "none"))
+PHOTOSEARCH_FACES_IMAGE_SIZE = env_int("PHOTOSEARCH_FACES_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
+PHOTOSEARCH_FACES_UPSAMPLE = env_int("PHOTOSEARCH_FACES_UPSAMPLE", 1, minimum=0, maximum=3)
+# People (search/services/persons.py): two faces closer than this (Euclidean, dlib's descriptors) are one person;
+# a new person needs this many mutually close faces of at least this size (px) and quality (0..1) to form. See
+# docs/benchmarks.md, "Faces".
+PHOTOSEARCH_FACES_DISTANCE = env_float("PHOTOSEARCH_FACES_DISTANCE", 0.55, minimum=0.1, maximum=1.0)
+PHOTOSEARCH_FACES_MIN_GROUP = env_int("PHOTOSEARCH_FACES_MIN_GROUP", 3, minimum=2, maximum=100)
+PHOTOSEARCH_FACES_SEED_SIZE = env_int("PHOTOSEARCH_FACES_SEED_SIZE", 40, minimum=0, maximum=4096)
+PHOTOSEARCH_FACES_SEED_QUALITY = env_float("PHOTOSEARCH_FACES_SEED_QUALITY", 0.2, minimum=0.0, maximum=1.0)
+# Side of the square JPEG kept of each face (the People page's pictures).
+PHOTOSEARCH_FACES_CROP_SIZE = env_int("PHOTOSEARCH_FACES_CROP_SIZE", 96, minimum=32, maximum=512)
 
 # --- Ranking --------------------------------------------------------------------------------------------------------
 PHOTOSEARCH_RRF_K = env_int("PHOTOSEARCH_RRF_K", 60, minimum=1)

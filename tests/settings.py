@@ -19,6 +19,8 @@ os.environ.pop("DATABASE_REPLICA_URLS", None)
 os.environ["PHOTOSEARCH_AUTO_EMBED"] = "false"
 # Reading the words in every test photo would cost 0.1–1 s each: OCR tests turn it on (tests/search/ml/test_ocr.py).
 os.environ["PHOTOSEARCH_OCR"] = "none"
+# Finding faces costs 0.2–1 s a photo too: the faces tests turn it on (tests/search/test_faces_stage.py).
+os.environ["PHOTOSEARCH_FACES"] = "none"
 # Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
