@@ -9,14 +9,21 @@ import binascii
 import copy
 import math
 import re
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,14 +41,14 @@ class ApiAutoSchema(AutoSchema):
     """Names components after the view of a nested serializer (``ProfileCreateInput``, not a clash of ``Input``s)
     and marks reads as open to anonymous callers when ``ReadPermission`` lets them in."""
 
-    def get_serializer_name(self, serializer, direction):
+    def get_serializer_name(self, serializer: serializers.Serializer[Any], direction: Direction) -> str:
         name = type(serializer).__qualname__
         if "." in name:
             view, nested = name.rsplit(".", 1)
             return view.removesuffix("Api") + nested.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
 
-    def get_auth(self):
+    def get_auth(self) -> list[dict[str, Any]]:
         # An operation anyone may call has no security requirement at all: an optional one (`{}` among the schemes)
         # still draws Swagger UI's lock, and clients read the lock as "a token is required".
         if any(getattr(p, "allows_anonymous", lambda: False)() for p in self.view.get_permissions()):
@@ -49,14 +56,18 @@ class ApiAutoSchema(AutoSchema):
         return super().get_auth()
 
 
+_Endpoint = tuple[str, str, str, Callable[..., HttpResponseBase]]  # path, its regex, method, view
+
+
 class ApiEndpointEnumerator(EndpointEnumerator):
-    def _get_api_endpoints(self, patterns, prefix):
-        endpoints = super()._get_api_endpoints(patterns, prefix)
-        for pattern in self.patterns if patterns is None else patterns:
+    # drf-spectacular's enumerator is unannotated (py.typed notwithstanding): its two methods are untyped calls
+    def _get_api_endpoints(self, patterns: Sequence[URLPattern | URLResolver] | None, prefix: str) -> list[_Endpoint]:
+        endpoints: list[_Endpoint] = super()._get_api_endpoints(patterns, prefix)  # type: ignore[no-untyped-call]
+        for pattern in self.patterns or () if patterns is None else patterns:
             method_views = getattr(getattr(pattern, "callback", None), "method_views", None)
             if method_views:
                 path_regex = prefix + str(pattern.pattern)
-                path = self.get_path_from_regex(path_regex)
+                path = self.get_path_from_regex(path_regex)  # type: ignore[no-untyped-call]
                 endpoints.extend((path, path_regex, method, view.as_view()) for method, view in method_views.items())
         return endpoints
 
@@ -81,12 +92,12 @@ class PayloadTooLarge(APIException):
     default_detail = "The request body is too large."
     default_code = "too_large"
 
-    def __init__(self, detail=None, *, details: dict | None = None):
+    def __init__(self, detail: str | None = None, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.details = details or {}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error has the same body: ``{"error": "<one sentence>", "details": {...}}``.
 
     Domain errors become DRF's: ``InvalidInput`` a 400 naming its field, ``StateConflict`` a 409. A validation error
@@ -104,18 +115,19 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, ValidationError):
         where, message = _first_error(exc.detail)
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        details: dict[str, Any] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {"error": f"{where}: {message}" if where else message, "details": details}
     else:
         detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
         details = getattr(exc, "details", {})
-        if isinstance(exc, Throttled) and exc.wait is not None:
-            details = {"retry_after": math.ceil(exc.wait)}
+        wait: float | None = getattr(exc, "wait", None)  # Throttled's; its stub does not declare it
+        if isinstance(exc, Throttled) and wait is not None:
+            details = {"retry_after": math.ceil(wait)}
         response.data = {"error": str(detail), "details": details}
     return response
 
 
-def _first_error(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
+def _first_error(detail: object, path: tuple[str, ...] = ()) -> tuple[str, str]:
     """(dotted field path, first message) of a nested DRF error detail."""
     if isinstance(detail, dict) and detail:
         key, value = next(iter(detail.items()))
@@ -125,7 +137,7 @@ def _first_error(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
     return ".".join(path), str(detail)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """The body of every error answer."""
 
     error = serializers.CharField(help_text="One sentence; starts with the field it is about (`q: …`) if any.")
@@ -158,7 +170,7 @@ class ReadPermission(permissions.BasePermission):
     def allows_anonymous(self) -> bool:
         return anonymous_reads_allowed()
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return may_read(request.user)
 
 
@@ -179,7 +191,7 @@ class ApiView(APIView):
 # --- Input serializers' fields ---------------------------------------------------------------------------------
 
 
-def field_copy(field: serializers.Field) -> serializers.Field:
+def field_copy(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
     """A serializer instance's own copy of a declared field: what DRF's ``Serializer.get_fields`` makes with
     ``copy.deepcopy``, made by copying the field's attributes instead of calling its ``__init__`` again.
 
@@ -197,8 +209,9 @@ def field_copy(field: serializers.Field) -> serializers.Field:
     clone.__dict__.update(field.__dict__)
     child = field.__dict__.get("child")
     if isinstance(child, serializers.Field):
-        clone.child = field_copy(child)
-        clone.child.parent = clone  # its name and source ("") were set when the declared field bound it
+        copied = field_copy(child)
+        vars(copied)["parent"] = clone  # its name and source ("") were set when the declared field bound it
+        vars(clone)["child"] = copied  # a ListField's or DictField's, set as its __init__ sets it
     return clone
 
 
@@ -209,11 +222,11 @@ class NullableCharField(serializers.CharField):
     """Text that is null, not "", when missing (a photo with no caption, a job with no error): clients test one value
     for "none". ``allow_null`` marks it nullable in the schema."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    def to_representation(self, value) -> str | None:
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]  # null: the point of it
         return super().to_representation(value) or None
 
 
@@ -232,11 +245,11 @@ class CursorField(serializers.CharField):
 
     default_error_messages = {"invalid_cursor": "Invalid cursor; use the `next` URL of an earlier answer."}
 
-    def __init__(self, *, max_offset: int, **kwargs):
+    def __init__(self, *, max_offset: int, **kwargs: Any) -> None:
         self.max_offset = max_offset
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data) -> int:
+    def to_internal_value(self, data: str) -> int:  # type: ignore[override]  # the offset, not the text
         text = super().to_internal_value(data)
         try:
             match = _CURSOR.fullmatch(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode())
@@ -253,14 +266,14 @@ class ApiNotFound(ApiView):
     permission_classes = [permissions.AllowAny]
     schema = None  # not an endpoint
 
-    def http_method_not_allowed(self, request, *args, **kwargs):
+    def http_method_not_allowed(self, request: HttpRequest | Request, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotFound(f"No API endpoint at {request.path}.")
 
 
 # --- Several operations on one URL --------------------------------------------------------------------------------
 
 
-def method_dispatch(**views: type[APIView]):
+def method_dispatch(**views: type[APIView]) -> Callable[..., HttpResponseBase]:
     """One URL, one APIView per HTTP method: ``method_dispatch(GET=ProfileListApi, POST=ProfileCreateApi)``.
 
     Keeps one view (and its serializers, permissions, schema) per operation where REST puts two operations on one
@@ -273,11 +286,11 @@ def method_dispatch(**views: type[APIView]):
     allowed = ", ".join([*handlers, "OPTIONS"])
 
     @csrf_exempt  # like every APIView: token clients have no CSRF token; session users are checked by DRF
-    def dispatch(request, *args, **kwargs):
-        response = handlers.get(request.method, fallback)(request, *args, **kwargs)
+    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = handlers.get(request.method or "", fallback)(request, *args, **kwargs)
         if request.method == "OPTIONS" or response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
             response["Allow"] = allowed
         return response
 
-    dispatch.method_views = {method.upper(): view for method, view in views.items()}
+    dispatch.method_views = {method.upper(): view for method, view in views.items()}  # type: ignore[attr-defined]
     return dispatch

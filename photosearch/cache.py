@@ -1,14 +1,6 @@
-"""The shared cache (``PHOTOSEARCH_CACHE_URL``) as an optional dependency: Redis that is refused, unreachable or hung
-costs a request at most one short socket timeout, never its answer.
-
-What the cache holds here is either recomputable (coverage counts, index probes, the vocabulary token) or a rate
-limit's counts, which ``photosearch.throttling`` keeps in the process's memory meanwhile. So a failed Redis call is
-logged and answered as a miss: ``get`` returns the default, ``set`` stores nothing, ``add`` and ``touch`` say False.
-
-One request may make several cache calls; a timeout each would add up (five calls × 5 s was the default). A failure
-opens a circuit breaker shared by every thread of the process: for ``DOWN_SECONDS`` no call reaches Redis at all, then
-a single call probes it (the others still skip) and closes the breaker when it answers. A warning when Redis goes
-down, at most one a minute while it stays down, and one info line when it answers again.
+"""The shared cache (``PHOTOSEARCH_CACHE_URL``) as an optional dependency: what it holds is recomputable or a rate
+limit's counts, so a failed Redis call is logged and answered as a miss. A failure opens a per-process circuit breaker
+for ``DOWN_SECONDS``, so one request never pays several timeouts.
 """
 
 from __future__ import annotations
@@ -16,7 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -27,6 +20,9 @@ from redis.retry import Retry
 logger = logging.getLogger(__name__)
 
 WARNING_INTERVAL_SECONDS = 60.0
+
+_T = TypeVar("_T")
+_F = TypeVar("_F")
 
 
 class CacheBreaker:
@@ -103,7 +99,7 @@ class ResilientRedisCache(RedisCache):
     (see the module's docstring). ``OPTIONS``: ``TIMEOUT_SECONDS`` (socket connect and read, default 0.1) and
     ``DOWN_SECONDS`` (how long a failure keeps calls away, default 5); the rest goes to redis-py's pool."""
 
-    def __init__(self, server, params):
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         options = dict(params.get("OPTIONS") or {})
         timeout = float(options.pop("TIMEOUT_SECONDS", 0.1))
         down_seconds = float(options.pop("DOWN_SECONDS", 5.0))
@@ -114,7 +110,7 @@ class ResilientRedisCache(RedisCache):
         super().__init__(server, {**params, "OPTIONS": options})
         self.breaker = cache_breaker(str(server), down_seconds)
 
-    def _guarded(self, call, *args, fallback: Any = None, **kwargs):
+    def _guarded(self, call: Callable[..., _T], *args: Any, fallback: _F, **kwargs: Any) -> _T | _F:
         if not self.breaker.allow():
             return fallback
         try:
@@ -125,39 +121,41 @@ class ResilientRedisCache(RedisCache):
         self.breaker.answered()
         return result
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def add(self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._guarded(super().add, key, value, timeout, version, fallback=False)
 
-    def get(self, key, default=None, version=None):
+    def get(self, key: Any, default: Any | None = None, version: int | None = None) -> Any:
         return self._guarded(super().get, key, default, version, fallback=default)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        self._guarded(super().set, key, value, timeout, version)
+    def set(self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+        self._guarded(super().set, key, value, timeout, version, fallback=None)
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+    def touch(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._guarded(super().touch, key, timeout, version, fallback=False)
 
-    def delete(self, key, version=None):
+    def delete(self, key: Any, version: int | None = None) -> bool:
         return self._guarded(super().delete, key, version, fallback=False)
 
-    def get_many(self, keys, version=None):
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         return self._guarded(super().get_many, keys, version, fallback={})
 
-    def has_key(self, key, version=None):
+    def has_key(self, key: Any, version: int | None = None) -> bool:
         return self._guarded(super().has_key, key, version, fallback=False)
 
-    def incr(self, key, delta=1, version=None):
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         missing = object()
         result = self._guarded(super().incr, key, delta, version, fallback=missing)
         if result is missing:
             raise ValueError(f"Key {key!r} not found (the cache does not answer).")
-        return result
+        return cast(int, result)
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+    def set_many(
+        self, data: dict[Any, Any], timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
         return self._guarded(super().set_many, data, timeout, version, fallback=list(data))
 
-    def delete_many(self, keys, version=None):
-        self._guarded(super().delete_many, keys, version)
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        self._guarded(super().delete_many, keys, version, fallback=None)
 
-    def clear(self):
-        return self._guarded(super().clear, fallback=False)
+    def clear(self) -> bool:  # type: ignore[override]  # Django's RedisCache.clear returns the bool its stub omits
+        return cast(bool, self._guarded(super().clear, fallback=False))

@@ -3,6 +3,7 @@ eagerly in the calling process, which is what a single-machine install without a
 
 import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import before_task_publish, task_prerun
@@ -20,7 +21,7 @@ EAGER_BROKER_URL = "memory://localhost/"
 
 
 @app.on_after_configure.connect
-def _eager_broker(sender, source, **_kwargs):
+def _eager_broker(sender: Celery, source: Any, **_kwargs: Any) -> None:
     if source.task_always_eager and not source.broker_url:
         source.broker_url = EAGER_BROKER_URL
 
@@ -29,7 +30,7 @@ logger = logging.getLogger("photosearch.celery")
 _eager_reported = False
 
 
-def _report_eager_once(**_kwargs):
+def _report_eager_once(**_kwargs: Any) -> None:
     global _eager_reported
     if app.conf.task_always_eager and not _eager_reported:
         _eager_reported = True

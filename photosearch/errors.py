@@ -12,12 +12,12 @@ class InvalidInput(ValueError):
         super().__init__(message)
         self.field = field
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[InvalidInput], tuple[str, str | None]]:
         # ValueError pickles only ``args``; without this, ``field`` would be lost crossing a process boundary.
         return (type(self), (str(self), self.field))
 
     def __str__(self) -> str:
-        return self.args[0] if self.args else ""
+        return str(self.args[0]) if self.args else ""
 
     @property
     def labelled(self) -> str:

@@ -3,7 +3,11 @@ anonymous reads: pages, photo pages, media and API alike)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -23,7 +27,7 @@ class RequestSizeLimitMiddleware:
     Content-Length (chunked) is never read by Django at all, so the declared length is the whole story.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -34,6 +38,7 @@ class RequestSizeLimitMiddleware:
         if not upload_body_too_large(declared):
             return self.get_response(request)
         message = upload_too_large_message()
+        response: HttpResponse
         if request.path.startswith("/api/"):
             # The API's error shape (photosearch/api.py), as SearchByImageApi answers an oversized image itself.
             response = JsonResponse(
@@ -51,7 +56,7 @@ def anonymous_reads_allowed() -> bool:
     return settings.PHOTOSEARCH_API_PUBLIC_READS
 
 
-def may_read(user) -> bool:
+def may_read(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     """Whether ``user`` (a session's or a token's; anonymous included) may read photos, pages and media."""
     return anonymous_reads_allowed() or bool(user is not None and user.is_authenticated)
 
@@ -68,7 +73,7 @@ class ReadAccessMiddleware:
     a login form). Media a bucket or a web server serves never reaches Django and is not covered.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -86,16 +91,17 @@ def _always_open(request: HttpRequest) -> bool:
     ) or request.path_info.startswith("/api/")
 
 
-def _reader(request: HttpRequest):
+def _reader(request: HttpRequest) -> AbstractBaseUser | AnonymousUser | None:
     """The session's user, else the user of a valid ``Authorization: Token …`` header, else None.
 
     ``request.user`` is left as it is: setting it to a token's user would make DRF's session authentication
     demand a CSRF token from token clients."""
-    user = getattr(request, "user", None)
+    user: AbstractBaseUser | AnonymousUser | None = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
     try:
-        found = TokenAuthentication().authenticate(request)
+        # Before DRF wraps the request: the token check reads only the Authorization header, which this one has.
+        found: tuple[AbstractBaseUser, object] | None = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
     except AuthenticationFailed:
         return None
     return found[0] if found else None

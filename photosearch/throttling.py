@@ -1,13 +1,6 @@
-"""One anonymous rate limit for every search entry point: the API's views and the search pages count against the
-same budget per client address, in the default cache (Redis when configured: see ``CACHES`` in settings, so that
-every web process shares the count).
-
-The rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]`` (``PHOTOSEARCH_API_ANON_RATE``). Signed-in users
-(token or admin session) are not throttled.
-
-While the shared cache does not answer (``photosearch.cache``), each process counts in its own memory instead of
-letting every request through: an anonymous client then gets at most the rate per process, never an unlimited
-number of searches (the by-image one costs seconds of CPU) because Redis happens to be down.
+"""One anonymous rate limit (``PHOTOSEARCH_API_ANON_RATE``) shared by the API and the search pages, per client address,
+in the default cache. Signed-in users are not throttled. While the cache is down each process counts in memory, never
+letting an unlimited number of searches through.
 """
 
 from __future__ import annotations
@@ -15,8 +8,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, cast
 
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -28,11 +23,11 @@ class AnonThrottle(AnonRateThrottle):
     """DRF's anonymous throttle (keyed by client address, counted in the default cache), with the rate looked up on
     every request: DRF's own class keeps the rates it saw at import time, so a changed setting would be ignored."""
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    def get_rate(self) -> str | None:
+        return cast("dict[str | None, str | None]", api_settings.DEFAULT_THROTTLE_RATES).get(self.scope)
 
     @property
-    def cache(self):
+    def cache(self) -> BaseCache:  # type: ignore[override]  # DRF reads it; a property is what makes it per request
         """The default cache, or this process's memory while the default cache is marked down."""
         breaker = getattr(default_cache, "breaker", None)
         return _LOCAL_COUNTS if breaker is not None and breaker.is_down else default_cache
@@ -47,9 +42,10 @@ def throttled_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     ``Retry-After`` header), counted together with the API's requests."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         throttle = AnonThrottle()
-        if throttle.allow_request(request, None):
+        # A page has no DRF Request or view: the throttle reads only META and user, which an HttpRequest has.
+        if throttle.allow_request(request, None):  # type: ignore[arg-type]
             return view(request, *args, **kwargs)
         wait = math.ceil(throttle.wait() or 1)
         response = HttpResponse(render_to_string("429.html", {"wait": wait}, request=request), status=429)

@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path, re_path
 from django.views.static import serve
 
 
-def media_serve(request, path: str):
+def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """A media file from MEDIA_ROOT as it is now (read per request, so a changed setting is followed). Who may
     see it is decided before, with every other read (``photosearch.middleware.ReadAccessMiddleware``)."""
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
 
 
 urlpatterns = [

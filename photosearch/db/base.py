@@ -1,12 +1,11 @@
-"""Django database backend for the embedded PostgreSQL: the stock postgresql backend plus on-demand start-up.
-
-Selected by settings when ``DATABASE_URL`` is unset. ``DATABASES['default']['EMBEDDED_DATA_DIR']`` names the project
-data directory; host and port are filled in from the running server the first time a connection is opened.
+"""Django database backend for the embedded PostgreSQL: the stock postgresql backend plus on-demand start-up; host and
+port come from the running server when the first connection is opened.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from django.db.backends.postgresql import base
@@ -15,7 +14,7 @@ from photosearch.embedded_db import create_database, embedded_server
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def get_connection_params(self):
+    def get_connection_params(self) -> dict[str, Any]:
         server = embedded_server(
             Path(self.settings_dict["EMBEDDED_DATA_DIR"]), self.settings_dict.get("EMBEDDED_SERVER_SETTINGS")
         )
@@ -23,9 +22,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params.update(host=server.socket_dir, port=server.port, user=server.user)
         return params
 
-    def get_new_connection(self, conn_params):
+    def get_new_connection(self, conn_params: dict[str, Any]) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any]
         try:
-            return super().get_new_connection(conn_params)
+            connection = super().get_new_connection(conn_params)
+            return connection
         except psycopg.OperationalError as exc:
             # First run on a fresh data dir: the server exists but our database does not yet.
             if "does not exist" not in str(exc) or conn_params.get("dbname") in (None, "postgres"):
@@ -34,4 +35,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 Path(self.settings_dict["EMBEDDED_DATA_DIR"]), self.settings_dict.get("EMBEDDED_SERVER_SETTINGS")
             )
             create_database(server, conn_params["dbname"])
-            return super().get_new_connection(conn_params)
+            connection = super().get_new_connection(conn_params)
+            return connection

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, Error, connections
@@ -64,7 +64,7 @@ def search_read(read: Callable[..., T]) -> Callable[..., T]:
     caller is used as given, failures included (a benchmark timing one database must not time another)."""
 
     @functools.wraps(read)
-    def run(*args, using: str | None = None, **kwargs) -> T:
+    def run(*args: Any, using: str | None = None, **kwargs: Any) -> T:
         if using is not None:
             return read(*args, using=using, **kwargs)
         alias = search_read_alias()

@@ -4,7 +4,7 @@ import pytest
 from search.ml import query_embedding
 from search.ml.encoders import EncoderUnavailable
 from search.ml.query_embedding import query_text_vector, split_exclusions, vector_as_array
-from tests.search.ranking.test_ranking import FakeEncoder
+from tests.search.fake_encoder import FakeEncoder
 
 
 def test_text_vectors_are_cached_per_model(monkeypatch):

@@ -21,39 +21,17 @@ from search.selectors import (
 )
 from search.services.index_builds import embedding_index_ensure
 from tests.conftest import image_bytes
+from tests.search.fake_encoder import MODEL, FakeEncoder, unit
 
 pytestmark = pytest.mark.django_db
-MODEL = "fake/4d"
 T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 NO_CUTOFF = RankingOptions(cutoff=0)
-
-
-def unit(*values) -> np.ndarray:
-    vector = np.asarray(values, dtype=np.float32)
-    return vector / np.linalg.norm(vector)
 
 
 def direction(degrees: float) -> np.ndarray:
     """A unit vector in the x/y plane; cosine distance to (1, 0, 0, 0) is 1 - cos(degrees)."""
     radians = np.radians(degrees)
     return unit(np.cos(radians), np.sin(radians), 0, 0)
-
-
-class FakeEncoder:
-    """Every query text maps to (1, 0, 0, 0) unless listed; counts calls to the text tower."""
-
-    model_id, dimensions, device = MODEL, 4, "cpu"
-
-    def __init__(self, vectors=None):
-        self.vectors = vectors or {}
-        self.text_calls = 0
-
-    def encode_texts(self, texts):
-        self.text_calls += 1
-        return np.stack([self.vectors.get(text, unit(1, 0, 0, 0)) for text in texts])
-
-    def encode_images(self, images):
-        return np.stack([unit(1, 0, 0, 0) for _ in images])
 
 
 @pytest.fixture
