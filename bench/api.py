@@ -1,19 +1,15 @@
 """The API part of the search benchmark: throughput of the real HTTP stack (gunicorn, Django, DRF, ``photo_search``)
 against the bench database, and the benchmark-only server it runs in.
 
-The bench photos carry synthetic 512-d vectors that no real text tower could land near, so the server is started
-from ``bench_wsgi_application``, which replaces the text tower by ``TopicTextEncoder``: a lookup from a topic's
-caption words to a vector near that topic's centre. Nothing in production imports this module.
-
-Only the standard library, numpy and ``bench.search`` (itself standard library and numpy only) are imported
-at module level: gunicorn imports this module before Django is set up.
+The bench photos carry synthetic 512-d vectors that no real text tower could land near, so the server (the
+project's own WSGI application) runs with ``PHOTOSEARCH_ENCODER_BACKEND`` naming ``TopicTextEncoder``: a lookup from
+a topic's caption words to a vector near that topic's centre. Nothing in production imports this module.
 """
 
 from __future__ import annotations
 
 import http.client
-import importlib
-import importlib.util
+import json
 import os
 import signal
 import socket
@@ -42,7 +38,8 @@ class TopicTextEncoder:
 
     dimensions, device = DIMENSIONS, "cpu"
 
-    def __init__(self):
+    def __init__(self, config=None):
+        """``config``: the ``EncoderConfig`` an encoder backend is given (``PHOTOSEARCH_ENCODER_BACKEND``), unused."""
         from bench.data import BENCH_MODEL, topic_bases, topic_centres, topic_words
 
         self.model_id = BENCH_MODEL
@@ -69,27 +66,12 @@ class TopicTextEncoder:
         return topic_points(self.centres, self.bases, np.array([topic]), np.random.default_rng(seed))[0]
 
 
-# The seam the benchmark server patches: the module whose global ``get_encoder`` the selector calls, at query time,
-# to get the query text tower. search/selectors.py is being split and that lookup moves to search/ml/query_embedding.py;
-# patching whichever module exists keeps this benchmark working both before and after that change. Patching the
-# name in the module that looks it up (not search.ml.encoders) is what reroutes the lookup.
-TEXT_TOWER_MODULES = ("search.ml.query_embedding", "search.selectors")
-
-
-def text_tower_module():
-    """The module whose ``get_encoder`` global gives search its query text tower (see ``TEXT_TOWER_MODULES``)."""
-    for name in TEXT_TOWER_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            return importlib.import_module(name)
-    raise ImportError(f"none of {', '.join(TEXT_TOWER_MODULES)} exists")
-
-
 class TextTowerTopicEncoder(TopicTextEncoder):
     """``TopicTextEncoder`` that first runs a real ViT-B-32 text tower (random weights: the same arithmetic as the
     trained one) on the query, so a query nobody asked before costs what it costs in production, and then answers
     the topic vector the bench photos can be found by."""
 
-    def __init__(self):
+    def __init__(self, config=None):
         super().__init__()
         from django.conf import settings
 
@@ -110,17 +92,10 @@ class TextTowerTopicEncoder(TopicTextEncoder):
         return super().encode_texts(texts)
 
 
-def bench_wsgi_application(text_tower: bool = False):
-    """gunicorn app factory (``bench.api:bench_wsgi_application()``): the project's WSGI application with
-    the query text tower replaced by ``TopicTextEncoder`` — or, with ``text_tower`` (the uncached-query figure), by
-    ``TextTowerTopicEncoder``. Used only by ``api_load`` and ``api_uncached`` against the bench database."""
-    from django.core.wsgi import get_wsgi_application
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosearch.settings")
-    application = get_wsgi_application()
-    encoder = TextTowerTopicEncoder() if text_tower else TopicTextEncoder()
-    text_tower_module().get_encoder = lambda: encoder
-    return application
+def encoder_backend(*, text_tower: bool = False) -> str:
+    """The ``PHOTOSEARCH_ENCODER_BACKEND`` of the benchmark's server: ``TopicTextEncoder``, or with ``text_tower``
+    (the uncached-query figure) ``TextTowerTopicEncoder``."""
+    return f"bench.api.{(TextTowerTopicEncoder if text_tower else TopicTextEncoder).__name__}"
 
 
 # --- Load ---------------------------------------------------------------------------------------------------------
@@ -132,8 +107,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_environment(database: str) -> dict[str, str]:
-    """The environment for a gunicorn serving the bench database: same settings module, data dir and server."""
+def server_environment(database: str, *, text_tower: bool = False) -> dict[str, str]:
+    """The environment for a gunicorn serving the bench database: same settings module, data dir and server; the
+    query text tower is the bench's (``encoder_backend``)."""
     from django.conf import settings
     from django.db import connections
 
@@ -143,6 +119,7 @@ def server_environment(database: str) -> dict[str, str]:
     env["PHOTOSEARCH_EMBEDDED_DB_NAME"] = database
     env["PHOTOSEARCH_API_ANON_RATE"] = "off"
     env["PHOTOSEARCH_AUTO_EMBED"] = "false"
+    env["PHOTOSEARCH_ENCODER_BACKEND"] = encoder_backend(text_tower=text_tower)
     if env.get("DATABASE_URL") and "EMBEDDED_DATA_DIR" not in connections["default"].settings_dict:
         parts = urllib.parse.urlsplit(env["DATABASE_URL"])
         env["DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(path="/" + database))
@@ -219,7 +196,7 @@ def api_load(
 
 def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = lambda message: None) -> dict:
     """API latency of queries never asked before, with a real text tower: gunicorn (1 worker × 1 thread: nothing
-    else runs) serving ``bench_wsgi_application(text_tower=True)``, one client sending ``queries`` distinct two- and
+    else runs) serving with ``TextTowerTopicEncoder``, one client sending ``queries`` distinct two- and
     three-word topic queries one after another, each seen once (the query-vector cache never hits)."""
     from itertools import combinations
 
@@ -260,15 +237,16 @@ def api_uncached(*, database: str, queries: int, say: Callable[[str], None] = la
 
 
 def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bool = False):
-    """gunicorn serving ``bench_wsgi_application`` on a free loopback port against ``database``, its output in a
-    temporary log file: (process, port, log). The caller stops it (``_stop``) and closes the log."""
+    """gunicorn serving the project's WSGI application with the bench's text tower (``server_environment``) on a free
+    loopback port against ``database``, its output in a temporary log file: (process, port, log). The caller stops it
+    (``_stop``) and closes the log."""
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench_search_gunicorn_", suffix=".log", delete=False)
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        f"bench.api:bench_wsgi_application(text_tower={text_tower})",
+        "photosearch.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -286,7 +264,7 @@ def _gunicorn_start(*, database: str, workers: int, threads: int, text_tower: bo
     ]
     server = subprocess.Popen(
         command,
-        env=server_environment(database),
+        env=server_environment(database, text_tower=text_tower),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=os.getcwd(),
@@ -357,12 +335,25 @@ def _wait_ready(server: subprocess.Popen, port: int, path: str, log: str, timeou
             response = conn.getresponse()
             body = response.read()
             conn.close()
-            if response.status == 200:
-                return
-            raise RuntimeError(f"GET {path} answered {response.status}: {body[:500]!r}")
+            if response.status != 200:
+                raise RuntimeError(f"GET {path} answered {response.status}: {body[:500]!r}")
+            check_server_model(json.loads(body).get("model"))
+            return
         except (OSError, http.client.HTTPException):  # not listening yet
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer within {timeout:g} s; see {log}:\n{_tail(log)}")
+
+
+def check_server_model(model: str | None) -> None:
+    """The server's answer came from the bench's text tower (else the figures would time another search: with no
+    photo of its model, the vector channel finds nothing)."""
+    from bench.data import BENCH_MODEL
+
+    if model != BENCH_MODEL:
+        raise RuntimeError(
+            f"the server searched with model {model!r}, not the bench's {BENCH_MODEL!r}: "
+            "its PHOTOSEARCH_ENCODER_BACKEND did not take effect"
+        )
 
 
 def _tail(path: str) -> str:

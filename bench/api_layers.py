@@ -1,7 +1,7 @@
 """Where one API search request's CPU goes, layer by layer, in-process (``bench_api_layers``).
 
-The project's WSGI application (``bench.api.bench_wsgi_application``: the text tower replaced by the bench's
-topic lookup, as in the API throughput figure) is called directly with the environ gunicorn would build for
+The project's WSGI application (with ``PHOTOSEARCH_ENCODER_BACKEND`` naming the bench's topic lookup as the text
+tower, as in the API throughput figure's server) is called directly with the environ gunicorn would build for
 ``GET /api/v1/search/?q=<two topic words>&limit=20``, against the bench database, one request after another. Each
 layer is timed by wrapping the function that is that layer with a ``time.process_time`` accumulator; a round is
 ``requests`` requests, a figure is the median of ``rounds`` rounds, per request. Wrapped layers nest (the loader is
@@ -14,6 +14,7 @@ inside ``photo_search``, which is inside the view), so the table says which is i
 from __future__ import annotations
 
 import io
+import json
 import statistics
 import time
 import urllib.parse
@@ -83,6 +84,7 @@ def _instrument(stack: ExitStack, clock: _Clock) -> None:
 
     from search import apis, selectors
     from search.apis import SearchApi
+    from search.ranking import statement
 
     _patch(stack, SearchApi, "dispatch", clock, "dispatch")
     _patch(stack, SearchApi, "initialize_request", clock, "initialize_request")
@@ -92,7 +94,10 @@ def _instrument(stack: ExitStack, clock: _Clock) -> None:
     _patch(stack, JSONRenderer, "render", clock, "render")
     _patch(stack, selectors, "query_understand", clock, "understand")
     _patch(stack, selectors, "query_text_vector", clock, "query_vector")
-    _patch(stack, selectors, "_statement", clock, "statement")
+    # The statement: its probes (cached) and building it, one after the other (none calls another).
+    _patch(stack, selectors, "vector_strategy", clock, "statement")
+    _patch(stack, selectors, "text_configs_in_use", clock, "statement")
+    _patch(stack, statement, "hybrid_statement", clock, "statement")
     _patch(stack, selectors, "run_ranked", clock, "run_ranked")
     _patch(stack, selectors, "hits_from_rows", clock, "loader")
     _patch(stack, apis, "photo_search", clock, "photo_search")
@@ -140,26 +145,26 @@ def api_layers(
 ) -> dict:
     """The per-layer profile: {layer: ms per request (median of ``rounds``)}, plus ``sql_wall`` and
     ``postgres_cpu``. Needs the bench database as the default connection (``bench_database``), filled. The
-    application is the one ``bench_wsgi_application`` serves (text tower: ``TopicTextEncoder``; anonymous rate limit
+    application is the one the API benchmark's server runs (text tower: ``TopicTextEncoder``; anonymous rate limit
     off, as with ``PHOTOSEARCH_API_ANON_RATE=off`` there); everything it changes is put back afterwards."""
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
     from django.db import connections
     from django.test.utils import override_settings
 
-    from bench.api import TopicTextEncoder, text_tower_module
+    from bench.api import encoder_backend
     from bench.data import topic_queries
 
     texts, _ = topic_queries(512, seed=40)
     paths = [f"/api/v1/search/?{urllib.parse.urlencode({'q': text, 'limit': 20})}" for text in texts]
     connection = connections["default"]
-    encoder, tower = TopicTextEncoder(), text_tower_module()
     with ExitStack() as stack:
         stack.enter_context(
-            override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None}})
+            override_settings(
+                REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None}},
+                PHOTOSEARCH_ENCODER_BACKEND=encoder_backend(),
+            )
         )
-        stack.callback(setattr, tower, "get_encoder", tower.get_encoder)
-        tower.get_encoder = lambda: encoder
         application = get_wsgi_application()
         clock = _Clock()
         call = _caller(application, clock)
@@ -194,7 +199,10 @@ def api_layers(
 
 
 def _caller(application, clock: _Clock) -> Callable[[str], None]:
-    """A function that sends GET ``path`` through ``application`` and checks it answered a page of results."""
+    """A function that sends GET ``path`` through ``application`` and checks it answered a page of results, found
+    with the bench's text tower."""
+    from bench.api import check_server_model
+
     statuses: list[str] = []
 
     def start_response(status, headers, exc_info=None):
@@ -209,6 +217,7 @@ def _caller(application, clock: _Clock) -> Callable[[str], None]:
                 body.close()
         if not statuses.pop().startswith("200") or b'"results"' not in content:
             raise RuntimeError(f"GET {path} did not answer 200 with results: {content[:300]!r}")
+        check_server_model(json.loads(content).get("model"))
 
     return call
 

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+# The helper modules shared by test modules assert too: pytest rewrites their asserts as it does the tests' own.
+pytest.register_assert_rewrite("tests.support", "tests.search.posts", "tests.profiles.sources.instagram.fake_instagram")
+
 
 def make_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     """A picture that differs clearly from any other seed's: coloured background with random shapes."""
@@ -94,6 +97,14 @@ def photo_folder(tmp_path) -> Callable[..., Path]:
         return root
 
     return build
+
+
+@pytest.fixture
+def tokens(django_user_model) -> dict[str, str]:
+    """API tokens of a staff user ("staff") and of an ordinary user ("reader")."""
+    from tests.support.api import make_tokens
+
+    return make_tokens(django_user_model)
 
 
 @pytest.fixture(scope="session")

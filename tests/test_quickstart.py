@@ -63,7 +63,10 @@ def test_quickstart_on_a_fresh_data_dir_indexes_a_folder(photo_folder, tmp_path)
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
 
     # The server's own settings (photosearch.conf) apply when it starts again.
-    show = "from django.db import connection; c = connection.cursor(); c.execute('SHOW shared_buffers'); print(c.fetchone()[0])"
+    show = (
+        "from django.db import connection; c = connection.cursor(); c.execute('SHOW shared_buffers'); "
+        "print(c.fetchone()[0])"
+    )
     out = _finish(
         _manage("shell", "-c", show, data_dir=data_dir, extra_env={"PHOTOSEARCH_EMBEDDED_SHARED_BUFFERS": "160MB"})
     )

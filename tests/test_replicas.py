@@ -5,7 +5,6 @@ Which server ran a search is read from the servers' own statement logs: each sea
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from photosearch.db.routers import PrimaryRouter
 from tests.standby import STANDBY_PORT, streaming_pair
+from tests.support.replicas import manage, pair_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,43 +85,16 @@ def pair():
         yield started
 
 
-def _manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True, capture_output=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def _env(pair, data_dir: Path) -> dict[str, str]:
-    """A child's environment: the pair's primary as DATABASE_URL, its standby as the one replica."""
-    return {
-        **{key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "PHOTOSEARCH_"))},
-        "DJANGO_SETTINGS_MODULE": "photosearch.settings",
-        "DATABASE_URL": pair.primary_url,
-        "DATABASE_REPLICA_URLS": pair.standby_url,
-        "PHOTOSEARCH_REPLICA_RETRY_SECONDS": "1",
-        "PHOTOSEARCH_DATA_DIR": str(data_dir),
-        "PHOTOSEARCH_CLIP_MODEL": "photosearch-tiny",
-        "PHOTOSEARCH_CLIP_PRETRAINED": "none",
-        "PHOTOSEARCH_DEVICE": "cpu",
-        "PHOTOSEARCH_AUTO_EMBED": "false",
-        "PHOTOSEARCH_OCR": "none",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_standby_falls_back(
     pair, photo_folder, tmp_path
 ):
     started = time.monotonic()
-    env = _env(pair, tmp_path / "data")
+    env = pair_env(pair, tmp_path / "data")
     folder = photo_folder({"a.jpg": 1, "b.jpg": 2, "b.txt": "Snow on the pass"})
 
     # Migrations and the import run with the replica configured: both write, and a standby refuses writes.
-    _manage("migrate", "--no-input", env=env)
-    assert "2 imported" in _manage("import_folder", str(folder), "--profile", "trip", env=env)
+    manage("migrate", "--no-input", env=env)
+    assert "2 imported" in manage("import_folder", str(folder), "--profile", "trip", env=env)
     assert 'INSERT INTO "profiles_photo"' in pair.log("primary")
     pair.wait_replayed()
     with pair.connect(STANDBY_PORT) as standby:
@@ -173,7 +146,7 @@ def test_searches_read_the_standby_imports_write_the_primary_and_a_stopped_stand
 
 
 def test_bench_search_times_the_standby_against_the_primary(pair, tmp_path):
-    out = _manage(
+    out = manage(
         "bench_search",
         "--photos",
         "200",
@@ -184,7 +157,7 @@ def test_bench_search_times_the_standby_against_the_primary(pair, tmp_path):
         "--warmup",
         "2",
         "--json",
-        env=_env(pair, tmp_path / "data"),
+        env=pair_env(pair, tmp_path / "data"),
     )
 
     figures = json.loads(out)

@@ -1,7 +1,5 @@
-"""Image and text encoders behind one small interface, with the open_clip backend.
-
-The configured encoder is built once per process (``get_encoder``) and shared by every thread: inference runs under
-``torch.inference_mode`` and holds no per-call state on the model.
+"""Image and text encoders behind one small interface, with the open_clip backend. ``get_encoder`` builds the encoder
+named by ``PHOTOSEARCH_ENCODER_BACKEND`` once per process, shared by every thread (inference mode, no per-call state).
 """
 
 from __future__ import annotations
@@ -12,13 +10,15 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 from PIL import Image
 
 from search.ml.text_tower import encode_text_short, reduced_text_transformer, short_context_supported
@@ -265,8 +265,9 @@ def ways_out(model: str) -> str:
     from huggingface_hub import constants
 
     return (
-        f"to search by looks, connect to the model hub once, HF_HUB_OFFLINE unset (the weights are then cached under HF_HOME), or set "
-        f"PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file for {model}, or copy a model cache that holds them to "
+        "to search by looks, connect to the model hub once, HF_HUB_OFFLINE unset (the weights are then cached under "
+        f"HF_HOME), or set PHOTOSEARCH_CLIP_PRETRAINED to a local checkpoint file for {model}, or copy a model cache "
+        "that holds them to "
         f"{constants.HF_HUB_CACHE} (HF_HUB_OFFLINE=1 then never asks the hub), or set PHOTOSEARCH_CLIP_PRETRAINED=none "
         f'for random weights (tests only); see README, "Model weights without internet"'
     )
@@ -307,32 +308,52 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-_encoders: dict[EncoderConfig, OpenClipEncoder] = {}
+def encoder_backend() -> Callable[[EncoderConfig], Encoder]:
+    """The factory ``PHOTOSEARCH_ENCODER_BACKEND`` names; ``ImproperlyConfigured`` (naming the setting) when that is
+    not the dotted path of a callable."""
+    path = settings.PHOTOSEARCH_ENCODER_BACKEND
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"PHOTOSEARCH_ENCODER_BACKEND={path!r} cannot be imported ({exc}); it must be the dotted path of a "
+            f"callable that takes an EncoderConfig and returns an Encoder, e.g. search.ml.encoders.OpenClipEncoder."
+        ) from exc
+    if not callable(backend):
+        raise ImproperlyConfigured(f"PHOTOSEARCH_ENCODER_BACKEND={path!r} names {type(backend).__name__}, no callable.")
+    return backend
+
+
+# Built encoders and failed attempts, by (backend, config): another setting builds another encoder.
+_encoders: dict[tuple[str, EncoderConfig], Encoder] = {}
 _encoders_lock = threading.Lock()
 # A model that could not be loaded is tried again after this long, not at every search or page: an attempt costs
 # seconds offline, and the weights may arrive while the server runs (downloaded by embed_photos, copied in).
 RETRY_SECONDS = 60.0
-_failures: dict[EncoderConfig, tuple[float, str]] = {}  # config -> (when it failed, the EncoderUnavailable sentence)
+_failures: dict[tuple[str, EncoderConfig], tuple[float, str]] = {}  # -> (when it failed, the EncoderUnavailable text)
 
 
 def get_encoder() -> Encoder:
-    """The encoder for the current settings, built on first use and reused by the whole process. Raises
-    ``EncoderUnavailable`` when it cannot be loaded; that answer is kept ``RETRY_SECONDS`` before the next try."""
+    """The encoder for the current settings (``PHOTOSEARCH_ENCODER_BACKEND`` given the ``EncoderConfig``), built on
+    first use and reused by the whole process. Raises ``EncoderUnavailable`` when it cannot be loaded; that answer is
+    kept ``RETRY_SECONDS`` before the next try."""
     config = EncoderConfig.from_settings()
-    encoder = _encoders.get(config)
+    key = (settings.PHOTOSEARCH_ENCODER_BACKEND, config)
+    encoder = _encoders.get(key)
     if encoder is None:
         with _encoders_lock:
-            encoder = _encoders.get(config)
+            encoder = _encoders.get(key)
             if encoder is None:
-                failed = _failures.get(config)
+                failed = _failures.get(key)
                 if failed is not None and time.monotonic() - failed[0] < RETRY_SECONDS:
                     raise EncoderUnavailable(failed[1])
+                backend = encoder_backend()
                 try:
-                    encoder = _encoders[config] = OpenClipEncoder(config)
+                    encoder = _encoders[key] = backend(config)
                 except EncoderUnavailable as exc:
-                    _failures[config] = (time.monotonic(), str(exc))
+                    _failures[key] = (time.monotonic(), str(exc))
                     raise
-                _failures.pop(config, None)
+                _failures.pop(key, None)
     return encoder
 
 

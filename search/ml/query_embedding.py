@@ -1,9 +1,6 @@
 """Query text and the vectors searched with: what of a query is embedded, the cached text-tower call, the image
-tower for an uploaded picture.
-
-``get_encoder`` is looked up as this module's global on every call, so a harness can swap the model for the whole
-process by patching ``search.ml.query_embedding.get_encoder`` (the benchmark's WSGI app does).
-"""
+tower for an uploaded picture. Without an encoder given, the configured one (``search.ml.encoders.get_encoder``:
+``PHOTOSEARCH_ENCODER_BACKEND`` chooses what builds it)."""
 
 from __future__ import annotations
 

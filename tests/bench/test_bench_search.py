@@ -1,5 +1,6 @@
-import importlib.util
 import json
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from bench.api import TopicTextEncoder, bench_wsgi_application, text_tower_module
+from bench.api import TextTowerTopicEncoder, TopicTextEncoder, server_environment
 from bench.api_layers import LAYERS
-from bench.data import topic_queries
+from bench.data import BENCH_MODEL, topic_queries
 from profiles.models import Photo
 from search.ranking import statement
 
@@ -43,6 +44,7 @@ KEYS = {
 @pytest.mark.django_db(transaction=True)
 def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_path):
     settings.PHOTOSEARCH_PROFILE_INDEX_MIN = 60  # the biggest of 20 skewed profiles holds ~140 of 500 photos
+    backend = settings.PHOTOSEARCH_ENCODER_BACKEND
     out = StringIO()
 
     call_command(
@@ -124,7 +126,7 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     assert not Photo.objects.exists()  # the test database itself was left alone
 
     # The same database, one API request at a time in-process, layer by layer.
-    out, text_tower = StringIO(), text_tower_module().get_encoder
+    out = StringIO()
     call_command(
         "bench_api_layers",
         "--requests",
@@ -143,8 +145,10 @@ def test_bench_search_reports_every_figure_from_its_own_database(settings, tmp_p
     assert {key for key, _label in LAYERS} | {"sql_wall", "postgres_cpu", "photos"} <= layers.keys()
     assert layers["photos"] == 500 and layers["requests"] == 4
     assert layers["request"] > layers["dispatch"] > layers["get"] > layers["photo_search"] > layers["loader"] > 0
-    assert all(layers[key] > 0 for key in ("input", "output", "run_ranked", "sql_wall", "render", "initial"))
-    assert text_tower_module().get_encoder is text_tower and not Photo.objects.exists()  # all put back
+    assert all(
+        layers[key] > 0 for key in ("input", "output", "statement", "run_ranked", "sql_wall", "render", "initial")
+    )
+    assert settings.PHOTOSEARCH_ENCODER_BACKEND == backend and not Photo.objects.exists()  # all put back
 
 
 def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
@@ -160,12 +164,16 @@ def test_the_api_benchmark_encoder_puts_topic_words_near_their_topic():
     assert np.array_equal(encoder.encode_texts(texts[:1]), encoder.encode_texts(texts[:1]))
 
 
-def test_the_benchmark_server_replaces_the_text_tower_where_search_looks_it_up(monkeypatch):
-    module = text_tower_module()
-    split = importlib.util.find_spec("search.ml.query_embedding") is not None
-    assert module.__name__ == ("search.ml.query_embedding" if split else "search.selectors")
-    monkeypatch.setattr(module, "get_encoder", module.get_encoder)  # put back after the test
+@pytest.mark.parametrize("text_tower, encoder_class", [(False, TopicTextEncoder), (True, TextTowerTopicEncoder)])
+def test_the_benchmark_servers_environment_gives_search_the_bench_text_tower(text_tower, encoder_class):
+    """What the gunicorn process does with that environment: set Django up, embed a query for search."""
+    script = (
+        "import django; django.setup()\n"
+        "from search.ml.encoders import get_encoder; from search.ml.query_embedding import query_text_vector\n"
+        "vector, model = query_text_vector('lighthouse'); print(type(get_encoder()).__name__, model, vector.shape[0])"
+    )
+    environment = server_environment("test_photosearch_benchsearch", text_tower=text_tower)
 
-    bench_wsgi_application()
+    run = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=120)
 
-    assert isinstance(module.get_encoder(), TopicTextEncoder)
+    assert run.stdout.split() == [encoder_class.__name__, BENCH_MODEL, "512"], run.stderr[-2000:]

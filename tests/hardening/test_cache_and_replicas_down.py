@@ -290,21 +290,21 @@ def _replica_child(env: dict[str, str], paths: list[str]) -> tuple[list, str]:
 def two_libraries(photo_folder, tmp_path):
     """Our library (a primary and its streaming standby) and another one (a pair of its own, other photos)."""
     from tests.standby import streaming_pair
-    from tests.test_replicas import _env, _manage
+    from tests.support.replicas import manage, pair_env
 
     with streaming_pair() as ours, streaming_pair() as theirs:
-        env = {**_env(ours, tmp_path / "ours"), "DATABASE_REPLICA_URLS": ""}
-        _manage("migrate", "--no-input", env=env)
-        _manage(
+        env = {**pair_env(ours, tmp_path / "ours"), "DATABASE_REPLICA_URLS": ""}
+        manage("migrate", "--no-input", env=env)
+        manage(
             "import_folder",
             str(photo_folder({"a.jpg": 1, "a.txt": "Snow on the pass"}, name="ours")),
             "--profile",
             "trip",
             env=env,
         )
-        other = {**_env(theirs, tmp_path / "theirs"), "DATABASE_REPLICA_URLS": ""}
-        _manage("migrate", "--no-input", env=other)
-        _manage(
+        other = {**pair_env(theirs, tmp_path / "theirs"), "DATABASE_REPLICA_URLS": ""}
+        manage("migrate", "--no-input", env=other)
+        manage(
             "import_folder",
             str(photo_folder({"b.jpg": 2, "b.txt": "Snow on the pass, their copy"}, name="theirs")),
             "--profile",

@@ -33,7 +33,7 @@ from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
 from tests.hardening.conftest import INPUTS_SENT
-from tests.search.test_apis import make_tokens, multipart
+from tests.support.api import make_tokens, multipart
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

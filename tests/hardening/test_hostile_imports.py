@@ -36,8 +36,8 @@ from profiles.sources.base import SourceRecord
 from profiles.sources.instagram.offline import METADATA_MAX_BYTES, OfflineContext
 from tests.conftest import image_bytes
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.profiles.sources.instagram.test_live import T0
-from tests.profiles.sources.instagram.test_offline import graphql_post
+from tests.profiles.sources.instagram.downloads import graphql_post
+from tests.profiles.sources.instagram.fake_instagram import T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -345,7 +345,7 @@ def test_a_json_xz_decompression_bomb_is_skipped_with_its_reason_and_memory_stay
 
 def pages_of(live_server, photo: Photo) -> dict[str, int]:
     """Status of every page and API read that shows ``photo``'s date (the photo, a newest-first search, browse)."""
-    from tests.search.test_apis import call
+    from tests.support.api import call
 
     handle = photo.profile.handle
     return {
@@ -473,7 +473,7 @@ def test_deleting_a_profile_during_its_import_stops_it_cleanly_and_leaves_no_orp
 
 
 def test_file_names_that_are_not_utf8_are_imported_under_a_display_safe_id_and_shown(live_server, tmp_path):
-    from tests.search.test_apis import call
+    from tests.support.api import call
 
     folder = tmp_path / "card"
     folder.mkdir()

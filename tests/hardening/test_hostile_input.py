@@ -38,7 +38,7 @@ from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
 from tests.conftest import image_bytes, served_folder
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.search.test_apis import api, assert_error, call, make_tokens, multipart
+from tests.support.api import api, assert_error, call, make_tokens, multipart
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -44,7 +44,7 @@ from profiles.models import Photo
 from profiles.services.imports import folder_import
 from tests.conftest import free_port, image_bytes, make_image, process_stop
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.search.test_apis import api, multipart
+from tests.support.api import api, multipart
 
 MB = 1024 * 1024
 MAX_FILTER_VALUES = 100  # search.inputs.MAX_FILTER_VALUES

@@ -26,7 +26,7 @@ from profiles.services.imports import folder_import
 from search.ml.ocr import get_ocr_engine
 from tests.conftest import free_port, process_stop
 from tests.hardening.conftest import ROOT, subprocess_env
-from tests.search.test_apis import make_tokens
+from tests.support.api import make_tokens
 
 # --- Case 9: PHOTOSEARCH_API_PUBLIC_READS=false closes pages, photo pages, media and the API alike -------------------
 

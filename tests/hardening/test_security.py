@@ -1,7 +1,7 @@
 """Who may do what, what the server refuses to fetch or accept, and a deployment check that passes.
 
 Real HTTP where the transport matters (CSRF, body sizes), Django's test client elsewhere; the real database always.
-DNS answers and "public" hosts are the only things stood in for (tests/profiles/test_fetch.py's loopback-only
+DNS answers and "public" hosts are the only things stood in for (tests/support/web.py's loopback-only
 network); everything else is the real code path, from the API request to the import job's report.
 """
 
@@ -26,15 +26,10 @@ import profiles.fetch as fetch_module
 from profiles.models import ImportJob, Photo, Profile
 from tests.conftest import image_bytes
 from tests.hardening.conftest import ROOT
-from tests.profiles.test_fetch import _Net, _Server
-from tests.search.test_apis import make_tokens, multipart
+from tests.support.api import multipart
+from tests.support.web import FakeNet, WebServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def tokens(django_user_model) -> dict[str, str]:
-    return make_tokens(django_user_model)
 
 
 def _auth(token: str | None) -> dict:
@@ -134,8 +129,8 @@ def test_the_search_by_image_form_works_with_its_csrf_token():
 
 @pytest.fixture
 def web():
-    """A real HTTP server on 127.0.0.1 (tests/profiles/test_fetch.py's), counting every request it gets."""
-    server = _Server()
+    """A real HTTP server on 127.0.0.1 (tests/support/web.py), counting every request it gets."""
+    server = WebServer()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
@@ -145,9 +140,9 @@ def web():
 
 
 @pytest.fixture
-def net(monkeypatch) -> _Net:
+def net(monkeypatch) -> FakeNet:
     """DNS as profiles.fetch sees it: names answer what the test says; nothing but loopback can be connected to."""
-    fake = _Net()
+    fake = FakeNet()
     monkeypatch.setattr(fetch_module, "socket", fake)
     return fake
 

@@ -14,7 +14,7 @@ from profiles.models import ImportJob, Photo
 from profiles.services.imports import import_job_create
 from profiles.services.profiles import profile_get_or_create
 from tests.conftest import image_bytes
-from tests.test_celery import Workers, _wait_for
+from tests.support.workers import Workers, wait_for
 
 # Slow (about 100 s here: two worker start-ups and the redelivery wait); the default run has the embedding variant.
 pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -31,14 +31,14 @@ def test_a_worker_killed_mid_import_gets_the_task_redelivered_and_the_import_com
     first = workers.start()
     try:
         workers.send("profiles.tasks.import_job_task", job_id=job.pk)
-        _wait_for(lambda: Photo.objects.count() >= 3, 180, "the first imported photos")
+        wait_for(lambda: Photo.objects.count() >= 3, 180, "the first imported photos")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         at_kill = Photo.objects.count()
         assert 0 < at_kill < count
 
         workers.start()  # never acknowledged: Redis hands the task to this worker after the visibility timeout
-        _wait_for(
+        wait_for(
             lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.SUCCEEDED, 240, "the redelivered import"
         )
     finally:

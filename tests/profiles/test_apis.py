@@ -10,14 +10,9 @@ import pytest
 
 from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
-from tests.search.test_apis import api, assert_error, make_tokens
+from tests.support.api import api, assert_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def tokens(django_user_model) -> dict[str, str]:
-    return make_tokens(django_user_model)
 
 
 def path_of(url: str) -> str:

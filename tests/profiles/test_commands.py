@@ -99,7 +99,7 @@ def test_import_urls_refuses_loopback_addresses_by_default(web_folder, tmp_path)
 
 
 def test_import_instagram_from_an_instaloader_folder_needs_no_network(tmp_path, monkeypatch):
-    from tests.profiles.sources.instagram import test_live as ig
+    from tests.profiles.sources.instagram import fake_instagram as ig
 
     folder = ig.instaloader_folder(tmp_path / "alice", [node for page in ig.PAGES for node in page])
     monkeypatch.setattr("profiles.fetch._session", lambda: pytest.fail("the offline import used the network"))

@@ -6,43 +6,13 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
-from PIL import ExifTags, Image, TiffImagePlugin
+from PIL import TiffImagePlugin
 
 from profiles.exif import NOTHING, _coordinates, image_metadata
 from tests.conftest import make_image
+from tests.support.exif import IPHONE, exif_image
 
 LISBON = ZoneInfo("Europe/Lisbon")
-
-
-def exif_image(
-    *,
-    fmt: str = "JPEG",
-    ifd0: dict | None = None,
-    sub: dict | None = None,
-    gps: dict | None = None,
-    size: tuple[int, int] = (64, 48),
-) -> bytes:
-    exif = Image.Exif()
-    exif.update(ifd0 or {})
-    if sub:
-        exif.get_ifd(ExifTags.IFD.Exif).update(sub)
-    if gps:
-        exif.get_ifd(ExifTags.IFD.GPSInfo).update(gps)
-    out = io.BytesIO()
-    make_image(1, size).save(out, format=fmt, exif=exif)
-    return out.getvalue()
-
-
-IPHONE = {
-    "ifd0": {0x010F: "Apple", 0x0110: "iPhone 13"},
-    "sub": {
-        0x9003: "2019:07:14 10:00:00",
-        0x9011: "+01:00",
-        0xA433: "Apple",
-        0xA434: "iPhone 13 back dual wide camera 5.1mm f/1.6",
-    },
-    "gps": {1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.5)},
-}
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "AVIF", "WEBP", "PNG"])

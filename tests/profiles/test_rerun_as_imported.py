@@ -17,12 +17,12 @@ from profiles.models import ImportJob, Photo, Profile
 from profiles.selectors import import_job_status_words
 from profiles.services.imports import import_job_create, import_job_run
 from profiles.services.profiles import profile_get_or_create
-from profiles.sources.base import SourceUnavailable
+from profiles.sources.base import SourceNotFound, SourceUnavailable
 from profiles.sources.instagram import live as instagram
 from profiles.sources.instagram.offline import OfflineContext
 from profiles.sources.registry import SourceOptionsInvalid, source_options_check
-from tests.profiles.sources.instagram.fake_instagram import NETWORK_DOWN
 from tests.profiles.sources.instagram.downloads import POSTS, download
+from tests.profiles.sources.instagram.fake_instagram import NETWORK_DOWN
 from tests.support.api import api, make_tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -196,7 +196,7 @@ def test_a_missing_folder_a_refusal_and_a_busy_profile_each_say_what_to_do(offli
     for path in Path(offline_alice.source_options["from_dir"]).iterdir():
         path.unlink()
     Path(offline_alice.source_options["from_dir"]).rmdir()
-    with pytest.raises(Exception):
+    with pytest.raises(SourceNotFound, match="is not a folder"):
         import_job_run(job_id=import_job_create(profile=offline_alice).pk)
     failed = ImportJob.objects.latest("created_at")
     refused = ImportJob.objects.create(profile=offline_alice, status="refused")

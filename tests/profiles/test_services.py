@@ -7,7 +7,7 @@ from profiles.models import Photo, Profile, SourceKind
 from profiles.services.imports import folder_import
 from profiles.sources.base import SourceNotFound
 from tests.conftest import image_bytes
-from tests.profiles.test_exif import IPHONE, exif_image
+from tests.support.exif import IPHONE, exif_image
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.test import Client
 from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
-from tests.search.test_apis import call, get_json
-from tests.search.test_local_time import LISBON_GPS, exif_jpeg
+from tests.support.api import call, get_json
+from tests.support.exif import LISBON_GPS, exif_jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,8 @@
 """The reads that would otherwise scan the whole library have an index of their own (migration profiles/0009): the
 home page's recent photos and the other copies of a page's images (``also_in``). A table of a few rows is read
-whole whatever the indexes, so each plan is asked with sequential scans (and, for the page in date order, sorts) priced out: the question is
-whether an index *can* answer the statement's shape, which a change of the ORDER BY or of a condition would break."""
+whole whatever the indexes, so each plan is asked with sequential scans (and, for the page in date order, sorts)
+priced out: the question is whether an index *can* answer the statement's shape, which a change of the ORDER BY or
+of a condition would break."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from profiles.models import Photo, Profile, SourceKind
 from search.query.understanding import vocabulary_forget
 from search.ranking import statement
 from search.selectors import RankingOptions, photo_search
-from tests.search.ranking.test_ranking import FakeEncoder
-from tests.search.ranking.test_words import ingest
-from tests.search.test_apis import get_json
+from tests.search.fake_encoder import FakeEncoder
+from tests.search.posts import ingest
+from tests.support.api import get_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

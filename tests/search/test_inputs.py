@@ -13,7 +13,7 @@ from search.selectors import (
     photo_search,
     photo_search_by_image,
 )
-from tests.search.ranking.test_ranking import FakeEncoder
+from tests.search.fake_encoder import FakeEncoder
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,9 @@ instant."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import pytest
-from PIL import ExifTags, Image
 
 from profiles.metadata import photo_metadata
 from profiles.models import Photo
@@ -16,21 +14,11 @@ from profiles.services.imports import folder_import
 from profiles.sources.base import SourceRecord
 from profiles.timezones import zone_at
 from search.services.embedding import photos_embed
-from tests.conftest import image_bytes, make_image
-from tests.search.test_apis import get_json
+from tests.conftest import image_bytes
+from tests.support.api import get_json
+from tests.support.exif import LISBON_GPS, exif_jpeg
 
 SYDNEY_GPS = {1: "S", 2: (33.0, 52.0, 4.0), 3: "E", 4: (151.0, 12.0, 26.0)}
-LISBON_GPS = {1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.5)}
-
-
-def exif_jpeg(seed: int, *, taken: str, offset: str | None = None, gps: dict | None = None) -> bytes:
-    exif = Image.Exif()
-    exif.get_ifd(ExifTags.IFD.Exif).update({0x9003: taken, **({0x9011: offset} if offset else {})})
-    if gps:
-        exif.get_ifd(ExifTags.IFD.GPSInfo).update(gps)
-    out = io.BytesIO()
-    make_image(seed).save(out, format="JPEG", exif=exif)
-    return out.getvalue()
 
 
 @pytest.fixture

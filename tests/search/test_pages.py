@@ -3,7 +3,6 @@
 import io
 import os
 import random
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from profiles.services.imports import folder_import
 from search import views
 from search.services.embedding import photos_embed
 from tests.conftest import image_bytes
+from tests.search.pages import result_ids, search, when
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -24,10 +24,6 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def no_cutoff(settings):
     """The tiny random test model puts pictures at arbitrary distances; keep every vector hit so grids are full."""
     settings.PHOTOSEARCH_CUTOFF = 0
-
-
-def when(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -54,23 +50,6 @@ def look_alikes(photo_folder, encoder):
     photos_embed()
     Photo.objects.filter(source_id="img3.jpg").update(permalink="https://example.org/p/img3", hashtags="kite ridge")
     return {p.source_id: p for p in Photo.objects.all()}
-
-
-def search(page, url: str, **fields: str):
-    """Open the search page, fill the form (selects by value) and submit it."""
-    page.goto(url + "/")
-    for name, value in fields.items():
-        element = page.locator(f"#search-form [name={name}]")
-        if element.evaluate("el => el.tagName") == "SELECT":
-            element.select_option(value)
-        else:
-            element.fill(value)
-    page.click("#search-form button[type=submit]")
-    page.wait_for_load_state()
-
-
-def result_ids(page) -> list[str]:
-    return page.locator("#results li.tile").evaluate_all("els => els.map(e => e.dataset.photoId)")
 
 
 def test_typing_a_description_shows_the_matching_photo_first_and_why(live_server, page, two_profiles):
@@ -302,7 +281,7 @@ def scene(seed: int, sky: str, land: str) -> bytes:
     horizon = int(h * rng.uniform(0.55, 0.68))
     for y in range(h):
         t = min(1, y / horizon)
-        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
     r = rng.randint(22, 40)
     cx, cy = rng.randint(r, w - r), rng.randint(int(horizon * 0.25), int(horizon * 0.7))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=sun)
@@ -328,7 +307,7 @@ def scene(seed: int, sky: str, land: str) -> bytes:
                 x += rng.randint(20, 60)
                 y = max(base - peak, min(base - 5, y + rng.randint(-40, 40)))
             points += [(right, horizon), (right + 40, h)] if land == "coast" else [(w, y), (w, h)]
-            draw.polygon(points, fill=tuple(int(g + (b - g) * far * 0.65) for g, b in zip(ground, bottom)))
+            draw.polygon(points, fill=tuple(int(g + (b - g) * far * 0.65) for g, b in zip(ground, bottom, strict=True)))
     if land == "city":
         x = 0
         while x < w:

@@ -6,7 +6,7 @@ from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search import views
 from search.services.embedding import photos_embed
-from tests.search.test_pages import result_ids, when
+from tests.search.pages import result_ids, when
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

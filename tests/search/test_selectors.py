@@ -3,8 +3,6 @@ from django.db import connection
 
 from profiles.models import Photo
 from profiles.services.imports import folder_import
-from search.ml import query_embedding
-from search.ml.encoders import EncoderUnavailable
 from search.selectors import (
     InvalidQuery,
     NotEmbedded,
@@ -18,6 +16,7 @@ from search.selectors import (
 from search.services.embedding import photos_embed
 from search.services.index_builds import embedding_index_ensure
 from tests.conftest import image_bytes
+from tests.search.encoder_backends import UNAVAILABLE
 
 pytestmark = pytest.mark.django_db
 
@@ -87,11 +86,8 @@ def test_profile_filter_keeps_other_profiles_out(photo_folder, encoder):
     assert [hit.photo.source_id for hit in hits] == ["b.jpg"]
 
 
-def test_without_a_model_the_text_channel_still_answers(library, monkeypatch):
-    def unavailable():
-        raise EncoderUnavailable("no weights here")
-
-    monkeypatch.setattr(query_embedding, "get_encoder", unavailable)
+def test_without_a_model_the_text_channel_still_answers(library, settings):
+    settings.PHOTOSEARCH_ENCODER_BACKEND = UNAVAILABLE
 
     result = photo_search(query="zebra")
 
@@ -121,8 +117,8 @@ def test_the_vector_query_uses_the_hnsw_index_and_the_text_query_the_gin_index(l
                 hashtags, alt_text, caption, content_hash, embedding, embedding_model, imported_at, updated_at,
                 media_type, extra)
             SELECT %s, 'synthetic-' || g, '', '', '', 'filler text number ' || g, '', '', '', md5(g::text),
-                (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) d WHERE g > 0)::halfvec(64), %s, now(), now(),
-                'image', '{}'
+                (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) d WHERE g > 0)::halfvec(64), %s,
+                now(), now(), 'image', '{}'
             FROM generate_series(1, 3000) g
             """,
             [profile_id, encoder.model_id],

@@ -10,7 +10,7 @@ from profiles.admin import ProfileForm
 from profiles.apis import ProfileOptionsInputSerializer
 from profiles.models import Profile, SourceKind
 from profiles.sources.registry import SOURCE_KINDS, SourceOptionsInvalid, source_options_check
-from tests.search.test_apis import api, make_tokens
+from tests.support.api import api, make_tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from profiles.models import Photo
 from profiles.services.imports import folder_import
 from search.services.embedding import photos_embed
-from tests.search.test_apis import api, get_json
-from tests.search.test_pages import search
+from tests.search.pages import search
+from tests.support.api import api, get_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,6 @@
-"""The HNSW graph shape and search width follow the library's size (search.ranking.indexes): built small, rebuilt once past
-PHOTOSEARCH_HNSW_LARGE_LIBRARY, and searched wider there. The real index builds on the real database."""
+"""The HNSW graph shape and search width follow the library's size (search.ranking.indexes): built small, rebuilt
+once past PHOTOSEARCH_HNSW_LARGE_LIBRARY, and searched wider there. The real index builds on the real database; the
+options an index was built with are read by the product's own ``index_build_options``."""
 
 import numpy as np
 import pytest
@@ -9,17 +10,10 @@ from bench.probes import photo_nearest_ids
 from profiles.models import Photo, Profile
 from search.ranking.indexes import embedding_index_name, hnsw_ef_search_floor, hnsw_graph_shape
 from search.ranking.session import ef_search
+from search.selectors import index_build_options
 from search.services.index_builds import embedding_index_ensure
 
 MODEL = "fake/4d-size"
-
-
-def index_options(name: str) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
-        row = cursor.fetchone()
-    assert row is not None, f"{name} does not exist"
-    return dict(option.split("=", 1) for option in row[0])
 
 
 @pytest.fixture
@@ -41,6 +35,12 @@ def library(db):
     return vectors
 
 
+@pytest.mark.django_db
+def test_build_options_are_none_for_a_missing_index_and_empty_for_one_built_without_any():
+    assert index_build_options(name=embedding_index_name("no/such-model")) is None
+    assert index_build_options(name="profiles_photo_pkey") == {}
+
+
 def test_the_shape_follows_the_size_and_settings_win(settings):
     settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY = 250_000
     assert hnsw_graph_shape(100_000) == (16, 128)
@@ -60,7 +60,7 @@ def test_a_small_library_gets_the_small_graph(library, settings):
 
     name = embedding_index_ensure(model_id=MODEL, dimensions=4)
 
-    assert index_options(name) == {"m": "16", "ef_construction": "128"}
+    assert index_build_options(name=name) == {"m": "16", "ef_construction": "128"}
 
 
 def test_the_index_is_rebuilt_once_when_the_library_crosses_the_line(library, settings):
@@ -73,7 +73,7 @@ def test_the_index_is_rebuilt_once_when_the_library_crosses_the_line(library, se
     settings.PHOTOSEARCH_HNSW_LARGE_LIBRARY = 40  # the library (40 vectors) is now "large"
     assert embedding_index_ensure(model_id=MODEL, dimensions=4) == name
 
-    assert index_options(name) == {"m": "24", "ef_construction": "200"}
+    assert index_build_options(name=name) == {"m": "24", "ef_construction": "200"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)::oid, to_regclass(%s)", [name, name + "_next"])
         large_oid, leftover = cursor.fetchone()
@@ -95,7 +95,7 @@ def test_a_setting_still_decides_when_given(library, settings):
 
     name = embedding_index_ensure(model_id=MODEL, dimensions=4)
 
-    assert index_options(name) == {"m": "8", "ef_construction": "40"}
+    assert index_build_options(name=name) == {"m": "8", "ef_construction": "40"}
     assert name == embedding_index_name(MODEL)
 
 

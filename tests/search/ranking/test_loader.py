@@ -19,7 +19,7 @@ from search.ranking.loader import (
     marked,
 )
 from search.selectors import RankingOptions, photo_search
-from tests.search.ranking.test_ranking import MODEL, FakeEncoder
+from tests.search.fake_encoder import MODEL, FakeEncoder
 
 T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ from pgvector import HalfVector
 
 from profiles.models import Photo, Profile
 from search import selectors
-from search.ml import query_embedding
 from search.selectors import (
     InvalidQuery,
     RankingOptions,
@@ -21,6 +20,7 @@ from search.selectors import (
 )
 from search.services.index_builds import embedding_index_ensure
 from tests.conftest import image_bytes
+from tests.search.encoder_backends import UNAVAILABLE
 from tests.search.fake_encoder import MODEL, FakeEncoder, unit
 
 pytestmark = pytest.mark.django_db
@@ -279,13 +279,8 @@ def test_a_bad_upload_is_an_invalid_query(encoder, data):
         photo_search_by_image(data=data, encoder=encoder)
 
 
-def test_search_by_image_without_a_model_says_why_instead_of_failing(monkeypatch):
-    from search.ml.encoders import EncoderUnavailable
-
-    def unavailable():
-        raise EncoderUnavailable("no weights here")
-
-    monkeypatch.setattr(query_embedding, "get_encoder", unavailable)
+def test_search_by_image_without_a_model_says_why_instead_of_failing(settings):
+    settings.PHOTOSEARCH_ENCODER_BACKEND = UNAVAILABLE
 
     result = photo_search_by_image(data=image_bytes(1))
 

@@ -8,12 +8,11 @@ import pytest
 
 from bench.probes import photo_text_match_count
 from profiles.models import Photo, Profile, SourceKind
-from profiles.services.photos import records_ingest
-from profiles.sources.base import SourceRecord, hashtags_in
 from search.ranking.words import QueryTerm, query_words
 from search.selectors import RankingOptions, photo_search
-from tests.conftest import image_bytes
-from tests.search.ranking.test_ranking import FakeEncoder
+from tests.search.fake_encoder import FakeEncoder
+from tests.search.posts import ingest
+from tests.support.api import get_json
 
 pytestmark = pytest.mark.django_db
 
@@ -33,23 +32,6 @@ POSTS = {
     "market": "Saturday market, flowers and fresh fruit everywhere #market #flowers",
 }
 TEXT_ONLY = RankingOptions(vector_weight=0, cutoff=0)
-
-
-def ingest(profile: Profile, posts: dict[str, str], *, first_seed: int = 1) -> None:
-    """Import ``posts`` (source id → caption) through the ingest service, as an importer's records."""
-    records = [
-        SourceRecord(source_id=name, image_url=f"https://img.example/{name}.jpg", text=text, hashtags=hashtags_in(text))
-        for name, text in posts.items()
-    ]
-    seeds = {name: seed for seed, name in enumerate(posts, start=first_seed)}
-    outcomes = []
-    records_ingest(
-        profile=profile,
-        records=records,
-        read=lambda record: image_bytes(seeds[record.source_id]),
-        on_item=lambda record, outcome, reason: outcomes.append((record.source_id, outcome, reason)),
-    )
-    assert {outcome for _, outcome, _ in outcomes} == {"imported"}, outcomes
 
 
 @pytest.fixture
@@ -143,8 +125,6 @@ def test_query_words_reads_words_phrases_and_exclusions():
 
 
 def test_a_search_hit_carries_a_bounded_text_and_the_photo_its_whole_text(posts, live_server):
-    from tests.search.test_apis import get_json
-
     long_text = "Zanzibar " + " ".join(f"word{i}" for i in range(2000))
     ingest(posts, {"long": long_text}, first_seed=200)
 

@@ -14,7 +14,16 @@ from profiles.sources.instagram.live import InstagramSource
 from profiles.sources.instagram.offline import InstagramDirSource, OfflineContext
 from profiles.sources.instagram.posts import post_records
 from tests.conftest import image_bytes
-from tests.profiles.sources.instagram.test_live import DAY, OWNER_PK, T0, FakeInstagram, cdn, loader_for, media, stamp
+from tests.profiles.sources.instagram.fake_instagram import (
+    DAY,
+    OWNER_PK,
+    T0,
+    FakeInstagram,
+    cdn,
+    loader_for,
+    media,
+    stamp,
+)
 
 LISBON = {
     "pk": 213385402,
