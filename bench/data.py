@@ -122,9 +122,9 @@ def fill_synthetic(
         with (
             raw.cursor() as cursor,
             cursor.copy(
-                "COPY profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text, hashtags, "
-                "alt_text, caption, content_hash, embedding, embedding_model, taken_at, imported_at, updated_at, "
-                "media_type, extra) FROM STDIN"
+                "COPY profiles_photo (profile_id, source_id, permalink, original_url, thumbnail, source_text, "
+                "hashtags, alt_text, caption, content_hash, embedding, embedding_model, taken_at, imported_at, "
+                "updated_at, media_type, extra) FROM STDIN"
             ) as copy,
         ):
             for i in range(count):

@@ -3,8 +3,8 @@ ranking channel and per fusion setting, on a labelled set of photos.
 
 A labelled set (``bench.labelled``: images plus the query lines that name them) is imported into a profile of
 its own through the ordinary ingest services, indexed with the configured model and captioner
-(``search.services.embedding.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the search
-page and the API use, restricted to that profile:
+(``search.services.embedding.photos_embed``) and queried through ``search.selectors.photo_search``, the selector the
+search page and the API use, restricted to that profile:
 
 - ``vector``: the vector channel alone (text weight 0, no cutoff), the figure published retrieval results measure;
 - ``text``: the full-text channel alone (photos' own words and generated captions);
@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -103,16 +103,9 @@ def channel_runs() -> list[Run]:
     ]
 
 
-def words_all_supported() -> bool:
-    """Whether ``RankingOptions`` has a ``words`` mode ("any" / "all") on this version of the ranking."""
-    return "words" in {f.name for f in fields(RankingOptions)}
-
-
 def words_all_runs() -> list[Run]:
     """The text channel and hybrid ranking again with ``words="all"`` (every word of the query required), for
-    comparison with the default mode; none where ``RankingOptions`` has no ``words`` field."""
-    if not words_all_supported():
-        return []
+    comparison with the default mode."""
     return [
         Run("text words=all", RankingOptions(vector_weight=0, cutoff=0, words="all"), channel="text"),
         Run("hybrid words=all", RankingOptions(words="all")),
@@ -277,7 +270,7 @@ def evaluation_run(
     metrics = [metrics_from_ranks(ranks[i], counts[i]) for i in range(len(runs))]
     sweep = [
         SweepResult(run.ranking.text_weight, run.ranking.cutoff, row)
-        for run, row in zip(runs[len(channels) :], metrics[len(channels) :])
+        for run, row in zip(runs[len(channels) :], metrics[len(channels) :], strict=True)
     ]
     best = best_index([row.metrics for row in sweep])
     if best is not None:
@@ -295,7 +288,7 @@ def evaluation_run(
             "cutoff": settings.PHOTOSEARCH_CUTOFF,
             "rrf_k": settings.PHOTOSEARCH_RRF_K,
         },
-        channels={run.name: row for run, row in zip(channels, metrics)},
+        channels={run.name: row for run, row in zip(channels, metrics[: len(channels)], strict=True)},
         sweep=sweep,
         skipped_images=labelled.missing_images + skipped,
         skipped_queries=unanswerable + refused,
@@ -480,7 +473,7 @@ def _search(
     ranks: list[list[int | None]] = [[] for _ in runs]
     counts: list[list[int]] = [[] for _ in runs]
     texts: list[str] = []
-    for (text, relevant), answered in zip(questions, answers):
+    for (text, relevant), answered in zip(questions, answers, strict=True):
         if answered is not None:
             texts.append(text)
         for i, ids in enumerate(answered or []):
@@ -529,12 +522,12 @@ class PrecomputedQueries:
         unique = list(dict.fromkeys(" ".join(text.replace('"', " ").split()) for text in texts))
         for start in range(0, len(unique), self.BATCH):
             batch = unique[start : start + self.BATCH]
-            self.vectors.update(zip(batch, encoder.encode_texts(batch)))
+            self.vectors.update(zip(batch, encoder.encode_texts(batch), strict=True))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         missing = [text for text in texts if text not in self.vectors]
         if missing:
-            self.vectors.update(zip(missing, self.encoder.encode_texts(missing)))
+            self.vectors.update(zip(missing, self.encoder.encode_texts(missing), strict=True))
         return np.stack([self.vectors[text] for text in texts])
 
     def __getattr__(self, name):

@@ -152,7 +152,7 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
     on_step(f"writing {images} photo-like {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]} JPEGs, a third with words")
     photos = mixed_photos(images)
     renditions = []
-    for data, words, smallest in photos:
+    for data, words, _smallest in photos:
         checked = _rendition(data)
         renditions.append((checked.text_image_jpeg or checked.thumbnail_jpeg, checked.thumbnail_jpeg, words))
     rng = np.random.default_rng(1)
@@ -175,7 +175,7 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
             seconds[index].append(time.perf_counter() - began)
         totals.append(time.perf_counter() - started)
     drawn = found = stray = 0
-    for (_, _, words), text in zip(renditions, texts):
+    for (_, _, words), text in zip(renditions, texts, strict=True):
         read = set(re.findall(r"[a-z]+", text.lower()))
         drawn += len(words)
         found += sum(word in read for word in words)
@@ -183,8 +183,8 @@ def ocr_benchmark(*, images: int, repeat: int = 3, on_step=lambda message: None)
     on_step(f"reading {len(shapes)} photos of drawn shapes")
     shape_stray = sum(len(engine.read(Image.open(io.BytesIO(jpeg)).convert("RGB")).split()) for jpeg in shapes)
     per_photo = [statistics.median(runs) for runs in seconds]
-    with_text = [t for t, (_, _, words) in zip(per_photo, renditions) if words]
-    without = [t for t, (_, _, words) in zip(per_photo, renditions) if not words]
+    with_text = [t for t, (_, _, words) in zip(per_photo, renditions, strict=True) if words]
+    without = [t for t, (_, _, words) in zip(per_photo, renditions, strict=True) if not words]
     return OcrBenchmark(
         engine=engine.engine_id,
         images=len(renditions),

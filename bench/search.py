@@ -185,7 +185,7 @@ def warm_caches(*, queries: int, seed: int = 0) -> dict:
 
     started = time.perf_counter()
     texts, vectors = topic_queries(queries, seed=seed + 30)
-    for text, vector in zip(texts, vectors):
+    for text, vector in zip(texts, vectors, strict=True):
         photo_nearest_ids(vector=vector, model_id=BENCH_MODEL, limit=10)
         photo_text_match_count(query=text)
     return {"warmup_queries": queries, "warmup_s": round(time.perf_counter() - started, 1)}

@@ -807,7 +807,7 @@ def _hashtags(facts: dict[str, str], rng: random.Random) -> list[str]:
         GENERIC_TAGS,
     ]
     tags: list[str] = []
-    for pool, most in zip(pools, (2, 2, 1, 1, 3)):
+    for pool, most in zip(pools, (2, 2, 1, 1, 3), strict=True):
         tags += rng.sample(pool, rng.randint(0 if pool is GENERIC_TAGS else min(1, len(pool)), min(most, len(pool))))
     if rng.random() < 0.4:
         tags.append(facts["place"].replace(" ", ""))  # #miami, #lisbon

@@ -241,7 +241,7 @@ def _agreement(reference: np.ndarray, other: np.ndarray, photos: np.ndarray) -> 
     for k in (10, 100):
         k = min(k, len(photos))
         wanted, found = _top(reference @ photos.T, k), _top(other @ photos.T, k)
-        overlaps = np.array([len(set(a) & set(b)) / k for a, b in zip(wanted, found)])
+        overlaps = np.array([len(set(a) & set(b)) / k for a, b in zip(wanted, found, strict=True)])
         figures[f"top-{k} overlap mean"] = round(float(overlaps.mean()), 4)
         figures[f"top-{k} overlap min"] = round(float(overlaps.min()), 4)
     return figures

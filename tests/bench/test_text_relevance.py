@@ -1,12 +1,9 @@
-import dataclasses
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from bench import evaluate
-from bench.evaluate import words_all_runs, words_all_supported
 from bench.text_relevance import (
     ALL_WORDS,
     FRENCH,
@@ -23,7 +20,6 @@ from bench.text_relevance import (
     text_relevance_set_write,
     words_of,
 )
-from search.selectors import RankingOptions
 
 METRICS = ("recall_at_1", "recall_at_5", "recall_at_10", "mrr")
 
@@ -114,22 +110,6 @@ def test_the_set_is_a_labelled_set_of_source_records_with_their_words(tmp_path):
     assert smaller.kinds == {text: labelled.kinds[text] for text in smaller.queries} and smaller.note == labelled.note
 
 
-def test_words_all_rows_only_where_the_ranking_has_that_mode(monkeypatch):
-    assert bool(words_all_runs()) == words_all_supported()
-
-    @dataclasses.dataclass(frozen=True)
-    class WithWords(RankingOptions):
-        words: str = "any"
-
-    monkeypatch.setattr(evaluate, "RankingOptions", WithWords)
-    runs = words_all_runs()
-    assert [(run.name, run.channel, run.ranking.words) for run in runs] == [
-        ("text words=all", "text", "all"),
-        ("hybrid words=all", None, "all"),
-    ]
-    assert runs[0].ranking.vector_weight == 0 and runs[0].ranking.cutoff == 0
-
-
 @pytest.mark.django_db
 def test_evaluate_text_set_reports_text_and_hybrid_per_query_kind():
     out = StringIO()
@@ -153,7 +133,7 @@ def test_evaluate_text_set_reports_text_and_hybrid_per_query_kind():
     report = json.loads(out.getvalue())
     assert report["dataset"] == "text-relevance" and report["photos"] == 30 and report["queries"] > 30
     assert "vector channel is noise" in report["note"]
-    assert {"vector", "text", "hybrid"} <= set(report["channels"])
+    assert {"vector", "text", "hybrid", "text words=all", "hybrid words=all"} <= set(report["channels"])
     assert set(report["kinds"]) == set(KINDS)
     rows = [report["channels"]] + list(report["kinds"].values())
     for row in rows:

@@ -13,7 +13,6 @@ from bench.evaluate import (
     evaluation_report,
     evaluation_run,
     words_all_runs,
-    words_all_supported,
 )
 from bench.evaluate_synthetic import synthetic_set_write, synthetic_specs
 from bench.labelled import LOADERS, DatasetError, labelled_set_load
@@ -122,8 +121,6 @@ class Command(BaseCommand):
         if not cutoffs or any(not 0 <= c <= 2 for c in cutoffs):
             raise CommandError("--cutoffs must be between 0 and 2 (cosine distances).")
         extra_runs = words_all_runs() if options["words_all"] else []
-        if options["words_all"] and not words_all_supported():
-            self.stderr.write("--words-all: this ranking has no words mode (RankingOptions.words); rows left out.")
         with contextlib.ExitStack() as stack:
             if options["text_set"]:
                 labelled = stack.enter_context(text_relevance_set(count=limit or DEFAULT_COUNT, seed=options["seed"]))
