@@ -3,7 +3,6 @@ through the typed helpers in ``photosearch.env``. See ``.env.example`` and the R
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import re
@@ -251,18 +250,6 @@ PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimu
 # onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
 # better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
-# Faces (search/ml/faces.py): engine (dlib where it and its model files are installed), the longest side of the copy
-# faces are looked for in (shrunk or enlarged to it), upsamplings of that copy (each finds faces half as small and
-# costs ~4x). See docs/benchmarks.md, "Faces".
-PHOTOSEARCH_FACES = env_choice(
-    "PHOTOSEARCH_FACES",
-    "dlib"
-    if importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") is not None
-    else "none",
-    ("dlib", "none"),
-)
-PHOTOSEARCH_FACES_IMAGE_SIZE = env_int("PHOTOSEARCH_FACES_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
-PHOTOSEARCH_FACES_UPSAMPLE = env_int("PHOTOSEARCH_FACES_UPSAMPLE", 0, minimum=0, maximum=2)
 # Faces in the image (search/ml/faces.py): engine (off unless asked for: descriptors of faces are biometric data),
 # longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
 PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "none", ("dlib", "none"))
