@@ -112,15 +112,19 @@ class Source(Protocol):
 
 
 def records_isolated(
-    name: str, build: Callable[[], Iterable[SourceRecord | SkippedRecord]], *, propagate: tuple[type, ...] = ()
+    name: str,
+    build: Callable[[], Iterable[SourceRecord | SkippedRecord]],
+    *,
+    propagate: tuple[type[BaseException], ...] = (),
 ) -> list[SourceRecord | SkippedRecord]:
     """The records ``build`` gives for one item (a post, a photo, a file), or one ``SkippedRecord`` named ``name``
     with the reason when building them fails in any way: data of a type the code does not expect, a value out of
     range, nesting too deep for Python, a number too large. One bad item never costs the others. ``SourceError``
     (the source itself gave up) and the ``propagate`` exceptions (a source's own run-level errors) go on up."""
+    passed_on: tuple[type[BaseException], ...] = (SourceError, *propagate)
     try:
         return list(build())
-    except (SourceError, *propagate):
+    except passed_on:
         raise
     except RecursionError:
         return [SkippedRecord(name, "its data is nested too deeply to read")]

@@ -85,7 +85,7 @@ class FlickrSource:
         user: str | None = None,
         api_key: str,
         api_url: str = API_URL,
-        fetch_json: Callable[..., dict] = fetch_json,
+        fetch_json: Callable[..., dict[str, Any]] = fetch_json,
         fetch: Callable[[str], bytes] = fetch_image,
         per_page: int = MAX_PER_PAGE,
     ):
@@ -100,11 +100,10 @@ class FlickrSource:
         self._fetch_json = fetch_json
         self._fetch = fetch
         self._per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self._album: str | None = None
         self._album_owner: str | None = None
         if album is not None:
             self._album, self._album_owner = _parse_album(album)
-        else:
-            self._album = None
         self._user = user
         self._nsid: str | None = None
 
@@ -132,7 +131,7 @@ class FlickrSource:
 
     # -- listing ---------------------------------------------------------------------------------------------------
 
-    def _photos(self) -> Iterator[tuple[dict, str]]:
+    def _photos(self) -> Iterator[tuple[dict[str, Any], str]]:
         if self._album is not None:
             method, container_key = "flickr.photosets.getPhotos", "photoset"
             params: dict[str, Any] = {"photoset_id": self._album, **self._album_user_param()}
@@ -195,7 +194,7 @@ class FlickrSource:
 
     # -- one photo -------------------------------------------------------------------------------------------------
 
-    def _record(self, photo: dict, container_owner: str) -> SourceRecord:
+    def _record(self, photo: dict[str, Any], container_owner: str) -> SourceRecord:
         photo_id = str(photo["id"])
         owner = str(photo.get("owner") or container_owner or "")
         title = html.unescape(str(photo.get("title") or "")).strip()
@@ -236,7 +235,7 @@ class FlickrSource:
 
     # -- API -------------------------------------------------------------------------------------------------------
 
-    def _call(self, method: str, **params: Any) -> dict:
+    def _call(self, method: str, **params: Any) -> dict[str, Any]:
         query = {
             "method": method,
             "api_key": self._api_key,
@@ -267,7 +266,7 @@ class FlickrSource:
             self._raise_api_error(method, payload)
         return payload
 
-    def _raise_api_error(self, method: str, payload: dict) -> NoReturn:
+    def _raise_api_error(self, method: str, payload: dict[str, Any]) -> NoReturn:
         code = _int(payload.get("code"))
         message = self._scrub(str(payload.get("message") or "no message"))
         if code == _INVALID_KEY:
@@ -327,7 +326,7 @@ def _license_name(license_id: int | None, raw: Any) -> str:
     return LICENSES.get(license_id, f"Flickr licence {license_id}")
 
 
-def _taken_at(photo: dict) -> tuple[datetime | None, str]:
+def _taken_at(photo: dict[str, Any]) -> tuple[datetime | None, str]:
     """The date taken, and how precise it is ("" exact, "month", "year", "circa", "unknown": the upload time).
 
     ``datetaken`` is the camera's local time with no zone: we store it as if it were UTC (Flickr has no better
@@ -350,7 +349,7 @@ def _taken_at(photo: dict) -> tuple[datetime | None, str]:
     return taken, DATE_GRANULARITY.get(_int(photo.get("datetakengranularity")) or 0, "")
 
 
-def _geo(photo: dict) -> tuple[float | None, float | None, int | None]:
+def _geo(photo: dict[str, Any]) -> tuple[float | None, float | None, int | None]:
     """Latitude, longitude and Flickr's accuracy (1–16) of a geotag fine enough to name a town; Nones otherwise."""
     try:
         latitude, longitude = float(photo.get("latitude") or 0), float(photo.get("longitude") or 0)
@@ -364,7 +363,7 @@ def _geo(photo: dict) -> tuple[float | None, float | None, int | None]:
     return latitude, longitude, accuracy
 
 
-def _owner_names(photo: dict) -> tuple[str, ...]:
+def _owner_names(photo: dict[str, Any]) -> tuple[str, ...]:
     """The owner as a handle: the path alias (their flickr.com/photos/NAME), else a one-word screen name."""
     alias = str(photo.get("pathalias") or "").strip()
     if alias:

@@ -146,7 +146,8 @@ def file_name_date(stem: str) -> tuple[datetime | None, str]:
     else:
         return None, ""
     try:
-        moment = datetime(*(int(part) for part in parts), tzinfo=zone).astimezone(UTC)
+        year, month, day, hour, minute, second = (int(part) for part in parts)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:  # 2019-13-45: digits that only look like a date
         return None, ""
     return (moment, "file_name") if date_plausible(moment) else (None, "")

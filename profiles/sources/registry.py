@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 
@@ -55,7 +56,7 @@ class SourceKindSpec:
     one_of: frozenset[str] = frozenset()
     option_names: frozenset[str] = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "option_names", frozenset(option.name for option in self.options))
 
 
@@ -119,8 +120,9 @@ def _flickr(context: BuildContext) -> Source:
     from profiles.sources.flickr import FlickrSource
 
     return FlickrSource(
-        album=context.options.get("album"),
-        user=context.options.get("user"),
+        # Options are checked against their SourceOption (a text option is a str) before a source is built
+        album=cast("str | None", context.options.get("album")),
+        user=cast("str | None", context.options.get("user")),
         api_key=settings.FLICKR_API_KEY,
         api_url=settings.FLICKR_API_URL,
     )
@@ -136,11 +138,11 @@ def _instagram(context: BuildContext) -> Source:
     return InstagramSource(
         context.handle,
         session_file=Path(str(options["session_file"])) if options.get("session_file") else None,
-        login=options.get("login") or None,
+        login=cast("str | None", options.get("login")) or None,
         cookies_file=Path(str(options["cookies_file"])) if options.get("cookies_file") else None,
         fast_update=bool(options.get("fast_update")),
         known_post=context.known_post,
-        limit=options.get("limit"),
+        limit=cast("int | None", options.get("limit")),
         resume_dir=context.data_dir / "resume",
     )
 
@@ -300,7 +302,7 @@ def source_build(context: BuildContext, *, kind: str) -> Source:
     return spec.build(context)
 
 
-def source_options_merged(*, kind: str, stored: Mapping[str, object], given: Mapping[str, object]) -> dict:
+def source_options_merged(*, kind: str, stored: Mapping[str, object], given: Mapping[str, object]) -> dict[str, object]:
     """A ``kind`` profile's ``stored`` options updated with ``given``. Given one of the ways to reach the source
     (``SourceKindSpec.one_of``: an Instagram download folder, session file, login or cookies file), the profile
     forgets the others: it reruns the way it was last imported (offline stays offline)."""

@@ -151,7 +151,7 @@ def paths_hidden(text: str) -> str:
     """``text`` with every absolute server path cut to its last part (``/srv/photos/2019`` → ``…/2019``): what an
     error may show to anyone, without revealing the server's layout."""
 
-    def last_part(match: re.Match) -> str:
+    def last_part(match: re.Match[str]) -> str:
         path = match.group(0)
         trailing = len(path) - len(path.rstrip(".:"))  # the sentence's own full stop
         name = path[: len(path) - trailing].rstrip("/").rsplit("/", 1)[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class UrlListSource:
 
     def parse(self) -> list[SourceRecord | SkippedRecord]:
         text = self._read_text()
+        records: Sequence[SourceRecord | SkippedRecord]
         stripped = text.lstrip()
         if stripped.startswith(("[", "{")):
             try:
@@ -104,11 +105,11 @@ class UrlListSource:
             records.append(_url_record(url, where=f"line {number}"))
         return records
 
-    def _from_json(self, data: Any) -> list[SourceRecord]:
+    def _from_json(self, data: Any) -> list[SourceRecord | SkippedRecord]:
         if isinstance(data, dict):
             if isinstance(data.get("GraphImages"), list):
                 items = data["GraphImages"]
-                records = []
+                records: list[SourceRecord | SkippedRecord] = []
                 for index, item in enumerate(items, start=1):
                     if not isinstance(item, dict):
                         raise UrlListError(f"{self.path}: GraphImages item {index} is not an object.")
@@ -139,7 +140,7 @@ class UrlListSource:
                 )
         return records
 
-    def _object_record(self, item: dict, index: int) -> SourceRecord:
+    def _object_record(self, item: dict[str, Any], index: int) -> SourceRecord:
         where = f"{self.path}: item {index}"
         url = item.get("url")
         if not isinstance(url, str) or not url.strip():
@@ -167,7 +168,7 @@ class UrlListSource:
             extra={},
         )
 
-    def _instagram_records(self, item: dict, index: int) -> list[SourceRecord]:
+    def _instagram_records(self, item: dict[str, Any], index: int) -> list[SourceRecord]:
         """One instagram-scraper post: its ``urls`` (several for a carousel) or its ``display_url``."""
         where = f"{self.path}: post {index}"
         shortcode = str(item.get("shortcode") or "").strip()
@@ -238,7 +239,7 @@ def _fit_id(source_id: str) -> str:
     return "url-sha256:" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()
 
 
-def _unique(records: list[SourceRecord | SkippedRecord]) -> list[SourceRecord | SkippedRecord]:
+def _unique(records: Sequence[SourceRecord | SkippedRecord]) -> list[SourceRecord | SkippedRecord]:
     seen: set[str] = set()
     unique = []
     for record in records:
@@ -269,7 +270,7 @@ def _parse_time(value: Any, where: str) -> datetime | None:
         ) from None
 
 
-def _instagram_caption(item: dict) -> str:
+def _instagram_caption(item: dict[str, Any]) -> str:
     edges = ((item.get("edge_media_to_caption") or {}).get("edges")) or []
     if edges and isinstance(edges[0], dict):
         return str(((edges[0].get("node") or {}).get("text")) or "").strip()
@@ -279,7 +280,7 @@ def _instagram_caption(item: dict) -> str:
     return str(caption or "").strip()
 
 
-def _instagram_likes(item: dict) -> int | None:
+def _instagram_likes(item: dict[str, Any]) -> int | None:
     for key in ("edge_media_preview_like", "edge_liked_by"):
         count = (item.get(key) or {}).get("count") if isinstance(item.get(key), dict) else None
         if isinstance(count, int) and count >= 0:
@@ -287,7 +288,7 @@ def _instagram_likes(item: dict) -> int | None:
     return None
 
 
-def _merge_tags(found: tuple[str, ...], extra: list) -> tuple[str, ...]:
+def _merge_tags(found: tuple[str, ...], extra: list[Any]) -> tuple[str, ...]:
     tags: dict[str, None] = dict.fromkeys(found)
     for tag in extra:
         word = str(tag).strip().lstrip("#").lower()

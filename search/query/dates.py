@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from dateparser.date import DateDataParser
 from dateparser.languages.loader import default_loader
@@ -243,15 +245,16 @@ def _ago_days(phrase: list[str], language: str, today: date) -> tuple[date, date
     if (read := _read(one, language, today)) is None:
         return None
     period = read[1]
+    units: dict[str, Any] = {f"{period}s": number}  # years=, months=, weeks= or days=
     try:
-        day = today - relativedelta(**{f"{period}s": number})
+        day = today - relativedelta(**units)
     except (ValueError, OverflowError):
         return None
     days = _period(day, period)
     return days if days[0] <= today else None
 
 
-def _iso(match: re.Match, i: int, today: date) -> list[tuple[int, Atom, bool]]:
+def _iso(match: re.Match[str], i: int, today: date) -> list[tuple[int, Atom, bool]]:
     year, month = int(match[1]), int(match[2])
     if not (_year(match[1], today) and 1 <= month <= 12):
         return []
@@ -280,25 +283,28 @@ def _years_shared(first: Atom, last: Atom) -> tuple[Atom, Atom]:
     """ "between may and july 2021": a month without a year takes the other end's (the year before when it would
     come after it: "between november and february 2020")."""
     if first.kind == "month" and first.year is None and last.year is not None and last.kind in ("month", "year"):
-        late = last.kind == "month" and first.month > last.month
+        late = last.kind == "month" and _month(first) > _month(last)
         first = replace(first, year=last.year - 1 if late else last.year)
     if last.kind == "month" and last.year is None and first.year is not None and first.kind == "month":
-        last = replace(last, year=first.year + 1 if last.month < first.month else first.year)
+        last = replace(last, year=first.year + 1 if _month(last) < _month(first) else first.year)
     return first, last
 
 
 def _days(atom: Atom, today: date, south: bool) -> tuple[date, date]:
     if atom.kind == "fixed":
+        assert atom.fixed is not None  # each kind of atom has its field set: "fixed" its span, "year" its year…
         return atom.fixed
     if atom.kind == "year":
+        assert atom.year is not None
         return date(atom.year, 1, 1), date(atom.year, 12, 31)
     if atom.kind == "month":
-        year = atom.year
+        year, month = atom.year, _month(atom)
         if year is None and atom.mode == "in":
-            year = today.year if atom.month <= today.month else today.year - 1
+            year = today.year if month <= today.month else today.year - 1
         elif year is None:
-            year = today.year if atom.month < today.month else today.year - 1
-        return _span(year, atom.month, 1)
+            year = today.year if month < today.month else today.year - 1
+        return _span(year, month, 1)
+    assert atom.season is not None
     first_month = (_NORTH[atom.season] + (6 if south else 0) - 1) % 12 + 1
     if atom.year is not None:
         return _span(atom.year, first_month, 3)
@@ -308,6 +314,11 @@ def _days(atom: Atom, today: date, south: bool) -> tuple[date, date]:
     ):
         year -= 1
     return span
+
+
+def _month(atom: Atom) -> int:
+    assert atom.month is not None  # called on "month" atoms only, which have one
+    return atom.month
 
 
 def _span(year: int, month: int, months: int) -> tuple[date, date]:
@@ -395,7 +406,7 @@ def _relatives() -> tuple[tuple[tuple[str, ...], str, str], ...]:
 @lru_cache(maxsize=1)
 def _relatives_from() -> dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]:
     """``_relatives()`` by their first key, in the same order: a token is tried only against those that start there."""
-    found: dict[str, list] = {}
+    found: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
     for relative in _relatives():
         found.setdefault(relative[0][0], []).append(relative)
     return {key: tuple(relatives) for key, relatives in found.items()}
@@ -430,7 +441,7 @@ def _ranges() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     return tuple(sorted(pairs))
 
 
-def _phrases(phrases) -> tuple[tuple[str, ...], ...]:
+def _phrases(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(keys(phrase) for phrase in phrases))
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from search.query import lexicon as words
 from search.query.dates import DateSpec, date_bare_year, date_match, date_resolve, date_title_follows
@@ -47,7 +48,7 @@ class Vocabulary:
     def from_names(
         cls,
         *,
-        places: Iterable[PlaceName | Mapping] = (),
+        places: Iterable[PlaceName | Mapping[str, Any]] = (),
         profiles: Iterable[str] = (),
         aliases: Mapping[str, Iterable[str]] | None = None,
     ) -> Vocabulary:
@@ -118,7 +119,9 @@ def query_parse(query: str, *, vocabulary: Vocabulary, today: date) -> ParsedQue
         text = query[tokens[part.start].start : tokens[part.end - 1].end]
         if part.kind != "date":
             understood.append(Understood(part.kind, text, part.value, place=part.place))
-        elif days := date_resolve(part.spec, today=today, south=south):
+            continue
+        assert part.spec is not None  # a date part carries what date_match understood
+        if days := date_resolve(part.spec, today=today, south=south):
             understood.append(Understood("date", text, f"{days[0].isoformat()}/{days[1].isoformat()}", *days))
         else:
             part.kind = "dropped"
@@ -150,9 +153,9 @@ def _anchored(
             found.append(_Part(i, i + width + 1, "profile" if profile else "person", handle[1]))
     for connecting in _PROFILE:
         if (width := phrase_at(tokens, i, connecting, taken)) and free(tokens, i + width, taken):
-            handle = tokens[i + width].key.removeprefix("@")
-            if handle in vocabulary.profiles:
-                found.append(_Part(i, i + width + 1, "profile", handle))
+            name = tokens[i + width].key.removeprefix("@")
+            if name in vocabulary.profiles:
+                found.append(_Part(i, i + width + 1, "profile", name))
     for phrase in _TEXT:
         if width := phrase_at(tokens, i, phrase, taken):
             found.append(_Part(i, i + width, "has_text", "image"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS
@@ -94,7 +95,7 @@ def filters_with_understood(
     """``filters`` plus what ``parts`` say, field by field: a field the explicit filters set is kept as it is (the
     form or API parameter wins); hashtags and people add up (each is required). Profiles are looked up on database
     ``using``."""
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     place_set = bool(filters.country_codes or filters.cities or filters.regions or filters.near)
     for part in parts:
         if (

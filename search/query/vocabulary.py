@@ -4,6 +4,7 @@ regions and countries photos were taken in. ``search.query.understanding`` cache
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -28,7 +29,7 @@ def query_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
         cursor.execute(_PLACES)
         rows = cursor.fetchall()
     # (kind, name, country code) → [latitude × photos, photos with a latitude, photos, country name]
-    totals: dict[tuple[str, str, str], list] = defaultdict(lambda: [0.0, 0, 0, ""])
+    totals: dict[tuple[str, str, str], list[Any]] = defaultdict(lambda: [0.0, 0, 0, ""])
     for city, region, country, code, latitude, located, photos in rows:
         for kind, name in (("city", city), ("region", region), ("country", country or code)):
             if not name:

@@ -7,6 +7,7 @@ import re
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Values only shape the parameters, never the text, except the vector's width (a 512-d model, ViT-B-32's).
 _VECTOR = np.zeros(512, dtype=np.float32)
 _RANKING = RankingOptions(vector_weight=1.0, text_weight=1.0, vector_depth=200, text_depth=200, cutoff=0.08)
-_CALLS = [
+_CALLS: list[tuple[str, str, dict[str, Any]]] = [
     (
         "hybrid",
         'photo_search(query="red tram"): both channels, no filters, HNSW',
@@ -64,8 +65,8 @@ _CALLS = [
 def canonical_statements() -> list[tuple[str, str, str, list[str]]]:
     """(name, description, SQL, the parameters it binds in order of first use) for each canonical call."""
     statements = []
-    for name, description, inputs in _CALLS:
-        inputs = {
+    for name, description, call in _CALLS:
+        inputs: dict[str, Any] = {
             "model_id": "ViT-B-32/laion2b_s34b_b79k",
             "sort": "relevance",
             "limit": 21,
@@ -73,7 +74,7 @@ def canonical_statements() -> list[tuple[str, str, str, list[str]]]:
             "configs": ["english", "french", "simple"],
             "ranking": _RANKING,
             "exclude_photo": None,
-            **inputs,
+            **call,
         }
         sql, _params = hybrid_statement(**inputs)
         statements.append((name, description, sql, list(dict.fromkeys(_PLACEHOLDER.findall(sql)))))

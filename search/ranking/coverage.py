@@ -29,7 +29,7 @@ def photos_without_vectors(*, model_id: str, profile_ids: Sequence[int] | None =
 def counts_by_model(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """Photos (duplicates aside) per embedding model, ``""`` for none, counted on database ``using``; see
     ``search.selectors.embedding_coverage``."""
-    coverage = cache.get("photosearch:embedding-coverage")
+    coverage: dict[str, int] | None = cache.get("photosearch:embedding-coverage")
     if coverage is None:
         rows = (
             Photo.objects.using(using)
@@ -65,7 +65,7 @@ def conversion_pending(model_id: str, *, using: str = DEFAULT_DB_ALIAS) -> bool:
     index, which end at once when there is none. The full count behind the warning (a scan of every row, ~0.5 s
     at a million photos) then only runs while a conversion or an import is actually under way. Cached like it."""
     key = "photosearch:conversion-pending:" + hashlib.sha1(model_id.encode()).hexdigest()
-    pending = cache.get(key)
+    pending: bool | None = cache.get(key)
     if pending is None:
         with connections[using].cursor() as cursor:
             cursor.execute(

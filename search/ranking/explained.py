@@ -46,6 +46,7 @@ def _taken(start: datetime | None, end: datetime | None) -> str | None:
         return None
     first = _day(start) if start is not None else None
     if end is None:
+        assert first is not None  # start and end are not both None
         return f"taken since {_said(first)}"
     after_last = _day(end)
     if first is None:

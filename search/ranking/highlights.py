@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Any
 
 from profiles.models import EXACT_WORDS_CONFIG, IMAGE_TEXT_WEIGHT, TEXT_SEARCH_CONFIG, Photo
 from profiles.words import compound_split
@@ -91,7 +92,7 @@ def matched_column(*, text: bool) -> str:
     return "why.matched" if text else "NULL"
 
 
-def matched_from(value, *, photo: Photo) -> dict[str, str]:
+def matched_from(value: str | dict[str, Any] | None, *, photo: Photo) -> dict[str, str]:
     """What ``matched_where`` found for ``photo``, as HTML-safe strings with the matches in ``<mark>``, by field
     (``MATCH_FIELDS`` order; only the fields that matched)."""
     if not value:

@@ -4,7 +4,7 @@ headlines escaped and marked."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connections, models
 
@@ -19,13 +19,15 @@ from search.types import SearchHit
 # photo, then profile.
 RANK_COLUMNS = 9
 
+_M = TypeVar("_M", bound=models.Model)
 
-class Loader:
+
+class Loader(Generic[_M]):
     """Model instances from the ranking statement's own columns, built as the ORM builds them (the backend's
     converters, then ``Model.from_db`` with the left-out fields deferred), so a search is one round trip, not a
     ranking query plus a query for the photos and their profiles."""
 
-    def __init__(self, model: type[models.Model], *, leave_out: tuple[str, ...]):
+    def __init__(self, model: type[_M], *, leave_out: tuple[str, ...]) -> None:
         self.model = model
         self.fields = [f for f in model._meta.concrete_fields if f.name not in leave_out]
         self.attnames = [f.attname for f in self.fields]
@@ -36,7 +38,7 @@ class Loader:
         """The select list of this model's columns on table ``alias``, in the order ``build`` reads them."""
         return ", ".join(f'{alias}."{field.column}"' for field in self.fields)
 
-    def build(self, values: Sequence[Any], *, using: str) -> models.Model:
+    def build(self, values: Sequence[Any], *, using: str) -> _M:
         """One instance from its columns' raw database values, read from database ``using``."""
         connection = connections[using]
         if self._converters is None:
@@ -74,7 +76,7 @@ PROFILE_LOADER = Loader(Profile, leave_out=())
 _PROFILE_CACHE = Photo.profile.field
 
 
-def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
+def hits_from_rows(rows: list[tuple[Any, ...]], *, using: str) -> list[SearchHit]:
     """``SearchHit``s from ranking rows read from database ``using``, each photo with its profile already attached."""
     hits = []
     photo_end = RANK_COLUMNS + PHOTO_LOADER.width
@@ -100,7 +102,7 @@ def hits_from_rows(rows: list[tuple], *, using: str) -> list[SearchHit]:
     return hits
 
 
-def rows_total(rows: list[tuple]) -> tuple[int, bool] | None:
+def rows_total(rows: list[tuple[Any, ...]]) -> tuple[int, bool] | None:
     """How many results the ranking statement had in all (every row carries it) and whether that is only a lower
     bound (a channel reached its depth); None for no rows."""
     if not rows:

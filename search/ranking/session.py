@@ -3,8 +3,11 @@ a query asks for more than the connection has."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from search.ranking.indexes import hnsw_ef_search_floor
 
@@ -16,7 +19,7 @@ def ef_search(vector_depth: int, *, photos: float = 0) -> int:
     return max(40, hnsw_ef_search_floor(photos), min(vector_depth, 1000))
 
 
-def search_session_prepare(*, connection) -> None:
+def search_session_prepare(*, connection: BaseDatabaseWrapper) -> None:
     """Give a new database connection the HNSW settings that ranking queries need (``connection_created``).
 
     Set once per connection instead of ``SET LOCAL`` per query: that took a transaction and two more round trips on
@@ -37,14 +40,15 @@ def search_session_prepare(*, connection) -> None:
         )
     # Remembered with the driver connection it belongs to: a reconnect starts from the server's defaults. A query
     # deeper than ``prepared`` raises ef_search for itself (run_ranked); the library's size is read again on reconnect.
-    connection.photosearch_session = (connection.connection, prepared)
+    connection.photosearch_session = (connection.connection, prepared)  # type: ignore[attr-defined]  # ours
 
 
-def run_ranked(sql: str, params: dict, *, vector_depth: int, using: str) -> list[tuple]:
+def run_ranked(sql: str, params: dict[str, Any], *, vector_depth: int, using: str) -> list[tuple[Any, ...]]:
     """Run a ranking query on database ``using`` with the HNSW search settings it needs: the connection's own (one
     round trip) when they suffice, else ``SET LOCAL`` in a transaction of its own."""
     connection = connections[using]
     connection.ensure_connection()
+    rows: list[tuple[Any, ...]]
     raw, prepared = getattr(connection, "photosearch_session", (None, 0))
     needed = max(prepared, ef_search(vector_depth))
     if raw is not connection.connection or needed > prepared:
@@ -52,7 +56,9 @@ def run_ranked(sql: str, params: dict, *, vector_depth: int, using: str) -> list
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(needed)])
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+            return rows
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    return rows

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from functools import cache
 from textwrap import indent, wrap
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -75,10 +76,11 @@ _NO_TEXT_HITS = (
 )
 
 
-def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
+def filter_sql(filters: SearchFilters) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions and parameters for the filters that are set; ``filters`` must be checked
     (``search.inputs.clean_filters``)."""
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if filters.profile_ids:
         clauses.append("profile_id = ANY(%(profile_ids)s)")
         params["profile_ids"] = list(filters.profile_ids)
@@ -120,7 +122,7 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict]:
     return clauses, params
 
 
-def near_sql(near: Near) -> tuple[str, dict]:
+def near_sql(near: Near) -> tuple[str, dict[str, Any]]:
     """Photos within ``near.km`` of a point: a box the (latitude, longitude) index scans, then the haversine distance.
     Where the box would wrap (poles, antimeridian) only the distance decides."""
     lat_span = near.km / KM_PER_DEGREE
@@ -326,10 +328,11 @@ def hybrid_statement(
     ranking: RankingOptions,
     exclude_photo: int | None,
     strategy: str,
-) -> tuple[str, dict]:
+) -> tuple[str, dict[str, Any]]:
     """The ranking statement and its parameters for checked inputs; ``words`` is None without query text,
     ``strategy`` comes from ``search.ranking.strategy.vector_strategy``."""
     clauses, params = filter_sql(filters)
+    assert ranking.vector_depth is not None and ranking.text_depth is not None  # checked: clean_ranking set them
     vector_depth = max(ranking.vector_depth, offset + limit) if query_vector is not None else 0
     text_depth = max(ranking.text_depth, offset + limit)
     excluded = bool(words and words.excluded)
@@ -381,7 +384,7 @@ def _half_texts() -> np.ndarray:
     )
 
 
-def words_params(words: QueryWords, configs: Sequence[str]) -> dict:
+def words_params(words: QueryWords, configs: Sequence[str]) -> dict[str, Any]:
     """The parameters of ``QUERY_WORDS_CTES`` and the text channel."""
     return {
         "configs": list(configs),

@@ -41,7 +41,7 @@ def index_exists(name: str, *, using: str) -> bool:
     """Whether index ``name`` exists (asked of database ``using``); cached like the coverage (indexes appear when
     embed_photos ends)."""
     key = "photosearch:index-exists:" + name
-    exists = cache.get(key)
+    exists: bool | None = cache.get(key)
     if exists is None:
         with connections[using].cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
@@ -55,7 +55,7 @@ def text_configs_in_use(*, using: str) -> list[str]:
     stemmed in, the captions' and ``simple`` (exact words). A loose scan of the ``text_config`` index (one probe per
     language, however many photos, on database ``using``), cached like the index probes: a new language shows up
     within a minute."""
-    configs = cache.get("photosearch:text-configs")
+    configs: list[str] | None = cache.get("photosearch:text-configs")
     if configs is None:
         with connections[using].cursor() as cursor:
             cursor.execute(

@@ -121,7 +121,9 @@ class InstagramDirSource:
                     name, "not named like a post's image by instaloader ({date}_UTC.jpg); import it with import_folder"
                 )
         for name in videos:
-            base = _POST_FILE.match(os.path.splitext(name)[0]).group(1)
+            video = _POST_FILE.match(os.path.splitext(name)[0])
+            assert video is not None  # only names that match were listed
+            base = video.group(1)
             if base not in metadata and base not in images:
                 yield SkippedRecord(
                     name, "a video without its cover image (--no-video-thumbnails); a video is imported as its cover"

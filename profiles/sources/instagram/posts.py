@@ -15,6 +15,7 @@ from instaloader import InstaloaderException, Post
 
 from profiles.sources.base import SourceRecord, hashtags_in
 from profiles.sources.instagram.ids import instagram_permalink, instagram_source_id
+from profiles.sources.text import handles_clean
 
 T = TypeVar("T")
 
@@ -49,7 +50,9 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
     ``owner`` stands in for the post's owner when its data does not name one (a live import of a profile knows
     every post is that profile's); an offline folder may hold many owners' posts (a hashtag, a feed), so there
     the owner is the one the data names, or none. The owner is ``extra["owner"]`` and the first of ``people``,
-    followed by the post's co-authors and the accounts tagged on the post and on the item."""
+    followed by the post's co-authors and the accounts tagged on the post and on the item. The accounts tagged on
+    the image itself (on the post and on the item) are also ``extra["tagged"]`` when there are any: the People
+    feature names the faces in an image by its tags before the caption's @mentions."""
     raw = raw_node(post)
     shortcode = post.shortcode
     text = post.caption or ""
@@ -67,11 +70,12 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
         "latitude": place.latitude,
         "longitude": place.longitude,
     }
+    post_tagged = _tagged(raw)
     named = (
         *([owner] if owner else []),
         *_usernames(raw.get("coauthor_producers")),
         *_usernames(_dict(raw.get("iphone_struct")).get("coauthor_producers")),
-        *_tagged(raw),
+        *post_tagged,
     )
     pinned = is_pinned(raw)
     records = []
@@ -82,6 +86,8 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
         if carousel:
             extra["index"] = index
         extra["is_pinned"] = pinned
+        if tagged := handles_clean((*post_tagged, *media.tagged)):
+            extra["tagged"] = list(tagged)
         records.append(
             SourceRecord(
                 source_id=instagram_source_id(shortcode, index, carousel=carousel),
@@ -99,7 +105,8 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
 def raw_node(post: Post) -> dict[str, Any]:
     """The post's data as instaloader holds (and saves) it: GraphQL-style fields, plus ``iphone_struct`` when
     the post came from the web/iPhone API."""
-    return instaloader.get_json_structure(post)["node"]
+    node: dict[str, Any] = instaloader.get_json_structure(post)["node"]
+    return node
 
 
 def is_pinned(raw: dict[str, Any]) -> bool:
@@ -116,7 +123,7 @@ def post_owner(raw: dict[str, Any]) -> str:
     the data holds only the owner's id (hashtag listings before 4.10)."""
     for holder in (raw.get("owner"), _dict(raw.get("iphone_struct")).get("user"), raw.get("user")):
         if isinstance(holder, dict) and isinstance(holder.get("username"), str) and holder["username"].strip():
-            return holder["username"].strip().lower()
+            return str(holder["username"]).strip().lower()  # a str: checked above
     return ""
 
 
@@ -165,7 +172,7 @@ def _single_media(post: Post) -> _Media:
     return _Media(
         url=_optional(lambda: post.url) or "",
         is_video=bool(_optional(lambda: post.is_video)),
-        alt_text=_optional(lambda: post.accessibility_caption) or "",
+        alt_text=_optional(lambda: post.accessibility_caption or "") or "",
     )
 
 
