@@ -17,7 +17,6 @@ from rest_framework.utils.urls import replace_query_param
 from photosearch.api import ApiView, NullableCharField, PayloadTooLarge, cursor_encode, error_responses
 from photosearch.db.replicas import search_read
 from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_size_error, upload_too_large_message
-from profiles.fetch import IMAGE_CONTENT_TYPES
 from profiles.selectors import photo_get
 from search.api_serializers import (
     CameraOutputSerializer,
@@ -29,6 +28,8 @@ from search.api_serializers import (
     TakenAtField,
     absolute_thumbnail_url,
 )
+from search.inputs import MAX_CUTOFF
+from search.query.image import upload_type_error
 from search.ranking.words import WORDS_MODES
 from search.selectors import (
     MAX_DEPTH,
@@ -81,7 +82,7 @@ class SearchApi(ApiView):
         cutoff = serializers.FloatField(
             required=False,
             min_value=0,
-            max_value=1,
+            max_value=MAX_CUTOFF,
             help_text="Keep a photo found only by its looks while its distance is within this of the best one's "
             "(cosine distance); 0: off.",
         )
@@ -135,7 +136,7 @@ class SearchByImageApi(ApiView):
         cutoff = serializers.FloatField(
             required=False,
             min_value=0,
-            max_value=1,
+            max_value=MAX_CUTOFF,
             help_text="Keep a photo while its distance is within this of the best one's; 0: off.",
         )
         image = serializers.FileField(
@@ -143,9 +144,8 @@ class SearchByImageApi(ApiView):
         )
 
         def validate_image(self, upload):
-            content_type = (upload.content_type or "").split(";")[0].strip().lower()
-            if not content_type.startswith(IMAGE_CONTENT_TYPES):
-                raise ValidationError(f"Not an image (content type {content_type or 'missing'}).")
+            if not_image := upload_type_error(content_type=upload.content_type, name=upload.name):
+                raise ValidationError(not_image)
             return upload
 
     @extend_schema(

@@ -21,7 +21,6 @@ from search.inputs import (
     MAX_WEIGHT,
     SORTS,
     clean_filters,
-    clean_image,
     clean_limit,
     clean_offset,
     clean_query,
@@ -30,6 +29,7 @@ from search.inputs import (
 )
 from search.ml.encoders import Encoder, EncoderUnavailable
 from search.ml.query_embedding import query_image_vector, query_text_vector, split_exclusions, vector_as_array
+from search.query.image import clean_image
 from search.query.understanding import query_understand
 from search.ranking import coverage, statement
 from search.ranking.duplicates import hits_with_other_profiles

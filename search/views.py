@@ -26,6 +26,7 @@ from profiles.selectors import (
 )
 from search.inputs import offset_parse, search_filters_parse, sort_parse
 from search.ml.encoders import encoder_unavailable_reason
+from search.query.image import upload_type_error
 from search.query.parser import KINDS
 from search.selectors import (
     SORTS,
@@ -348,7 +349,6 @@ def _upload_bytes(upload) -> bytes:
         raise InvalidQuery("Choose an image file to search with.", field="image")
     if too_large := upload_size_error(upload.size, name=upload.name):
         raise InvalidQuery(too_large, field="image")
-    # The browser's word for the type is only a hint (the selector decodes the bytes), but text/html is never a photo.
-    if upload.content_type and upload.content_type.split("/")[0] in {"text", "audio", "video"}:
-        raise InvalidQuery(f"“{upload.name}” is not an image ({upload.content_type}).", field="image")
+    if not_image := upload_type_error(content_type=upload.content_type, name=upload.name):
+        raise InvalidQuery(not_image, field="image")
     return upload.read()

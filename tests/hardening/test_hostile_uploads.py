@@ -251,7 +251,7 @@ def _jpeg(image: Image.Image, **options) -> bytes:
 
 def test_an_upload_is_reduced_to_the_thumbnail_upright_with_its_tones_before_the_model_sees_it(settings):
     """Before: the model was given the upload at full size."""
-    from search.inputs import clean_image
+    from search.query.image import clean_image
 
     settings.PHOTOSEARCH_THUMBNAIL_SIZE = 512
     big = clean_image(image_bytes(4, size=(3000, 2000)))
@@ -412,7 +412,7 @@ _MEASURE = """
 import io, json, os, resource, sys, time
 import django
 django.setup()
-from search.inputs import clean_image
+from search.query.image import clean_image
 from search.ml.query_embedding import query_image_vector
 from search.selectors import InvalidQuery
 from PIL import Image

@@ -200,7 +200,7 @@ def test_search_takes_ranking_overrides(live_server, embedded):
         ({"q": "cat", "text_weight": "-1"}, "text_weight"),
         ({"q": "cat", "vector_depth": "1001"}, "vector_depth"),
         ({"q": "cat", "text_depth": "0"}, "text_depth"),
-        ({"q": "cat", "cutoff": "1.5"}, "cutoff"),
+        ({"q": "cat", "cutoff": "2.5"}, "cutoff"),
     ],
 )
 def test_bad_search_requests_get_a_400_with_a_reason(live_server, params, field):
