@@ -1,7 +1,7 @@
 """Thumbnail files: content-addressed JPEGs in Django's default storage (a local folder, or S3 through
 django-storages), shared by identical images, deleted when no photo refers to them any more. The larger rendition
-kept for reading the words in the image (``Photo.text_image``) is stored and released the same way, in a folder of
-its own."""
+kept for reading the words in the image and finding the faces (``Photo.text_image``) is stored and released the same
+way, in a folder of its own: it is kept while OCR or faces are on (``text_image_wanted``)."""
 
 from __future__ import annotations
 
@@ -54,24 +54,31 @@ def _rendition_store(name: str, jpeg: bytes) -> str:
         raise ThumbnailStoreError(f"cannot store thumbnail ({exc})") from exc
 
 
+def text_image_wanted() -> bool:
+    """Whether the larger rendition is kept: the words in the image (PHOTOSEARCH_OCR) and the faces
+    (PHOTOSEARCH_FACES) are read from it. Read from the settings here: profiles never imports search."""
+    return settings.PHOTOSEARCH_OCR != "none" or settings.PHOTOSEARCH_FACES != "none"
+
+
 def image_checked(data: bytes) -> CheckedImage:
-    """``image_check`` with the settings' limits: the thumbnail, and while OCR is on the larger rendition its words
-    are read from."""
+    """``image_check`` with the settings' limits: the thumbnail, and while OCR or faces are on the larger rendition
+    the words and faces are read from."""
     return image_check(
         data,
         max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
         thumbnail_size=settings.PHOTOSEARCH_THUMBNAIL_SIZE,
-        text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if settings.PHOTOSEARCH_OCR != "none" else 0,
+        text_image_size=settings.PHOTOSEARCH_OCR_IMAGE_SIZE if text_image_wanted() else 0,
     )
 
 
 def text_image_backfill(*, photo: Photo, data: bytes) -> dict:
-    """For a photo imported while OCR was off (or before it existed), now that it is on: the larger rendition its
-    words are read from, and its OCR fields reset so the next ``embed_photos`` reads them from it instead of from the
-    thumbnail. Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
+    """For a photo imported while OCR and faces were off (or before they existed), now that one is on: the larger
+    rendition its words and faces are read from, and its OCR fields reset so the next ``embed_photos`` reads them
+    from it instead of from the thumbnail (the faces stage sees the new image by itself: its scan names the image it
+    analysed). Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
     thumbnail (the thumbnail is its rendition)."""
     if (
-        settings.PHOTOSEARCH_OCR == "none"
+        not text_image_wanted()
         or photo.text_image
         or photo.duplicate_of_id is not None
         or max(photo.width or 0, photo.height or 0) <= settings.PHOTOSEARCH_THUMBNAIL_SIZE

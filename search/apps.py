@@ -23,8 +23,13 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from profiles.models import Profile
+        from search.models import Face
+        from search.services.faces import face_crop_release_after_delete
         from search.services.index_builds import profile_indexes_drop_after_delete
 
+        post_delete.connect(
+            face_crop_release_after_delete, sender=Face, dispatch_uid="photosearch-face-crop-release", weak=False
+        )
         post_delete.connect(
             profile_indexes_drop_after_delete,
             sender=Profile,

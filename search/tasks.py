@@ -1,6 +1,7 @@
 """Celery tasks for indexing: thin shells over search.services. Work fans out as batches of
 ``PHOTOSEARCH_EMBED_TASK_SIZE`` ids claimed with SKIP LOCKED (never embedded twice) under ``acks_late`` (a killed
 worker's batch is redelivered); OCR batches follow the embedding ones, so a photo is searchable by its looks first.
+Face batches come last; each then groups the faces no person holds yet (incremental, one grouping at a time).
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from celery import shared_task
 from django.conf import settings
 
 from search.ml.encoders import EncoderUnavailable, get_encoder
+from search.ml.faces import get_face_engine
 from search.ml.ocr import get_ocr_engine
+from search.people_selectors import photos_pending_faces
 from search.selectors import photos_pending_embedding, photos_pending_text_reading
 from search.services.embedding import photos_embed
+from search.services.faces import photos_find_faces
+from search.services.persons import persons_update
 from search.services.words_read import photos_read_text
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,12 @@ def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
         for start in range(0, len(ids), size):
             read_text_batch_task.delay(ids[start : start + size])
         summary.update(ocr=engine_id, ocr_photos=len(ids))
+    faces_id = get_face_engine().engine_id
+    if faces_id:
+        ids = list(photos_pending_faces(engine_id=faces_id, profile_ids=profile_ids).values_list("id", flat=True))
+        for start in range(0, len(ids), size):
+            find_faces_batch_task.delay(ids[start : start + size])
+        summary.update(faces=faces_id, faces_photos=len(ids))
     return summary
 
 
@@ -63,3 +74,18 @@ def read_text_batch_task(photo_ids: list[int]) -> dict:
     """Read the words in the images of those of ``photo_ids`` not read by the configured engine yet."""
     summary = photos_read_text(photo_ids=photo_ids)
     return {"ocr": summary.engine_id, "read": summary.read, "failed": len(summary.failed)}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def find_faces_batch_task(photo_ids: list[int]) -> dict:
+    """Find the faces of those of ``photo_ids`` not looked at by the configured engine yet, then group the faces no
+    person holds yet into persons (redelivery is safe: done photos are skipped, grouping is incremental)."""
+    summary = photos_find_faces(photo_ids=photo_ids)
+    persons = persons_update() if summary.engine_id else None
+    return {
+        "faces_engine": summary.engine_id,
+        "scanned": summary.scanned,
+        "faces": summary.faces,
+        "failed": len(summary.failed),
+        "persons_created": persons.created if persons else 0,
+    }

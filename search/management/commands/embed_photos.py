@@ -5,8 +5,11 @@ from tqdm import tqdm
 from profiles.management.import_command import progress_stream
 from profiles.selectors import profile_ids_for_handle
 from search.ml.encoders import EncoderUnavailable, get_encoder
+from search.ml.faces import get_face_engine
 from search.ml.ocr import get_ocr_engine
 from search.services.embedding import photos_embed
+from search.services.faces import photos_find_faces
+from search.services.persons import persons_update
 from search.services.words_read import photos_read_text
 
 
@@ -14,8 +17,9 @@ class Command(BaseCommand):
     help = (
         "Compute image embeddings for photos that have none from the configured model "
         "(PHOTOSEARCH_CLIP_MODEL / PHOTOSEARCH_CLIP_PRETRAINED), then read the words in the images not read yet by "
-        "the configured OCR engine (PHOTOSEARCH_OCR). Safe to rerun and to interrupt. Without the model's weights the "
-        "words are still read; the command then ends with the sentence that says how to provide them (exit status 1, "
+        "the configured OCR engine (PHOTOSEARCH_OCR), then find the faces not looked for yet (PHOTOSEARCH_FACES) and "
+        "group them into persons. Safe to rerun and to interrupt. Without the model's weights the words and faces "
+        "are still read; the command then ends with the sentence that says how to provide them (exit status 1, "
         "or 0 with --words-without-model)."
     )
 
@@ -32,6 +36,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Leave the words in the images for a later run (PHOTOSEARCH_OCR=none: always).",
         )
+        parser.add_argument(
+            "--no-faces", action="store_true", help="Leave the faces for a later run (PHOTOSEARCH_FACES=none: always)."
+        )
+        parser.add_argument(
+            "--retry-failed-faces",
+            action="store_true",
+            help="Look again at the photos the face engine failed on (an image that could not be read).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
         parser.add_argument(
             "--words-without-model",
@@ -40,7 +52,18 @@ class Command(BaseCommand):
             "words works; a later run embeds the photos when the weights are there).",
         )
 
-    def handle(self, *args, profile, batch_size, no_progress, no_ocr, words_without_model=False, **options):
+    def handle(
+        self,
+        *args,
+        profile,
+        batch_size,
+        no_progress,
+        no_ocr,
+        no_faces=False,
+        retry_failed_faces=False,
+        words_without_model=False,
+        **options,
+    ):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         profile_ids = None
@@ -69,6 +92,20 @@ class Command(BaseCommand):
                 desc=f"Reading words with {engine.engine_id}",
                 no_progress=no_progress,
             )
+        faces = get_face_engine()
+        if not no_faces and faces.engine_id:  # faces need no image model either
+            self._stage(
+                lambda on_start, on_step: photos_find_faces(
+                    profile_ids=profile_ids,
+                    engine=faces,
+                    retry_failed=retry_failed_faces,
+                    on_start=on_start,
+                    on_photo=lambda: on_step(1),
+                ),
+                desc=f"Finding faces with {faces.engine_id}",
+                no_progress=no_progress,
+            )
+            self.stdout.write(self.style.SUCCESS(str(persons_update())))
         if unavailable is None:
             return
         if not words_without_model:
