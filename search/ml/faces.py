@@ -12,7 +12,7 @@ farther. The descriptors feed the People feature (who is in which photo).
 - ``none``: no faces are looked for; the indexing stage does nothing.
 
 Bounded work: at most ``MAX_FACES`` faces per photo are described (the largest), so a crowd costs at most
-``MAX_FACES`` descriptor runs (~10 ms each on one core) on top of the detection.
+``MAX_FACES`` descriptor runs (~90 ms each on one core) on top of the detection (~50–200 ms at 1,024 px).
 
 ``DetectedFace.quality`` (0..1, higher is better for recognition) is the product of three measures of the face,
 each 0..1: its size (shorter side of the box, full marks from ``QUALITY_FULL_SIZE`` px, none at ``MIN_FACE_SIZE``),
@@ -37,7 +37,7 @@ from PIL import Image
 
 SAME_PERSON_DISTANCE = 0.6  # dlib's own threshold for its descriptors (Euclidean); see docs/benchmarks.md, "Faces"
 MAX_FACES = 100  # faces described per photo at most, the largest first
-NUM_JITTERS = 0  # descriptor re-runs on jittered chips: 1 costs ~2x and moved nothing on the labelled set
+NUM_JITTERS = 0  # dlib jitters only from 2 (each costs one more ResNet run); 1 gives the very same descriptor
 CHIP_SIZE = 150  # the ResNet's input: aligned face chips of 150 x 150 px
 MIN_FACE_SIZE = 20  # px: HOG's window is 80 px; one upsampling reaches ~40 px faces, smaller ones are found by luck
 QUALITY_FULL_SIZE = 80  # px: a face this wide (in the given image) has all the detail the 150-px chip can use
