@@ -77,7 +77,11 @@ def best_threshold(same: list[float], other: list[float]) -> tuple[float, float]
 
 
 def evaluate_faces(
-    *, engine: FaceEngine, folder: Path = DEFAULT_FOLDER, threshold: float = SAME_PERSON_DISTANCE, on_step=None
+    *,
+    engine: FaceEngine,
+    folder: Path = DEFAULT_FOLDER,
+    threshold: float = SAME_PERSON_DISTANCE,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     say: Callable[[str], None] = on_step or (lambda message: None)
     photos = labelled_folder(folder)
@@ -131,16 +135,22 @@ def timed(engine: FaceEngine, image: Image.Image) -> tuple[float, list[DetectedF
     return time.perf_counter() - started, found
 
 
-def bench_faces(*, engine: FaceEngine, folder: Path = DEFAULT_FOLDER, repeat: int = 1, on_step=None) -> dict[str, Any]:
+def bench_faces(
+    *, engine: FaceEngine, folder: Path = DEFAULT_FOLDER, repeat: int = 1, on_step: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Medians over ``repeat`` passes of the folder: photos/s (wall clock and this process's CPU time), ms for a photo
     without a face, ms per face (what a photo with faces costs beyond the median photo without one, per face)."""
     say: Callable[[str], None] = on_step or (lambda message: None)
     photos = [(photo, load(folder, photo.name)) for photo in labelled_folder(folder)]
     engine.detect(photos[0][1])  # warm: the first call allocates dlib's buffers
-    rates, cpu_rates, empty_ms, per_face_ms = [], [], [], []
+    rates: list[float] = []
+    cpu_rates: list[float] = []
+    empty_ms: list[float] = []
+    per_face_ms: list[float] = []
     faces_found = 0
     for run in range(repeat):
-        empty, with_faces = [], []
+        empty: list[tuple[float, int]] = []
+        with_faces: list[tuple[float, int]] = []
         started, cpu_started = time.perf_counter(), time.process_time()
         for _, image in photos:
             seconds, found = timed(engine, image)

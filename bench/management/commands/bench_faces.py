@@ -1,4 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bench.faces import bench_faces
 from bench.management.commands.evaluate_faces import face_engine, face_engine_arguments
@@ -12,11 +15,13 @@ class Command(BaseCommand):
         "(medians of the repeats). Nothing is written to the database."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         face_engine_arguments(parser)
         parser.add_argument("--repeat", type=int, default=3, help="Passes over the folder; medians are reported.")
 
-    def handle(self, *args, folder, detector, image_size, upsample, repeat, **options):
+    def handle(
+        self, *args: Any, folder: Path, detector: str, image_size: int, upsample: int, repeat: int, **options: Any
+    ) -> None:
         if repeat < 1:
             raise CommandError("Need --repeat >= 1.")
         engine = face_engine(detector=detector, image_size=image_size, upsample=upsample)

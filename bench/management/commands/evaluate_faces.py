@@ -1,14 +1,15 @@
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bench.faces import DEFAULT_FOLDER, evaluate_faces
 from bench.report import figures_text
 from search.ml.faces import SAME_PERSON_DISTANCE, DlibFaceEngine, dlib_available
 
 
-def face_engine_arguments(parser) -> None:
+def face_engine_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--folder", type=Path, default=DEFAULT_FOLDER, help="Labelled folder (labels.json); default: %(default)s."
     )
@@ -43,13 +44,15 @@ class Command(BaseCommand):
         "distance distributions, and the threshold that maximises accuracy. Nothing is written to the database."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         face_engine_arguments(parser)
         parser.add_argument(
             "--threshold", type=float, default=SAME_PERSON_DISTANCE, help="Same person below (default: %(default)s)."
         )
 
-    def handle(self, *args, folder, detector, image_size, upsample, threshold, **options):
+    def handle(
+        self, *args: Any, folder: Path, detector: str, image_size: int, upsample: int, threshold: float, **options: Any
+    ) -> None:
         engine = face_engine(detector=detector, image_size=image_size, upsample=upsample)
         say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
         figures = evaluate_faces(engine=engine, folder=folder, threshold=threshold, on_step=say)
