@@ -36,7 +36,7 @@ _OPTION_FIELDS = {
 _SourceOptionFields = type("_SourceOptionFields", (forms.Form,), dict(_OPTION_FIELDS))
 
 
-class ProfileForm(_SourceOptionFields, forms.ModelForm):
+class ProfileForm(_SourceOptionFields, forms.ModelForm):  # type: ignore[valid-type, misc]  # a class made at import
     """A profile and where it imports from; the chosen kind's options are checked by the source registry — the
     API's and the commands' rules."""
 

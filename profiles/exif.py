@@ -159,7 +159,8 @@ def _exif_datetime(value: Any) -> datetime | None:
     if not match or match.group(4) is None:
         return None
     try:
-        moment = datetime(*(int(part) for part in match.groups()))
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
     return moment if moment.year >= 1800 else None
@@ -171,7 +172,8 @@ def _exif_date(value: Any) -> datetime | None:
     if not match:
         return None
     try:
-        day = datetime(*(int(part) for part in match.groups()[:3]))
+        year, month, number = (int(part) for part in match.groups()[:3])
+        day = datetime(year, month, number)
     except ValueError:
         return None
     return day if day.year >= 1800 else None

@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -60,16 +61,19 @@ def address_allowed(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _resolve_checked(host: str, port: int) -> list[tuple[int, tuple]]:
+def _resolve_checked(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TransientFetchError(f"cannot resolve {host} ({exc.strerror})") from None
     if settings.PHOTOSEARCH_ALLOW_PRIVATE_URLS:
         return [(family, sockaddr) for family, _, _, _, sockaddr in infos]
-    allowed = [(family, sockaddr) for family, _, _, _, sockaddr in infos if address_allowed(sockaddr[0])]
+    # An inet address's first part is its host (a str); only AF_UNIX-like families put anything else there
+    allowed: list[tuple[int, tuple[Any, ...]]] = [
+        (family, sockaddr) for family, _, _, _, sockaddr in infos if address_allowed(str(sockaddr[0]))
+    ]
     if not allowed or len(allowed) != len(infos):
-        refused = sorted({sockaddr[0] for *_, sockaddr in infos if not address_allowed(sockaddr[0])})
+        refused = sorted({str(sockaddr[0]) for *_, sockaddr in infos if not address_allowed(str(sockaddr[0]))})
         raise BlockedAddress(
             f"{host} resolves to a non-public address ({', '.join(refused)}); "
             f"set PHOTOSEARCH_ALLOW_PRIVATE_URLS=true to allow it"
@@ -233,7 +237,7 @@ def fetch_json(url: str, *, params: dict | None = None) -> dict:
         raise FetchError(f"{urlsplit(url).hostname} did not answer with JSON") from None
 
 
-def _inner_fetch_error(exc: BaseException) -> FetchError | None:
+def _inner_fetch_error(exc: BaseException | None) -> FetchError | None:
     """Our guard raises inside urllib3; requests wraps it. Dig it out so the caller sees our reason."""
     seen = set()
     while exc is not None and id(exc) not in seen:

@@ -42,6 +42,8 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
     )
     if image_taken_at is not None and (taken_at is None or taken_at_source in _WEAKER_THAN_EXIF):
         taken_at, taken_at_source = image_taken_at, TakenAtSource.EXIF
+    latitude: float | None
+    longitude: float | None
     if record.latitude is not None and record.longitude is not None:
         latitude, longitude = record.latitude, record.longitude
     else:
@@ -49,6 +51,7 @@ def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
     place = place_at(latitude, longitude) if latitude is not None and longitude is not None else None
     offset = image.utc_offset if taken_at_source == TakenAtSource.EXIF else None
     if taken_at is not None and offset is None and place is not None:
+        assert latitude is not None and longitude is not None  # a place was found at them
         zone = zone_at(latitude=latitude, longitude=longitude, country_code=place.country_code, moment=taken_at)
         if zone is not None:
             if taken_at_source == TakenAtSource.EXIF:  # the camera's clock, read in the server's zone so far

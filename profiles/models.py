@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -28,6 +30,7 @@ class Profile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    last_import: "ImportJob | None"  # not a column: set on the profiles profiles.selectors lists
 
     class Meta:
         ordering = ["handle"]
@@ -98,7 +101,7 @@ class TakenAtSource(models.TextChoices):
 def _text(max_length: int | None = None, help_text: str = "", **kwargs):
     """A text column that is empty, not NULL, when unknown — also for rows written before it existed."""
     field = models.CharField if max_length else models.TextField
-    extra = {"max_length": max_length} if max_length else {}
+    extra: dict[str, Any] = {"max_length": max_length} if max_length else {}
     return field(blank=True, default="", db_default="", help_text=help_text, **extra, **kwargs)
 
 
@@ -220,7 +223,7 @@ class Photo(models.Model):
     @property
     def shown_ocr_text(self) -> str:
         """The words read in the image: a duplicate shares its original's image, so its words too."""
-        return self.duplicate_of.ocr_text if self.duplicate_of_id else self.ocr_text
+        return self.duplicate_of.ocr_text if self.duplicate_of_id else self.ocr_text  # type: ignore[union-attr]
 
     @property
     def people_list(self) -> list[str]:
@@ -272,6 +275,8 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress write of the runner.")
     finished_at = models.DateTimeField(null=True, blank=True)
+    status_words: str  # not columns: set on the jobs profiles.selectors lists (import_job_status_words)
+    next_step: str
 
     class Meta:
         ordering = ["-created_at", "-id"]

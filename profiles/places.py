@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def reach_km(population: float) -> float:
 
 @dataclass(frozen=True)
 class _Towns:
-    tree: object  # scipy.spatial.cKDTree over ``points``
+    tree: Any  # scipy.spatial.cKDTree over ``points`` (scipy has no type information)
     points: np.ndarray  # (n, 3) unit vectors
     population: np.ndarray
     reach_km: np.ndarray

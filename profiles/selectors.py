@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
@@ -222,7 +223,8 @@ _COUNTRIES_PRESENT = """
 WITH RECURSIVE code AS (
     (SELECT country_code FROM profiles_photo WHERE country_code <> '' ORDER BY country_code LIMIT 1)
     UNION ALL
-    SELECT (SELECT p.country_code FROM profiles_photo p WHERE p.country_code <> '' AND p.country_code > code.country_code
+    SELECT (SELECT p.country_code FROM profiles_photo p
+            WHERE p.country_code <> '' AND p.country_code > code.country_code
             ORDER BY p.country_code LIMIT 1)
     FROM code WHERE code.country_code IS NOT NULL
 )
@@ -267,7 +269,7 @@ def place_cities(*, country_codes: tuple[str, ...] = (), using: str = DEFAULT_DB
         return list(cursor.fetchall())
 
 
-def place_counts(*, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+def place_counts(*, using: str = DEFAULT_DB_ALIAS) -> list[Mapping[str, Any]]:
     """Every (country, city) photos were taken in, with how many photos (duplicates aside): the API's list of
     places. One aggregate over the place index, on database ``using``."""
     rows = (

@@ -57,7 +57,7 @@ def _country_zones() -> dict[str, list[tuple[str, float, float]]]:
     """{country code: [(zone name, latitude, longitude of its principal city)]} from tzdb's ``zone.tab``."""
     zones: dict[str, list[tuple[str, float, float]]] = {}
     try:
-        with pytz.open_resource("zone.tab") as file:
+        with pytz.open_resource("zone.tab") as file:  # type: ignore[attr-defined]  # not in types-pytz
             lines = file.read().decode("ascii", "replace").splitlines()
     except OSError:
         return zones

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from datetime import timezone as fixed_offset
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -36,7 +38,7 @@ from search.selectors import MAX_LIMIT, MAX_OFFSET, SORTS, SearchFilters
 class _Parsed:
     """Mixin: a field whose value is parsed by one of ``search.inputs``'s parsers."""
 
-    parse = None
+    parse: Callable[..., Any] | None = None
 
     def to_internal_value(self, data):
         try:
@@ -174,7 +176,7 @@ class PlaceOutputSerializer(serializers.Serializer):
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
 
-    def to_representation(self, photo) -> dict | None:
+    def to_representation(self, photo) -> dict | None:  # type: ignore[override]  # null: nothing known
         return super().to_representation(photo) if _place_known(photo) else None
 
 
@@ -186,7 +188,7 @@ class CameraOutputSerializer(serializers.Serializer):
     model = NullableCharField(source="camera_model")
     lens = NullableCharField()
 
-    def to_representation(self, photo) -> dict | None:
+    def to_representation(self, photo) -> dict | None:  # type: ignore[override]  # null: nothing known
         known = photo.camera_make or photo.camera_model or photo.lens
         return super().to_representation(photo) if known else None
 
@@ -234,7 +236,7 @@ class ShortenedCharField(NullableCharField):
         self.max_chars = max_chars
         super().__init__(**kwargs)
 
-    def to_representation(self, value) -> str | None:
+    def to_representation(self, value) -> str | None:  # type: ignore[override]  # null: the point of it
         return text_clean(super().to_representation(value) or "", max_chars=self.max_chars) or None
 
 

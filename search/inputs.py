@@ -90,6 +90,7 @@ def clean_ranking(ranking: RankingOptions) -> RankingOptions:
     for name in ("vector_depth", "text_depth"):
         if not 1 <= getattr(filled, name) <= MAX_DEPTH:
             raise InvalidQuery(f"{name} must be between 1 and {MAX_DEPTH}.", field=name)
+    assert filled.vector_weight is not None and filled.text_weight is not None and filled.cutoff is not None  # filled
     if not 0 <= filled.cutoff <= MAX_CUTOFF:
         raise InvalidQuery(f"cutoff must be between 0 and {MAX_CUTOFF:g} (a cosine distance).", field="cutoff")
     return replace(

@@ -323,14 +323,14 @@ def _ranked(
     if filters:
         hits = [replace(hit, filters=filter_reasons(filters, photo=hit.photo)) for hit in hits]
     has_more = len(rows) > limit
-    total, estimate = total or (0, False)
+    count, estimate = total or (0, False)
     return SearchResult(
         hits=hits,
         model_id=model_id,
         warnings=warnings,
         has_more=has_more,
         next_offset=offset + limit if has_more else None,
-        total=total,
+        total=count,
         total_is_estimate=estimate,
     )
 

@@ -7,6 +7,7 @@ Face batches come last; each then groups the faces no person holds yet (incremen
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -38,7 +39,7 @@ def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
             "Then run: python manage.py embed_photos",
             exc,
         )
-        summary = {"model": None, "photos": 0, "batches": 0}
+        summary: dict[str, Any] = {"model": None, "photos": 0, "batches": 0}
     else:
         ids = list(photos_pending_embedding(model_id=model_id, profile_ids=profile_ids).values_list("id", flat=True))
         batches = [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -199,7 +200,7 @@ def photo_page(request: HttpRequest, photo_id: int) -> HttpResponse:
         raise Http404("No such photo.")
     # A duplicate shares the original's image, caption and vector; its own words and link stay its own.
     shown = photo.duplicate_of or photo
-    context = {"photo": photo, "shown": shown, "similar": None, "similar_error": ""}
+    context: dict[str, Any] = {"photo": photo, "shown": shown, "similar": None, "similar_error": ""}
     try:
         context["similar"] = photo_similar(photo=shown, limit=SIMILAR_SIZE)
     except NotEmbedded:

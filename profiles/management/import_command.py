@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
@@ -17,7 +19,7 @@ def progress_stream(stderr: OutputWrapper):
     """The terminal stream under a command's ``stderr``, for a progress bar. A command run by another one (quickstart)
     gets the caller's OutputWrapper as its stream: writing a bar through it would colour it as an error and end each
     redraw with a line break."""
-    stream = stderr
+    stream: Any = stderr
     while isinstance(stream, OutputWrapper):
         stream = stream._out
     return stream
@@ -54,7 +56,7 @@ class ImportCommand(BaseCommand):
         **_command_options,
     ) -> ImportJob:
         """Create and run an import job for ``profile``; print skipped items and a summary; CommandError on failure."""
-        bar = None
+        bar: Any = None  # a tqdm (untyped), made by on_start before the first item
 
         def on_start(total: int | None) -> None:
             nonlocal bar

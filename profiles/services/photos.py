@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
@@ -62,7 +63,7 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditi
         .first()
     )
     if original is not None:
-        image_fields = {
+        image_fields: dict[str, Any] = {
             "thumbnail": original.thumbnail.name,
             "text_image": original.text_image.name,
             "width": original.width,
@@ -110,9 +111,9 @@ def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditi
         for name in new_files:
             thumbnail_release(name)
         raise
-    for name in old_files:
-        if name and name not in new_files:
-            thumbnail_release(name)
+    for old in old_files:
+        if old and old not in new_files:
+            thumbnail_release(old)
     if renditions is not None:
         renditions.update(name for name in new_files if name)
     return IMPORTED if existing is None else UPDATED

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -286,7 +286,11 @@ def default_vocabulary() -> list[str]:
     return list(seen)
 
 
-_CAPTIONERS = {"none": lambda encoder: NoCaptioner(), "tags": TagCaptioner, "coca": CocaCaptioner}
+_CAPTIONERS: dict[str, Callable[[Encoder], Captioner]] = {
+    "none": lambda encoder: NoCaptioner(),
+    "tags": TagCaptioner,
+    "coca": CocaCaptioner,
+}
 _built: dict[tuple[str, str], Captioner] = {}
 _lock = threading.Lock()
 

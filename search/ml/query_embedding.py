@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -20,7 +21,8 @@ class _LRU:
     """A small thread-safe LRU map (the web process serves queries from several threads)."""
 
     def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.items: OrderedDict[Any, Any] = OrderedDict()
 
     def get(self, key):
         with self.lock:

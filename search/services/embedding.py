@@ -140,7 +140,7 @@ def _prefetched_batches(
 
 
 def thumbnail_pixels(*, photo: Photo, preprocess):
-    with default_storage.open(photo.thumbnail.name, "rb") as fh:
+    with default_storage.open(photo.thumbnail.name, "rb") as fh:  # type: ignore[arg-type]  # imported: it has one
         image = Image.open(fh)
         image.load()
     return preprocess(image.convert("RGB"))

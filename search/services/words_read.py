@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -103,7 +104,7 @@ def photos_read_text(
 
 def _prefetched_images(pool: ThreadPoolExecutor, photos: list[Photo]):
     """Yield (photo, RGB image or None, reason it could not be read) with the next image decoding meanwhile."""
-    ahead = deque()
+    ahead: deque[tuple[Photo, Future[Any]]] = deque()
     for photo in photos:
         ahead.append((photo, pool.submit(text_image_load, photo=photo)))
         if len(ahead) > 1:

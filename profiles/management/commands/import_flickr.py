@@ -18,5 +18,6 @@ class Command(ImportCommand):
 
     def handle(self, *args, album: str | None, user: str | None, profile: str | None, **options):
         source_options = {"album": album} if album else {"user": user}
-        target = self.profile_for(kind=SourceKind.FLICKR, handle=profile or album or user, options=source_options)
+        # argparse's required group gives --album or --user
+        target = self.profile_for(kind=SourceKind.FLICKR, handle=profile or album or user, options=source_options)  # type: ignore[arg-type]
         self.run_import(profile=target, job_options=source_options, **options)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -119,7 +121,7 @@ class Command(BaseCommand):
 
     def _stage(self, run, *, desc: str, no_progress: bool) -> None:
         """Run one indexing stage (``run(on_start, on_step)``) under a progress bar; report its failures and summary."""
-        bar = None
+        bar: Any = None  # a tqdm (untyped)
 
         def on_start(total: int) -> None:
             nonlocal bar
