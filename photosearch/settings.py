@@ -3,6 +3,7 @@ through the typed helpers in ``photosearch.env``. See ``.env.example`` and the R
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -250,9 +251,11 @@ PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimu
 # onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
 # better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
-# Faces in the image (search/ml/faces.py): engine (off unless asked for: descriptors of faces are biometric data),
-# longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
-PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "none", ("dlib", "none"))
+# Faces in the image (search/ml/faces.py): engine — dlib where its wheel and models are installed (requirements/base.txt
+# has them), else none; `none` keeps no face, and `manage.py faces_forget` deletes what was found (descriptors of faces
+# are biometric data) — longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
+_FACES_INSTALLED = all(importlib.util.find_spec(name) is not None for name in ("dlib", "face_recognition_models"))
+PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "dlib" if _FACES_INSTALLED else "none", ("dlib", "none"))
 PHOTOSEARCH_FACES_IMAGE_SIZE = env_int("PHOTOSEARCH_FACES_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
 # Upsampling: 0 found every labelled face of tests/data/faces at 1,024 px; 1 costs 3.6x the CPU and found fewer.
 PHOTOSEARCH_FACES_UPSAMPLE = env_int("PHOTOSEARCH_FACES_UPSAMPLE", 0, minimum=0, maximum=3)
