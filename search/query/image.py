@@ -4,6 +4,7 @@ band by band, to the thumbnail's size before any model sees it."""
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import numpy as np
 from django.conf import settings
@@ -97,15 +98,20 @@ def _reduced_in_bands(image: Image.Image, target: tuple[int, int]) -> Image.Imag
     return reduced if reduced.size == target else reduced.resize(target, Image.Resampling.LANCZOS)
 
 
+def _peak(image: Image.Image) -> float:
+    """The largest value of a one-band image: its extrema are (min, max), typed by Pillow as if it had many bands."""
+    return cast(float, image.getextrema()[1])
+
+
 def _grey_top(image: Image.Image) -> float | None:
     """The value that becomes white in high-bit-depth grey (``profiles.images.rgb``'s rule), read once so every band
     scales alike; None for the other modes."""
     if image.mode.startswith("I;16"):
         return 65535.0
     if image.mode == "F":
-        return 1.0 if image.getextrema()[1] <= 1.0 else 255.0
+        return 1.0 if _peak(image) <= 1.0 else 255.0
     if image.mode.startswith("I"):
-        peak = image.getextrema()[1]
+        peak = _peak(image)
         return 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else float(peak)
     return None
 
