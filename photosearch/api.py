@@ -1,6 +1,5 @@
-"""What every API view shares: the OpenAPI conventions, the one error shape and the handler mapping every error (domain
-errors included) to it, permissions and throttling, the paging cursor, and one URL serving one view per method.
-"""
+"""What every API view shares: OpenAPI conventions, the one error shape and its handler, permissions, throttling,
+the paging cursor, and one URL serving one view per method."""
 
 from __future__ import annotations
 
@@ -98,12 +97,10 @@ class PayloadTooLarge(APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every API error has the same body: ``{"error": "<one sentence>", "details": {...}}``.
+    """Give every API error one body: ``{"error": "<one sentence>", "details": {...}}``.
 
-    Domain errors become DRF's: ``InvalidInput`` a 400 naming its field, ``StateConflict`` a 409. A validation error
-    names the first offending field (``"options.path: No such folder on the server."``) and keeps
-    every field's messages in ``details``; a throttled request says when to retry (``details.retry_after``).
-    """
+    ``InvalidInput`` becomes a 400 naming its field, ``StateConflict`` a 409; a validation error names its first field
+    and keeps every message in ``details``; a 429 carries ``details.retry_after``."""
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(str(exc) or PayloadTooLarge.default_detail)
     elif isinstance(exc, InvalidInput):
@@ -192,17 +189,11 @@ class ApiView(APIView):
 
 
 def field_copy(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
-    """A serializer instance's own copy of a declared field: what DRF's ``Serializer.get_fields`` makes with
-    ``copy.deepcopy``, made by copying the field's attributes instead of calling its ``__init__`` again.
+    """What ``copy.deepcopy`` makes of a declared field in DRF's ``get_fields``, without re-running its ``__init__``
+    (why: docs/benchmarks.md, "Where an API request's time goes, by layer").
 
-    DRF copies every declared field for every serializer instance (``bind`` then sets the copy's name and parent),
-    and its ``Field.__deepcopy__`` rebuilds each one from its constructor arguments: for the search API's ~20 query
-    parameters that was 0.4 ms of every request, more than validating them. A declared field is never bound
-    itself and holds only what its ``__init__`` set, so a copy of its attributes is the field ``__init__`` would
-    rebuild; the containers it holds (error messages, validators, choices) are only read after ``__init__``, so the
-    copies share them. A field's ``child`` (``ListField``) gets a copy of its own, bound to the copy; a nested
-    serializer is deep-copied as DRF does.
-    """
+    Sound because a declared field is never bound and holds only what ``__init__`` set; the containers it holds are
+    only read, so copies share them. A ``child`` gets its own copy; a nested serializer is deep-copied."""
     if isinstance(field, serializers.BaseSerializer):
         return copy.deepcopy(field)
     clone = object.__new__(type(field))
@@ -274,11 +265,8 @@ class ApiNotFound(ApiView):
 
 
 def method_dispatch(**views: type[APIView]) -> Callable[..., HttpResponseBase]:
-    """One URL, one APIView per HTTP method: ``method_dispatch(GET=ProfileListApi, POST=ProfileCreateApi)``.
-
-    Keeps one view (and its serializers, permissions, schema) per operation where REST puts two operations on one
-    URL. The schema generator below lists each view under its own method.
-    """
+    """One URL, one APIView per HTTP method: ``method_dispatch(GET=ProfileListApi, POST=ProfileCreateApi)``;
+    ``ApiSchemaGenerator`` lists each view under its method."""
     handlers = {method.upper(): view.as_view() for method, view in views.items()}
     if "GET" in handlers:
         handlers.setdefault("HEAD", handlers["GET"])

@@ -1,5 +1,4 @@
-"""Every API URL, included at ``api/`` by the project's URLconf: each app's v1 endpoints, the OpenAPI schema and
-Swagger UI, and a JSON 404 for any other path under ``/api/``."""
+"""Every URL under ``api/``: the apps' v1 endpoints, the OpenAPI schema, Swagger UI, and a JSON 404 for the rest."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView

@@ -1,7 +1,5 @@
-"""The shared cache (``PHOTOSEARCH_CACHE_URL``) as an optional dependency: what it holds is recomputable or a rate
-limit's counts, so a failed Redis call is logged and answered as a miss. A failure opens a per-process circuit breaker
-for ``DOWN_SECONDS``, so one request never pays several timeouts.
-"""
+"""The shared cache as an optional dependency: what it holds is recomputable, so a failed Redis call is a miss, and
+opens a per-process circuit breaker for ``DOWN_SECONDS`` so one request never pays several timeouts."""
 
 from __future__ import annotations
 
@@ -26,8 +24,8 @@ _F = TypeVar("_F")
 
 
 class CacheBreaker:
-    """Whether a cache server may be called now, per process (Django gives each thread a backend instance of its
-    own, so this state lives outside them, one per location)."""
+    """Whether a cache server may be called now. Per process and location, not per backend: Django gives each
+    thread a backend instance of its own."""
 
     def __init__(self, location: str, down_seconds: float):
         self.location = location
@@ -37,8 +35,8 @@ class CacheBreaker:
         self._warned_at = float("-inf")
 
     def allow(self) -> bool:
-        """True when a call may go to the server: the breaker is closed, or it is due for a probe and this caller
-        is the one that makes it (the next probe is put off at once, so concurrent callers keep skipping)."""
+        """Whether a call may go to the server: the breaker is closed, or this caller makes the due probe (the next
+        one is put off at once, so concurrent callers keep skipping)."""
         with self._lock:
             if self._retry_at is None:
                 return True
@@ -95,15 +93,14 @@ def cache_breaker(location: str, down_seconds: float) -> CacheBreaker:
 
 
 class ResilientRedisCache(RedisCache):
-    """Django's Redis cache with short socket timeouts, no retries, and every server failure answered as a miss
-    (see the module's docstring). ``OPTIONS``: ``TIMEOUT_SECONDS`` (socket connect and read, default 0.1) and
-    ``DOWN_SECONDS`` (how long a failure keeps calls away, default 5); the rest goes to redis-py's pool."""
+    """Django's Redis cache with short timeouts, no retries, failures as misses. ``OPTIONS``: ``TIMEOUT_SECONDS``
+    (socket connect and read), ``DOWN_SECONDS`` (how long a failure keeps calls away); the rest goes to redis-py."""
 
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         options = dict(params.get("OPTIONS") or {})
         timeout = float(options.pop("TIMEOUT_SECONDS", 0.1))
         down_seconds = float(options.pop("DOWN_SECONDS", 5.0))
-        # redis-py's defaults are a 5 s socket timeout and, from 6.0 on, retries with backoff: minutes per request.
+        # redis-py's defaults (long timeout, retries with backoff) would hold a request for minutes.
         options.setdefault("socket_timeout", timeout)
         options.setdefault("socket_connect_timeout", timeout)
         options.setdefault("retry", Retry(NoBackoff(), 0))

@@ -1,5 +1,4 @@
-"""The Celery app. With ``CELERY_BROKER_URL`` set, tasks go to that broker (Redis in compose.yaml); unset, they run
-eagerly in the calling process, which is what a single-machine install without a broker wants."""
+"""The Celery app: tasks go to ``CELERY_BROKER_URL``, or run eagerly in the calling process when it is unset."""
 
 import logging
 import os
@@ -14,9 +13,8 @@ app = Celery("photosearch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Celery ≥ 5.5 runs an eager task through a producer of the broker's (to serialise its arguments as a worker would
-# receive them): without a broker URL that is an AMQP connection to nobody, which warns "No hostname was supplied" at
-# every call. Eager mode gets the in-process transport instead, so that producer is real and nothing is logged.
+# Celery runs even an eager task through a broker producer: without a broker URL that warns "No hostname was
+# supplied" at every call, so eager mode gets the in-process transport.
 EAGER_BROKER_URL = "memory://localhost/"
 
 

@@ -64,11 +64,9 @@ def _held() -> Iterator[None]:
 
 
 def embedded_server(data_dir: Path, server_settings: dict[str, str] | None = None) -> EmbeddedServer:
-    """Start (or join) the embedded server for ``data_dir`` and return how to reach it.
+    """Start (or join) the embedded server for ``data_dir``; this process is one of its users until it exits.
 
-    This process becomes one of the server's users until it exits (see the module docstring). ``server_settings``
-    (postgresql.conf names and values) are written before the server starts; a server that is already running
-    (another process started it) or was only just created picks them up at its next start."""
+    ``server_settings`` (postgresql.conf names) apply from the server's next start if it runs already or is new."""
     pgdata = (data_dir / "pgdata").resolve()
     with _held():
         if pgdata in _servers:
@@ -156,8 +154,8 @@ def _postmaster_of(info: PostmasterInfo, pgdata: Path) -> bool:
 
 
 def _users_update(server: PostgresServer, *, joining: int | None = None, leaving: int | None = None) -> list[int]:
-    """Rewrite the server's user list (the caller holds the wheel's lock): drop users that are no longer alive, add
-    ``joining``, remove ``leaving``. Returns the users that remain."""
+    """Rewrite the server's user list without dead users, plus ``joining``, less ``leaving``; return it. The caller
+    holds the wheel's lock."""
     listed = _json_read(server.global_process_id_list.path, [])
     started = {int(pid): created for pid, created in _json_read(server.pgdata / USERS_FILE, {}).items()}
     users = [pid for pid in listed if pid not in (joining, leaving) and _alive(pid, started.get(pid))]
@@ -173,9 +171,8 @@ def _users_update(server: PostgresServer, *, joining: int | None = None, leaving
 
 
 def _alive(pid: int, started: float | None) -> bool:
-    """Whether user ``pid`` still runs. A zombie has ended; a different start time means the system gave the pid to
-    another process. A pid listed without a start time (listed by another program using the wheel) counts while it
-    exists."""
+    """Whether user ``pid`` still runs: not a zombie, and the same start time (else the pid was reused). A pid with
+    no start time (another program using the wheel) counts while it exists."""
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
@@ -233,13 +230,10 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def _signal_handlers_install() -> None:
     """Make SIGTERM and SIGINT leave the embedded servers where they would otherwise end the process at once."""
     if threading.current_thread() is not threading.main_thread():
-        return  # Python sets handlers from the main thread only; servers whose first connection is in a thread
-        # (runserver's autoreloader, gunicorn, Celery, ASGI servers) have handlers of their own, see below.
+        return  # handlers are set from the main thread only; servers that connect in a thread have their own
     for signum in _LEAVE_ON:
-        # A handler of the process's own (gunicorn's and Celery's graceful shutdown, runserver's autoreloader,
-        # Python's KeyboardInterrupt) ends in a normal exit, which leaves through atexit; leaving at the signal would
-        # stop the server under the requests still being finished, or under a shell that caught Ctrl-C. SIG_IGN does
-        # not end the process. Only SIG_DFL ends it without atexit.
+        # Only SIG_DFL ends the process without atexit. A handler of its own (gunicorn, Celery, KeyboardInterrupt)
+        # exits normally and leaves through atexit; leaving at the signal would stop the server under live requests.
         if signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _on_signal)
 

@@ -1,6 +1,5 @@
-"""Typed helpers that read the environment; nothing else reads ``os.environ``, so a bad value fails at start-up with
-``ImproperlyConfigured`` naming the variable.
-"""
+"""Typed helpers that read the environment (nothing else reads ``os.environ``): a bad value fails at start-up with
+``ImproperlyConfigured`` naming the variable."""
 
 from __future__ import annotations
 
@@ -80,9 +79,8 @@ def env_path(name: str, default: Path) -> Path:
 
 
 def url_without_password(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for error messages and logs; a
-    string that does not parse as a URL is treated the same way (everything between ``:`` and the last ``@`` after
-    ``//``)."""
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for messages and logs; works on
+    strings that do not parse as URLs too."""
     scheme, sep, rest = url.partition("//")
     if not sep:
         scheme, rest = "", url

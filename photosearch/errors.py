@@ -1,12 +1,11 @@
-"""The project's domain errors: what services and selectors raise when a request cannot be served, with no notion
-of HTTP. The API's exception handler (``photosearch.api``) and the pages map them to answers in one place each."""
+"""Domain errors raised by services and selectors, free of HTTP; the API's handler and the pages map them."""
 
 from __future__ import annotations
 
 
 class InvalidInput(ValueError):
-    """The input cannot be used as given. ``str(exc)`` is the reason to show the user; ``field`` the parameter it is
-    about (``q``, ``from``, ``limit``…), None when it concerns the request as a whole. API: 400."""
+    """The input cannot be used as given (API: 400). ``str(exc)`` is the reason to show; ``field`` the parameter,
+    None for the request as a whole."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -26,5 +25,4 @@ class InvalidInput(ValueError):
 
 
 class StateConflict(Exception):
-    """The request is valid but the current state does not allow it (a photo not embedded yet, an import of the
-    profile already running). API: 409."""
+    """The request is valid but the current state does not allow it (API: 409)."""

@@ -19,13 +19,10 @@ from photosearch.uploads import upload_body_too_large, upload_max_bytes, upload_
 
 
 class RequestSizeLimitMiddleware:
-    """Answer 413 to a request whose declared body is larger than anything photosearch accepts (an image for search
-    by image, PHOTOSEARCH_MAX_UPLOAD_BYTES), before a byte of it is read.
+    """Answer 413 to a request whose declared body exceeds any acceptable upload, before a byte of it is read.
 
-    Without it Django streams any multipart body to a temporary file first: the CSRF check reads the form, so a 10 GB
-    POST to the search-by-image page filled the disk before the view could refuse it. A body without a
-    Content-Length (chunked) is never read by Django at all, so the declared length is the whole story.
-    """
+    Why: the CSRF check reads the form, and Django spools any multipart body to disk first. A chunked body (no
+    Content-Length) is never read by Django, so the declared length is enough."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -51,8 +48,7 @@ class RequestSizeLimitMiddleware:
 
 
 def anonymous_reads_allowed() -> bool:
-    """Whether anyone may read without signing in (PHOTOSEARCH_API_PUBLIC_READS), read at request time so the
-    setting can change under a running test server. The API's ``ReadPermission`` asks the same question."""
+    """Whether anyone may read without signing in (PHOTOSEARCH_API_PUBLIC_READS, read at request time)."""
     return settings.PHOTOSEARCH_API_PUBLIC_READS
 
 
@@ -62,16 +58,11 @@ def may_read(user: AbstractBaseUser | AnonymousUser | None) -> bool:
 
 
 class ReadAccessMiddleware:
-    """With anonymous reads off, every page, photo page and media file needs a signed-in user (an admin session, or
-    an API token: an API client must be able to fetch the thumbnails its answers link to).
+    """With anonymous reads off, every page and media file needs a session or an API token (API clients fetch the
+    thumbnails their answers link to). By path, not per view, so a page added later is closed too.
 
-    Deciding here, by path, and not with a decorator per view: a page added later is closed too. Open whatever the
-    switch: the sign-in page, the admin (it guards itself), static files, and the API, whose ``ReadPermission``
-    applies the same predicate and answers in the API's error shape (401 with ``WWW-Authenticate``). An anonymous
-    page visit is sent to the site's sign-in page with ``?next=`` (any active user signs in there; the admin's own
-    login takes staff only); a media request gets a bare 403 (an ``<img>`` cannot follow
-    a login form). Media a bucket or a web server serves never reaches Django and is not covered.
-    """
+    Always open: sign-in, the admin, static files, and the API (its ``ReadPermission`` answers in the API's shape).
+    Pages redirect to sign-in; media gets a bare 403, since an ``<img>`` cannot follow a login form."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -92,10 +83,8 @@ def _always_open(request: HttpRequest) -> bool:
 
 
 def _reader(request: HttpRequest) -> AbstractBaseUser | AnonymousUser | None:
-    """The session's user, else the user of a valid ``Authorization: Token …`` header, else None.
-
-    ``request.user`` is left as it is: setting it to a token's user would make DRF's session authentication
-    demand a CSRF token from token clients."""
+    """The session's user, else a valid ``Authorization: Token …`` header's, else None. ``request.user`` is left
+    alone: a token's user there would make DRF's session authentication demand CSRF from token clients."""
     user: AbstractBaseUser | AnonymousUser | None = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user

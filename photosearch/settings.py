@@ -1,5 +1,5 @@
-"""Django settings. Every value that varies between machines comes from the environment, read here and only here
-through the typed helpers in ``photosearch.env``. See ``.env.example`` and the README's configuration table."""
+"""Django settings. What varies between machines comes from the environment, read only here through
+``photosearch.env``; see ``.env.example`` and the README's configuration table."""
 
 from __future__ import annotations
 
@@ -113,8 +113,8 @@ _MEMORY_MB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
 def _embedded_shared_buffers(value: str) -> str:
-    """The embedded server's shared_buffers: "auto" is a quarter of the RAM (PostgreSQL's advice), 128 MB to 4 GB:
-    room for a large HNSW graph, which searches read at random."""
+    """The embedded server's shared_buffers; "auto" is PostgreSQL's advice (a quarter of RAM), bounded: room for the
+    HNSW graph, which searches read at random."""
     if value == "auto":
         return f"{min(max(_MEMORY_MB // 4, 128), 4096)}MB"
     if not re.fullmatch(r"\d+\s*(kB|MB|GB|TB)", value):
@@ -148,8 +148,8 @@ else:
 
 
 def _replica_databases(urls: list[str], *, primary_url: str) -> dict[str, dict[str, Any]]:
-    """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS, read by searches only (photosearch/db/replicas.py). A
-    short connect timeout (unless the URL sets one): a silent replica must cost a search little."""
+    """``replica1``…``replicaN`` from DATABASE_REPLICA_URLS, for searches only. A short connect timeout unless the URL
+    sets one: a silent replica must cost a search little."""
     if urls and not primary_url:
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: the embedded server has no replicas.")
     replicas = {}
@@ -181,7 +181,6 @@ DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
 DATABASES.update(_replica_databases(DATABASE_REPLICA_URLS, primary_url=DATABASE_URL))
 PHOTOSEARCH_REPLICA_RETRY_SECONDS = env_float("PHOTOSEARCH_REPLICA_RETRY_SECONDS", 30.0, minimum=0.1)
 PHOTOSEARCH_REPLICA_CHECK_SECONDS = env_float("PHOTOSEARCH_REPLICA_CHECK_SECONDS", 300.0, minimum=0.1)
-# Whatever does not name a database (imports, admin, every write) uses the primary.
 DATABASE_ROUTERS = ["photosearch.db.routers.PrimaryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now (permalinks are https)
@@ -251,13 +250,11 @@ PHOTOSEARCH_OCR_DETECT_SIZE = env_int("PHOTOSEARCH_OCR_DETECT_SIZE", 384, minimu
 # onnxruntime threads per OCR run (0: every core); small inputs split badly across threads, so more workers scale
 # better (see docs/benchmarks.md, "Words in the image (OCR)").
 PHOTOSEARCH_OCR_THREADS = env_int("PHOTOSEARCH_OCR_THREADS", 1, minimum=0, maximum=64)
-# Faces in the image (search/ml/faces.py): engine — dlib where its wheel and models are installed (requirements/base.txt
-# has them), else none; `none` keeps no face, and `manage.py faces_forget` deletes what was found (descriptors of faces
-# are biometric data) — longest side of the copy analysed, HOG upsamplings. See docs/benchmarks.md, "Faces".
+# Faces (search/ml/faces.py): engine (dlib where installed, else none), longest side analysed, HOG upsamplings. See
+# docs/benchmarks.md, "Faces".
 _FACES_INSTALLED = all(importlib.util.find_spec(name) is not None for name in ("dlib", "face_recognition_models"))
 PHOTOSEARCH_FACES = env_choice("PHOTOSEARCH_FACES", "dlib" if _FACES_INSTALLED else "none", ("dlib", "none"))
 PHOTOSEARCH_FACES_IMAGE_SIZE = env_int("PHOTOSEARCH_FACES_IMAGE_SIZE", 1024, minimum=0, maximum=4096)
-# Upsampling: 0 found every labelled face of tests/data/faces at 1,024 px; 1 costs 3.6x the CPU and found fewer.
 PHOTOSEARCH_FACES_UPSAMPLE = env_int("PHOTOSEARCH_FACES_UPSAMPLE", 0, minimum=0, maximum=3)
 # People (search/services/persons.py): two faces closer than this (Euclidean, dlib's descriptors) are one person;
 # a new person needs this many mutually close faces of at least this size (px) and quality (0..1) to form. See
@@ -284,9 +281,8 @@ PHOTOSEARCH_CUTOFF = env_float("PHOTOSEARCH_CUTOFF", 0.08, minimum=0.0)
 # kept, what lost").
 PHOTOSEARCH_EXACT_SCAN_MAX = env_int("PHOTOSEARCH_EXACT_SCAN_MAX", 5_000, minimum=0)
 PHOTOSEARCH_INDEX_BUILD_MEMORY = env_str("PHOTOSEARCH_INDEX_BUILD_MEMORY", "1GB")
-# HNSW m / ef_construction / ef_search; 0 follows the library's size, a wider graph from
-# PHOTOSEARCH_HNSW_LARGE_LIBRARY photos (search.ranking.indexes; see docs/benchmarks.md, "Tuning: what was kept,
-# what lost").
+# HNSW m / ef_construction / ef_search; 0 follows the library's size (search.ranking.indexes; see
+# docs/benchmarks.md, "Tuning: what was kept, what lost").
 PHOTOSEARCH_HNSW_M = env_int("PHOTOSEARCH_HNSW_M", 0, minimum=0, maximum=100)
 PHOTOSEARCH_HNSW_EF_CONSTRUCTION = env_int("PHOTOSEARCH_HNSW_EF_CONSTRUCTION", 0, minimum=0, maximum=1000)
 PHOTOSEARCH_HNSW_EF_SEARCH = env_int("PHOTOSEARCH_HNSW_EF_SEARCH", 0, minimum=0, maximum=1000)

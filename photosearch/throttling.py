@@ -1,7 +1,5 @@
-"""One anonymous rate limit (``PHOTOSEARCH_API_ANON_RATE``) shared by the API and the search pages, per client address,
-in the default cache. Signed-in users are not throttled. While the cache is down each process counts in memory, never
-letting an unlimited number of searches through.
-"""
+"""One anonymous rate limit per client address, shared by the API and the pages, counted in the default cache (in
+each process's memory while it is down, never unlimited). Signed-in users are not throttled."""
 
 from __future__ import annotations
 
@@ -20,8 +18,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 
 class AnonThrottle(AnonRateThrottle):
-    """DRF's anonymous throttle (keyed by client address, counted in the default cache), with the rate looked up on
-    every request: DRF's own class keeps the rates it saw at import time, so a changed setting would be ignored."""
+    """DRF's anonymous throttle with the rate read per request: DRF's keeps the rates it saw at import time."""
 
     def get_rate(self) -> str | None:
         return cast("dict[str | None, str | None]", api_settings.DEFAULT_THROTTLE_RATES).get(self.scope)
@@ -38,8 +35,7 @@ _LOCAL_COUNTS = LocMemCache("photosearch-throttle-fallback", {"MAX_ENTRIES": 100
 
 
 def throttled_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Apply the anonymous rate limit to a page view: over it, a 429 page that says when to retry (and a
-    ``Retry-After`` header), counted together with the API's requests."""
+    """Apply the anonymous rate limit to a page view: over it, a 429 page with ``Retry-After``."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

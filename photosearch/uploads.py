@@ -1,6 +1,5 @@
-"""The one rule for uploads (search by image): an image of at most PHOTOSEARCH_MAX_UPLOAD_BYTES, in a request body
-of at most that plus room for the form's other fields. The middleware applies it to the declared body before it is
-read; the page and the API to the uploaded file."""
+"""The one rule for uploads (search by image): an image of at most PHOTOSEARCH_MAX_UPLOAD_BYTES, in a body of at most
+that plus the form's other fields; the middleware checks the declared body, the page and the API the file."""
 
 from __future__ import annotations
 
@@ -33,22 +32,19 @@ def upload_size_error(size: int, *, name: str = "") -> str | None:
     return f"{what} is too large ({size / 1048576:.1f} MB; at most {limit / 1048576:g} MB)."
 
 
-# What decoding one pixel costs in memory, by format, measured with Pillow 13 and pillow-heif 1.8 (a 36 Mpx image,
-# peak RSS): Pillow's own decoders write straight into the image (4 bytes a pixel, 1 for a palette), the libraries
-# behind WebP, AVIF and HEIC decode into a buffer of their own first, and a progressive JPEG keeps every DCT
-# coefficient (2 bytes a sample, up to 4 samples a pixel) however much ``draft`` scales the output. A baseline JPEG is
-# decoded at 1/2 to 1/8 scale straight to about the thumbnail's size (``draft``): it needs no limit of its own.
+# Peak memory to decode one pixel, by format (docs/benchmarks.md, "Hostile uploads"): WebP, AVIF and HEIC decode into
+# a buffer of their own first; a progressive JPEG keeps every DCT coefficient whatever ``draft`` scales. A baseline
+# JPEG decodes at reduced scale (``draft``) and needs no limit.
 DECODE_BYTES_PER_PIXEL = {"WEBP": 17, "AVIF": 10, "HEIF": 8, "JPEG progressive": 8}
 DECODE_BYTES_PER_PIXEL_DEFAULT = 4
-# The memory one upload may take to decode: with the reduced copy and the model's own work, one search by image stays
-# within 300 MB of a worker's memory whatever the file.
+# The memory one upload may take to decode: a search by image must stay within its target (docs/benchmarks.md,
+# "Hostile uploads").
 UPLOAD_DECODE_BYTES = 200 * 1024 * 1024
 
 
 def upload_max_pixels(*, image_format: str, progressive: bool, max_pixels: int) -> int:
-    """The most pixels an uploaded image of ``image_format`` (Pillow's name) may have to be decoded for a search:
-    ``max_pixels`` (the import limit), or fewer where decoding that format costs more memory than the budget allows.
-    """
+    """The most pixels an upload in ``image_format`` (Pillow's name) may have: ``max_pixels``, or fewer where that
+    format's decoding would exceed ``UPLOAD_DECODE_BYTES``."""
     if image_format == "JPEG" and not progressive:
         return max_pixels
     key = "JPEG progressive" if image_format == "JPEG" else image_format

@@ -8,14 +8,12 @@ from django.views.static import serve
 
 
 def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
-    """A media file from MEDIA_ROOT as it is now (read per request, so a changed setting is followed). Who may
-    see it is decided before, with every other read (``photosearch.middleware.ReadAccessMiddleware``)."""
+    """A media file from MEDIA_ROOT, read per request; access is checked by ``ReadAccessMiddleware``."""
     return serve(request, path, document_root=str(settings.MEDIA_ROOT))
 
 
 urlpatterns = [
-    # Any active user signs in here when anonymous reads are off (PHOTOSEARCH_API_PUBLIC_READS=false); the admin's
-    # own login accepts staff only.
+    # For any active user; the admin's own login takes staff only.
     path("login/", auth_views.LoginView.as_view(template_name="login.html", next_page="search"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="search"), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,5 @@
-"""Django database backend for the embedded PostgreSQL: the stock postgresql backend plus on-demand start-up; host and
-port come from the running server when the first connection is opened.
-"""
+"""Django backend for the embedded PostgreSQL: the stock backend, with the server started (and its host and port
+learnt) on the first connection."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Read replicas: which database a search read uses, and which replicas answer.
-
-Only the search read path asks ``search_read_alias()``; everything else uses the primary. A replica is used only once
-it proves to be a standby of this primary (in recovery, same system identifier and database); one that fails a read
-or the check is left alone for ``PHOTOSEARCH_REPLICA_RETRY_SECONDS``.
-"""
+"""Read replicas for search reads only. A replica is used once it proves a standby of this primary (in recovery, same
+system identifier and database); one that fails a read or the check is left alone for the retry interval."""
 
 from __future__ import annotations
 
@@ -39,8 +35,8 @@ def replica_aliases() -> list[str]:
 
 
 def search_read_alias() -> str:
-    """The database a search read should use: a replica that answers (each process prefers its own one of them,
-    which spreads processes over replicas and keeps one connection per process), else the primary."""
+    """A replica that answers, else the primary. Each process prefers its own replica: processes spread over them
+    with one connection each."""
     replicas = replica_aliases()
     if not replicas:
         return DEFAULT_DB_ALIAS
@@ -59,9 +55,8 @@ def replica_is_down(alias: str) -> bool:
 
 
 def search_read(read: Callable[..., T]) -> Callable[..., T]:
-    """Decorator of a search read selector that takes a keyword ``using``: left out (None), the read runs on
-    ``search_read_alias()`` and, if that replica fails under it, once more on the primary. An alias given by the
-    caller is used as given, failures included (a benchmark timing one database must not time another)."""
+    """Run a read that takes ``using`` on ``search_read_alias()``, again on the primary if that replica fails. A
+    caller's own ``using`` is kept, failures included (a benchmark timing one database must not time another)."""
 
     @functools.wraps(read)
     def run(*args: Any, using: str | None = None, **kwargs: Any) -> T:
@@ -80,10 +75,8 @@ def search_read(read: Callable[..., T]) -> Callable[..., T]:
 
 
 def replica_failed(alias: str, error: Exception) -> None:
-    """Account for ``error``, raised by a read on replica ``alias`` (the read then goes to the primary): a lost
-    connection marks the replica down; a query the standby cancelled for replay is that read's bad luck; any other
-    error (a relation or a permission that is not there, a server that is not what it was) leaves the replica alone
-    for the retry interval too (each search would otherwise pay a failing read first), checked again after it."""
+    """Account for ``error`` from a read on replica ``alias``: a recovery conflict spares the replica; any other
+    error leaves it alone for the retry interval, else each search would pay a failing read first."""
     raw = connections[alias].connection
     if raw is None or raw.closed or raw.broken:
         replica_down(alias, error)
@@ -102,8 +95,7 @@ def replica_failed(alias: str, error: Exception) -> None:
 
 
 def replica_down(alias: str, error: Exception) -> None:
-    """Mark replica ``alias`` down for ``PHOTOSEARCH_REPLICA_RETRY_SECONDS``: a warning the first time, quiet while it
-    stays down."""
+    """Mark replica ``alias`` down for the retry interval; warn the first time only."""
     first, retry = _mark_down(alias)
     reason = _first_line(error)
     if first:
@@ -119,8 +111,7 @@ def replica_down(alias: str, error: Exception) -> None:
 
 
 def replica_rejected(alias: str, reason: str) -> None:
-    """Leave replica ``alias`` alone like one that does not answer, because it is not a standby of the primary
-    (``reason`` says how): a warning the first time, quiet while it stays so."""
+    """Leave replica ``alias``, not a standby of the primary (``reason``), alone like a down one; warn once."""
     first, retry = _mark_down(alias)
     if first:
         logger.warning(
@@ -135,9 +126,8 @@ def replica_rejected(alias: str, reason: str) -> None:
 
 
 def replica_mismatch(alias: str) -> str | None:
-    """Why replica ``alias`` is not a streaming standby of the primary's database, or None when it is: it must be
-    in recovery, with the primary's system identifier and database name. An error asking either server is a
-    reason too (nothing unverified is read)."""
+    """Why replica ``alias`` is not a standby of the primary's database, or None. An error asking either server is
+    a reason too: nothing unverified is read."""
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute(IDENTITY)

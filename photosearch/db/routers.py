@@ -1,6 +1,5 @@
-"""The database router: everything that does not name a database uses the primary. Replicas are opt-in (only the search
-read path names one) because reads that must see the request's own writes cannot go to a server that may lag.
-"""
+"""Everything that names no database uses the primary. Replicas are opt-in (search reads) because reads that must see
+the request's own writes cannot go to a server that may lag."""
 
 from __future__ import annotations
 
