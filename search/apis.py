@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -29,6 +29,8 @@ from search.api_serializers import (
     absolute_thumbnail_url,
 )
 from search.inputs import MAX_CUTOFF
+from search.people_apis import FaceOutputSerializer
+from search.people_selectors import faces_shown
 from search.query.image import upload_type_error
 from search.ranking.words import WORDS_MODES
 from search.selectors import (
@@ -228,6 +230,9 @@ class PhotoDetailApi(ApiView):
         imported_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
         similar_url = serializers.SerializerMethodField()
+        faces = serializers.SerializerMethodField(
+            help_text="The faces found in its image, largest first; [] while faces are off (PHOTOSEARCH_FACES=none)."
+        )
 
         def get_thumbnail_url(self, photo) -> str | None:
             return absolute_thumbnail_url(self.context["request"], photo)
@@ -236,6 +241,10 @@ class PhotoDetailApi(ApiView):
             return self.context["request"].build_absolute_uri(
                 reverse("api-photo-similar", kwargs={"photo_id": photo.pk})
             )
+
+        @extend_schema_field(FaceOutputSerializer(many=True))
+        def get_faces(self, photo) -> list:
+            return FaceOutputSerializer(faces_shown(photo_id=photo.pk), many=True).data
 
     @extend_schema(
         operation_id="photo_retrieve", summary="A photo", responses={200: OutputSerializer, **error_responses(401, 404)}

@@ -4,8 +4,23 @@ apart from ``search.selectors`` (the search read path); the pages and the API re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, NullIf
 
 from profiles.models import Photo
@@ -64,3 +79,103 @@ def photos_with_person(*, person_id: int) -> QuerySet[Photo]:
 def faces_unscanned_count(*, engine_id: str) -> int:
     """How many photos the faces stage has still to look at (progress on a status page)."""
     return photos_pending_faces(engine_id=engine_id).count()
+
+
+# --- The People pages and API ---------------------------------------------------------------------------------------
+
+
+def faces_enabled() -> bool:
+    """Whether the People feature is on (``PHOTOSEARCH_FACES`` is not ``none``), read per call: with it off, pages and
+    API show no face, person or crop, whatever the database holds."""
+    return settings.PHOTOSEARCH_FACES != "none"
+
+
+def persons_with_counts() -> QuerySet[Person]:
+    """Persons with ``face_count``, ``photo_count`` (originals holding their faces) and a cover: the crop (and its
+    face's id) of their best face, most confident first, then largest."""
+    best = Face.objects.filter(person=OuterRef("pk")).exclude(crop="").order_by("-quality", "-size", "id")
+    return Person.objects.annotate(
+        face_count=Count("faces", distinct=True),
+        photo_count=Count("faces__photo", distinct=True),
+        cover_crop=Subquery(best.values("crop")[:1]),
+        cover_face_id=Subquery(best.values("id")[:1]),
+    )
+
+
+def person_list(*, query: str = "", include_hidden: bool = False) -> QuerySet[Person]:
+    """Persons holding faces (annotated as ``persons_with_counts``), named first (a typed name or a handle), then most
+    photos, then oldest. ``query``: part of the typed name or of the handle (a leading ``@`` ignored), any case.
+    Hidden persons only when asked."""
+    queryset = persons_with_counts().filter(face_count__gt=0)
+    if not include_hidden:
+        queryset = queryset.filter(hidden=False)
+    words = query.strip()
+    if words:
+        handle = words.lstrip("@")
+        queryset = queryset.filter(
+            Q(name__icontains=words) | Q(handle__icontains=handle) if handle else Q(name__icontains=words)
+        )
+    unnamed = Case(When(Q(name="") & Q(handle=""), then=Value(1)), default=Value(0), output_field=IntegerField())
+    return queryset.annotate(unnamed=unnamed).order_by("unnamed", "-photo_count", "id")
+
+
+def person_get(*, person_id: int) -> Person | None:
+    """One person (hidden ones too), annotated as in ``person_list``; None when there is none."""
+    return persons_with_counts().filter(pk=person_id).first()
+
+
+def person_photos(*, person_id: int) -> QuerySet[Photo]:
+    """The photos holding the person's faces (originals: a duplicate shows the same image), newest taken first
+    (undated last), each with ``face_id`` and ``face_crop``: the person's face in it (the first, were there two)."""
+    holding = Face.objects.filter(person_id=person_id)
+    first = holding.filter(photo=OuterRef("pk")).order_by("id")
+    return (
+        Photo.objects.filter(id__in=holding.values("photo_id"))
+        .select_related("profile")
+        .annotate(face_id=Subquery(first.values("id")[:1]), face_crop=Subquery(first.values("crop")[:1]))
+        .order_by(F("taken_at").desc(nulls_last=True), "-id")
+    )
+
+
+@dataclass(frozen=True)
+class ShownFace:
+    """A face as pages and the API show it: its box (0..1 of the image's width and height) and its person, None when
+    it has none (or a hidden one)."""
+
+    id: int
+    x: float
+    y: float
+    w: float
+    h: float
+    person_id: int | None
+    person_name: str  # typed, else @handle, else ""
+
+    @property
+    def person(self) -> dict[str, int | str | None] | None:
+        """``{"id", "name"}`` (name None when unnamed), None without a person."""
+        return None if self.person_id is None else {"id": self.person_id, "name": self.person_name or None}
+
+    @property
+    def box(self) -> list[float]:
+        return [round(value, 4) for value in (self.x, self.y, self.w, self.h)]
+
+
+def faces_shown(*, photo_id: int) -> list[ShownFace]:
+    """The faces of a photo (a duplicate: its original's) to show, largest first; none while faces are off."""
+    if not faces_enabled():
+        return []
+    shown = []
+    for face in faces_of_photo(photo_id=photo_id):
+        person = face.person if face.person is not None and not face.person.hidden else None
+        shown.append(
+            ShownFace(
+                id=face.pk,
+                x=face.x,
+                y=face.y,
+                w=face.w,
+                h=face.h,
+                person_id=person.pk if person else None,
+                person_name=person.shown_name if person else "",
+            )
+        )
+    return shown

@@ -27,8 +27,10 @@ from profiles.selectors import (
 )
 from search.inputs import offset_parse, search_filters_parse, sort_parse
 from search.ml.encoders import encoder_unavailable_reason
+from search.people_selectors import faces_shown
 from search.query.image import upload_type_error
 from search.query.parser import KINDS
+from search.ranking.persons import faces_scanned, persons_shown_names
 from search.selectors import (
     SORTS,
     InvalidQuery,
@@ -89,6 +91,8 @@ class SearchParams:
     country: str = ""
     city: str = ""
     near: str = ""
+    person: str = ""  # an id, a handle or a typed name
+    faces: str = ""  # 0, 1, 2-5, 3+
     sort: str = "relevance"
     words: str = ""
     offset: str = "0"
@@ -107,6 +111,8 @@ class SearchParams:
             country=data.get("country", "").strip(),
             city=data.get("city", "").strip(),
             near=data.get("near", "").strip(),
+            person=data.get("person", "").strip(),
+            faces=data.get("faces", "").strip(),
             sort=data.get("sort") or "relevance",
             words=data.get("words", ""),
             offset=data.get("offset") or "0",
@@ -125,6 +131,8 @@ class SearchParams:
             self.country,
             self.city,
             self.near,
+            self.person,
+            self.faces,
             self.words,
             self.sort != "relevance",
         )
@@ -200,7 +208,13 @@ def photo_page(request: HttpRequest, photo_id: int) -> HttpResponse:
         raise Http404("No such photo.")
     # A duplicate shares the original's image, caption and vector; its own words and link stay its own.
     shown = photo.duplicate_of or photo
-    context: dict[str, Any] = {"photo": photo, "shown": shown, "similar": None, "similar_error": ""}
+    context: dict[str, Any] = {
+        "photo": photo,
+        "shown": shown,
+        "similar": None,
+        "similar_error": "",
+        "faces": faces_shown(photo_id=shown.pk),  # none while faces are off
+    }
     try:
         context["similar"] = photo_similar(photo=shown, limit=SIMILAR_SIZE)
     except NotEmbedded:
@@ -230,6 +244,9 @@ def _form_lists(*, country: str, using: str) -> dict:
         "cities": [city for _, city in place_cities(country_codes=(country,), using=using)]
         if country in dict(countries)
         else [],
+        # The person and faces fields, once the faces stage has looked at photos.
+        "faces_scanned": faces_scanned(using=using),
+        "person_names": [name or f"@{handle}" for name, handle in persons_shown_names(using=using)],
     }
 
 
@@ -276,6 +293,8 @@ def _filters(*, params: SearchParams) -> SearchFilters:
             "country": params.country,
             "city": params.city,
             "near": params.near,
+            "person": params.person,
+            "faces": params.faces,
         }
     )
 
@@ -327,6 +346,8 @@ def _chip_value(part) -> str:
         return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
     if part.kind == "place" and part.place is not None:
         return part.place.name if part.place.kind == "country" else f"{part.place.name}, {part.place.country}"
+    if part.kind == "person" and part.shown:
+        return part.shown  # "@maria", or a person's typed name
     if part.kind in ("person", "profile"):
         return f"@{part.value}"
     if part.kind == "hashtag":
