@@ -28,6 +28,7 @@ def query_set_load(path: Path | str = SHIPPED_SET) -> dict:
             places=vocabulary.get("places", ()),
             profiles=vocabulary.get("profiles", ()),
             aliases=vocabulary.get("aliases"),
+            persons=vocabulary.get("persons", ()),
         ),
         "queries": data["queries"],
     }

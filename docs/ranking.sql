@@ -478,6 +478,169 @@ LEFT JOIN LATERAL (
 ) why ON true
 ORDER BY page.position;
 
+-- persons: photo_search(query="photos of maria and joao at the beach") with faces=2-5: each person a face of theirs or their handle among the post's people
+-- parameters: configs, term_words, term_phrases, term_required, query_config, excluded, vector, model_id,
+--   person_0_ids, person_0_handle, person_1_ids, faces_least, faces_most, vector_depth, every_cap, term_cap,
+--   text_shortlist, closeness_weight, text_depth, vector_weight, rrf_k, text_weight, cutoff, photo_id, limit,
+--   offset, mark_start, exact_config, headline_options, caption_config
+WITH query_terms AS MATERIALIZED (
+    SELECT term.position, term.required, (
+        SELECT string_agg('(' || q::text || ')', ' | ')::tsquery
+        FROM unnest(%(configs)s::regconfig[]) AS config,
+            LATERAL (SELECT CASE WHEN term.phrase THEN phraseto_tsquery(config, term.words)
+                                 ELSE plainto_tsquery(config, term.words) END) AS t(q)
+        WHERE numnode(q) > 0
+    ) AS tsq
+    FROM unnest(%(term_words)s::text[], %(term_phrases)s::boolean[], %(term_required)s::boolean[])
+        WITH ORDINALITY AS term(words, phrase, required, position)
+    WHERE term.phrase OR numnode(plainto_tsquery(%(query_config)s::regconfig, term.words)) > 0
+),
+query_match AS MATERIALIZED (
+    SELECT string_agg('(' || tsq::text || ')', ' | ')::tsquery AS any_term,
+        string_agg('(' || tsq::text || ')', ' & ')::tsquery AS every_term,
+        string_agg('(' || tsq::text || ')', ' & ') FILTER (WHERE required)::tsquery AS required_terms
+    FROM query_terms
+    WHERE tsq IS NOT NULL
+),
+query_excluded AS MATERIALIZED (
+    SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS tsq
+    FROM unnest(%(configs)s::regconfig[]) AS config, unnest(%(excluded)s::text[]) AS item,
+        phraseto_tsquery(config, item) AS q
+    WHERE numnode(q) > 0
+),
+vector_candidates AS MATERIALIZED (
+    SELECT id, taken_at, (embedding::halfvec(512)) <=> %(vector)s::halfvec(512) AS distance
+    FROM profiles_photo
+    WHERE embedding_model = %(model_id)s
+      AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_0_ids)s) AND NOT pe.hidden)) OR search_vector @@ phraseto_tsquery('simple', %(person_0_handle)s) AND position(' ' || %(person_0_handle)s || ' ' IN ' ' || people || ' ') > 0)
+      AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_1_ids)s) AND NOT pe.hidden)))
+      AND EXISTS (SELECT 1 FROM search_facescan s WHERE s.photo_id = profiles_photo.id AND s.error = '' AND s.face_count >= %(faces_least)s AND s.face_count <= %(faces_most)s)
+    ORDER BY ((embedding::halfvec(512)) <=> %(vector)s::halfvec(512)) + 0
+    LIMIT %(vector_depth)s
+),
+vector_ranked AS (
+    SELECT id, taken_at, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_candidates
+),
+text_ranked AS (
+    SELECT id, taken_at, coverage, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM (
+        WITH every_matches AS MATERIALIZED (
+            SELECT m.* FROM query_match q CROSS JOIN LATERAL (
+                SELECT id, taken_at, search_vector FROM profiles_photo
+                WHERE search_vector @@ COALESCE(q.required_terms, q.every_term)
+                  AND duplicate_of_id IS NULL
+                  AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_0_ids)s) AND NOT pe.hidden)) OR search_vector @@ phraseto_tsquery('simple', %(person_0_handle)s) AND position(' ' || %(person_0_handle)s || ' ' IN ' ' || people || ' ') > 0)
+                  AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_1_ids)s) AND NOT pe.hidden)))
+                  AND EXISTS (SELECT 1 FROM search_facescan s WHERE s.photo_id = profiles_photo.id AND s.error = '' AND s.face_count >= %(faces_least)s AND s.face_count <= %(faces_most)s)
+                LIMIT %(every_cap)s
+            ) m
+        ),
+        term_matches AS MATERIALIZED (
+            SELECT t.position, m.* FROM query_terms t, query_match q CROSS JOIN LATERAL (
+                SELECT id, taken_at, search_vector FROM profiles_photo
+                WHERE search_vector @@ t.tsq AND (q.required_terms IS NULL OR search_vector @@ q.required_terms)
+                  AND duplicate_of_id IS NULL
+                  AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_0_ids)s) AND NOT pe.hidden)) OR search_vector @@ phraseto_tsquery('simple', %(person_0_handle)s) AND position(' ' || %(person_0_handle)s || ' ' IN ' ' || people || ' ') > 0)
+                  AND (id = ANY(ARRAY(SELECT f.photo_id FROM search_face f JOIN search_person pe ON pe.id = f.person_id WHERE f.person_id = ANY(%(person_1_ids)s) AND NOT pe.hidden)))
+                  AND EXISTS (SELECT 1 FROM search_facescan s WHERE s.photo_id = profiles_photo.id AND s.error = '' AND s.face_count >= %(faces_least)s AND s.face_count <= %(faces_most)s)
+                LIMIT %(term_cap)s
+            ) m WHERE t.tsq IS NOT NULL AND NOT t.required
+              AND NOT ((SELECT required_terms IS NULL FROM query_match)
+                       AND (SELECT count(*) FROM every_matches) >= %(text_shortlist)s)
+            UNION ALL
+            SELECT 0, * FROM every_matches
+        ),
+        term_counts AS (
+            SELECT position, count(*) AS matches FROM term_matches GROUP BY position
+        ),
+        term_stats AS MATERIALIZED (
+            SELECT t.tsq, ln(1 + (GREATEST(c.reltuples, 0) + 1) / (COALESCE(n.matches, 0) + 1)) AS idf
+            FROM query_terms t LEFT JOIN term_counts n ON n.position = t.position,
+                pg_class c
+            WHERE t.tsq IS NOT NULL AND c.oid = 'profiles_photo'::regclass
+        ),
+        candidates AS (
+            SELECT DISTINCT ON (id) id, taken_at, search_vector FROM term_matches
+        ),
+        covered AS (
+            SELECT c.id, c.taken_at, c.search_vector,
+                (SELECT sum(s.idf) FROM term_stats s WHERE c.search_vector @@ s.tsq)
+                  / (SELECT sum(idf) FROM term_stats) AS coverage
+            FROM candidates c
+        ),
+        shortlist AS (
+            SELECT * FROM covered ORDER BY coverage DESC, id LIMIT %(text_shortlist)s
+        )
+        SELECT c.id, c.taken_at, c.coverage,
+            c.coverage + %(closeness_weight)s * ts_rank_cd(c.search_vector, q.any_term, 32) AS score
+        FROM shortlist c, query_match q
+        ORDER BY score DESC, c.id
+        LIMIT %(text_depth)s
+    ) matches
+),
+fused AS (
+    SELECT DISTINCT ON (p.content_hash) f.*
+    FROM (
+        SELECT COALESCE(v.id, t.id) AS photo_id, COALESCE(v.taken_at, t.taken_at) AS taken_at,
+            COALESCE(%(vector_weight)s / (%(rrf_k)s + v.rank), 0)
+              + COALESCE(%(text_weight)s * t.coverage / (%(rrf_k)s + t.rank), 0) AS fused_score,
+            v.rank AS vector_rank, v.distance AS vector_distance, t.rank AS text_rank, t.score AS text_score
+        FROM vector_ranked v FULL OUTER JOIN text_ranked t ON v.id = t.id
+        WHERE t.id IS NOT NULL OR %(cutoff)s <= 0
+           OR v.distance <= (SELECT min(distance) FROM vector_candidates) + %(cutoff)s
+    ) f JOIN profiles_photo p ON p.id = f.photo_id
+    WHERE p.content_hash IS DISTINCT FROM (SELECT content_hash FROM profiles_photo WHERE id = %(photo_id)s)
+    ORDER BY p.content_hash, f.fused_score DESC, f.photo_id
+),
+page AS (
+    SELECT f.*, row_number() OVER (ORDER BY fused_score DESC, photo_id) AS position, count(*) OVER () AS total,
+        max(f.text_rank) OVER () >= %(text_depth)s OR max(f.vector_rank) OVER () >= %(vector_depth)s
+          AS total_is_estimate
+    FROM fused f
+    ORDER BY position
+    LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT page.photo_id, page.fused_score, page.vector_rank, page.vector_distance, page.text_rank,
+    page.text_score, page.total, page.total_is_estimate,
+    why.matched AS matched,
+    p."id", p."profile_id", p."source_id", p."permalink", p."original_url", p."thumbnail", p."width", p."height",
+    p."taken_at", p."taken_at_offset", p."source_text", p."hashtags", p."hashtag_words", p."text_config",
+    p."alt_text", p."media_type", p."likes", p."extra", p."duplicate_of_id", p."caption", p."taken_at_source",
+    p."camera_make", p."camera_model", p."lens", p."latitude", p."longitude", p."place_name", p."place_id",
+    p."city", p."region", p."country", p."country_code", p."people", p."ocr_text", p."ocr_engine", p."ocr_at",
+    p."text_image", p."content_hash", p."embedding_model", p."embedded_at", p."imported_at", p."updated_at",
+    pr."id", pr."source_kind", pr."handle", pr."display_name", pr."source_options", pr."created_at", pr."updated_at"
+FROM page
+JOIN profiles_photo p ON p.id = page.photo_id
+JOIN profiles_profile pr ON pr.id = p.profile_id
+LEFT JOIN LATERAL (
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'text', CASE WHEN h.text IS NULL OR strpos(h.text, %(mark_start)s) > 0 THEN h.text
+            ELSE ts_headline(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END,
+        'caption', h.caption,
+        'image_text', CASE WHEN h.image_text IS NULL OR strpos(h.image_text, %(mark_start)s) > 0 THEN h.image_text
+            ELSE ts_headline(%(exact_config)s::regconfig, p.ocr_text, w.q, %(headline_options)s) END,
+        'place', (SELECT jsonb_agg(item) FROM unnest(ARRAY[p.place_name, p.city, p.region, p.country]) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'people', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.people, ' ')) item
+            WHERE item <> '' AND to_tsvector(%(exact_config)s::regconfig, item) @@ w.q),
+        'hashtags', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtags, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q),
+        'hashtag_words', (SELECT jsonb_agg(item) FROM unnest(string_to_array(p.hashtag_words, ' ')) item
+            WHERE item <> '' AND (to_tsvector(p.text_config, item) || to_tsvector(%(exact_config)s::regconfig, item)) @@ w.q)
+    )) AS matched
+    FROM (SELECT any_term AS q FROM query_match) w, LATERAL (
+        SELECT CASE WHEN (to_tsvector(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, ''))) || to_tsvector(%(exact_config)s::regconfig, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')))) @@ w.q
+                THEN ts_headline(p.text_config, concat_ws(' · ', NULLIF(p.source_text, ''), NULLIF(p.alt_text, '')), w.q, %(headline_options)s) END AS text,
+            CASE WHEN to_tsvector(%(caption_config)s::regconfig, p.caption) @@ w.q
+                THEN ts_headline(%(caption_config)s::regconfig, p.caption, w.q, %(headline_options)s) END AS caption,
+            CASE WHEN ts_filter(p.search_vector, '{D}') @@ w.q
+                THEN ts_headline(p.text_config, p.ocr_text, w.q, %(headline_options)s) END AS image_text
+        OFFSET 0
+    ) h
+    WHERE page.text_rank IS NOT NULL
+) why ON true
+ORDER BY page.position;
+
 -- similar: photo_similar(photo=...): the vector channel alone, excluding the photo, no cutoff
 -- parameters: vector, model_id, photo_id, vector_depth, vector_weight, rrf_k, text_weight, cutoff, text_depth,
 --   limit, offset

@@ -21,6 +21,7 @@ from profiles.sources.text import text_clean
 from search.inputs import (
     DEFAULT_NEAR_KM,
     day_parse,
+    faces_parse,
     has_text_parse,
     media_type_parse,
     near_parse,
@@ -63,6 +64,10 @@ class NearField(_Parsed, serializers.CharField):
     parse = staticmethod(near_parse)
 
 
+class FacesField(_Parsed, serializers.CharField):
+    parse = staticmethod(faces_parse)
+
+
 class SortField(_Parsed, serializers.ChoiceField):
     parse = staticmethod(sort_parse)
 
@@ -103,6 +108,20 @@ class FilterInputSerializer(serializers.Serializer):
         help_text="Taken within a distance of a point: `LAT,LON,KM` in decimal degrees and km (`38.72,-9.14,5`; "
         f"without KM, {DEFAULT_NEAR_KM:g} km).",
     )
+    person = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        help_text="A person in the photo: an id (`GET /api/v1/people/`), a handle (`@maria` or `maria`) or a typed "
+        "name, case-insensitive; photos holding a face of that person, or whose post tags (or mentions) that handle. "
+        "Hidden persons' faces never match. Repeat the parameter for several: each one required.",
+    )
+    faces = FacesField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="How many faces were found: `0`, `1`, `2-5` (both included) or `3+`. Photos the faces stage has "
+        "not looked at yet have no count and pass no value, not even `0`.",
+    )
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=MAX_LIMIT)
     cursor = CursorField(
         required=False, max_offset=MAX_OFFSET, help_text="Opaque; taken from the `next` URL of the previous page."
@@ -128,6 +147,8 @@ class FilterInputSerializer(serializers.Serializer):
             near=data.get("near"),
             countries=data.get("country", []),
             cities=data.get("city", []),
+            persons=data.get("person", []),
+            faces=data.get("faces"),
         )
 
 

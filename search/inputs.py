@@ -19,8 +19,9 @@ from profiles.selectors import place_cities, place_countries, profile_ids_by_han
 from search.query.place_names import town_names_in_english
 from search.query.tokens import fold
 from search.ranking.loader import MARK_START, MARK_STOP
+from search.ranking.persons import person_by_id, persons_named
 from search.ranking.words import WORDS_MODES
-from search.types import InvalidQuery, Near, RankingOptions, SearchFilters, day_range
+from search.types import FaceRange, InvalidQuery, Near, PersonWanted, RankingOptions, SearchFilters, day_range
 
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
@@ -271,14 +272,82 @@ def places_parse(countries: Iterable[str], cities: Iterable[str], *, using: str 
     return {"country_codes": country_codes, "cities": city_parse(cities, country_codes=country_codes, using=using)}
 
 
+_HANDLE = re.compile(r"^[a-z0-9._]*[a-z0-9_]$")
+# What a person filter's words may be: a handle, or a typed name of a few words.
+MAX_PERSON_CHARS = 200
+
+
+def person_wanted(value: str, *, field: str = "person", using: str = DEFAULT_DB_ALIAS) -> PersonWanted:
+    """One person as typed: an id (``12``), a handle (``@maria`` or ``maria``) or a typed name (``Maria Silva``),
+    case-insensitive. A name is the persons (hidden ones aside) with that name or handle, and a handle-like one is
+    also kept as a handle for ``people`` (photos tagged with it); refused when it is neither. A hidden person's id
+    is taken, and matches nothing."""
+    text = " ".join(str(value).split())
+    if len(text) > MAX_PERSON_CHARS or "\x00" in text:
+        raise InvalidQuery(
+            f"A person is an id, a handle or a name of at most {MAX_PERSON_CHARS} characters.", field=field
+        )
+    if text.isascii() and text.isdigit():
+        person = person_by_id(person_id=int(text), using=using)
+        if person is None:
+            raise InvalidQuery(f"There is no person {text}.", field=field)
+        if person.hidden:
+            return PersonWanted(said=f"person {person.pk}")
+        return PersonWanted(ids=(person.pk,), handle=person.handle.lower(), said=person.shown_name or f"person {text}")
+    found = persons_named(name=text, using=using)
+    handle = text.removeprefix("@").lower()
+    handle = handle if _HANDLE.match(handle) else ""
+    if not found and not handle:
+        raise InvalidQuery(f"No person is named “{text}”.", field=field)
+    by_name = next((person.name for person in found if person.name.lower() == text.lower()), "")
+    return PersonWanted(ids=tuple(person.pk for person in found), handle=handle, said=by_name or f"@{handle}")
+
+
+def persons_parse(
+    values: Iterable[str], *, field: str = "person", using: str = DEFAULT_DB_ALIAS
+) -> tuple[PersonWanted, ...]:
+    """The persons named in ``values`` (each may list several, comma-separated): every one required."""
+    return tuple(person_wanted(name, field=field, using=using) for name in _names(values, field=field, what="persons"))
+
+
+_FACES = re.compile(r"^\s*(\d{1,4})\s*(?:(\+)|-\s*(\d{1,4}))?\s*$")
+MAX_FACES = 1000
+
+
+def faces_parse(value: str | None, *, field: str = "faces") -> FaceRange | None:
+    """How many faces: ``0`` (none found), ``1``, ``2-5`` (both included), ``3+`` (three or more); None when
+    empty."""
+    if value is None or not str(value).strip():
+        return None
+    match = _FACES.match(str(value))
+    if not match:
+        raise InvalidQuery(f"“{value}” is not a number of faces like 1, 2-5 or 3+.", field=field)
+    least = int(match[1])
+    most = None if match[2] else int(match[3]) if match[3] else least
+    if most is not None and most < least:
+        raise InvalidQuery(f"In “{value}” the first number of faces is more than the second.", field=field)
+    if least > MAX_FACES or (most or 0) > MAX_FACES:
+        raise InvalidQuery(f"At most {MAX_FACES} faces.", field=field)
+    return FaceRange(least=least, most=most)
+
+
 @search_read
 def search_filters_lookup(
-    *, profiles: Iterable[str], countries: Iterable[str], cities: Iterable[str], using: str | None = None, **checked
+    *,
+    profiles: Iterable[str],
+    countries: Iterable[str],
+    cities: Iterable[str],
+    persons: Iterable[str] = (),
+    using: str | None = None,
+    **checked,
 ) -> SearchFilters:
-    """``search_filters_build`` with the typed handles, countries and towns looked up where searches read (``using``
-    left out: a read replica that answers, else the primary)."""
+    """``search_filters_build`` with the typed handles, countries, towns and persons looked up where searches read
+    (``using`` left out: a read replica that answers, else the primary)."""
     return search_filters_build(
-        profile_ids=profile_ids_parse(profiles, using=using), **places_parse(countries, cities, using=using), **checked
+        profile_ids=profile_ids_parse(profiles, using=using),
+        **places_parse(countries, cities, using=using),
+        persons=persons_parse(persons, using=using or DEFAULT_DB_ALIAS),
+        **checked,
     )
 
 
@@ -292,6 +361,8 @@ def search_filters_build(
     country_codes: tuple[str, ...] = (),
     cities: tuple[str, ...] = (),
     near: Near | None = None,
+    persons: tuple[PersonWanted, ...] = (),
+    faces: FaceRange | None = None,
 ) -> SearchFilters:
     """The selector's filters from parsed values: the days are whole days in the display time zone, ``to``
     included."""
@@ -307,12 +378,15 @@ def search_filters_build(
         country_codes=country_codes,
         cities=cities,
         near=near,
+        persons=persons,
+        faces=faces,
     )
 
 
 def search_filters_parse(data) -> SearchFilters:
     """``SearchFilters`` from request values (a ``QueryDict`` or a plain mapping of strings): ``profile``, ``country``
-    and ``city`` (each repeated or comma-separated), ``from``, ``to``, ``media_type``, ``has_text``, ``near``."""
+    ``city`` and ``person`` (each repeated or comma-separated), ``from``, ``to``, ``media_type``, ``has_text``,
+    ``near``, ``faces``."""
     getlist = getattr(data, "getlist", None)
 
     def values(name: str) -> list[str]:
@@ -325,6 +399,8 @@ def search_filters_parse(data) -> SearchFilters:
         media_type=media_type_parse(data.get("media_type")),
         has_text=has_text_parse(data.get("has_text")),
         near=near_parse(data.get("near")),
+        faces=faces_parse(data.get("faces")),
         countries=values("country"),
         cities=values("city"),
+        persons=values("person"),
     )

@@ -36,6 +36,7 @@ from search.ranking.duplicates import hits_with_other_profiles
 from search.ranking.explained import filter_reasons
 from search.ranking.indexes import embedding_expression, embedding_index_name, embedding_profile_index_name
 from search.ranking.loader import hits_from_rows, photos_by_id, rows_total
+from search.ranking.persons import persons_with_faces_on
 from search.ranking.session import run_ranked, search_session_prepare
 from search.ranking.strategy import text_configs_in_use, vector_strategy
 from search.ranking.words import query_words
@@ -255,11 +256,9 @@ def photo_browse(
     counted = rows[0][1]
     by_id = photos_by_id(ids[:limit], using=using)
     # No channel found these photos: their score is none, the filters are why they are here.
-    hits = [
-        SearchHit(photo=by_id[pid], score=None, filters=filter_reasons(filters, photo=by_id[pid]))
-        for pid in ids[:limit]
-        if pid in by_id
-    ]
+    hits = _with_reasons(
+        [SearchHit(photo=by_id[pid], score=None) for pid in ids[:limit] if pid in by_id], filters, using
+    )
     has_more = len(ids) > limit
     return SearchResult(
         hits=hits,
@@ -320,8 +319,7 @@ def _ranked(
         sql, params = _statement(limit=1, offset=0, **inputs)
         total = rows_total(run_ranked(sql, params, vector_depth=params["vector_depth"], using=using))
     hits = hits_with_other_profiles(hits_from_rows(rows[:limit], using=using), using=using)
-    if filters:
-        hits = [replace(hit, filters=filter_reasons(filters, photo=hit.photo)) for hit in hits]
+    hits = _with_reasons(hits, filters, using)
     has_more = len(rows) > limit
     count, estimate = total or (0, False)
     return SearchResult(
@@ -333,6 +331,26 @@ def _ranked(
         total=count,
         total_is_estimate=estimate,
     )
+
+
+def _with_reasons(hits: list[SearchHit], filters: SearchFilters, using: str) -> list[SearchHit]:
+    """``hits`` with the filters that hold each (``filter_reasons``): one query for the persons' faces, if asked."""
+    if not filters:
+        return hits
+    faces = persons_with_faces_on(
+        person_ids=[pid for person in filters.persons for pid in person.ids],
+        photo_ids=[hit.photo.duplicate_of_id or hit.photo.pk for hit in hits],
+        using=using,
+    )
+    return [
+        replace(
+            hit,
+            filters=filter_reasons(
+                filters, photo=hit.photo, faces_of=faces.get(hit.photo.duplicate_of_id or hit.photo.pk, set())
+            ),
+        )
+        for hit in hits
+    ]
 
 
 def _statement(*, words, query_vector, model_id, filters, using, **inputs) -> tuple[str, dict]:

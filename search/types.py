@@ -39,10 +39,20 @@ class SearchFilters:
     hashtags: tuple[str, ...] = ()  # every one required, lower case without '#'
     people: tuple[str, ...] = ()  # every one required: tagged, mentioned or the owner; lower case without '@'
     has_image_text: bool | None = None  # True: only photos with words read in the image; False: only without
+    # Every one required: a face of the person on the photo, or its handle among ``people`` (search.inputs resolves
+    # what is typed; hidden persons are left out there and in SQL).
+    persons: tuple[PersonWanted, ...] = ()
+    faces: FaceRange | None = None  # how many faces the faces stage found; photos it has not looked at never pass
 
     def __bool__(self) -> bool:
         return bool(
-            self.profile_ids or self.country_codes or self.cities or self.regions or self.hashtags or self.people
+            self.profile_ids
+            or self.country_codes
+            or self.cities
+            or self.regions
+            or self.hashtags
+            or self.people
+            or self.persons
         ) or any(
             value is not None
             for value in (
@@ -52,8 +62,33 @@ class SearchFilters:
                 self.has_text,
                 self.near,
                 self.has_image_text,
+                self.faces,
             )
         )
+
+
+@dataclass(frozen=True)
+class PersonWanted:
+    """One person a search asks for: photos holding a face of one of ``ids`` (non-hidden persons), or whose
+    ``people`` holds ``handle`` (tagged, mentioned or the owner). ``said`` is how it was asked ("@maria", "Maria",
+    "person 12"): the reasons and chips say it."""
+
+    ids: tuple[int, ...] = ()
+    handle: str = ""  # lower case without '@'; "" for none
+    said: str = ""
+
+
+@dataclass(frozen=True)
+class FaceRange:
+    """Photos with ``least`` to ``most`` faces (both included; ``most`` None: no upper bound)."""
+
+    least: int
+    most: int | None
+
+    def __str__(self) -> str:
+        if self.most is None:
+            return f"{self.least}+"
+        return str(self.least) if self.least == self.most else f"{self.least}-{self.most}"
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,20 @@ PROFILE_WORDS = {
     "it": ("di", "da"),
     "pt": ("de", "por"),
 }
-# Words that put a person (@handle) after them; the @handle alone is read the same.
+# Words that put a person (@handle, or a person's name) after them; the @handle alone is read the same.
 PERSON_WORDS = {"en": ("with",), "fr": ("avec",), "es": ("con",), "de": ("mit",), "it": ("con",), "pt": ("com",)}
+# Words that ask for photos of a person ("photos of maria"): a bare name only counts after these or PERSON_WORDS.
+PERSON_PHOTO_WORDS = {
+    "en": ("photos of", "photo of", "pictures of", "picture of", "pics of", "pic of", "images of", "selfies of"),
+    "fr": ("photos de", "photo de", "images de"),
+    "es": ("fotos de", "foto de", "imagenes de"),
+    "de": ("fotos von", "bilder von", "foto von"),
+    "it": ("foto di", "immagini di"),
+    "pt": ("fotos de", "foto de", "imagens de"),
+}
+# Joining persons ("maria and joao", "@maria et @joao"): each side a person, or "me" before it ("me and @joao").
+AND_WORDS = ("and", "&", "et", "y", "e", "und")
+ME_WORDS = ("me", "moi", "yo", "ich", "io", "eu", "mich", "mi")
 
 # Words that put a date after them ("in june", "en juin", "since 2019").
 DATE_WORDS = {

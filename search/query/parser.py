@@ -24,6 +24,7 @@ _HASHTAG = re.compile(r"^#(\w*[^\W\d_]\w*)$")
 KINDS = ("date", "place", "profile", "person", "hashtag", "media_type", "has_text")
 _SINGLE_KINDS = ("date", "place", "profile", "media_type", "has_text")
 _MAX_PLACE_WORDS = 6
+_MAX_PERSON_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Vocabulary:
 
     places: Mapping[str, tuple[PlaceName, ...]] = field(default_factory=dict)  # fold(name) → places with that name
     profiles: frozenset[str] = frozenset()  # profile handles, lower-case
+    # fold(a person's name or handle) → how it is shown: "Maria Silva", "@maria" (persons not hidden)
+    persons: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_names(
@@ -51,10 +54,12 @@ class Vocabulary:
         places: Iterable[PlaceName | Mapping[str, Any]] = (),
         profiles: Iterable[str] = (),
         aliases: Mapping[str, Iterable[str]] | None = None,
+        persons: Iterable[str] = (),
     ) -> Vocabulary:
-        """A vocabulary from plain lists: ``places`` (``PlaceName``s or dicts of its fields), profile handles, and
-        ``aliases``: a stored name → other names people use for it ("Lisbon" → ["Lisbonne", "Lisboa"]). The first
-        place given with a name is the one a query naming it gets (list the one with most photos first)."""
+        """A vocabulary from plain lists: ``places`` (``PlaceName``s or dicts of its fields), profile handles,
+        ``aliases``: a stored name → other names people use for it ("Lisbon" → ["Lisbonne", "Lisboa"]), and
+        ``persons``: their typed names and @handles ("Maria Silva", "@maria"). The first place given with a name is
+        the one a query naming it gets (list the one with most photos first); the same for a person's name."""
         found: dict[str, list[PlaceName]] = {}
         other_names = {fold(name): tuple(names) for name, names in (aliases or {}).items()}
         for place in places:
@@ -65,6 +70,7 @@ class Vocabulary:
         return cls(
             places={name: tuple(named) for name, named in found.items()},
             profiles=frozenset(handle.lower().lstrip("@") for handle in profiles),
+            persons=_person_names(persons),
         )
 
 
@@ -79,6 +85,7 @@ class Understood:
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     place: PlaceName | None = None
+    shown: str = ""  # person: as a chip shows it, "@maria" or "Maria Silva" (a handle's value has no '@')
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class _Part:
     value: str = ""
     place: PlaceName | None = None
     spec: DateSpec | None = None
+    shown: str = ""
 
 
 def query_parse(query: str, *, vocabulary: Vocabulary, today: date) -> ParsedQuery:
@@ -118,7 +126,7 @@ def query_parse(query: str, *, vocabulary: Vocabulary, today: date) -> ParsedQue
     for part in parts:
         text = query[tokens[part.start].start : tokens[part.end - 1].end]
         if part.kind != "date":
-            understood.append(Understood(part.kind, text, part.value, place=part.place))
+            understood.append(Understood(part.kind, text, part.value, place=part.place, shown=part.shown))
             continue
         assert part.spec is not None  # a date part carries what date_match understood
         if days := date_resolve(part.spec, today=today, south=south):
@@ -150,7 +158,9 @@ def _anchored(
             and (handle := _HANDLE.match(tokens[i + width].key))
         ):
             profile = not connecting and handle[1] in vocabulary.profiles
-            found.append(_Part(i, i + width + 1, "profile" if profile else "person", handle[1]))
+            kind = "profile" if profile else "person"
+            found.append(_Part(i, i + width + 1, kind, handle[1], shown="" if profile else f"@{handle[1]}"))
+    found.extend(_persons_at(tokens, i, taken, vocabulary, parts))
     for connecting in _PROFILE:
         if (width := phrase_at(tokens, i, connecting, taken)) and free(tokens, i + width, taken):
             name = tokens[i + width].key.removeprefix("@")
@@ -172,6 +182,69 @@ def _anchored(
     # A kind already taken leaves the words to the other kinds ("from lisbon" after a profile: still a place).
     found = [part for part in found if not _has_kind(parts, part.kind)]
     return max(found, key=lambda part: part.end - part.start, default=None)
+
+
+def _persons_at(
+    tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary, parts: list[_Part]
+) -> list[_Part]:
+    """A person phrase at ``i``: "with maria", "photos of maria", "and joao" after a person (or "me"), or a bare
+    name followed by "and" and another person ("maria and joao"). A bare name alone stays a word."""
+    found = []
+    for connecting in _PERSON + _PERSON_PHOTO:
+        if (width := phrase_at(tokens, i, connecting, taken)) and (
+            ref := _person_ref(tokens, i + width, taken, vocabulary)
+        ):
+            found.append(_Part(i, ref[0], "person", ref[1], shown=ref[2]))
+    after_person = i > 0 and (
+        any(part.kind == "person" and part.end == i for part in parts)
+        or (free(tokens, i - 1, taken) and tokens[i - 1].key in words.ME_WORDS)
+    )
+    if after_person and free(tokens, i, taken) and tokens[i].key in words.AND_WORDS:
+        if ref := _person_ref(tokens, i + 1, taken, vocabulary):
+            found.append(_Part(i, ref[0], "person", ref[1], shown=ref[2]))
+    if (ref := _person_ref(tokens, i, taken, vocabulary, named=True)) and (
+        free(tokens, ref[0], taken)
+        and tokens[ref[0]].key in words.AND_WORDS
+        and _person_ref(tokens, ref[0] + 1, taken, vocabulary)
+    ):
+        found.append(_Part(i, ref[0], "person", ref[1], shown=ref[2]))
+    return found
+
+
+def _person_ref(
+    tokens: list[Token], i: int, taken: set[int], vocabulary: Vocabulary, *, named: bool = False
+) -> tuple[int, str, str] | None:
+    """A person at ``i``: an @handle (unless ``named``) or the longest person's name the library knows, as (end,
+    value, shown); a handle's value is the handle, a name's the name."""
+    if not named and free(tokens, i, taken) and (handle := _HANDLE.match(tokens[i].key)):
+        return i + 1, handle[1], f"@{handle[1]}"
+    for stop in range(min(len(tokens), i + _MAX_PERSON_WORDS), i, -1):
+        if (
+            all(free(tokens, k, taken) for k in range(i, stop))
+            and (shown := vocabulary.persons.get(" ".join(tokens[k].key for k in range(i, stop))))
+            and _phrase_ends(tokens, stop, taken)
+        ):
+            return stop, shown.removeprefix("@"), shown
+    return None
+
+
+def _phrase_ends(tokens: list[Token], i: int, taken: set[int]) -> bool:
+    """Whether a name may end before ``i``: the query ends, or a connecting word, "and", a year, an @handle or
+    #hashtag, a quoted or understood word follows. "cake with rose petals" keeps its rose a word."""
+    if not free(tokens, i, taken):
+        return True
+    key = tokens[i].key
+    return key in _CONNECTING or key in words.AND_WORDS or key[:1] in "@#" or key.isdigit()
+
+
+def _person_names(names: Iterable[str]) -> dict[str, str]:
+    """fold(name) → the name as given, the first one given winning; a handle ("@maria") is found without its '@'."""
+    found: dict[str, str] = {}
+    for name in names:
+        key = fold(name.removeprefix("@"))
+        if key and key not in found:
+            found[key] = name if not name.startswith("@") else name.lower()
+    return found
 
 
 def _trailing(tokens: list[Token], parts: list[_Part], vocabulary: Vocabulary, today: date) -> None:
@@ -256,6 +329,7 @@ def _phrases(table: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...], ...
 
 # The tables as token keys, once.
 _PERSON, _PROFILE, _PLACE = _phrases(words.PERSON_WORDS), _phrases(words.PROFILE_WORDS), _phrases(words.PLACE_WORDS)
+_PERSON_PHOTO = _phrases(words.PERSON_PHOTO_WORDS)
 _TEXT = tuple(keys(phrase) for phrase in words.TEXT_PHRASES)
 _CONNECTING = {
     phrase[0]

@@ -14,9 +14,10 @@ from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from profiles.selectors import profile_ids_for_handle
+from search.inputs import person_wanted
 from search.query.parser import ParsedQuery, Understood, Vocabulary, query_parse
 from search.query.vocabulary import query_vocabulary
-from search.types import SearchFilters, day_range
+from search.types import InvalidQuery, PersonWanted, SearchFilters, day_range
 
 # The library's places and profiles change only when an import ends. Each process keeps the vocabulary it read in
 # memory (a library's thousands of names, unpickled from a cache on every search, would cost more than parsing);
@@ -93,8 +94,8 @@ def filters_with_understood(
     filters: SearchFilters, parts: tuple[Understood, ...], *, using: str = DEFAULT_DB_ALIAS
 ) -> SearchFilters:
     """``filters`` plus what ``parts`` say, field by field: a field the explicit filters set is kept as it is (the
-    form or API parameter wins); hashtags and people add up (each is required). Profiles are looked up on database
-    ``using``."""
+    form or API parameter wins); hashtags and persons add up (each is required). Profiles and persons are looked up
+    on database ``using``."""
     changes: dict[str, Any] = {}
     place_set = bool(filters.country_codes or filters.cities or filters.regions or filters.near)
     for part in parts:
@@ -116,8 +117,9 @@ def filters_with_understood(
             # The vocabulary holds handles lower-cased: "NatGeo" is found by "from natgeo".
             if ids := tuple(profile_ids_for_handle(handle=part.value, ignore_case=True, using=using)):
                 changes["profile_ids"] = ids
-        elif part.kind == "person":
-            changes["people"] = (*changes.get("people", filters.people), part.value)
+        elif part.kind == "person" and (wanted := _person(part, using=using)) is not None:
+            # A handle or a name: the persons' faces, or the handle among the post's people.
+            changes["persons"] = (*changes.get("persons", filters.persons), wanted)
         elif part.kind == "hashtag":
             changes["hashtags"] = (*changes.get("hashtags", filters.hashtags), part.value)
         elif part.kind == "media_type" and filters.media_type is None:
@@ -126,3 +128,12 @@ def filters_with_understood(
             changes["has_image_text"] = True
     changes.pop("_place", None)
     return replace(filters, **changes)
+
+
+def _person(part: Understood, *, using: str) -> PersonWanted | None:
+    """The person a part names (an @handle: by its handle; a name: by name or handle), None if no longer known."""
+    try:
+        wanted = person_wanted(part.shown or f"@{part.value}", using=using)
+    except InvalidQuery:
+        return None
+    return replace(wanted, said=part.shown or wanted.said)

@@ -1,5 +1,6 @@
-"""The library's names the query parser knows (``search.query.parser.Vocabulary``): profile handles, and the towns,
-regions and countries photos were taken in. ``search.query.understanding`` caches it until an import ends."""
+"""The library's names the query parser knows (``search.query.parser.Vocabulary``): profile handles, the towns,
+regions and countries photos were taken in, and the persons' typed names and handles (hidden persons aside).
+``search.query.understanding`` caches it until an import ends or persons change."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from profiles.models import Profile
 from search.query.parser import PlaceName, Vocabulary
+from search.ranking.persons import persons_shown_names
 
 # One aggregate: every (town, region, country) photos were taken in, with how many and their mean latitude (a
 # season's hemisphere). Duplicates aside, as the place filters count them.
@@ -23,8 +25,9 @@ _PLACES = """
 
 
 def query_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
-    """The names of the library (read from database ``using``): profiles' handles (lower case), and each town, region
-    and country photos were taken in (a name shared by several places lists the one with most photos first)."""
+    """The names of the library (read from database ``using``): profiles' handles (lower case), each town, region
+    and country photos were taken in (a name shared by several places lists the one with most photos first), and
+    the persons' typed names and handles (a typed name wins over a handle spelled the same)."""
     with connections[using].cursor() as cursor:
         cursor.execute(_PLACES)
         rows = cursor.fetchall()
@@ -47,4 +50,6 @@ def query_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> Vocabulary:
         for (kind, name, code), (weighted, located, _, country) in sorted(totals.items(), key=lambda item: -item[1][2])
     ]
     handles = Profile.objects.using(using).values_list("handle", flat=True)
-    return Vocabulary.from_names(places=places, profiles=(handle.lower() for handle in handles))
+    named = persons_shown_names(using=using)
+    persons = [*(name for name, _ in named if name), *(f"@{handle}" for _, handle in named if handle)]
+    return Vocabulary.from_names(places=places, profiles=(handle.lower() for handle in handles), persons=persons)

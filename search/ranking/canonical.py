@@ -13,7 +13,7 @@ import numpy as np
 
 from search.ranking.statement import hybrid_statement
 from search.ranking.words import query_words
-from search.types import RankingOptions, SearchFilters
+from search.types import FaceRange, PersonWanted, RankingOptions, SearchFilters
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "ranking.sql"
 REGENERATE = "PHOTOSEARCH_WRITE_RANKING_SQL=1 pytest tests/search/ranking/test_sql.py"
@@ -44,6 +44,20 @@ _CALLS: list[tuple[str, str, dict[str, Any]]] = [
                 taken_from=datetime(2024, 1, 1, tzinfo=UTC),
                 taken_to=datetime(2025, 1, 1, tzinfo=UTC),
                 media_type="image",
+            ),
+        ),
+    ),
+    (
+        "persons",
+        'photo_search(query="photos of maria and joao at the beach") with faces=2-5: each person a face of theirs '
+        "or their handle among the post's people",
+        dict(
+            words=query_words("at the beach"),
+            query_vector=_VECTOR,
+            strategy="exact",
+            filters=SearchFilters(
+                persons=(PersonWanted(ids=(3,), handle="maria", said="Maria"), PersonWanted(ids=(8,), said="Joao")),
+                faces=FaceRange(least=2, most=5),
             ),
         ),
     ),

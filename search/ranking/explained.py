@@ -1,6 +1,7 @@
-"""Which filters hold a photo in the results, in words a tile and an API client can show: "in Lisbon", "@maria",
-"#sunset", "taken in 2019". A result found by no channel (a query understood whole, browsing a profile) is there
-only for these; a ranked result passes them too. Pure: the photo's own fields name the place and profile."""
+"""Which filters hold a photo in the results, in words a tile and an API client can show: "in Lisbon", "tagged
+@maria", "face of Maria", "#sunset", "taken in 2019". A result found by no channel (a query understood whole,
+browsing a profile) is there only for these; a ranked result passes them too. Pure: the photo's own fields name the
+place, profile and handles; the caller says which of the persons asked for have a face on it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from profiles.models import Photo
-from search.types import SearchFilters
+from search.types import FaceRange, SearchFilters
 
 
-def filter_reasons(filters: SearchFilters, *, photo: Photo) -> tuple[str, ...]:
-    """The filters of ``filters`` that are set, each as a short phrase about ``photo`` (which passes them)."""
+def filter_reasons(
+    filters: SearchFilters, *, photo: Photo, faces_of: frozenset[int] | set[int] = frozenset()
+) -> tuple[str, ...]:
+    """The filters of ``filters`` that are set, each as a short phrase about ``photo`` (which passes them);
+    ``faces_of``: which of the persons asked for (``filters.persons``) have a face on it."""
     reasons: list[str] = []
     if filters.profile_ids:
         reasons.append(f"from {photo.profile.handle}")
@@ -26,7 +30,16 @@ def filter_reasons(filters: SearchFilters, *, photo: Photo) -> tuple[str, ...]:
     if filters.near is not None:
         near = filters.near
         reasons.append(f"within {near.km:g} km of {near.latitude:.4f}, {near.longitude:.4f}")
-    reasons.extend(f"@{person}" for person in filters.people)
+    handles = set(photo.people.split())
+    # A handle passes tagged (or mentioned, or the owner) or by a face of the person it names.
+    reasons.extend(f"tagged @{handle}" if handle in handles else f"face of @{handle}" for handle in filters.people)
+    for person in filters.persons:
+        if faces_of.intersection(person.ids):
+            reasons.append(f"face of {person.said}")
+        elif person.handle in handles:
+            reasons.append(f"tagged @{person.handle}")
+    if filters.faces is not None:
+        reasons.append(_faces(filters.faces))
     reasons.extend(f"#{tag}" for tag in filters.hashtags)
     if (taken := _taken(filters.taken_from, filters.taken_to)) is not None:
         reasons.append(taken)
@@ -37,6 +50,15 @@ def filter_reasons(filters: SearchFilters, *, photo: Photo) -> tuple[str, ...]:
     if filters.has_image_text is not None:
         reasons.append("with words in the image" if filters.has_image_text else "without words in the image")
     return tuple(reasons)
+
+
+def _faces(faces: FaceRange) -> str:
+    if faces.most == 0:
+        return "no faces found"
+    if faces.most is None:
+        return f"{faces.least} or more faces" if faces.least else "faces counted"
+    count = str(faces) if faces.least else f"at most {faces.most}"
+    return f"{count.replace('-', '–')} face{'' if faces.most == 1 else 's'}"
 
 
 def _taken(start: datetime | None, end: datetime | None) -> str | None:

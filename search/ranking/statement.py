@@ -108,18 +108,48 @@ def filter_sql(filters: SearchFilters) -> tuple[list[str], dict[str, Any]]:
         clause, near_params = near_sql(filters.near)
         clauses.append(clause)
         params.update(near_params)
-    # The GIN index finds the word; the space-separated column confirms it is a hashtag/person, not a caption word.
-    for column, values in (("hashtags", filters.hashtags), ("people", filters.people)):
-        for index, value in enumerate(values):
-            name = f"{column}_{index}"
-            clauses.append(
-                f"search_vector @@ phraseto_tsquery('simple', %({name})s) "
-                f"AND position(' ' || %({name})s || ' ' IN ' ' || {column} || ' ') > 0"
-            )
-            params[name] = value
+    for index, value in enumerate(filters.hashtags):
+        clauses.append(_named_sql("hashtags", f"hashtags_{index}"))
+        params[f"hashtags_{index}"] = value
+    # A handle: tagged (or mentioned, or the owner), or a face of the person it names.
+    for index, value in enumerate(filters.people):
+        clauses.append(f"({_named_sql('people', f'people_{index}')} OR {_faces_sql(handle=f'people_{index}')})")
+        params[f"people_{index}"] = value
+    for index, person in enumerate(filters.persons):
+        arms = []
+        if person.ids:
+            arms.append(_faces_sql(ids=f"person_{index}_ids"))
+            params[f"person_{index}_ids"] = list(person.ids)
+        if person.handle:
+            arms.append(_named_sql("people", f"person_{index}_handle"))
+            params[f"person_{index}_handle"] = person.handle
+        # A hidden person asked for by id: no arm, nothing passes.
+        clauses.append("(" + " OR ".join(arms) + ")" if arms else "false")
+    if filters.faces is not None:
+        # Photos the faces stage has not looked at (or failed on) have no count: they pass no range, not even 0.
+        most = "" if filters.faces.most is None else " AND s.face_count <= %(faces_most)s"
+        clauses.append(
+            "EXISTS (SELECT 1 FROM search_facescan s WHERE s.photo_id = profiles_photo.id AND s.error = ''"
+            f" AND s.face_count >= %(faces_least)s{most})"
+        )
+        params.update(faces_least=filters.faces.least, **({} if not most else {"faces_most": filters.faces.most}))
     if filters.has_image_text is not None:
         clauses.append("ocr_text <> ''" if filters.has_image_text else "ocr_text = ''")
     return clauses, params
+
+
+def _named_sql(column: str, name: str) -> str:
+    # The GIN index finds the word; the space-separated column confirms it is a hashtag/handle, not a caption word.
+    word = f"search_vector @@ phraseto_tsquery('simple', %({name})s)"
+    return f"{word} AND position(' ' || %({name})s || ' ' IN ' ' || {column} || ' ') > 0"
+
+
+def _faces_sql(*, ids: str = "", handle: str = "") -> str:
+    """Photos holding a face of the persons ``ids`` (or of the person whose handle is ``handle``), hidden persons
+    never: the (person, photo) index lists them once per statement, the primary key finds them."""
+    which = f"f.person_id = ANY(%({ids})s)" if ids else f"pe.handle = %({handle})s"
+    join = "search_face f JOIN search_person pe ON pe.id = f.person_id"
+    return f"id = ANY(ARRAY(SELECT f.photo_id FROM {join} WHERE {which} AND NOT pe.hidden))"
 
 
 def near_sql(near: Near) -> tuple[str, dict[str, Any]]:

@@ -93,7 +93,7 @@ def test_every_word_match_is_marked_where_it_matched(library, query, source_id, 
 
 @pytest.mark.parametrize(
     "query, reason",
-    [("in lisbon", "in Lisbon"), ("@maria", "@maria"), ("#sunset", "#sunset"), ("in 2019", "taken in 2019")],
+    [("in lisbon", "in Lisbon"), ("@maria", "tagged @maria"), ("#sunset", "#sunset"), ("in 2019", "taken in 2019")],
 )
 def test_results_only_filters_hold_say_which_and_have_no_score(live_server, library, query, reason):
     status, body = get_json(live_server, "/api/v1/search/", q=query)

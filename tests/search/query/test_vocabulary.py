@@ -46,7 +46,7 @@ def test_the_vocabulary_holds_handles_and_the_towns_regions_countries_photos_wer
 def test_evaluate_query_parser_prints_the_shipped_sets_figures():
     out = StringIO()
     call_command("evaluate_query_parser", stdout=out)
-    assert "parsed exactly" in out.getvalue() and "0 of 75 traps became a filter" in out.getvalue()
+    assert "parsed exactly" in out.getvalue() and "0 of 81 traps became a filter" in out.getvalue()
 
 
 def test_evaluate_query_parser_reads_a_users_file_against_the_library(library, tmp_path):

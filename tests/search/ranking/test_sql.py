@@ -14,7 +14,7 @@ from search.ranking import canonical
 from search.ranking.indexes import embedding_expression
 from search.ranking.statement import filter_sql, hybrid_statement
 from search.ranking.words import query_words
-from search.types import Near, RankingOptions, SearchFilters
+from search.types import FaceRange, Near, PersonWanted, RankingOptions, SearchFilters
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 CONFIGS = ["english", "french", "simple"]
@@ -34,6 +34,8 @@ HOSTILE_FILTERS = SearchFilters(
     hashtags=("sunset') OR true --",),
     people=("maria.silva",),
     has_image_text=False,
+    persons=(PersonWanted(ids=(3, 5), handle="ana') OR true --", said="Ana"), PersonWanted(said="person 9")),
+    faces=FaceRange(least=2, most=None),
 )
 
 
@@ -99,12 +101,15 @@ def test_what_the_user_typed_is_bound_never_written_into_the_sql():
     sql, params = statement(HOSTILE_QUERY, filters=HOSTILE_FILTERS)
 
     typed = ["zebra", "o'clock", "quokka", "DROP TABLE", "narwhal", "Ponta Delgada", "Açores", "sunset", "maria.silva"]
+    typed += ["ana')"]
     assert [text for text in typed if text in sql] == []
     assert "'PT'" not in sql and "'video'" not in sql and "37.74" not in sql and "12.5" not in sql
     # …and the values did reach the parameters.
     assert params["term_words"] == [term.text for term in query_words(HOSTILE_QUERY).terms]
     assert params["excluded"] == ["narwhal"] and params["cities"] == ["Ponta Delgada'--"]
     assert params["hashtags_0"] == "sunset') OR true --" and params["people_0"] == "maria.silva"
+    assert params["person_0_handle"] == "ana') OR true --" and params["person_0_ids"] == [3, 5]
+    assert params["faces_least"] == 2 and "faces_most" not in params
     assert params["near_km"] == 12.5 and params["media_type"] == "video" and params["profile_ids"] == [7]
     # The text-search configurations and the vector are bound too, wherever the text is searched.
     assert not any(f"'{config}'" in sql for config in ("english", "french"))
@@ -145,7 +150,7 @@ def test_every_filter_is_a_condition_of_both_channels():
     sql, _ = statement("red tram", filters=HOSTILE_FILTERS)
     vector, text = vector_cte(sql), text_cte(sql)
 
-    assert len(clauses) == 12  # one per filter set above
+    assert len(clauses) == 15  # one per filter set above (two persons)
     assert [clause for clause in clauses if clause not in conditions(vector)] == []
     # Each scan of the text channel (the one for every word and the one per optional word) is filtered.
     assert [clause for clause in clauses if conditions(text).count(clause) != 2] == []
