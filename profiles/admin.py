@@ -153,7 +153,7 @@ class ProfileAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="duplicate_count", description="+ duplicates")
     def duplicate_count(self, obj):
-        # Never indexed themselves, they share their original's index: "57 indexed + 5 duplicates", not "57 of 62".
+        # Never indexed themselves, they share their original's index.
         return f"+ {obj.duplicate_count}" if obj.duplicate_count else "—"
 
     @admin.display(description="Search")

@@ -1,6 +1,5 @@
-"""What an image file says about itself (date, GPS, camera, lens). Pure functions over bytes; only the header is
-read, so it runs on every import. Each field is read on its own: a malformed value costs that field only.
-"""
+"""What an image file says about itself (date, GPS, camera, lens), from its header only. Each field is read on its
+own: a malformed value costs that field only."""
 
 from __future__ import annotations
 
@@ -17,9 +16,7 @@ from PIL import ExifTags, Image
 
 import profiles.images  # noqa: F401 — registers the HEIC opener, so HEIC EXIF reads however this module is reached
 
-# EXIF tags (CIPA DC-008). IFD0: Make, Model. Exif IFD: the original date, its offset and sub-seconds, the digitised
-# date as a fallback (some cameras fill only that), the lens. IFD0's DateTime is left out: it is the time the file
-# was last written (an editor, an export), not when the photo was taken.
+# EXIF tags (CIPA DC-008). IFD0's DateTime is left out: it is when the file was last written, not the photo taken.
 _MAKE, _MODEL = 0x010F, 0x0110
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004
 _OFFSET_TIME, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED = 0x9010, 0x9011, 0x9012
@@ -43,9 +40,8 @@ _GPS_CLOCK_SLACK = timedelta(minutes=3)
 
 @dataclass(frozen=True)
 class ImageMetadata:
-    """What the file says; ``None``/"" for what it does not. ``taken_at`` is aware: with the file's offset when it
-    states one (``OffsetTimeOriginal``, or the GPS clock, which is UTC), else in ``default_zone``. ``utc_offset`` is
-    that stated offset, None when ``taken_at`` is the camera's wall clock read in ``default_zone``."""
+    """What the file says; ``None``/"" for what it does not. ``taken_at`` is aware, in the offset the file states,
+    else in ``default_zone``; ``utc_offset`` is that stated offset, None when ``default_zone`` was assumed."""
 
     taken_at: datetime | None = None
     utc_offset: timedelta | None = None
@@ -60,8 +56,8 @@ NOTHING = ImageMetadata()
 
 
 def image_metadata(data: bytes, *, default_zone: tzinfo = UTC) -> ImageMetadata:
-    """The date, place and camera in the EXIF of ``data`` (JPEG, HEIC, AVIF, WebP, PNG, TIFF — what Pillow opens).
-    Never raises: a file without EXIF, or with EXIF too damaged to read, gives ``NOTHING`` (or what could be read)."""
+    """The date, place and camera in the EXIF of ``data`` (any format Pillow opens). Never raises: unreadable EXIF
+    gives ``NOTHING`` or what could be read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Corrupt EXIF data": what survives is used, the rest is no news
@@ -101,12 +97,8 @@ def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
 
 
 def _string(value: Any, *, max_chars: int = 100) -> str:
-    """An EXIF ASCII value as text: decoded as UTF-8, else Latin-1, cut at the first NUL (C strings; what follows is
-    padding or garbage), control characters dropped, spaces collapsed.
-
-    Pillow hands ASCII tags over as ``str`` decoded as Latin-1, so the UTF-8 that phones and editors write there
-    ("Édition «Ghost»") arrives as mojibake ("Ã\x89dition Â«GhostÂ»"): its bytes are recovered and decoded again.
-    Bytes that are no UTF-8 (a legacy camera's "Café") keep their Latin-1 reading."""
+    """An EXIF ASCII value as text: UTF-8, else Latin-1, cut at the first NUL, control characters dropped, spaces
+    collapsed. Pillow decodes these tags as Latin-1, so UTF-8 written there is recovered from its bytes."""
     if isinstance(value, str):
         try:
             value = value.encode("latin-1")
@@ -132,9 +124,8 @@ def _lens(sub: dict[int, Any]) -> str:
 
 
 def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> tuple[datetime | None, timedelta | None]:
-    """``DateTimeOriginal`` (else ``DateTimeDigitized``) with its sub-seconds, in the offset the file states for it
-    (else the file's other offsets, else the one the GPS clock implies, else ``default_zone``), and that offset
-    (None for ``default_zone``: a guess, not something the file said)."""
+    """``DateTimeOriginal`` (else ``DateTimeDigitized``) in the offset the file states or its GPS clock implies, else
+    ``default_zone``; and that offset (None for ``default_zone``: a guess)."""
     for date_tag, subsec_tag, offset_tags in (
         (_DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, (_OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED, _OFFSET_TIME)),
         (_DATETIME_DIGITIZED, _SUBSEC_DIGITIZED, (_OFFSET_TIME_DIGITIZED, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME)),
@@ -153,8 +144,7 @@ def _taken_at(sub: dict, gps: dict, default_zone: tzinfo) -> tuple[datetime | No
 
 
 def _exif_datetime(value: Any) -> datetime | None:
-    """``"2019:07:14 10:00:00"`` (also with "-", "/" or "." in the date, or "T"); None for what cameras write when
-    they do not know ("0000:00:00 00:00:00", blanks) and for dates before 1800."""
+    """``"2019:07:14 10:00:00"`` and its variants; None for unknown dates (zeros, blanks) and before 1800."""
     match = _EXIF_DATE.match(_string(value))
     if not match or match.group(4) is None:
         return None
@@ -201,9 +191,8 @@ def _offset(value: Any) -> timezone | None:
 
 
 def _zone_from_gps(local: datetime, gps: dict) -> timezone | None:
-    """The offset the camera's clock had, from the GPS clock (UTC) written with the same shot: their difference,
-    which must be a whole quarter hour give or take ``_GPS_CLOCK_SLACK`` (else the fix is older than the shot).
-    None when the GPS clock is missing or the difference is no real offset."""
+    """The camera clock's offset: its difference from the GPS clock (UTC), if a whole quarter hour within
+    ``_GPS_CLOCK_SLACK`` (else the fix is older than the shot); else None."""
     day = _exif_date(gps.get(_GPS_DATE))
     clock = gps.get(_GPS_TIME)
     if day is None or not isinstance(clock, tuple | list) or len(clock) != 3:
@@ -236,8 +225,8 @@ def _number(value: Any) -> float:
 
 
 def _degrees(value: Any) -> float | None:
-    """Degrees from (degrees, minutes, seconds) — or (degrees, decimal minutes), or a single decimal number. Minutes
-    and seconds must be in [0, 60); the degrees may carry a sign (some writers put it there instead of the ref)."""
+    """Degrees from (degrees, minutes, seconds), (degrees, minutes) or a number; the degrees may carry a sign (some
+    writers put it there instead of the ref)."""
     try:
         parts = [_number(part) for part in value] if isinstance(value, tuple | list) else [_number(value)]
     except (TypeError, ValueError, ZeroDivisionError):
@@ -262,9 +251,8 @@ def _coordinates(gps: dict) -> tuple[float | None, float | None]:
 
 
 def _signed(degrees: float | None, ref: Any, *, refs: dict[str, int]) -> float | None:
-    """The degrees with their hemisphere. A valid ref ("N"/"S", "E"/"W"; str or bytes, any case) gives the sign of
-    unsigned degrees, as EXIF means it; degrees that carry a sign of their own keep it, and so does any value
-    whose ref is junk ("-", "ÿ") or missing: a ref that says nothing must not flip Lisbon to Sardinia."""
+    """The degrees with their hemisphere: a valid ref signs unsigned degrees; signed degrees, and any with a junk or
+    missing ref, keep their sign (a ref that says nothing must not flip a place)."""
     if degrees is None:
         return None
     sign = _field(lambda: refs.get(_string(ref).upper()), default=None)

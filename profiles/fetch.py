@@ -1,7 +1,5 @@
-"""Our one HTTP client for everything fetched from the internet. SSRF-safe: only http(s); each connection and redirect
-resolves the host, refuses non-public addresses and connects to the address it checked (environment proxies are
-ignored); ``PHOTOSEARCH_ALLOW_PRIVATE_URLS`` lifts that. Responses are streamed with a size cap and a timeout.
-"""
+"""The one HTTP client for the internet, SSRF-safe: http(s) only; each connection and redirect connects to the address
+it checked is public (unless ``PHOTOSEARCH_ALLOW_PRIVATE_URLS``). Bodies are size-capped and time-bounded."""
 
 from __future__ import annotations
 
@@ -123,8 +121,7 @@ class _GuardedAdapter(HTTPAdapter):
 
 
 def _drop_redirect_body(response: requests.Response, **kwargs) -> requests.Response:
-    """requests reads the whole body of every redirect response (``resolve_redirects``), with no size cap. A
-    redirect's body is never needed: close the connection unread."""
+    """Close a redirect's connection unread: requests would read its whole body, uncapped."""
     if response.is_redirect:
         response.raw.close()
     return response

@@ -16,9 +16,8 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# HEIC/HEIF (iPhone photos) through the libheif pillow-heif bundles, registered once for every Image.open of the
-# process (imports, EXIF, search by image). AVIF stays with Pillow's own plugin: this pillow-heif build has no AV1
-# codec, and Pillow 13 decodes AVIF with libavif.
+# HEIC/HEIF through pillow-heif, for every Image.open of the process. AVIF stays with Pillow's own plugin: this
+# pillow-heif build has no AV1 codec.
 pillow_heif.register_heif_opener()
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -40,19 +39,16 @@ class CheckedImage:
     height: int
     format: str
     thumbnail_jpeg: bytes
-    # The larger rendition words in the image are read from (OCR); b"" when not asked for or when the image is no
-    # larger than its thumbnail (the thumbnail then holds every pixel it has).
+    # The larger rendition OCR reads; b"" when not asked for or the image is no larger than its thumbnail.
     text_image_jpeg: bytes = b""
 
 
 def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
-    """Open ``data`` as a fully decoded image, or raise ``ImageRejected`` with the reason (empty, not an image,
-    corrupt, truncated, oversized). The pixel cap is checked from the header, before any pixel is decoded, so a
-    decompression bomb costs nothing."""
+    """Open ``data`` as a fully decoded image, or raise ``ImageRejected`` with the reason. The pixel cap is checked
+    from the header, before any pixel is decoded, so a decompression bomb costs nothing."""
     if not data:
         raise ImageRejected("empty file")
-    # Pillow's own guard (a warning past MAX_IMAGE_PIXELS, an error past twice that) follows our limit, which the
-    # header check below applies exactly: a setting above Pillow's default 89,478,485 pixels then takes effect.
+    # Pillow's own guard follows our limit (applied exactly below), so a setting above Pillow's default works.
     Image.MAX_IMAGE_PIXELS = max_pixels
     with image_errors():
         with Image.open(io.BytesIO(data)) as probe:
@@ -67,8 +63,8 @@ def image_open(data: bytes, *, max_pixels: int) -> Image.Image:
 
 @contextlib.contextmanager
 def image_errors() -> Iterator[None]:
-    """Pillow's failures on untrusted bytes, inside the block, as ``ImageRejected`` with the reason (not an image,
-    corrupt, truncated, a decompression bomb); Pillow's bomb warning is silenced, the caller's pixel limit decides."""
+    """Pillow's failures on untrusted bytes inside the block as ``ImageRejected``; its bomb warning is silenced (the
+    caller's pixel limit decides)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -84,8 +80,8 @@ def image_errors() -> Iterator[None]:
 
 
 def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int, text_image_size: int = 0) -> CheckedImage:
-    """Verify ``data`` fully decodes as an image (``image_open``) and render a JPEG thumbnail (longest side
-    ``thumbnail_size``), and with ``text_image_size`` the larger rendition words in the image are read from."""
+    """Verify ``data`` decodes (``image_open``); render its JPEG thumbnail and, with ``text_image_size``, the larger
+    rendition OCR reads."""
     with image_open(data, max_pixels=max_pixels) as image:
         fmt = image.format or "unknown"
         try:
@@ -106,19 +102,16 @@ def image_check(data: bytes, *, max_pixels: int, thumbnail_size: int, text_image
 
 
 def read_local_image(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of an image file, refusing files over ``max_bytes`` (``ImageRejected``) and anything that is not a
-    regular file once links are followed (``ImageRejected``: a FIFO would block forever, a device read without
-    end)."""
+    """The bytes of an image file; ``ImageRejected`` over ``max_bytes`` or for anything not a regular file."""
     return read_regular_file(path, max_bytes=max_bytes, too_large=ImageRejected)
 
 
 def read_regular_file(path: Path, *, max_bytes: int, too_large: type[Exception] | None = None) -> bytes:
-    """At most ``max_bytes`` of the regular file ``path``; ``ImageRejected`` if it is not one.
+    """At most ``max_bytes`` of the regular file ``path`` (more raises ``too_large`` when given); ``ImageRejected``
+    if it is not one.
 
-    The file is opened without blocking (a FIFO opens at once instead of waiting for a writer) and checked on the
-    open descriptor, so a file swapped between a check and the read cannot slip through. The read is bounded
-    whatever ``stat()`` claims: a device reports size 0. More than ``max_bytes`` raises ``too_large`` when given,
-    else returns the first ``max_bytes``.
+    Opened without blocking (a FIFO would wait for a writer) and checked on the open descriptor, so a file swapped
+    after the check cannot slip through; the read is bounded whatever ``stat()`` claims.
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
@@ -153,8 +146,8 @@ def _file_kind(mode: int) -> str:
 
 
 def rgb(image: Image.Image) -> Image.Image:
-    """``image`` as 8-bit RGB, tones kept: high-bit-depth grey (16-bit PNG and TIFF open as ``I;16``/``I``) is scaled
-    to 0–255, where ``convert("RGB")`` would clip every value above 255 to white; transparency is flattened on white."""
+    """``image`` as 8-bit RGB, transparency on white; high-bit-depth grey is scaled, not clipped to white as
+    ``convert("RGB")`` would."""
     if image.mode in ("RGBA", "LA", "P", "PA", "RGBa", "La"):
         image = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
@@ -175,8 +168,7 @@ def rgb(image: Image.Image) -> Image.Image:
 
 
 def _thumbnail(image: Image.Image, size: int, *, quality: int = 85) -> tuple[bytes, int, int]:
-    """JPEG rendition, EXIF orientation applied, transparency flattened on white. Returns (bytes, width, height)
-    where width/height are the upright original's size."""
+    """(JPEG rendition, EXIF orientation applied, the upright original's width, height)."""
     image.seek(0)  # first frame of an animation
     upright = ImageOps.exif_transpose(image)
     width, height = upright.size

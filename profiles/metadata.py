@@ -1,5 +1,4 @@
-"""The fields an import writes on a photo, from what the source says (the record) and what the image says (its
-EXIF), with the place its coordinates fall in. Pure: no database, no storage."""
+"""The fields an import writes on a photo, from the record and the image's EXIF. Pure: no database, no storage."""
 
 from __future__ import annotations
 
@@ -22,15 +21,11 @@ _WEAKER_THAN_EXIF = {TakenAtSource.FILE_NAME, TakenAtSource.FILE_TIME}
 def photo_metadata(*, record: SourceRecord, data: bytes) -> dict[str, Any]:
     """``Photo`` field values for ``record`` and its image bytes ``data``.
 
-    - ``taken_at``: a date the source states ("source": a post's date, Flickr's date taken) wins; else the EXIF
-      ``DateTimeOriginal`` (with ``OffsetTimeOriginal``; without an offset, in the server's time zone); else the
-      record's weaker date (a file-name stamp). ``taken_at_source`` says which. A date no photo can have
-      (``date_plausible``: before 1826, after tomorrow) is passed over for the next.
-    - ``taken_at_offset``: the UTC offset (minutes) of the place at that instant: the one EXIF states with the date
-      it gave, else that of the place's time zone when its coordinates name one (``profiles.timezones``; an EXIF
-      wall clock without an offset is then read in that zone, not the server's), else None (unknown).
-    - Coordinates: the source's (an Instagram location, Flickr geo), else the image's GPS; city, region and country
-      from the nearest GeoNames town (``profiles.places``).
+    - ``taken_at``: the source's own date, else EXIF's, else the record's weaker one (a file-name stamp), each only
+      if plausible; ``taken_at_source`` says which.
+    - ``taken_at_offset`` (minutes): EXIF's, else the time zone of the place's coordinates (an EXIF wall clock is
+      then read there, not in the server's zone), else None.
+    - Coordinates: the source's, else the image's GPS; city, region and country from the nearest GeoNames town.
     - ``people``: the handles the source names, then the @mentions in the text.
     """
     image = image_metadata(data, default_zone=timezone.get_default_timezone())

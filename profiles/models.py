@@ -48,8 +48,8 @@ EXACT_WORDS_CONFIG = "simple"
 
 
 class TextSearchConfigField(models.CharField):
-    """A PostgreSQL text-search configuration (``regconfig``), read and written as its name. Being of that type (not
-    text cast to it), it can drive the generated ``search_vector``: ``to_tsvector(regconfig, text)`` is immutable."""
+    """A ``regconfig`` column, read and written as its name; of that type (not cast text) it can drive the generated
+    ``search_vector``, since ``to_tsvector(regconfig, text)`` is immutable."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 63)
@@ -62,12 +62,9 @@ class TextSearchConfigField(models.CharField):
         return "regconfig"
 
 
-# Weighted full-text document. The post's own words (A) rank above the generated caption (B), which ranks above
-# the words that describe the post — hashtags, the words split out of compound hashtags, alt text (stemmed in the
-# photo's language), the place's names and the people named on it, and every own word unstemmed — (C), which rank
-# above the words read in the image (D: OCR can misread, and a word on a sign says less about a photo than its
-# caption does). D holds nothing else, so a match in D alone is a match by the image's text ("why it matched").
-# A generated column keeps it correct whatever writes the row.
+# Weighted full-text document: the post's own words (A) > the generated caption (B) > hashtags, alt text, places,
+# people and every own word unstemmed (C) > words read in the image (D: OCR misreads, a sign says less). D holds
+# nothing else, so a match in D alone is a match by the image's text. Generated, so right whatever writes the row.
 _OWN_WORDS = ("source_text", "hashtags", "hashtag_words", "alt_text")
 _PLACE_AND_PEOPLE = ("place_name", "city", "region", "country", "people")
 _SEARCH_DOCUMENT = (
@@ -138,8 +135,8 @@ class Photo(models.Model):
     media_type = models.CharField(max_length=10, choices=MediaType, default=MediaType.IMAGE)
     likes = models.PositiveIntegerField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True, help_text="Source metadata kept as is: licence, owner, post…")
-    # Same bytes already in this profile (a repost, a repeated carousel image): this row keeps its own source id,
-    # text and link, but search, thumbnails and embeddings use the original only.
+    # Same bytes already in this profile: this row keeps its own id, text and link; search, thumbnails and
+    # embeddings use the original only.
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
@@ -170,8 +167,8 @@ class Photo(models.Model):
         help_text="Larger JPEG rendition kept for reading the words in the image; empty when OCR is off.",
     )
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the original image bytes.")
-    # No fixed dimension: the model decides it (ViT-B-32: 512, ViT-L-14: 768). Each model gets its own partial HNSW
-    # index over `embedding::halfvec(dim)`, created by search.services.index_builds.embedding_index_ensure.
+    # No fixed dimension: the model decides it. Each model gets its own partial HNSW index over
+    # `embedding::halfvec(dim)` (search.services.index_builds.embedding_index_ensure).
     embedding = HalfVectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=255, blank=True, db_index=True)
     embedded_at = models.DateTimeField(null=True, blank=True)
@@ -196,8 +193,7 @@ class Photo(models.Model):
                 name="photo_original_content_hash",
                 condition=models.Q(duplicate_of__isnull=True),
             ),
-            # The home page's recent photos (browse_sql, newest first, no filter): the first page is an index read,
-            # not a sort of the whole library.
+            # The home page's recent photos: the first page is an index read, not a sort of the library.
             models.Index(
                 models.F("taken_at").desc(nulls_last=True),
                 models.F("id").desc(),

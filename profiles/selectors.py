@@ -42,14 +42,13 @@ def profile_ids_by_handle(*, handles: Iterable[str], using: str = DEFAULT_DB_ALI
 
 
 def profile_list_with_counts(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Profile]:
-    """Profiles with ``photo_count``, ``embedded_count``, ``duplicate_count`` and ``originals_count`` (photos less
-    duplicates: what can be indexed) annotations, from database ``using``."""
+    """Profiles annotated with ``photo_count``, ``embedded_count``, ``duplicate_count`` and ``originals_count``."""
     return (
         Profile.objects.using(using)
         .annotate(
             photo_count=Count("photos"),
             embedded_count=Count("photos", filter=Q(photos__embedding__isnull=False)),
-            # Duplicates are never embedded: they share their original's index ("57 indexed + 5 duplicates").
+            # Duplicates are never embedded: they share their original's index.
             duplicate_count=Count("photos", filter=Q(photos__duplicate_of__isnull=False)),
         )
         .annotate(originals_count=F("photo_count") - F("duplicate_count"))
@@ -111,9 +110,8 @@ def profile_get_with_last_import(*, profile_id: int) -> Profile | None:
 
 
 def profile_source_options(*, profile: Profile) -> dict:
-    """How to reach ``profile``'s source again: its remembered options. An Instagram profile imported from a download
-    folder before profiles remembered the folder (only its jobs did) gets the folder its newest such job read, so a
-    rerun reads it again rather than going online."""
+    """``profile``'s remembered source options; an Instagram profile without any gets the folder its newest job read,
+    so a rerun does not go online."""
     options = dict(profile.source_options)
     if profile.source_kind == SourceKind.INSTAGRAM and not options:
         folders = ImportJob.objects.filter(profile=profile, options__has_key="from_dir").order_by("-created_at", "-id")

@@ -3,6 +3,5 @@
 from django.dispatch import Signal
 
 # Sent when an import job ends, whatever its status (not when its profile was deleted meanwhile), with ``profile_id``,
-# ``changed`` (photos imported or updated) and ``embed`` (False for ``--no-embed``). The receivers decide what to do:
-# search queues the changed photos for embedding when ``embed`` is true, and keeps its word indexes up either way.
+# ``changed`` (photos imported or updated) and ``embed`` (False for ``--no-embed``).
 import_finished = Signal()

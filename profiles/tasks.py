@@ -19,9 +19,8 @@ from profiles.sources.base import SourceError, SourceUnavailable
     max_retries=5,
 )
 def import_job_task(self, job_id: int) -> dict:
-    """Run import job ``job_id``. Network trouble is retried with backoff; a refusal (rate limit, login) ends the job
-    as interrupted — rerunning it resumes. A profile busy with another import ends the job as refused at once: the
-    running import is already fetching what this one would (retrying later would leave the job queued meanwhile)."""
+    """Run import job ``job_id``; network trouble is retried with backoff. A busy profile refuses the job at once,
+    not later: the running import already fetches what this one would."""
     try:
         job = import_job_run(job_id=job_id)
     except ImportBusy as exc:

@@ -1,7 +1,5 @@
-"""Thumbnail files: content-addressed JPEGs in Django's default storage (a local folder, or S3 through
-django-storages), shared by identical images, deleted when no photo refers to them any more. The larger rendition
-kept for reading the words in the image and finding the faces (``Photo.text_image``) is stored and released the same
-way, in a folder of its own: it is kept while OCR or faces are on (``text_image_wanted``)."""
+"""Thumbnails and the larger rendition OCR and faces read (``Photo.text_image``): content-addressed JPEGs in the
+default storage, shared by identical images, deleted when no photo refers to them."""
 
 from __future__ import annotations
 
@@ -23,17 +21,12 @@ TEXT_IMAGE_FOLDER = "text-images"
 
 
 class ThumbnailStoreError(Exception):
-    """The thumbnail could not be written (disk full, storage down): nothing of the photo was stored; a rerun
-    retries it."""
+    """The thumbnail could not be written: nothing of the photo was stored; a rerun retries it."""
 
 
 def thumbnail_store(sha256: str, jpeg: bytes) -> str:
-    """Store a thumbnail under a content-addressed name (identical images share one file).
-
-    A file already under that name is reused only when it is whole: a full disk or a killed import can leave a
-    partial file behind, which would otherwise be reused forever. A failed write leaves no file and raises
-    ``ThumbnailStoreError``.
-    """
+    """Store a thumbnail under a content-addressed name. An existing file is reused only when whole (a killed import
+    can leave a partial one); a failed write leaves no file and raises ``ThumbnailStoreError``."""
     return _rendition_store(f"thumbnails/{sha256[:2]}/{sha256}.jpg", jpeg)
 
 
@@ -55,14 +48,13 @@ def _rendition_store(name: str, jpeg: bytes) -> str:
 
 
 def text_image_wanted() -> bool:
-    """Whether the larger rendition is kept: the words in the image (PHOTOSEARCH_OCR) and the faces
-    (PHOTOSEARCH_FACES) are read from it. Read from the settings here: profiles never imports search."""
+    """Whether the larger rendition is kept (OCR or faces on); read from settings, as profiles never imports
+    search."""
     return settings.PHOTOSEARCH_OCR != "none" or settings.PHOTOSEARCH_FACES != "none"
 
 
 def image_checked(data: bytes) -> CheckedImage:
-    """``image_check`` with the settings' limits: the thumbnail, and while OCR or faces are on the larger rendition
-    the words and faces are read from."""
+    """``image_check`` with the settings' limits."""
     return image_check(
         data,
         max_pixels=settings.PHOTOSEARCH_MAX_IMAGE_PIXELS,
@@ -72,11 +64,8 @@ def image_checked(data: bytes) -> CheckedImage:
 
 
 def text_image_backfill(*, photo: Photo, data: bytes) -> dict:
-    """For a photo imported while OCR and faces were off (or before they existed), now that one is on: the larger
-    rendition its words and faces are read from, and its OCR fields reset so the next ``embed_photos`` reads them
-    from it instead of from the thumbnail (the faces stage sees the new image by itself: its scan names the image it
-    analysed). Nothing for a duplicate (its original's rendition serves it), or an image no larger than its
-    thumbnail (the thumbnail is its rendition)."""
+    """Field values giving a photo imported without the larger rendition one now, OCR fields reset so the next
+    ``embed_photos`` reads it. Nothing for a duplicate or an image no larger than its thumbnail."""
     if (
         not text_image_wanted()
         or photo.text_image
@@ -105,11 +94,8 @@ def thumbnail_release(name: str) -> None:
 
 
 def thumbnails_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
-    """Delete thumbnail files that no photo refers to (deleted photos and profiles, a killed import's last file);
-    return their names.
-
-    Files younger than ``older_than`` are kept: a running import stores a thumbnail a moment before its row commits.
-    """
+    """Delete and return thumbnail files no photo refers to, except those younger than ``older_than``: a running
+    import stores a thumbnail a moment before its row commits."""
     referenced = set(Photo.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
     referenced.update(Photo.objects.exclude(text_image="").values_list("text_image", flat=True))
     cutoff = timezone.now() - older_than

@@ -1,7 +1,5 @@
-"""A place → its time zone, offline, from tzdb's ``zone.tab`` (through pytz). Without zone borders a zone is named only
-where it cannot be wrong by much: the country's zones share the offset, or the nearest zone city is at most half as
-far as any with another offset. Otherwise None: an unknown offset is shown as such, a wrong one would mislead.
-"""
+"""A place → its time zone, offline, from tzdb's ``zone.tab``. Without zone borders, a zone is named only where it
+cannot be wrong by much; else None, since a wrong offset would mislead."""
 
 from __future__ import annotations
 
@@ -16,8 +14,8 @@ _MARGIN = 2.0
 
 
 def zone_at(*, latitude: float, longitude: float, country_code: str, moment: datetime) -> tzinfo | None:
-    """The time zone of (``latitude``, ``longitude``) in the country ``country_code`` (ISO alpha-2) at the aware
-    instant ``moment``, or None when the country is unknown or its zones cannot be told apart there (see above)."""
+    """The time zone of (``latitude``, ``longitude``) in ``country_code`` at the aware ``moment``, or None when it
+    cannot be told."""
     zones = _country_zones().get(country_code.upper())
     if not zones or not (math.isfinite(latitude) and math.isfinite(longitude)):
         return None
@@ -34,8 +32,7 @@ def zone_at(*, latitude: float, longitude: float, country_code: str, moment: dat
 
 
 def wall_clock_in(zone: tzinfo, local: datetime) -> datetime:
-    """The aware instant at which ``zone``'s clocks showed the wall-clock time of ``local`` (its tzinfo ignored): a
-    camera's clock without an offset, read where the photo was taken. In a DST gap or overlap, the earlier reading."""
+    """The instant ``zone``'s clocks showed ``local`` (its tzinfo ignored); in a DST gap or overlap, the earlier."""
     naive = local.replace(tzinfo=None)
     if isinstance(zone, pytz.BaseTzInfo):
         try:

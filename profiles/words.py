@@ -1,7 +1,5 @@
-"""What a post's words need before indexing: their language (to pick the PostgreSQL stemmer; only when ``py3langid`` is
-sure, else ``english``, and every word is also indexed unstemmed) and the words packed into hashtags (a split only
-when every part is a common word). Models load once per process, on first use.
-"""
+"""What a post's words need before indexing: their language (for the stemmer; ``english`` unless the detector is
+sure) and the common words packed into hashtags. Models load once per process."""
 
 from __future__ import annotations
 

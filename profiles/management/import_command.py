@@ -16,9 +16,8 @@ from profiles.sources.registry import SourceOptionsInvalid, source_options_check
 
 
 def progress_stream(stderr: OutputWrapper):
-    """The terminal stream under a command's ``stderr``, for a progress bar. A command run by another one (quickstart)
-    gets the caller's OutputWrapper as its stream: writing a bar through it would colour it as an error and end each
-    redraw with a line break."""
+    """The terminal stream under a command's ``stderr`` for a progress bar, unwrapping a calling command's
+    OutputWrapper (which would colour it and break each redraw)."""
     stream: Any = stderr
     while isinstance(stream, OutputWrapper):
         stream = stream._out
@@ -72,8 +71,7 @@ class ImportCommand(BaseCommand):
         try:
             job = import_job_run(job_id=job.pk, on_start=on_start, on_item=lambda *_: bar.update(), embed=not no_embed)
         except (ImportBusy, ImportCancelled) as exc:
-            # Cancelled: exit status 1 like any import that did not complete, so a script does not go on as if it
-            # had; nothing is left to report (the job went with the profile).
+            # Exit status 1, as for any import that did not complete: a script must not go on.
             raise CommandError(str(exc)) from None
         except SourceError as exc:
             job.refresh_from_db()

@@ -33,8 +33,8 @@ PROGRESS_WRITE_SECONDS = 1.0
 
 
 class ImportBusy(StateConflict):
-    """The job cannot start: another import of the same profile is running (the job is then ``refused``), or this
-    very job already runs in another process (``already_running``: a redelivered task; the job is left alone)."""
+    """The job cannot start: another import of the profile runs (the job is ``refused``), or this job runs in
+    another process (``already_running``: a redelivered task; the job is left alone)."""
 
     def __init__(self, message: str, *, already_running: bool = False):
         super().__init__(message)
@@ -47,10 +47,8 @@ def import_job_create(*, profile: Profile, options: dict[str, Any] | None = None
 
 
 def import_job_enqueue(*, profile: Profile, options: dict[str, Any] | None = None) -> ImportJob:
-    """Create an import job and hand it to a Celery worker once the transaction commits.
-
-    ``ImportBusy`` (nothing created) while another import of the profile runs: said now, not as a job refused later
-    (without a broker it would never have run at all)."""
+    """Create an import job and hand it to a Celery worker once the transaction commits; ``ImportBusy``, with
+    nothing created, while another import of the profile runs."""
     from profiles.tasks import import_job_task
 
     running = import_job_running(profile_id=profile.pk)
@@ -89,16 +87,11 @@ def import_job_run(
     on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
     embed: bool = True,
 ) -> ImportJob:
-    """Run a queued (or interrupted) import job to the end and return it with its final status and counts.
+    """Run a queued (or interrupted) import job to the end; return it with its final status and counts.
 
-    Claimed with a conditional update, so a job runs once; a unique index allows one running import per profile
-    (``ImportBusy`` otherwise, and the job ends ``refused`` with the reason). The source refusing (rate limit, login)
-    or failing ends the job as ``interrupted`` with the reason in ``last_error``: a rerun continues. A missing source
-    ends it as ``failed``. Either way the ``SourceError`` is raised again for the caller to report (a Celery task
-    retries ``SourceUnavailable``). The profile or the job deleted meanwhile stops it: ``ImportCancelled``.
-    When the run ends, ``import_finished`` is sent with ``embed``: the receivers decide what it skips (search queues
-    the new or changed photos for embedding only when it is true; its word indexes are kept up either way). It is not
-    sent when the import was cancelled: the profile and its photos are gone.
+    One running import per profile (``ImportBusy``; the job ends ``refused``). A refusing or failing source ends the
+    job ``interrupted`` (a rerun continues), a missing one ``failed``; the ``SourceError`` is raised again. A profile
+    or job deleted meanwhile raises ``ImportCancelled``. Otherwise ``import_finished`` is sent with ``embed``.
     """
     try:
         job = _import_job_claim(job_id)
@@ -165,12 +158,11 @@ def folder_import(
 
 
 def _import_job_claim(job_id: int) -> ImportJob | None:
-    """The job, now running; None if it has already finished (a redelivered task has nothing to do).
+    """The job, now running; None if it has already finished (a redelivered task); ``ImportBusy`` if a live process
+    holds the profile's lock.
 
-    The running import of a profile holds a session-level advisory lock on it, which PostgreSQL drops when that
-    process's connection dies. So a job still marked running whose lock is free lost its process (kill -9, a crash,
-    a lost worker) and is taken over at once, instead of blocking the profile until its heartbeat goes stale. With
-    the lock taken by a live process, ``ImportBusy``.
+    A session-level advisory lock, because PostgreSQL drops it when the process dies: a job marked running whose lock
+    is free lost its process and is taken over at once, not after a stale heartbeat.
     """
     now = timezone.now()
     job = ImportJob.objects.select_related("profile").get(pk=job_id)
@@ -276,8 +268,8 @@ class _JobProgress:
 
 
 def _source_for(job: ImportJob) -> Source:
-    """The job's importer, from the source registry (server paths outside PHOTOSEARCH_IMPORT_ROOTS are refused
-    there, whoever asked), reaching the source the way the profile was imported (``profile_source_options``)."""
+    """The job's importer from the source registry (which refuses paths outside PHOTOSEARCH_IMPORT_ROOTS), reaching
+    the source as the profile was imported."""
     profile = job.profile
     context = BuildContext(
         handle=profile.handle,

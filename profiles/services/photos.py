@@ -29,17 +29,15 @@ IMPORTED, UPDATED, UNCHANGED, SKIPPED, FAILED = "imported", "updated", "unchange
 
 
 class ImportCancelled(Exception):
-    """The profile, or the import job, was deleted while the import ran: the import stopped, and released the
-    renditions it had stored for rows that went with the profile."""
+    """The profile or the job was deleted while the import ran: it stopped, its renditions released."""
 
 
 def photo_upsert(*, profile: Profile, record: SourceRecord, data: bytes, renditions: set[str] | None = None) -> str:
     """Create or update the photo for ``record`` from the image ``data``; return the outcome.
 
-    Idempotent: the same record and bytes give ``unchanged`` and write nothing. New bytes replace the thumbnail and
-    clear what the indexer derives from them; new metadata alone updates only those fields. Bytes another photo of
-    the profile has make this row its duplicate (own source id, text and link kept). Raises ``ImageRejected``
-    (nothing written) for unusable bytes. ``renditions``, when given, receives the files the row newly refers to.
+    Idempotent (``unchanged`` writes nothing). New bytes clear what the indexer derived; bytes another photo of the
+    profile has make this row its duplicate. ``ImageRejected``, nothing written, for unusable bytes. ``renditions``
+    receives the files the row newly refers to.
     """
     digest = sha256_hex(data)
     metadata = photo_metadata(record=record, data=data)
@@ -127,15 +125,11 @@ def records_ingest(
     on_item: Callable[[SourceRecord | SkippedRecord, str, str], None] | None = None,
     renditions: set[str] | None = None,
 ) -> None:
-    """Upsert every record, reading its bytes with ``read``.
+    """Upsert every record, reading its bytes with ``read``, and report each to ``on_item``.
 
-    Whatever belongs to one record stays with it: bytes that cannot be read or are not a usable image, and a row the
-    database refuses (a constraint, a value it cannot hold), are logged and reported to ``on_item`` as ``skipped``
-    with the reason; so is a ``SkippedRecord`` (an item the source found but could not give); a transient download
-    failure as ``failed`` (a rerun retries it); the others are imported.
-    ``SourceError`` (the source itself gave up) and a database connection that no longer answers propagate; rows
-    written before them stay, and so does ``ImportCancelled`` (the profile deleted meanwhile). ``renditions``, when
-    given, receives the names of the files the rows newly refer to (to release them if the profile goes).
+    A record's failure is its own: ``skipped`` with the reason, or ``failed`` for a transient download error (a rerun
+    retries it). ``SourceError``, a lost database connection and ``ImportCancelled`` propagate; rows written stay.
+    ``renditions`` receives the files the rows newly refer to.
     """
     renditions = set() if renditions is None else renditions
     for record in records:

@@ -15,23 +15,18 @@ from profiles.sources.text import id_clean, name_shown, record_fields_clean, tex
 
 logger = logging.getLogger(__name__)
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
-# Instagram's own rule for a mention (instaloader's Post.caption_mentions): a handle of letters, digits, "_" and
-# single dots, not ending with a dot, after an "@" that does not continue a word (an e-mail address is no mention).
+# Instagram's rule for a mention (as instaloader's Post.caption_mentions): an "@" that does not continue a word (an
+# e-mail address is no mention).
 _MENTION = re.compile(r"(?<![\w.@])@(\w(?:(?:\w|\.(?!\.)){0,28}\w)?)", re.UNICODE)
 
 
 @dataclass(frozen=True)
 class SourceRecord:
-    """One image as a source describes it. Exactly one of ``image_path`` / ``image_url`` is set.
+    """One image as a source describes it; exactly one of ``image_path`` / ``image_url`` is set.
 
-    ``extra`` is kept as is in ``Photo.extra`` (JSON): licence, owner, likes… Key ``"post"`` names the post a
-    record belongs to (an Instagram shortcode: a carousel gives several records of one post); fast updates use it.
-
-    ``taken_at_source`` says where ``taken_at`` came from (``Photo.TakenAtSource``: "source" for a date the source
-    states, "file_name" for a stamp in a file name); the image's EXIF date replaces any but "source" at import.
-    ``latitude``/``longitude`` and ``place_name``/``place_id`` are the place the source states (an Instagram
-    location, Flickr geo); the image's GPS is used when the source states none. ``people`` are handles the source
-    names (tagged accounts, the Flickr owner), without '@'; @mentions in ``text`` are added at import.
+    ``extra`` goes to ``Photo.extra`` as is; its key ``"post"`` names the record's post (fast updates use it).
+    ``taken_at_source`` is a ``Photo.TakenAtSource``; the EXIF date replaces any but "source". The place fields are
+    the source's (else the image's GPS is used); ``people`` are handles without '@' (mentions are added at import).
     """
 
     source_id: str
@@ -64,11 +59,9 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """An item the source found but cannot give as a record: a carousel image whose file is missing, a post whose
-    metadata cannot be read, a photo with no downloadable size. ``records()`` yields it in place of the record;
-    the import counts it as skipped, with ``reason`` (one short sentence, no trailing full stop), in the job's
-    problems, as it does an image that cannot be read. ``source_id`` is the record's id when known, else a name
-    the user can find the item by (a file name)."""
+    """An item the source found but cannot give as a record, yielded in its place and counted as skipped.
+    ``reason``: one short sentence, no trailing full stop. ``source_id``: the record's id, else a name the user can
+    find the item by."""
 
     source_id: str
     reason: str
@@ -88,9 +81,8 @@ class SourceNotFound(SourceError):
 
 
 class SourceRefused(SourceError):
-    """The source refused: login required or rejected, bad API key, rate limit (401 "please wait", 429), 403,
-    checkpoint/challenge. Retrying soon will not help; the user must wait or act. Progress is kept (and, where the
-    source supports it, the position saved) so a rerun continues where this one stopped."""
+    """The source refused (login, API key, rate limit, challenge): retrying soon will not help. Progress is kept so
+    a rerun continues where this one stopped."""
 
 
 class SourceUnavailable(SourceError):
@@ -98,13 +90,9 @@ class SourceUnavailable(SourceError):
 
 
 class Source(Protocol):
-    """An importer. ``records()`` may raise ``SourceError`` at any point; records yielded before that are kept.
-    ``read(record)`` returns the image bytes; it raises ``FetchError``/``OSError``/``ImageRejected`` for a record that
-    should be skipped (reported, the rest goes on) and ``SourceError`` when the whole run must stop.
-
-    An item the source itself cannot turn into a record (its image missing, its metadata unreadable) is yielded as a
-    ``SkippedRecord``: reported like a record ``read`` refused, never silently dropped. The source does not log it
-    (the import does, once)."""
+    """An importer. ``records()`` may raise ``SourceError`` at any point (records yielded before are kept) and yields
+    a ``SkippedRecord``, unlogged, for an item it cannot turn into a record. ``read(record)`` returns the image bytes;
+    it raises ``FetchError``/``OSError``/``ImageRejected`` to skip the record, ``SourceError`` to stop the run."""
 
     def records(self) -> Iterator[SourceRecord | SkippedRecord]: ...
 
@@ -117,10 +105,8 @@ def records_isolated(
     *,
     propagate: tuple[type[BaseException], ...] = (),
 ) -> list[SourceRecord | SkippedRecord]:
-    """The records ``build`` gives for one item (a post, a photo, a file), or one ``SkippedRecord`` named ``name``
-    with the reason when building them fails in any way: data of a type the code does not expect, a value out of
-    range, nesting too deep for Python, a number too large. One bad item never costs the others. ``SourceError``
-    (the source itself gave up) and the ``propagate`` exceptions (a source's own run-level errors) go on up."""
+    """The records ``build`` gives for one item, or one ``SkippedRecord`` named ``name`` if building fails in any way:
+    one bad item never costs the others. ``SourceError`` and the ``propagate`` exceptions go on up."""
     passed_on: tuple[type[BaseException], ...] = (SourceError, *propagate)
     try:
         return list(build())
@@ -160,8 +146,8 @@ def mentions_in(text: str) -> tuple[str, ...]:
 
 
 def path_outside_roots(path: Path, roots: Sequence[Path]) -> str | None:
-    """Why ``path`` (links resolved) may not be imported: outside every one of ``roots``; None when it may (or when
-    no roots are configured: any path)."""
+    """Why ``path`` (links resolved) may not be imported: outside every one of ``roots``; None when it may (always
+    with no roots)."""
     if not roots:
         return None
     resolved = Path(os.path.realpath(Path(path).expanduser()))

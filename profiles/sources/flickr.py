@@ -1,7 +1,5 @@
-"""Flickr source: the public photos of an album or a member's photostream, through Flickr's REST API via
-``profiles.fetch``. Failures are ``SourceError`` subclasses (see ``_call``) and never show the API key; ``read``
-lets ``FetchError`` through so one failed download skips one photo.
-"""
+"""Flickr source: the public photos of an album or a member's photostream, through the REST API. Failures are
+``SourceError``s that never show the API key; ``read`` lets ``FetchError`` through to skip one photo."""
 
 from __future__ import annotations
 
@@ -27,8 +25,8 @@ KEY_HELP = (
     "FLICKR_API_KEY is not set; get a key at https://www.flickr.com/services/apps/create/ and export FLICKR_API_KEY=…"
 )
 MAX_PER_PAGE = 500  # Flickr's documented maximum for both list methods
-# Largest first: url_l (1024 px) is plenty for search and thumbnails; url_c (800) and url_o (the original, only when
-# the owner allows downloads) next; url_z (640) and url_m (500) exist for every photo, so small uploads still import.
+# Preferred first: url_l is plenty for search and thumbnails; url_o only exists when the owner allows downloads;
+# url_z and url_m exist for every photo, so small uploads still import.
 IMAGE_SIZES = ("url_l", "url_c", "url_o", "url_z", "url_m")
 EXTRAS = ",".join(
     (
@@ -48,8 +46,7 @@ EXTRAS = ",".join(
 DATE_GRANULARITY = {4: "month", 6: "year", 8: "circa"}
 MIN_GEO_ACCURACY = 11  # Flickr's accuracy: 1 world, ~3 country, ~6 region, ~11 city, 16 street
 
-# flickr.photos.licenses.getInfo (ids 0–10, as documented). Flickr added CC 4.0 licences in 2025 under ids not listed
-# here; those show as "Flickr licence N" (the id is kept in ``license_id`` either way).
+# flickr.photos.licenses.getInfo as documented; other ids show as "Flickr licence N" (``license_id`` keeps the id).
 LICENSES: dict[int, str] = {
     0: "All Rights Reserved",
     1: "Attribution-NonCommercial-ShareAlike License",
@@ -162,8 +159,7 @@ class FlickrSource:
         return self._nsid
 
     def _resolve_user(self, user: str) -> str:
-        """An NSID as is; a profile URL via flickr.urls.lookupUser; else a screen name via findByUsername (and, when
-        that finds nobody, the URL alias — what people copy from the address bar — via lookupUser)."""
+        """The NSID of ``user``: an NSID, a profile URL, a screen name, or else the URL alias."""
         if _NSID.match(user):
             return user
         if urlsplit(user).scheme in ("http", "https"):
@@ -329,11 +325,7 @@ def _license_name(license_id: int | None, raw: Any) -> str:
 def _taken_at(photo: dict[str, Any]) -> tuple[datetime | None, str]:
     """The date taken, and how precise it is ("" exact, "month", "year", "circa", "unknown": the upload time).
 
-    ``datetaken`` is the camera's local time with no zone: we store it as if it were UTC (Flickr has no better
-    information). A coarser granularity keeps Flickr's date (the first of the month or of the year): the only date
-    there is, right to that precision for sorting and date filters. When Flickr marks it unknown
-    (``datetakenunknown=1``) it holds the upload time instead, so the exact ``dateupload`` (a Unix time, truly UTC)
-    is used."""
+    ``datetaken`` has no zone and is read as UTC; when Flickr marks it unknown, the upload time is used."""
     upload = _int(photo.get("dateupload"))
     try:
         uploaded = datetime.fromtimestamp(upload, tz=UTC) if upload else None

@@ -1,9 +1,6 @@
-"""Local folder source: every image under a folder, with an optional sidecar text file per image (instaloader's layout).
-
-``taken_at`` comes from instaloader's or a phone's file-name timestamp, never the modification time (copies reset it).
-Only regular files are read, and links are followed only while they stay inside the folder, so an import cannot
-publish files from elsewhere on the server.
-"""
+"""Local folder source: every image under a folder, with an optional sidecar text file each. Dates come from file
+names, never modification times (copies reset them); links are followed only inside the folder, so an import cannot
+publish files from elsewhere on the server."""
 
 from __future__ import annotations
 
@@ -24,9 +21,7 @@ logger = logging.getLogger(__name__)
 
 _INSTALOADER_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_UTC(?:_(\d+))?$")
 _INSTALOADER_PROFILE_PIC = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_UTC_profile_pic$")
-# A date and a time of day, with the separators phones and apps use: none, "-", "_" or "." within the date (the same
-# twice), " ", "_", "T", "-", " at " or nothing between date and time, none, "-", "_", "." or ":" within the time;
-# milliseconds may follow (Pixel).
+# A date and a time of day, with the separators phones and apps use.
 _STAMP = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<ds>[-_.]?)(?P<mo>\d{2})(?P=ds)(?P<d>\d{2})(?:[ _T-]| at |)"
     r"(?P<h>\d{2})(?P<ts>[-_.:]?)(?P<mi>\d{2})(?P=ts)(?P<s>\d{2})(?:\d{3})?(?!\d)"
@@ -67,11 +62,8 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def iter_folder(root: Path) -> Iterator[SourceRecord | SkippedRecord]:
-    """A record per image file under ``root``; a file no record can be made of is yielded as skipped, with why.
-
-    The source id is the relative path as ``name_shown`` writes it: a name that is not UTF-8 (a camera card or an
-    old archive in Latin-1) gets its stray bytes as ``\\xNN``. Should that text be another file's real name, the
-    second file is skipped rather than imported over the first."""
+    """A record per image file under ``root``, else a skipped one. Two names that ``name_shown`` writes alike: the
+    second is skipped rather than imported over the first."""
     root = root.resolve()
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root):
@@ -131,9 +123,8 @@ def _sidecar_text(image: Path, root: Path) -> str:
 
 
 def file_name_date(stem: str) -> tuple[datetime | None, str]:
-    """The date a file name (without its extension) states and its ``taken_at_source``: ``"source"`` for
-    instaloader's post date (UTC), ``"file_name"`` for a phone's or app's stamp (local time, the server's
-    ``TIME_ZONE``); ``(None, "")`` when it states none that is a real, plausible date (``date_plausible``)."""
+    """The date a file stem states and its ``taken_at_source``: ``"source"`` for instaloader's (UTC), ``"file_name"``
+    for a phone's (in ``TIME_ZONE``); ``(None, "")`` for no plausible date."""
     match = _INSTALOADER_STAMP.match(stem)
     if match:
         moment = instaloader_stamp_date(match.group(1))
@@ -154,8 +145,7 @@ def file_name_date(stem: str) -> tuple[datetime | None, str]:
 
 
 def instaloader_stamp_date(stamp: str) -> datetime | None:
-    """The UTC moment of instaloader's ``2019-07-14_10-00-00`` (without ``_UTC``); None when it is no real date
-    (``2019-02-30``) or not a plausible one (``0001-01-01``, ``9999-12-31``)."""
+    """The UTC moment of instaloader's ``2019-07-14_10-00-00`` stamp; None when it is no plausible date."""
     try:
         return date_plausible(datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S").replace(tzinfo=UTC))
     except ValueError:

@@ -1,7 +1,5 @@
-"""Every kind of source in one table: its options, the rules between them, and how to build the importer. The API, the
-admin, the commands and the import service all read it, so they apply the same rules. Knows nothing of Django models
-(the import service hands a ``BuildContext``).
-"""
+"""Every kind of source in one table: its options, the rules between them, how to build the importer. The API, admin,
+commands and import service all read it, so they apply the same rules. Knows nothing of Django models."""
 
 from __future__ import annotations
 
@@ -264,9 +262,8 @@ SOURCE_KINDS: dict[str, SourceKindSpec] = {
 
 
 def source_options_check(*, kind: str, options: Mapping[str, str]) -> dict[str, str]:
-    """The options of a ``kind`` profile, checked (folders and files must exist on the server, inside
-    PHOTOSEARCH_IMPORT_ROOTS when set; names must look right) and normalised (absolute paths). Raises
-    ``SourceOptionsInvalid`` with every problem, keyed by option."""
+    """The options of a ``kind`` profile, checked (server paths must exist, inside PHOTOSEARCH_IMPORT_ROOTS) and
+    normalised; ``SourceOptionsInvalid`` with every problem, keyed by option."""
     spec = SOURCE_KINDS[kind]
     allowed = ", ".join(sorted(spec.option_names))
     errors: dict[str, list[str]] = {}
@@ -293,7 +290,7 @@ def source_options_check(*, kind: str, options: Mapping[str, str]) -> dict[str, 
 
 def source_build(context: BuildContext, *, kind: str) -> Source:
     """The importer for a ``kind`` profile. A server path outside PHOTOSEARCH_IMPORT_ROOTS is refused here too
-    (``SourceNotFound``), whoever asked: options stored before the roots were set, a run's own ``from_dir``."""
+    (``SourceNotFound``): options stored before the roots were set, a run's own ``from_dir``."""
     spec = SOURCE_KINDS[kind]
     for name in [option.name for option in spec.options if option.server_path]:
         value = context.options.get(name)
@@ -303,9 +300,8 @@ def source_build(context: BuildContext, *, kind: str) -> Source:
 
 
 def source_options_merged(*, kind: str, stored: Mapping[str, object], given: Mapping[str, object]) -> dict[str, object]:
-    """A ``kind`` profile's ``stored`` options updated with ``given``. Given one of the ways to reach the source
-    (``SourceKindSpec.one_of``: an Instagram download folder, session file, login or cookies file), the profile
-    forgets the others: it reruns the way it was last imported (offline stays offline)."""
+    """A ``kind`` profile's ``stored`` options updated with ``given``. Given one of ``SourceKindSpec.one_of``, the
+    profile forgets the others, so it reruns the way it was last imported."""
     one_of = SOURCE_KINDS[kind].one_of if kind in SOURCE_KINDS else frozenset()
     kept = {name: value for name, value in stored.items() if not (one_of & set(given) and name in one_of)}
     return {**kept, **given}

@@ -1,8 +1,6 @@
-"""Words as they enter photosearch: every ``SourceRecord`` passes through ``record_fields_clean`` once, so no importer
-can hand the database text it cannot store or index. Control characters (NUL is refused; ``\\x02``/``\\x03`` would
-forge snippet marks) are removed, lone surrogates replaced, and lengths bounded so a worst-case document stays well
-under PostgreSQL's 1 MB tsvector limit.
-"""
+"""Words as they enter photosearch: every ``SourceRecord`` passes ``record_fields_clean``, so no importer can hand the
+database text it cannot store or index. Control characters go (``\\x02``/``\\x03`` would forge snippet marks), and
+lengths are bounded to keep a document under PostgreSQL's tsvector limit."""
 
 from __future__ import annotations
 
@@ -21,8 +19,8 @@ PLACE_NAME_MAX_CHARS = 300  # Photo.place_name's size
 PLACE_ID_MAX_CHARS = 64
 HANDLE_MAX_CHARS = 60  # Instagram's limit is 30, Flickr's path alias 40
 PEOPLE_MAX = 100  # Instagram tags at most 20 accounts per image and mentions are capped at 20 per caption
-# No photograph is older than Niépce's (1826/27); a date before it, or after tomorrow, is a wrong clock, a placeholder
-# (0001-01-01, 9999-12-31) or junk, and one near datetime's limits breaks every conversion to a local time zone.
+# No photograph is older than Niépce's: an earlier date is a wrong clock or a placeholder, and one near datetime's
+# limits breaks conversions to local time.
 EARLIEST_PHOTO = datetime(1826, 1, 1, tzinfo=UTC)
 
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
@@ -34,9 +32,8 @@ _ABSOLUTE_PATH = re.compile(r"""(?<![\w.:/~\\-])/[^\s'"“”‘’()<>,;]+""")
 
 
 def text_clean(value: Any, *, max_chars: int = TEXT_MAX_CHARS) -> str:
-    """``value`` as storable, indexable text: control characters removed, lone surrogates replaced, outer space
-    stripped, at most ``max_chars`` characters (cut at the last space before the bound when there is one near it,
-    then "…")."""
+    """``value`` as storable, indexable text, stripped, at most ``max_chars`` characters (cut at a nearby space, then
+    "…")."""
     text = _SURROGATE.sub("\ufffd", _CONTROL.sub("", str(value or ""))).strip()
     if len(text) <= max_chars:
         return text
@@ -46,9 +43,8 @@ def text_clean(value: Any, *, max_chars: int = TEXT_MAX_CHARS) -> str:
 
 
 def date_plausible(value: Any) -> datetime | None:
-    """``value`` as an aware datetime when it is one a photo can have been taken at, else None: the one rule for
-    dates, whatever states them (a source, a file name, EXIF). Not before ``EARLIEST_PHOTO``, not after tomorrow
-    (clocks and zones differ by up to a day); a naive datetime is read as UTC."""
+    """``value`` as an aware datetime if a photo can have been taken then (from ``EARLIEST_PHOTO`` to tomorrow), else
+    None: the one rule for dates from any origin. A naive datetime is read as UTC."""
     if not isinstance(value, datetime):
         return None
     try:
@@ -60,9 +56,8 @@ def date_plausible(value: Any) -> datetime | None:
 
 
 def name_shown(name: str) -> str:
-    """A file name or path from the operating system as text PostgreSQL can store and a page can show: bytes that
-    are not UTF-8 (which Python keeps as lone surrogates) written as ``\\xNN``, the rest as is. Stable across runs
-    and one text per name, so it serves as a source id."""
+    """A file name as text PostgreSQL can store, non-UTF-8 bytes written as ``\\xNN``; one stable text per name, so
+    it serves as a source id."""
     try:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate no byte decodes to: not a name the system gave
@@ -70,8 +65,8 @@ def name_shown(name: str) -> str:
 
 
 def id_clean(value: str) -> str:
-    """A source id or permalink that PostgreSQL can store: NUL removed, lone surrogates replaced. Other characters
-    are kept (a file name may hold a line break), so ids stay stable across runs."""
+    """A source id or permalink PostgreSQL can store: NUL removed, lone surrogates replaced, the rest kept so ids
+    stay stable."""
     return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
 
 
@@ -88,8 +83,7 @@ def hashtags_clean(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 def json_clean(value: Any) -> Any:
-    """``value`` (JSON-like) with every string, key included, free of NUL and lone surrogates (``jsonb`` refuses
-    both)."""
+    """``value`` with every string, keys included, free of what ``jsonb`` refuses (NUL, lone surrogates)."""
     if isinstance(value, str):
         return id_clean(value)
     if isinstance(value, Mapping):
@@ -126,8 +120,8 @@ def record_fields_clean(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def coordinate_clean(value: Any, *, limit: float) -> float | None:
-    """A latitude (``limit`` 90) or longitude (180) in degrees, or None when it is missing, not a finite number or
-    out of range. (0, 0) is kept here; sources that write it for "unknown" drop it themselves."""
+    """A latitude (``limit`` 90) or longitude (180), or None if missing, not finite or out of range. (0, 0) is kept:
+    sources that mean "unknown" by it drop it themselves."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -148,8 +142,8 @@ def handles_clean(handles: Iterable[str]) -> tuple[str, ...]:
 
 
 def paths_hidden(text: str) -> str:
-    """``text`` with every absolute server path cut to its last part (``/srv/photos/2019`` → ``…/2019``): what an
-    error may show to anyone, without revealing the server's layout."""
+    """``text`` with every absolute path cut to its last part (``…/2019``), so an error shown to anyone does not
+    reveal the server's layout."""
 
     def last_part(match: re.Match[str]) -> str:
         path = match.group(0)

@@ -1,10 +1,5 @@
-"""URL-list source: images named by URL in a local file, downloaded through ``profiles.fetch`` (SSRF-safe).
-
-The format is detected from the content: a JSON list of URLs or of objects (``url``, ``caption``, ``taken_at``…),
-plain text one URL per line, or instagram-scraper's metadata JSON (README.md, "Sources"). A file that cannot be parsed
-raises ``SourceError`` before any record; a non-http(s) entry is yielded as ``line N``/``item N`` (never its content:
-a job's problems are public) and its ``read()`` raises ``FetchError``.
-"""
+"""URL-list source: images named by URL in a local file (formats: README.md, "Sources"), downloaded SSRF-safe. A
+non-http(s) entry is named ``line N``/``item N``, never by its content: a job's problems are public."""
 
 from __future__ import annotations
 
@@ -126,8 +121,7 @@ class UrlListSource:
             if isinstance(item, str):
                 if item.strip():
                     records.append(_url_record(item.strip(), where=f"item {index}"))
-            # A malformed item stops the list, named (UrlListError); data of a shape nothing expects (a failure
-            # of any other kind) costs that item alone.
+            # A malformed item stops the list (UrlListError); any other failure costs that item alone.
             elif isinstance(item, dict) and "url" in item:
                 records.extend(records_isolated(f"item {index}", lambda: [self._object_record(item, index)]))  # noqa: B023
             elif isinstance(item, dict) and item.get("shortcode") and (item.get("display_url") or item.get("urls")):

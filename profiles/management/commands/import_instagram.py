@@ -39,8 +39,7 @@ class Command(ImportCommand):
             raise CommandError("--limit must be at least 1.")
         if from_dir is not None and not from_dir.expanduser().is_dir():
             raise CommandError(f"--from-dir {from_dir} is not a folder.")
-        # The way to reach the source is remembered on the profile (replacing the one before), so a rerun without
-        # it — this command, the API, the admin's "Import now" — goes the same way: offline stays offline.
+        # Remembered on the profile, so any rerun goes the same way: offline stays offline.
         remembered = {
             key: str(value.expanduser().resolve()) if isinstance(value, Path) else value
             for key, value in (

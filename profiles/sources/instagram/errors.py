@@ -1,5 +1,5 @@
-"""What an instaloader failure means for an import, in one sentence for the user: which of our errors ends the run
-(not found, refused — login, checkpoint, rate limit — or unavailable) and what to do about it."""
+"""What an instaloader failure means for an import: which ``SourceError`` ends the run, and one sentence for the user
+saying what to do."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""How photosearch names an Instagram post's photos, whichever source read it (live, an instaloader folder, an
-instagram-scraper list): the same post always gets the same ids, so imports from different sources never duplicate."""
+"""Ids of an Instagram post's photos, the same whichever source read it, so imports never duplicate."""
 
 PERMALINK = "https://www.instagram.com/p/{shortcode}/"
 

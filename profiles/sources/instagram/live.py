@@ -1,8 +1,5 @@
-"""Instagram, live: a profile's posts through instaloader's Python API (in practice a logged-in session).
-
-Records are built by ``posts.post_records``, the same for a live and an offline import of one post, so they never
-duplicate. Instagram's refusals end the run with ``SourceRefused``; the position is saved to resume there.
-"""
+"""Instagram, live: a profile's posts through instaloader (in practice a logged-in session). Records come from
+``posts.post_records``, as offline ones do, so the two never duplicate."""
 
 from __future__ import annotations
 
@@ -35,8 +32,8 @@ from profiles.sources.instagram.posts import is_pinned, post_records, raw_node
 
 logger = logging.getLogger(__name__)
 
-# Up to three posts can be pinned; they come first whatever their age. Instagram no longer marks them reliably, so
-# (as instaloader's own --fast-update does) the first three positions never end a fast update.
+# Pinned posts (up to three) come first whatever their age and are not marked reliably: as instaloader's
+# --fast-update, the first three positions never end a fast update.
 POSSIBLY_PINNED = 3
 # Settings of the Instaloader we build: fail fast rather than sleep for minutes or retry for long.
 FATAL_STATUS_CODES = (400, 401, 403, 429)  # → AbortDownloadException instead of instaloader's retries and sleeps
@@ -51,19 +48,12 @@ _SESSION_FILE_NAME = re.compile(r"^session-([A-Za-z0-9._]{1,30})$")  # what `ins
 
 
 class InstagramSource:
-    """Live import of a profile's posts through instaloader's Python API.
+    """Live import of a profile's posts.
 
-    Session (at most one is needed): ``session_file`` (an instaloader session file; the account is taken from its
-    name ``session-USER`` or ``login``, else asked from Instagram), ``login`` (the session ``instaloader --login
-    USER`` saved at its default path; none there → ``SourceRefused`` telling to run that once, never a password
-    prompt) or ``cookies_file`` (a Netscape cookies.txt exported from a browser logged in to instagram.com). With
-    none, the import is tried anonymously, which Instagram nearly always refuses.
-
-    ``limit``: at most that many posts by position in the profile (as instaloader's ``--count``). ``fast_update``:
-    stop at the first post ``known_post(shortcode)`` knows, pinned posts (and a resumed run's first post) skipped.
-
-    When Instagram refuses mid-profile, ``SourceRefused`` is raised after the records before it, and the position
-    is saved in ``resume_dir``; the next run for the same username and session continues there.
+    Session, at most one: ``session_file`` (instaloader's), ``login`` (the session ``instaloader --login USER`` saved;
+    never a password prompt) or ``cookies_file`` (a Netscape cookies.txt); none tries anonymously. ``limit``: posts by
+    position, as ``--count``. ``fast_update``: stop at the first post ``known_post`` knows, pinned ones skipped. A
+    refusal mid-profile raises ``SourceRefused`` with the position saved in ``resume_dir`` for the next run.
     """
 
     def __init__(
@@ -122,8 +112,7 @@ class InstagramSource:
             raise SourceUnavailable(
                 f"Cannot create the resume folder {self.resume_dir} ({exc.strerror or exc}); check its permissions."
             ) from exc
-        # Any exception inside (refusal, abort, network) makes instaloader save the iterator's state; finishing
-        # the block normally (end of profile, limit, fast-update stop) deletes it.
+        # An exception inside saves the iterator's state; leaving the block normally deletes it.
         with instaloader.resumable_iteration(
             context=context,
             iterator=posts,
@@ -140,8 +129,7 @@ class InstagramSource:
                     if pinned or number <= POSSIBLY_PINNED or resumed_post:
                         continue  # known, but says nothing about the posts after it
                     return
-                # The profile's own posts: its name stands in for an owner the data does not name. Data of a shape
-                # we do not expect costs this post alone; instaloader's own errors stop the run (rate limits…).
+                # The profile's name stands in for an owner the data does not name.
                 yield from self._downloadable(
                     records_isolated(
                         str(post.shortcode),
@@ -184,9 +172,8 @@ class InstagramSource:
 
 
 def default_loader() -> instaloader.Instaloader:
-    """An Instaloader for background imports: quiet, writes nothing, never prompts, and fails fast instead of
-    sleeping: Instagram's 400/401/403/429 raise ``AbortDownloadException`` at once (rather than retries with
-    waits of up to hours), requests time out after 30 s, and the built-in throttle may wait 30 s at most."""
+    """An Instaloader for background imports: quiet, writes nothing, never prompts, and fails fast rather than
+    retrying or sleeping for hours (``FATAL_STATUS_CODES``, the timeouts above)."""
     return instaloader.Instaloader(
         sleep=True,  # instaloader's short random pause between requests (seconds): it keeps rate limits away
         quiet=True,
@@ -206,8 +193,8 @@ def default_loader() -> instaloader.Instaloader:
 
 
 class ImpatientRateController(instaloader.RateController):
-    """instaloader's request throttle, except that a wait of more than ``MAX_THROTTLE_WAIT_SECONDS`` ends the run
-    (``ThrottleWaitTooLong``, an abort: the position is saved) instead of blocking a worker for up to an hour."""
+    """instaloader's throttle, but a longer wait than ``MAX_THROTTLE_WAIT_SECONDS`` ends the run (position saved)
+    rather than block a worker for up to an hour."""
 
     def sleep(self, secs: float) -> None:
         if secs > MAX_THROTTLE_WAIT_SECONDS:
@@ -240,8 +227,7 @@ def _session_file_owner(path: Path) -> str | None:
 
 
 class _CookiesOnlyUnpickler(pickle.Unpickler):
-    """Session files are pickled dicts of cookie names to values. Unpickling anything else could run code, so
-    any class reference is refused."""
+    """Refuses any class: a session file is a pickled dict of cookies, and unpickling anything else could run code."""
 
     def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"unexpected object {module}.{name}")

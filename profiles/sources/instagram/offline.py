@@ -1,7 +1,5 @@
-"""Offline Instagram import: the folder the ``instaloader`` command line (4.2 to 4.16) wrote. Nothing is fetched. A post
-with metadata gives the live import's records (same ids, so the two never duplicate); one without is imported from
-its files, as ``import_folder`` would.
-"""
+"""Offline Instagram import of a folder the ``instaloader`` command line wrote; nothing is fetched. A post with metadata
+gives the live import's records (same ids: no duplicates); one without is read from its files."""
 
 from __future__ import annotations
 
@@ -33,8 +31,7 @@ _POST_FILE = re.compile(rf"^({_POST_STAMP})(?:_(\d+))?$")
 _TITLE_PIC = re.compile(r"_(profile_pic|highlight_cover)$")  # not posts: the profile's picture, story covers
 _MAPS_COORDINATES = re.compile(r"[?&](?:q|ll)=([^,&\s]+),([^&\s]+)")
 TEXT_MAX_BYTES = 1_000_000  # a caption is at most 2,200 characters; this bounds the read
-# A post's saved metadata is tens of KB (a 20-item carousel with its iPhone data a few hundred): 4 MiB, compressed or
-# decompressed, bounds the read and the parse (a 300 KB .json.xz can inflate to gigabytes).
+# Far above any post's metadata; bounds the read and the parse, compressed or not (.json.xz can inflate to gigabytes).
 METADATA_MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -43,9 +40,8 @@ class MetadataTooLarge(ValueError):
 
 
 class OfflineContext(InstaloaderContext):
-    """An instaloader context for reading saved metadata: every method that would talk to Instagram raises
-    ``NetworkDisabled`` (through ``_refuse``), and it is never logged in, so instaloader does not even try its
-    iPhone endpoints."""
+    """An instaloader context for saved metadata: every network method raises ``NetworkDisabled``; never logged in,
+    so instaloader does not try its iPhone endpoints."""
 
     NETWORK_METHODS = (
         "get_json",
@@ -87,10 +83,8 @@ for _method in OfflineContext.NETWORK_METHODS:
 class InstagramDirSource:
     """Offline import of a folder the ``instaloader`` CLI wrote (not recursive), newest post first.
 
-    A post's metadata file gives the live import's records; the images are the files next to it, and
-    ``{name}_location.txt`` fills in a missing place. A post without metadata is read from its files, its id the
-    image's file stem (no permalink). What cannot be read (a missing image, a bad or oversized metadata file, a link
-    out of the folder) is a ``SkippedRecord``, never dropped silently. Nothing is fetched from the internet.
+    ``{name}_location.txt`` fills in a missing place. A post without metadata takes its image's file stem as id (no
+    permalink). What cannot be read, links out of the folder included, is a ``SkippedRecord``.
     """
 
     def __init__(self, username: str, directory: Path):
@@ -149,8 +143,7 @@ class InstagramDirSource:
     def _post_with_metadata(self, base: str, file_name: str) -> Iterator[SourceRecord | SkippedRecord]:
         try:
             structure = self._metadata_load(self.directory / file_name)
-        # Anything: not instaloader JSON (comments files are plain lists: InvalidArgumentException), a truncated or
-        # foreign file (JSON/LZMA errors), instaloader's asserts, nesting too deep (RecursionError), too large.
+        # Anything: foreign or truncated files, instaloader's asserts, nesting too deep, too large.
         except Exception as exc:
             if _POST_FILE.match(base):  # named as a post's metadata: a post is lost, say so
                 reason = "nested too deeply" if isinstance(exc, RecursionError) else _first_line(exc)
@@ -160,7 +153,6 @@ class InstagramDirSource:
             return
         if not isinstance(structure, Post):  # the profile's own metadata, a resume file, a story…
             return
-        # Whatever the file holds (a number for a caption, a string for a node…), only this post is lost.
         items = records_isolated(file_name, lambda: _post_records(structure, file_name))
         place = self._location_file(base) if any(isinstance(item, SourceRecord) for item in items) else None
         for record in items:
@@ -175,9 +167,8 @@ class InstagramDirSource:
             yield replace(record, image_url="", image_path=image, **_place_fields(record, place))
 
     def _metadata_load(self, path: Path) -> Any:
-        """The instaloader structure a metadata file holds, read through a bounded stream: at most
-        ``METADATA_MAX_BYTES`` of file and of decompressed JSON (``MetadataTooLarge`` past either), never more in
-        memory whatever the file claims."""
+        """The instaloader structure in a metadata file; ``MetadataTooLarge`` past ``METADATA_MAX_BYTES`` of file or
+        of decompressed JSON, never holding more whatever the file claims."""
         if not self._inside(path):
             raise ImageRejected("a link that leads outside the imported folder (not followed)")
         data = read_regular_file(path, max_bytes=METADATA_MAX_BYTES, too_large=MetadataTooLarge)
@@ -226,8 +217,8 @@ class InstagramDirSource:
         return f"no image file {stem}.jpg (downloaded with --slide, --no-pictures or --no-video-thumbnails, or deleted)"
 
     def _location_file(self, base: str) -> Place | None:
-        """What ``{base}_location.txt`` says: the name on its first line, the coordinates of the maps link after it
-        (``?q=LAT,LNG&ll=LAT,LNG``; "None,None" in versions that wrote the link for a location without them)."""
+        """What ``{base}_location.txt`` says: the name on its first line, the coordinates of the maps link after
+        it."""
         text = self._text_file(f"{base}_location.txt")
         if not text.strip():
             return None

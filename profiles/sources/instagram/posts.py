@@ -1,7 +1,5 @@
-"""An instaloader ``Post`` as records, live or offline: the same post always gives the same ids and fields. Only the
-data instaloader already holds is read, never the properties that would fetch more (one request per post). Both data
-shapes are handled: GraphQL nodes and the iPhone API's media (instaloader 4.10 on).
-"""
+"""An instaloader ``Post`` as records, live or offline, the same ids and fields either way. Only data instaloader
+holds is read, never properties that would fetch (a request per post); GraphQL and iPhone shapes alike."""
 
 from __future__ import annotations
 
@@ -47,12 +45,8 @@ class _Media:
 def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
     """The records of one post (one per carousel item), with ``image_url`` set.
 
-    ``owner`` stands in for the post's owner when its data does not name one (a live import of a profile knows
-    every post is that profile's); an offline folder may hold many owners' posts (a hashtag, a feed), so there
-    the owner is the one the data names, or none. The owner is ``extra["owner"]`` and the first of ``people``,
-    followed by the post's co-authors and the accounts tagged on the post and on the item. The accounts tagged on
-    the image itself (on the post and on the item) are also ``extra["tagged"]`` when there are any: the People
-    feature names the faces in an image by its tags before the caption's @mentions."""
+    ``owner`` stands in when the data names no owner. ``people``: the owner, co-authors, then tagged accounts; those
+    tagged on the image are also ``extra["tagged"]`` (the People feature names faces by them before mentions)."""
     raw = raw_node(post)
     shortcode = post.shortcode
     text = post.caption or ""
@@ -103,15 +97,13 @@ def post_records(post: Post, *, owner: str = "") -> list[SourceRecord]:
 
 
 def raw_node(post: Post) -> dict[str, Any]:
-    """The post's data as instaloader holds (and saves) it: GraphQL-style fields, plus ``iphone_struct`` when
-    the post came from the web/iPhone API."""
+    """The post's data as instaloader holds and saves it."""
     node: dict[str, Any] = instaloader.get_json_structure(post)["node"]
     return node
 
 
 def is_pinned(raw: dict[str, Any]) -> bool:
-    """Whether the post's data marks it pinned: ``timeline_pinned_user_ids`` (web/iPhone API, also inside the
-    ``iphone_struct`` instaloader keeps) or the older ``pinned_for_users``."""
+    """Whether the post's data marks it pinned, in either shape."""
     iphone = _dict(raw.get("iphone_struct"))
     return bool(
         raw.get("timeline_pinned_user_ids") or iphone.get("timeline_pinned_user_ids") or raw.get("pinned_for_users")
@@ -119,8 +111,7 @@ def is_pinned(raw: dict[str, Any]) -> bool:
 
 
 def post_owner(raw: dict[str, Any]) -> str:
-    """The owner's username as the post's data gives it (GraphQL ``owner``, iPhone ``user``), lower-cased; "" when
-    the data holds only the owner's id (hashtag listings before 4.10)."""
+    """The owner's username as the data gives it, lower-cased; "" when it holds only the owner's id."""
     for holder in (raw.get("owner"), _dict(raw.get("iphone_struct")).get("user"), raw.get("user")):
         if isinstance(holder, dict) and isinstance(holder.get("username"), str) and holder["username"].strip():
             return str(holder["username"]).strip().lower()  # a str: checked above
@@ -128,9 +119,7 @@ def post_owner(raw: dict[str, Any]) -> str:
 
 
 def post_place(raw: dict[str, Any]) -> Place | None:
-    """The post's location: GraphQL ``location`` ({id, name, slug, lat, lng}, coordinates only when instaloader
-    fetched them for ``--geotags``) or the iPhone media's ``location`` ({pk, name, lat, lng…}, with the media's own
-    ``lat``/``lng`` beside it). None when the post has no location."""
+    """The post's location in either shape, or None."""
     iphone = _dict(raw.get("iphone_struct"))
     locations = [loc for loc in (raw.get("location"), iphone.get("location")) if isinstance(loc, dict) and loc]
     if not locations:
@@ -177,8 +166,8 @@ def _single_media(post: Post) -> _Media:
 
 
 def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
-    """The carousel's items, read from the post's own data: ``Post.get_sidecar_nodes`` would fetch the full
-    metadata for video items (and its items carry no alt text)."""
+    """The carousel's items from the post's own data: ``Post.get_sidecar_nodes`` would fetch video items' metadata
+    (and carries no alt text)."""
     edges = (raw.get("edge_sidecar_to_children") or {}).get("edges")
     if edges is None:  # data without the items (not seen in 4.16's listings): let instaloader fetch them
         return [_Media(node.display_url, node.is_video, "") for node in post.get_sidecar_nodes()]
@@ -202,8 +191,7 @@ def _carousel_media(post: Post, raw: dict[str, Any]) -> list[_Media]:
 
 
 def _post_date(post: Post) -> datetime | None:
-    """The post's date (aware UTC), or None when its data holds none a datetime can be (a timestamp of 1e20, a
-    string): the post is kept without it. The date rule (``SourceRecord``) drops implausible ones."""
+    """The post's date (aware UTC), or None when the data holds no usable one: the post is kept without it."""
     try:
         return post.date_utc.replace(tzinfo=UTC)  # instaloader's date_utc is naive UTC
     except (KeyError, NetworkDisabled, TypeError, ValueError, OverflowError, OSError):
@@ -216,8 +204,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _optional(read: Callable[[], T]) -> T | None:
-    """``read()``, or None when the post's data lacks the field. Offline, instaloader would fetch a missing field;
-    our offline context refuses (``NetworkDisabled``), which means the same: not available."""
+    """``read()``, or None when the post's data lacks the field (offline: ``NetworkDisabled``)."""
     try:
         return read()
     except (KeyError, NetworkDisabled):
