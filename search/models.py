@@ -26,9 +26,7 @@ class Person(models.Model):
         max_length=100, blank=True, default="", help_text="Account found on its photos (tags, @mentions), no '@'."
     )
     name_evidence = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text='Why the handle, e.g. {"handle": "maria", "tagged": 7, "photos": 9}.',
+        default=dict, blank=True, help_text='Why the handle, e.g. {"handle": "maria", "tagged": 7, "photos": 9}.'
     )
     hidden = models.BooleanField(default=False, help_text="Kept out of lists and suggestions; stays hidden.")
     created_at = models.DateTimeField(auto_now_add=True)
