@@ -1,7 +1,5 @@
-"""Reads for search: the public face of ranking. One statement (``search.ranking.statement``, docs/ranking.sql) fuses
-the vector and words channels, filters, cuts off, sorts and pages; user text only travels as bound parameters. Every
-read runs on one database, ``using``: left out, a read replica that answers, else the primary.
-"""
+"""Reads for search, the public face of ranking; user text only travels as bound parameters. Each read runs on one
+database, ``using``: by default a read replica that answers, else the primary."""
 
 from __future__ import annotations
 
@@ -81,8 +79,7 @@ def photos_pending_embedding(*, model_id: str, profile_ids: Sequence[int] | None
 
 
 def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | None = None) -> QuerySet[Photo]:
-    """Photos (duplicates aside: they share their original's image) whose words in the image were not read by
-    ``engine_id`` (never read, or read by another engine or version), oldest id first."""
+    """Photos (duplicates aside) whose words in the image ``engine_id`` has not read, oldest id first."""
     queryset = Photo.objects.filter(duplicate_of__isnull=True).exclude(ocr_engine=engine_id)
     if profile_ids:
         queryset = queryset.filter(profile_id__in=profile_ids)
@@ -90,8 +87,7 @@ def photos_pending_text_reading(*, engine_id: str, profile_ids: Sequence[int] | 
 
 
 def index_build_options(*, name: str) -> dict[str, str] | None:
-    """The options index ``name`` was built with (``WITH (m = 16, …)``: ``{"m": "16", …}``; empty when none were
-    given), on the primary where indexes are made; None when it does not exist."""
+    """The ``WITH`` options index ``name`` was built with, from the primary; None when it does not exist."""
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
         row = cursor.fetchone()
@@ -100,8 +96,8 @@ def index_build_options(*, name: str) -> dict[str, str] | None:
 
 @search_read
 def embedding_coverage(*, using: str | None = None) -> dict[str, int]:
-    """How many photos (duplicates aside) carry vectors of each model (``""``: none yet). Cached for a minute: it
-    is a full count, and it only changes as fast as embed_photos runs."""
+    """How many photos (duplicates aside) carry vectors of each model (``""``: none yet); cached, as a full count
+    that changes only as embed_photos runs."""
     return coverage.counts_by_model(using=using)
 
 
@@ -121,11 +117,9 @@ def photo_search(
 ) -> SearchResult:
     """Hybrid search by description.
 
-    The understood parts of the query (``search.query.understanding``) become filters, an explicit one in ``filters``
-    winning; ``literal`` turns that off, ``plain`` keeps parts of those kinds as words. A query understood whole
-    browses its filters. Otherwise the vector and words channels are fused by weighted reciprocal rank, cut off
-    (``search.ranking.statement``), sorted and paged. If the model cannot be loaded, the words channel still answers
-    and ``warnings`` says why.
+    Understood parts of the query become filters (explicit ``filters`` win; ``literal`` turns it off, ``plain`` keeps
+    those kinds as words); a query understood whole browses. Without the model, words still answer and ``warnings``
+    says why.
     """
     query = clean_query(query)
     ranking = clean_ranking(ranking)
@@ -205,13 +199,8 @@ def photo_similar(
     offset: int = 0,
     using: str | None = None,
 ) -> SearchResult:
-    """Photos nearest to ``photo`` in its own embedding space (HNSW, cosine), excluding ``photo`` itself and every
-    copy of its image (in other profiles; a duplicate's original).
-
-    Uses the photo's stored vector — a duplicate's, its original's: it shares that image and has none of its own —
-    so it needs no model load and also works for photos embedded by a previous model.
-    No cutoff: "more like this" is an ordering, not a question with right answers.
-    """
+    """Photos nearest to ``photo`` in its own embedding space, without any copy of its image. From the stored vector
+    (a duplicate's original's): no model load. No cutoff: "more like this" is an ordering."""
     original = photo.duplicate_of if photo.duplicate_of_id else photo
     if original is None or original.embedding is None or not original.embedding_model:
         raise NotEmbedded(f"Photo {photo.pk} has no embedding yet; run embed_photos first.")
@@ -239,8 +228,8 @@ def photo_browse(
     offset: int = 0,
     using: str | None = None,
 ) -> SearchResult:
-    """Photos that pass ``filters`` with no query at all (browsing a profile), newest first by default
-    (``relevance`` means newest here: nothing to be relevant to). Duplicates are left out, as in search."""
+    """Photos that pass ``filters`` with no query, duplicates aside; newest first by default (also for
+    ``relevance``)."""
     limit, offset = clean_limit(limit), clean_offset(offset)
     sort = clean_sort(sort)
     filters = clean_filters(filters)

@@ -1,8 +1,5 @@
-"""Celery tasks for indexing: thin shells over search.services. Work fans out as batches of
-``PHOTOSEARCH_EMBED_TASK_SIZE`` ids claimed with SKIP LOCKED (never embedded twice) under ``acks_late`` (a killed
-worker's batch is redelivered); OCR batches follow the embedding ones, so a photo is searchable by its looks first.
-Face batches come last; each then groups the faces no person holds yet (incremental, one grouping at a time).
-"""
+"""Celery tasks for indexing, thin shells over search.services: batches of ids, safe to redeliver (``acks_late``).
+Embedding batches go first, so photos are searchable by looks first; then OCR, then faces."""
 
 from __future__ import annotations
 
@@ -27,9 +24,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def embed_photos_task(profile_ids: list[int] | None = None) -> dict:
-    """Queue one ``embed_batch_task`` per ``PHOTOSEARCH_EMBED_TASK_SIZE`` pending photos (of ``profile_ids``), then
-    the words to read. Without the model the words are still read (they need none); the photos wait for a later
-    ``embed_photos``, and the log says how to provide the weights."""
+    """Queue a batch task per ``PHOTOSEARCH_EMBED_TASK_SIZE`` pending photos (of ``profile_ids``): embedding, then
+    words, then faces. Without the model the rest still runs, and the log says how to provide the weights."""
     size = settings.PHOTOSEARCH_EMBED_TASK_SIZE
     try:
         model_id = get_encoder().model_id
@@ -79,8 +75,7 @@ def read_text_batch_task(photo_ids: list[int]) -> dict:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def find_faces_batch_task(photo_ids: list[int]) -> dict:
-    """Find the faces of those of ``photo_ids`` not looked at by the configured engine yet, then group the faces no
-    person holds yet into persons (redelivery is safe: done photos are skipped, grouping is incremental)."""
+    """Find the faces of those of ``photo_ids`` not looked at yet, then group the new faces into persons."""
     summary = photos_find_faces(photo_ids=photo_ids)
     persons = persons_update() if summary.engine_id else None
     return {

@@ -1,7 +1,5 @@
-"""Generated captions, pluggable by ``PHOTOSEARCH_CAPTIONER``; they feed the full-text index (weight B), so a photo with
-no words of its own is found by exact words. ``tags``: CLIP zero-shot labels; ``coca``: CoCa sentences (slow on a
-CPU; needs ``transformers<4.56``); ``none``.
-"""
+"""Generated captions by ``PHOTOSEARCH_CAPTIONER``, for the full-text index's weight B, so a photo without words of its
+own is found by exact words. ``coca`` needs ``transformers<4.56``."""
 
 from __future__ import annotations
 
@@ -253,8 +251,8 @@ class CocaCaptioner:
 
 
 def _label_vectors(encoder: Encoder, labels: list[str]) -> np.ndarray:
-    """The labels' text vectors, kept on disk per model and vocabulary: on CPU, embedding the ~1,150 default labels
-    with ViT-B-32's text tower takes about a minute, which every worker and command would otherwise pay at start."""
+    """The labels' text vectors, cached on disk per model and vocabulary: computing them costs every worker and
+    command a slow start on a CPU."""
     key = hashlib.sha256("\n".join([encoder.model_id, PROMPT, *labels]).encode()).hexdigest()[:24]
     path = Path(settings.DATA_DIR) / "cache" / f"tag-vectors-{key}.npy"
     try:

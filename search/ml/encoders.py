@@ -1,6 +1,5 @@
-"""Image and text encoders behind one small interface, with the open_clip backend. ``get_encoder`` builds the encoder
-named by ``PHOTOSEARCH_ENCODER_BACKEND`` once per process, shared by every thread (inference mode, no per-call state).
-"""
+"""Image and text encoders behind one small interface, with the open_clip backend; ``get_encoder`` builds one per
+process, shared by every thread (inference mode, no per-call state)."""
 
 from __future__ import annotations
 
@@ -58,8 +57,7 @@ class EncoderConfig:
     pretrained: str
     device: str
     seed: int
-    # The text tower's weights on the CPU: float32, float16 or int8 (PHOTOSEARCH_TEXT_TOWER_PRECISION); the image
-    # tower's are unchanged.
+    # The text tower's weights on the CPU (PHOTOSEARCH_TEXT_TOWER_PRECISION).
     text_precision: str = "float32"
 
     @classmethod
@@ -110,9 +108,8 @@ class OpenClipEncoder:
         self._text_transformer = self._reduced_text_transformer(config) if config.text_precision != "float32" else None
 
     def _reduced_text_transformer(self, config: EncoderConfig):
-        """The text transformer with lighter weights (search/ml/text_tower.py), made once per encoder: a CPU-only
-        speed-up (CUDA keeps float32 weights under autocast), for the models whose text tower runs on the short
-        context. ``None`` (float32) otherwise, or where torch has no kernels for it."""
+        """The text transformer with lighter weights, for the CPU and short-context models only; ``None`` (float32)
+        otherwise or where torch has no kernels for it."""
         if self.device != "cpu" or not short_context_supported(self.model):
             logger.info(
                 "PHOTOSEARCH_TEXT_TOWER_PRECISION=%s applies to the CPU and open_clip's CLIP text tower: %s "
@@ -148,7 +145,7 @@ class OpenClipEncoder:
         return features.float().cpu().numpy()
 
     def _autocast(self):
-        # Half precision on GPU roughly doubles throughput; vectors are stored as halfvec anyway.
+        # Half precision on GPU: faster, and vectors are stored as halfvec anyway.
         if self.device.startswith("cuda"):
             dtype = self._torch.bfloat16 if self._torch.cuda.is_bf16_supported() else self._torch.float16
             return self._torch.autocast("cuda", dtype=dtype)
@@ -166,9 +163,8 @@ class OpenClipEncoder:
         return features.float().cpu().numpy()
 
 
-# open_clip's default preprocessing scales the *shortest* side to the model's size and keeps the centre square: a
-# 1×512 strip would become a 224×114,688 tensor (seconds and gigabytes). Past this aspect the image is cropped to its
-# centre first, which keeps every pixel the centre crop reads (and its resampling margin): the same input to the model.
+# open_clip scales the *shortest* side to the model's size, so a thin strip would become a huge tensor. Past this
+# aspect the image is first cropped to its centre, keeping every pixel the centre crop reads: the same input.
 MAX_ASPECT = 4
 
 
@@ -230,8 +226,8 @@ def _load_pretrained(open_clip, model: str, weights: str):
 
 
 def _create_from_hub(open_clip, model: str, tag: str):
-    """Weights by tag: from the local hub cache without any network call when they are there; otherwise downloaded,
-    after a quick check that the hub answers at all (the hub client would retry for most of a minute)."""
+    """Weights by tag: from the hub cache without network when there; else downloaded, after a quick check that the
+    hub answers (its client would retry for most of a minute)."""
     from huggingface_hub import constants
 
     offline = constants.HF_HUB_OFFLINE
@@ -275,8 +271,7 @@ def ways_out(model: str) -> str:
 
 @contextlib.contextmanager
 def _cache_miss_unlogged():
-    """open_clip logs an ERROR on the root logger when the weights are not in the cache: here that only means "not
-    cached yet", and what follows (a download, or one EncoderUnavailable sentence) says the rest."""
+    """Silence open_clip's ERROR for weights not in the cache: here it only means "not cached yet"."""
 
     def keep(record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Failed to download weights")
@@ -327,16 +322,14 @@ def encoder_backend() -> Callable[[EncoderConfig], Encoder]:
 # Built encoders and failed attempts, by (backend, config): another setting builds another encoder.
 _encoders: dict[tuple[str, EncoderConfig], Encoder] = {}
 _encoders_lock = threading.Lock()
-# A model that could not be loaded is tried again after this long, not at every search or page: an attempt costs
-# seconds offline, and the weights may arrive while the server runs (downloaded by embed_photos, copied in).
+# A model that failed to load is retried after this long: an attempt costs seconds, and weights may arrive later.
 RETRY_SECONDS = 60.0
 _failures: dict[tuple[str, EncoderConfig], tuple[float, str]] = {}  # -> (when it failed, the EncoderUnavailable text)
 
 
 def get_encoder() -> Encoder:
-    """The encoder for the current settings (``PHOTOSEARCH_ENCODER_BACKEND`` given the ``EncoderConfig``), built on
-    first use and reused by the whole process. Raises ``EncoderUnavailable`` when it cannot be loaded; that answer is
-    kept ``RETRY_SECONDS`` before the next try."""
+    """The encoder for the current settings, built once per process. ``EncoderUnavailable`` when it cannot be
+    loaded, kept ``RETRY_SECONDS`` before the next try."""
     config = EncoderConfig.from_settings()
     key = (settings.PHOTOSEARCH_ENCODER_BACKEND, config)
     encoder = _encoders.get(key)
@@ -358,8 +351,7 @@ def get_encoder() -> Encoder:
 
 
 def encoder_unavailable_reason() -> str | None:
-    """Why search by looks is off (the ``EncoderUnavailable`` sentence, which says how to turn it on), or None when
-    the configured model loads. Loads it like ``get_encoder`` (a failure is remembered as there)."""
+    """Why search by looks is off (the ``EncoderUnavailable`` sentence), or None when the model loads."""
     try:
         get_encoder()
     except EncoderUnavailable as exc:

@@ -1,26 +1,9 @@
-"""Faces in the image, pluggable by ``PHOTOSEARCH_FACES``: where each face is, how good it is for recognition, and a
-128-number descriptor; two faces of one person lie closer than ``SAME_PERSON_DISTANCE`` (Euclidean), two people
-farther. The descriptors feed the People feature (who is in which photo).
+"""Faces in the image, by ``PHOTOSEARCH_FACES``: each face's box, recognition quality and 128-number descriptor; two
+faces of one person lie within ``SAME_PERSON_DISTANCE`` (Euclidean). ``dlib``: HOG detector, 5-point alignment, ResNet
+descriptor, models from the face-recognition-models wheel (choices: docs/benchmarks.md, "Faces"); ``none``: nothing.
 
-- ``dlib`` (``dlib_available()`` says whether it can run here): dlib's HOG frontal face detector
-  on a copy scaled to ``PHOTOSEARCH_FACES_IMAGE_SIZE`` on its longest side (shrunk or enlarged), upsampled
-  ``PHOTOSEARCH_FACES_UPSAMPLE`` times (each doubles the sides: finds faces half as small, costs ~4x); each face
-  found is aligned by the 5-point shape predictor to a 150-px chip and described by dlib's ResNet
-  (``dlib_face_recognition_resnet_model_v1``: 99.38% on LFW by its author). No download: the model files come in the
-  face-recognition-models wheel. dlib's CNN detector (``mmod_human_face_detector``) finds more turned faces but costs
-  seconds per photo on 2 cores: see docs/benchmarks.md, "Faces".
-- ``none``: no faces are looked for; the indexing stage does nothing.
-
-Bounded work: at most ``MAX_FACES`` faces per photo are described (the largest), so a crowd costs at most
-``MAX_FACES`` descriptor runs (~90 ms each on one core) on top of the detection (~50–200 ms at 1,024 px).
-
-``DetectedFace.quality`` (0..1, higher is better for recognition) is the product of three measures of the face,
-each 0..1: its size (shorter side of the box, full marks from ``QUALITY_FULL_SIZE`` px, none at ``MIN_FACE_SIZE``),
-its sharpness (variance of the Laplacian of the aligned grey chip, full marks from ``QUALITY_FULL_SHARPNESS``) and
-how frontal it is (the nose tip's place between the two eyes: 1 when centred, 0 when it reaches an eye).
-
-Each engine names itself with its version and the settings that change what it finds (``engine_id``); the stage
-records the id that read each photo, so changing the engine rereads exactly the photos read by another.
+``engine_id`` names the engine's version and output-changing settings; the stage records it per photo, so changing
+the engine rereads exactly the photos another read.
 """
 
 from __future__ import annotations
@@ -48,7 +31,7 @@ QUALITY_FULL_SHARPNESS = 100.0  # variance of the Laplacian of the grey chip; me
 class DetectedFace:
     box: tuple[float, float, float, float]  # x, y, w, h relative to the analysed image (the one given), 0..1
     score: float  # detector confidence (HOG: the SVM's margin, 0 is its threshold; CNN: its confidence)
-    quality: float  # 0..1: higher = better for recognition (size x sharpness x frontalness, see the module)
+    quality: float  # 0..1: higher = better for recognition (size x sharpness x frontalness: face_quality)
     size: int  # the face box's shorter side in pixels of the analysed image
     descriptor: np.ndarray  # float32 (128,)
 
@@ -68,8 +51,8 @@ class NoFaces:
 
 
 def models_folder() -> Path | None:
-    """Where the face-recognition-models wheel keeps its model files; None when it is not installed. Found without
-    importing the package (its ``__init__`` imports pkg_resources, gone from setuptools 84)."""
+    """Where the face-recognition-models wheel keeps its model files, or None. Found without importing the package
+    (its ``__init__`` imports pkg_resources, gone from recent setuptools)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -86,9 +69,8 @@ def dlib_available() -> bool:
 
 
 def detection_copy(image: Image.Image, *, image_size: int) -> Image.Image:
-    """``image`` in RGB, scaled (shrunk or enlarged) to ``image_size`` on its longest side; 0 keeps the size. A fixed
-    size makes the detection cost fixed, and the smallest face found a fixed share of the photo (HOG's 80-px window:
-    ~8% of the longest side at 1,024 px, half that per upsampling)."""
+    """``image`` in RGB, scaled to ``image_size`` on its longest side (0 keeps it): a fixed size fixes the detection's
+    cost and the smallest face found as a share of the photo."""
     image = image.convert("RGB")
     if image_size and max(image.size) != image_size:
         scale = image_size / max(image.size)
@@ -98,8 +80,8 @@ def detection_copy(image: Image.Image, *, image_size: int) -> Image.Image:
 
 
 def face_quality(*, size: int, chip: np.ndarray, points: list[tuple[float, float]]) -> float:
-    """Size x sharpness x frontalness, each 0..1 (see the module). ``chip``: the aligned RGB chip; ``points``: the
-    5 landmarks (two corners of each eye, then the nose tip) in the detection copy."""
+    """Size (full from ``QUALITY_FULL_SIZE``) x sharpness (Laplacian variance of the grey ``chip``) x frontalness
+    (the nose tip between the eyes), each 0..1. ``points``: the 5 landmarks, eye corners then nose tip."""
     size_part = min(1.0, max(0.0, (size - MIN_FACE_SIZE) / (QUALITY_FULL_SIZE - MIN_FACE_SIZE)))
     grey = chip.astype(np.float32).mean(axis=2)
     laplacian = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
@@ -115,7 +97,7 @@ def face_quality(*, size: int, chip: np.ndarray, points: list[tuple[float, float
 
 
 class DlibFaceEngine:
-    """dlib's detector + 5-point alignment + ResNet descriptor, built once (loading the models takes ~0.5 s)."""
+    """dlib's detector + 5-point alignment + ResNet descriptor, built once per process."""
 
     def __init__(self, *, detector: str = "hog", image_size: int, upsample: int, models: Path | None = None):
         import dlib

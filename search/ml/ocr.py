@@ -1,7 +1,5 @@
-"""Words in the image (OCR), pluggable by ``PHOTOSEARCH_OCR`` (``rapidocr`` or ``none``); the words feed the full-text
-index at weight D. Only confident words with two letters or digits in a row are kept: PP-OCR reads shapes as
-characters. Each engine has an ``engine_id``, recorded per photo, so changing the engine rereads exactly its photos.
-"""
+"""Words in the image (OCR) by ``PHOTOSEARCH_OCR``, for the full-text index's weight D. Each engine's ``engine_id`` is
+recorded per photo, so changing the engine rereads exactly its photos."""
 
 from __future__ import annotations
 
@@ -14,17 +12,14 @@ from typing import Protocol
 from django.conf import settings
 from PIL import Image
 
-# Chosen by measurement (the bench's photos with words and 210 photos of drawn shapes, issue 23): every line of real
-# words read at 0.95 or more; shapes read as one character at 0.50–0.99. The run rule drops every shape line seen;
-# this score drops half of them by itself, far below the lowest real line.
+# Measured: far below any line of real words, above half the lines PP-OCR reads from mere shapes.
 MIN_LINE_SCORE = 0.8
 _LETTER_OR_DIGIT_RUN = re.compile(r"[^\W_]{2}")  # two letters or digits in a row, any script
 
 
 def words_worth_keeping(lines: Iterable[tuple[str, float]]) -> str:
-    """The text of the ``(line, score)`` pairs an engine read, one line each: lines under ``MIN_LINE_SCORE`` left
-    out, and in the others the words without a run of two letters or digits ("•", "-1", "品"); "" when none is left.
-    A lone letter or digit of a real sign ("Gate 7") goes too: one character is what shapes read as."""
+    """The text of an engine's ``(line, score)`` pairs, one line each, without lines under ``MIN_LINE_SCORE`` or words
+    lacking two letters or digits in a row (shapes read as single characters; a real "7" goes too)."""
     kept = []
     for text, score in lines:
         if score < MIN_LINE_SCORE:
@@ -50,7 +45,7 @@ class NoOcr:
 
 
 class RapidOcrEngine:
-    """RapidOCR's detection + recognition, built once (loading the models takes about a second)."""
+    """RapidOCR's detection + recognition, built once per process."""
 
     def __init__(self, *, detect_size: int, threads: int = 0):
         from rapidocr import RapidOCR

@@ -1,6 +1,5 @@
-"""Query text and the vectors searched with: what of a query is embedded, the cached text-tower call, the image
-tower for an uploaded picture. Without an encoder given, the configured one (``search.ml.encoders.get_encoder``:
-``PHOTOSEARCH_ENCODER_BACKEND`` chooses what builds it)."""
+"""The vectors searched with: what of a query is embedded, the cached text-tower call, the image tower for an upload;
+with the configured encoder unless one is given."""
 
 from __future__ import annotations
 
@@ -43,12 +42,8 @@ _text_vectors = _LRU(1024)
 
 
 def query_text_vector(text: str, *, encoder: Encoder | None = None) -> tuple[np.ndarray, str]:
-    """(the text tower's vector for ``text``, the model id it belongs to), with ``encoder`` or else ``get_encoder()``
-    (which raises ``EncoderUnavailable`` when the model cannot be loaded).
-
-    Cached in an LRU keyed by model and normalised text: a repeated query (the next page, a re-sort, a popular
-    search) skips the model.
-    """
+    """(the text tower's vector for ``text``, its model id), LRU-cached by model and normalised text; may raise
+    ``EncoderUnavailable``."""
     encoder = encoder or get_encoder()
     key = (encoder.model_id, " ".join(text.lower().split()))
     vector = _text_vectors.get(key)
@@ -59,8 +54,7 @@ def query_text_vector(text: str, *, encoder: Encoder | None = None) -> tuple[np.
 
 
 def query_image_vector(image: Image.Image, *, encoder: Encoder | None = None) -> tuple[np.ndarray, str]:
-    """(the image tower's vector for ``image``, the model id), with ``encoder`` or else ``get_encoder()``. Not cached:
-    an upload is rarely searched twice."""
+    """(the image tower's vector for ``image``, its model id); not cached, an upload is rarely searched twice."""
     encoder = encoder or get_encoder()
     return encoder.encode_images([image])[0], encoder.model_id
 

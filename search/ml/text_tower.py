@@ -1,7 +1,5 @@
-"""A query's text embedding without the padding: CLIP's text transformer is causal and read at the end-of-text token, so
-the positions after it change nothing and can be cut off (same vector, fewer rows). Only for open_clip's ``CLIP`` with
-a causal mask and argmax pooling; ``reduced_text_transformer`` also makes a float16/int8 copy for the CPU.
-"""
+"""A query's text embedding without the padding: CLIP's causal text transformer is read at the end-of-text token, so
+later positions change nothing and are cut off. Also a float16/int8 copy of the transformer for the CPU."""
 
 from __future__ import annotations
 
@@ -55,12 +53,9 @@ REDUCED_PRECISIONS = ("float16", "int8")
 
 
 def reduced_text_transformer(model, precision: str):
-    """A copy of ``model``'s text transformer (``short_context_supported`` models) whose linear layers keep their
-    weights in ``precision`` (``float16`` or ``int8``, torch's dynamic quantization), for the CPU: fewer bytes to
-    read. ``model`` itself is left as it is. Raises whatever torch raises where it has no such kernels (the caller
-    keeps float32). Self-attention is rewritten as ``nn.Linear`` layers (``SelfAttention``) first, since dynamic
-    quantization skips ``nn.MultiheadAttention``'s bare input projection.
-    """
+    """A copy of ``model``'s text transformer with its linear weights in ``precision`` (``float16``, ``int8``), for
+    the CPU; raises where torch has no such kernels. Self-attention becomes ``nn.Linear`` layers first: dynamic
+    quantization skips ``nn.MultiheadAttention``'s bare input projection."""
     import torch
     from torch import nn
 

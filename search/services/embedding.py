@@ -51,15 +51,11 @@ def photos_embed(
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> EmbedSummary:
-    """Embed and caption every photo (of ``profile_ids``, or just ``photo_ids``) that has no vector from the
-    configured model.
+    """Embed and caption every photo (of ``profile_ids``, or just ``photo_ids``) without a vector from the model.
 
-    Work is claimed ``CHUNK_BATCHES`` batches at a time with ``SELECT … FOR UPDATE SKIP LOCKED`` and written in the
-    same transaction, so two runs never embed the same photo, and a run killed mid-chunk leaves that chunk to be
-    redone. Within a chunk, loader threads read and preprocess the next batches while the model runs on this one.
-    Photos whose thumbnail cannot be read are reported and left for a later run. Ends by making sure the model's
-    HNSW index exists, and that every profile it touched that has grown past PHOTOSEARCH_PROFILE_INDEX_MIN photos has
-    its own.
+    Claimed with ``FOR UPDATE SKIP LOCKED`` and written in the same transaction, so two runs never embed the same
+    photo and a killed run redoes only its chunk. Unreadable photos are reported and left. Ends by ensuring the HNSW
+    indexes (the model's, big profiles').
     """
     encoder = encoder or get_encoder()
     captioner = captioner or get_captioner(encoder)
@@ -147,27 +143,23 @@ def thumbnail_pixels(*, photo: Photo, preprocess):
 
 
 def loader_threads(*, device: str) -> int:
-    """PHOTOSEARCH_EMBED_WORKERS, or: one on CPU, where the model already uses every core and one thread overlaps
-    decoding without starving it; one per core on a GPU (Pillow releases the GIL while decoding and resizing)."""
+    """PHOTOSEARCH_EMBED_WORKERS, else one on CPU (the model uses every core) and one per core on a GPU."""
     if settings.PHOTOSEARCH_EMBED_WORKERS:
         return settings.PHOTOSEARCH_EMBED_WORKERS
     return max(2, os.cpu_count() or 2) if device.startswith("cuda") else 1
 
 
 def photos_embed_enqueue(*, profile_ids: Sequence[int] | None = None) -> None:
-    """Queue embedding (and the reading of words) of the pending photos of ``profile_ids`` after the current
-    transaction commits.
-
-    Without a broker the task runs in-process right away. If the model cannot be loaded, the task still has the words
-    read, the import that asked for it still succeeds, and the log says how to finish (``embed_photos``)."""
+    """Queue embedding (and word reading) of ``profile_ids``' pending photos once the transaction commits. A model
+    that cannot load fails neither the words nor the import: the log says how to finish."""
     from search.tasks import embed_photos_task
 
     transaction.on_commit(lambda: embed_photos_task.delay(profile_ids=list(profile_ids) if profile_ids else None))
 
 
 def photos_embed_after_import(*, profile_id: int, changed: int, embed: bool, **_signal: object) -> None:
-    """``import_finished`` receiver: queue the imported profile's new and changed photos for embedding, unless the
-    import said not to (``--no-embed``), nothing changed, or PHOTOSEARCH_AUTO_EMBED is off."""
+    """``import_finished`` receiver: queue the changed photos for embedding, unless ``--no-embed`` or
+    PHOTOSEARCH_AUTO_EMBED is off."""
     if embed and changed and settings.PHOTOSEARCH_AUTO_EMBED:
         photos_embed_enqueue(profile_ids=[profile_id])
 

@@ -1,10 +1,8 @@
-"""Faces in the photos: the photos not looked at by the current face engine (``PHOTOSEARCH_FACES``), claimed in small
-batches, analysed from the kept 1,024-px rendition (else the thumbnail); each photo's faces are replaced, with a small
-JPEG crop of each, and a ``FaceScan`` row says the photo was looked at (how many faces, or why it failed).
+"""Faces in the photos the current engine has not looked at: each photo's faces replaced, with crops, and a
+``FaceScan`` row recording the look.
 
-Photos are claimed with transaction-scoped advisory locks taken ``SKIP LOCKED``-style (``pg_try_advisory_xact_lock``
-in a space of their own), not with row locks on ``Photo``: the OCR stage claims the same rows ``FOR UPDATE SKIP
-LOCKED``, and the two stages run side by side on Celery workers, where each would skip the photos the other holds.
+Claims are advisory locks (``pg_try_advisory_xact_lock``), not row locks: the OCR stage claims the same rows ``FOR
+UPDATE SKIP LOCKED``, and each stage would skip the photos the other holds.
 """
 
 from __future__ import annotations
@@ -31,8 +29,7 @@ from search.people_selectors import photos_pending_faces
 
 logger = logging.getLogger(__name__)
 
-# Photos claimed per transaction: each takes 0.2–1 s on a CPU, so a chunk holds its claims for seconds, and a run
-# killed mid-chunk redoes at most this many.
+# Photos claimed per transaction: small, as a chunk holds its claims while it runs and a killed run redoes it.
 FACES_CHUNK = 8
 # The advisory-lock space of the faces stage's claims (the two-key form: this, then the photo id).
 FACES_LOCK_SPACE = 0x46414345  # "FACE"
@@ -66,13 +63,11 @@ def photos_find_faces(
     on_start: Callable[[int], None] | None = None,
     on_photo: Callable[[], None] | None = None,
 ) -> FindFacesSummary:
-    """Find the faces of every photo (of ``profile_ids``, or just ``photo_ids``) not looked at yet by the configured
-    face engine in the image it has now (``search.people_selectors.photos_pending_faces``); ``none`` finds nothing.
+    """Find the faces of every pending photo (of ``profile_ids``, or just ``photo_ids``); persons are not touched.
 
-    Photos are claimed ``chunk_size`` at a time and written in the same transaction, so two runs never analyse the
-    same photo and a killed run loses only its current chunk. A photo whose image cannot be read, or that the engine
-    fails on, gets a ``FaceScan`` with the reason (and no faces): it is not retried under the same engine and image
-    unless ``retry_failed``. Persons are not touched: ``search.services.persons.persons_update`` groups the new faces.
+    Claimed and written ``chunk_size`` at a time in one transaction: two runs never analyse the same photo. A failed
+    photo gets a ``FaceScan`` with the reason and is not retried with the same engine and image unless
+    ``retry_failed``.
     """
     engine = engine or get_face_engine()
     summary = FindFacesSummary(engine_id=engine.engine_id)

@@ -1,6 +1,5 @@
-"""Writes that keep the search indexes in shape: the HNSW graphs (a model's, a big profile's) in the shape the
-library's size calls for, a big profile's own word index, and the GIN pending lists merged after writers of words.
-Their names and SQL are in ``search.ranking.indexes``."""
+"""Writes that keep the search indexes in shape: HNSW graphs sized to the library, big profiles' own indexes, GIN
+pending lists merged. Names and SQL live in ``search.ranking.indexes``."""
 
 from __future__ import annotations
 
@@ -29,13 +28,9 @@ logger = logging.getLogger(__name__)
 
 
 def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Merge the pending lists of the full-text GIN index and of the big profiles' own word indexes into the indexes
-    proper; return the pages merged.
-
-    GIN takes new entries into an unsorted pending list (``fastupdate``: cheap inserts) that every search then scans
-    in full, until autovacuum merges it. After an import or an indexing run that list holds a few MB: measured at 100k
-    photos, a two-word hybrid search took 46 ms with 339 pending pages and 16 ms without. So each writer of words
-    merges it when it finishes (``import_finished``, ``photos_embed``, ``photos_read_text``)."""
+    """Merge the GIN word indexes' pending lists into the indexes proper; return the pages merged. Every search scans
+    a pending list in full until autovacuum merges it, so each writer of words calls this when it finishes
+    (docs/benchmarks.md, "Web tier and queries never seen before")."""
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(sum(gin_clean_pending_list(c.oid)), 0) FROM pg_class c "
@@ -46,9 +41,8 @@ def text_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
 
 
 def text_indexes_after_import(*, profile_id: int, changed: int, **_signal: object) -> None:
-    """``import_finished`` receiver, with or without embedding: a profile that has grown big gets its own word index
-    (``text_profile_indexes_ensure``), and the imported rows' words join the GIN indexes proper
-    (``text_index_flush``). Nothing to do when no photo changed."""
+    """``import_finished`` receiver, embedding or not: a grown profile gets its own word index, and the new words are
+    merged into the GIN indexes."""
     if not changed:
         return
     text_profile_indexes_ensure(profile_ids=[profile_id])
@@ -56,15 +50,9 @@ def text_indexes_after_import(*, profile_id: int, changed: int, **_signal: objec
 
 
 def text_profile_indexes_ensure(*, profile_ids: Iterable[int]) -> list[str]:
-    """Give each of ``profile_ids`` holding at least PHOTOSEARCH_PROFILE_INDEX_MIN photos a partial GIN index over its
-    photos' words; return the names created.
-
-    A search filtered to one profile otherwise finds its words in the library's GIN index, whose posting list of a
-    common word holds every photo of the library with it, and ANDs that with the profile's rows: the cost grows with
-    the library, not the profile. With the profile's own index the planner reads only the profile's postings
-    (docs/benchmarks.md, "A big profile's own word index"). Created once, when a profile crosses the threshold (the
-    same one that gives it its own HNSW graph); GIN keeps it up to date after that.
-    """
+    """Give each of ``profile_ids`` with at least PHOTOSEARCH_PROFILE_INDEX_MIN photos a partial GIN index over its
+    words; return the names created. Without it a filtered search costs what the library's postings cost, not the
+    profile's (docs/benchmarks.md, "A big profile's own word index")."""
     minimum = settings.PHOTOSEARCH_PROFILE_INDEX_MIN
     if not minimum or not profile_ids:
         return []
@@ -90,23 +78,21 @@ def text_profile_indexes_ensure(*, profile_ids: Iterable[int]) -> list[str]:
 
 
 def _index_claim(cursor, name: str) -> bool:
-    """Serialise the creators of index ``name`` for the cursor's transaction (a plain existence check, or IF NOT
-    EXISTS, races between two sessions) and ready the transaction to build it; whether it exists already."""
+    """Serialise the creators of index ``name`` for the cursor's transaction (an existence check, even IF NOT EXISTS,
+    races between sessions) and ready it for the build; return whether the index exists already."""
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
     exists = cursor.fetchone()[0]
     # Inside a caller's transaction, deferred FK checks on new rows would block CREATE INDEX: run them now.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    # Index builds are fastest when the whole build fits in maintenance_work_mem (the default 64 MB holds the HNSW
-    # graph of ~50k 512-d vectors); the setting lasts for this transaction only.
+    # A build is fastest when it fits in maintenance_work_mem; for this transaction only.
     cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.PHOTOSEARCH_INDEX_BUILD_MEMORY])
     return exists
 
 
 def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
-    """Create the partial HNSW index (cosine, halfvec) for ``model_id``'s vectors if missing, shaped for the library's
-    size (``search.ranking.indexes.hnsw_graph_shape``); rebuild it once when the library grows past
-    PHOTOSEARCH_HNSW_LARGE_LIBRARY (searches use the old graph meanwhile)."""
+    """Create the partial HNSW index for ``model_id``'s vectors if missing, shaped for the library's size; rebuild it
+    once past PHOTOSEARCH_HNSW_LARGE_LIBRARY (searches use the old graph meanwhile)."""
     name = embedding_index_name(model_id)
     photos = Photo.objects.filter(embedding_model=model_id).count()
     m, ef_construction = hnsw_graph_shape(photos)
@@ -124,15 +110,9 @@ def embedding_index_ensure(*, model_id: str, dimensions: int) -> str:
 
 
 def embedding_profile_indexes_ensure(*, model_id: str, dimensions: int, profile_ids: Iterable[int]) -> list[str]:
-    """Give each of ``profile_ids`` holding at least PHOTOSEARCH_PROFILE_INDEX_MIN photos with ``model_id`` vectors a
-    partial HNSW index of its own; return the names created.
-
-    A search filtered to one big profile otherwise walks the whole library's graph and discards what other profiles
-    own (an iterative scan: 93 ms for a 19k-photo profile among a million) or scans the profile exactly (88 ms); with
-    its own graph the planner picks the smaller index by itself and the vector channel takes ~2 ms. Created once,
-    when a profile crosses the threshold; HNSW keeps it up to date after that. Like the model's index, the build
-    holds writes to the table for its duration (~10 s for 19k photos on 2 cores).
-    """
+    """Give each of ``profile_ids`` with at least PHOTOSEARCH_PROFILE_INDEX_MIN ``model_id`` vectors a partial HNSW
+    index of its own; return the names created. Why: docs/benchmarks.md, "The targets" (filtered at 1M). The build
+    holds writes to the table while it runs."""
     minimum = settings.PHOTOSEARCH_PROFILE_INDEX_MIN
     if not minimum or not profile_ids:
         return []
@@ -170,9 +150,8 @@ def _hnsw_index_create(
     profile_id: int | None = None,
     replace: bool = False,
 ) -> bool:
-    """Create the partial HNSW index ``name`` over ``model_id``'s vectors (of one profile, when given) unless it
-    exists; True when this call created it. With ``replace``, build a new one beside it and swap them at the end (the
-    old graph answers searches during the build; writes wait, as for any build)."""
+    """Create the partial HNSW index ``name`` (of one profile, when given) unless it exists; True if this call did.
+    ``replace`` builds a new one beside it and swaps them, so the old graph serves searches meanwhile."""
     with transaction.atomic(), connection.cursor() as cursor:
         exists = _index_claim(cursor, name)
         if exists and not replace:
@@ -202,8 +181,7 @@ def _hnsw_index_m(name: str) -> int | None:
 
 
 def profile_indexes_drop(*, profile_id: int) -> list[str]:
-    """Drop the indexes of its own that profile ``profile_id`` had (an HNSW graph per model, its word index); return
-    their names. For a deleted profile: they would stay behind, empty (profile ids are not reused)."""
+    """Drop a deleted profile's own indexes, which would otherwise stay behind empty; return their names."""
     graphs = like_pattern(EMBEDDING_INDEX_PREFIX, f"_p{int(profile_id)}")  # embedding_profile_index_name, any model
     with connection.cursor() as cursor:
         cursor.execute(

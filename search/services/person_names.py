@@ -1,21 +1,10 @@
-"""Persons named from the posts: the account the images holding a person's faces tag, else the one their captions
-@mention.
+"""Persons named from the posts: the handle the images holding a person's faces are tagged with, else the one their
+captions @mention. The typed ``Person.name`` is never written here.
 
-The rule, per person, over its photos (the originals holding its faces, each with the words of its duplicates):
-
-- A photo *tags* a handle when the image itself is tagged with it (Instagram: ``extra["tagged"]``, the accounts
-  tagged on the post and on that carousel item; photos imported before that key existed: their ``people`` less
-  the caption's @mentions and the owner). It *mentions* a handle when its caption @mentions it.
-- The owner's handle (``extra["owner"]``, an Instagram profile's handle) is no evidence on the owner's own photos
-  unless the image tags it: owners are in few of their photos, and their handle is on all of them.
-- Tags first: the handle tagged on the most photos wins when it is tagged on at least ``MIN_PHOTOS`` of them, on at
-  least half the person's photos that tag anyone, and on at least ``LEAD`` times as many photos as the next handle
-  (a friend always photographed with them ties, and neither is named). Else the same rule over tags and mentions
-  together (``source: "mention"``).
-- A handle names one person: where several qualify, the one it is on the largest share of photos of (then more
-  photos, then the older person). A person's own photos name them; a friend seen beside them is on a smaller share.
-- The typed ``Person.name`` is never written here; ``handle`` and ``name_evidence`` are, for every person, each run
-  (empty when no handle leads any more). Hidden persons stay hidden.
+- The owner's handle counts on its own photos only where the image is tagged with it: it is on all of them.
+- A handle leads when it is on at least ``MIN_PHOTOS`` photos, half those that name anyone, and ``LEAD`` times the
+  next handle's: tags first, else tags and mentions together.
+- A handle names one person: the one it is on the largest share of photos of.
 """
 
 from __future__ import annotations
@@ -62,8 +51,8 @@ def persons_name() -> int:
 
 
 def person_evidence(*, photos: list[tuple[set[str], set[str]]]) -> dict[str, Any]:
-    """The handle a person's photos (each: the handles it tags, those it only mentions) name, with the counts that
-    chose it; {} when none leads (rule: the module)."""
+    """The handle a person's photos (each: handles tagged, handles only mentioned) name, with the counts that chose
+    it; {} when none leads (rule: the module)."""
     tagged = Counter(handle for tags, _ in photos for handle in tags)
     named = Counter(handle for tags, mentions in photos for handle in tags | mentions)
     for source, counts, naming in (

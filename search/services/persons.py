@@ -1,22 +1,11 @@
-"""Faces grouped into persons, incrementally, in SQL through the descriptor index (``face_descriptor_hnsw``).
+"""Faces grouped into persons, incrementally, through the descriptor index; one grouping at a time (advisory lock),
+ordered by id so the same faces give the same persons.
 
-``persons_update`` (after every faces stage) takes the faces no person holds yet, oldest first:
-
-1. **Join.** A face joins the person most of its nearest assigned faces (``NEIGHBOURS`` of them, by the index)
-   within ``PHOTOSEARCH_FACES_DISTANCE`` belong to — ties go to the closer mean distance, then the older person —
-   unless that person already has another face in the same photo (nobody is twice in one photo), or the face was
-   marked "not this person" (``Face.rejected_person``).
-2. **Seed.** Among the faces still alone, those good enough to found a person (shorter side at least
-   ``PHOTOSEARCH_FACES_SEED_SIZE`` px and quality at least ``PHOTOSEARCH_FACES_SEED_QUALITY``), most neighbours
-   first, then oldest: a seed takes its nearest good lone faces, closest first, each only while it lies within the
-   distance of *every* member so far and comes from a photo no member is in. A group of at least
-   ``PHOTOSEARCH_FACES_MIN_GROUP`` becomes a new person. Mutually close, not chained: two people who look alike do
-   not merge through a face between them.
-3. **Join** again: the faces left (tiny and blurred ones too: kept, but never seeds) may join the new persons.
-
-Everything is ordered by id: the same faces give the same persons. One grouping runs at a time (an advisory lock).
-``persons_recluster`` starts over and maps the new persons onto the old ones by shared faces, so a typed name, a
-hidden flag and the person's id survive; ``faces_forget`` deletes every face, crop, scan and person.
+1. **Join**: a lone face joins the person most of its ``NEIGHBOURS`` nearest assigned faces within the distance
+   belong to, unless that person is already in the photo or the face was marked "not this person".
+2. **Seed**: good lone faces (``PHOTOSEARCH_FACES_SEED_*``) form a new person from ``PHOTOSEARCH_FACES_MIN_GROUP``
+   faces each within the distance of *every* member, one per photo: look-alikes do not chain into one person.
+3. **Join** again, so the faces too poor to seed may join the new persons.
 """
 
 from __future__ import annotations
@@ -88,9 +77,8 @@ def persons_update() -> PersonsSummary:
 
 
 def persons_recluster() -> PersonsSummary:
-    """Group every face again from scratch, then carry each old person over to the new group sharing the most of
-    its faces (largest overlaps first, one to one): that group keeps the old person's id, typed name and hidden flag.
-    Old persons no group took are deleted (their typed names are listed in the summary)."""
+    """Group every face from scratch; each old person passes its id, typed name and hidden flag to the new group
+    sharing most of its faces (one to one). Old persons no group took are deleted, their names in the summary."""
     rules = _Rules.from_settings()
     summary = PersonsSummary()
     with transaction.atomic():
@@ -122,8 +110,8 @@ def persons_recluster() -> PersonsSummary:
 
 
 def faces_forget() -> dict[str, int]:
-    """Delete every face (and its crop, once this commits), every scan and every person: the next faces stage looks
-    at every photo again. Returns what was deleted."""
+    """Delete every face, crop, scan and person, so the next faces stage looks at every photo again; return the
+    counts."""
     with transaction.atomic():
         _grouping_lock()
         faces = Face.objects.all().delete()[0]

@@ -1,5 +1,4 @@
-"""Words in the image: the photos not read by the current OCR engine, claimed in small batches, read from the kept
-1,024-px rendition (else the thumbnail) into ``ocr_text``."""
+"""Words in the image: the photos the current OCR engine has not read, read into ``ocr_text``."""
 
 from __future__ import annotations
 
@@ -24,8 +23,7 @@ from search.services.index_builds import text_index_flush
 logger = logging.getLogger(__name__)
 
 
-# Photos claimed per transaction when reading words: each takes 0.1–1 s, so a chunk holds its row locks for seconds,
-# and a run killed mid-chunk redoes at most this many.
+# Photos claimed per transaction: small, as a chunk holds its row locks while it runs and a killed run redoes it.
 TEXT_CHUNK = 16
 
 
@@ -49,14 +47,11 @@ def photos_read_text(
     on_start: Callable[[int], None] | None = None,
     on_photo: Callable[[], None] | None = None,
 ) -> ReadTextSummary:
-    """Read the words in the image of every photo (of ``profile_ids``, or just ``photo_ids``) not read yet by the
-    configured OCR engine (``PHOTOSEARCH_OCR``; ``none`` reads nothing), recording the engine on each.
+    """Read the words in the image of every photo (of ``profile_ids``, or just ``photo_ids``) the configured OCR
+    engine has not read, recording the engine on each.
 
-    As ``photos_embed``: rows are claimed ``chunk_size`` at a time with ``SELECT … FOR UPDATE SKIP LOCKED`` and
-    written in the same transaction, so two runs never read the same photo and a killed run loses only its current
-    chunk. Each photo is read from its ``text_image`` (kept at import while OCR is on), else from its thumbnail; a
-    loader thread decodes the next image while the engine reads this one. A photo whose image cannot be read (or that
-    the engine fails on) is reported and left for a later run.
+    Claimed with ``FOR UPDATE SKIP LOCKED`` and written in the same transaction, as ``photos_embed``. A photo that
+    cannot be read is reported and left for a later run.
     """
     engine = engine or get_ocr_engine()
     summary = ReadTextSummary(engine_id=engine.engine_id)

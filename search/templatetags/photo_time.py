@@ -1,7 +1,5 @@
-"""When a photo was taken, as the place's clocks showed it: ``taken_local`` adds "(UTC+11)" when the offset is known
-(an unknown one shows the server zone's time, unsuffixed: naming a zone would claim a place), ``taken_iso`` gives the
-ISO 8601 form for ``<time datetime>``. Empty when the date is unknown.
-"""
+"""When a photo was taken, as the place's clocks showed it, with "(UTC+11)" when the offset is known; else the server
+zone's time, unsuffixed, since naming a zone would claim a place."""
 
 from __future__ import annotations
 
@@ -54,8 +52,7 @@ def taken_iso(photo) -> str:
 
 @register.filter
 def town_and_country(photo) -> str:
-    """Where the photo was taken, short, for a tile: "Lisbon, Portugal"; the source's name for the place when no town
-    is known; empty when nothing is."""
+    """Where the photo was taken, short: "Lisbon, Portugal", else the source's name for the place."""
     names = [name for name in (photo.city, photo.country) if name]
     if not photo.city and photo.place_name:
         names = [photo.place_name, *names]

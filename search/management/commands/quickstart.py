@@ -20,8 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: Path, profile: str | None, addrport: str, no_serve: bool, **options):
         profile = profile or path.expanduser().resolve().name or "photos"
-        # The terminal's own streams: each command styles its own lines (through ours, an error style would colour
-        # every line of theirs and break their progress bars).
+        # The terminal's own streams: through ours, each command's lines would be re-styled and its bars broken.
         common = {"stdout": self.stdout._out, "stderr": self.stderr._out}
         self.stdout.write("Preparing the database…")
         call_command("migrate", interactive=False, verbosity=0, **common)
