@@ -34,9 +34,10 @@ def test_without_weights_embed_photos_fails_with_one_sentence_and_no_traceback(t
         "PHOTOSEARCH_CLIP_MODEL": "photosearch-tiny",
         "PHOTOSEARCH_CLIP_PRETRAINED": str(tmp_path / "missing.pt"),
         "PHOTOSEARCH_DATA_DIR": str(tmp_path / "data"),
-        # Without the model the words are still read first (tests/test_first_hour_offline.py); this database has
-        # no tables to read them from.
+        # Without the model the words are still read and faces found (tests/test_first_hour_offline.py); this
+        # database has no tables to read them from.
         "PHOTOSEARCH_OCR": "none",
+        "PHOTOSEARCH_FACES": "none",
     }
     done = subprocess.run(
         [sys.executable, "manage.py", "embed_photos"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
