@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from photosearch.errors import InvalidInput, StateConflict
 from profiles.admin import ProfileAdmin
 from search.models import Face, Person
-from search.people_selectors import persons_with_counts
+from search.people_selectors import CountedPerson, persons_with_counts
 from search.people_views import EDIT_PERMISSION
 from search.services.embedding import photos_reembed
 from search.services.person_edits import face_not_person, person_hide, person_rename, persons_merge
@@ -58,7 +58,7 @@ class PersonAdmin(admin.ModelAdmin):
     readonly_fields = ["face", "handle", "name_evidence", "photo_count", "face_count", "created_at", "pages"]
     actions = ["merge_selected", "hide_selected", "show_selected"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CountedPerson]:
         return persons_with_counts().order_by("-photo_count", "id")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -94,7 +94,7 @@ class PersonAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
 
     @admin.action(description="Merge selected persons into one", permissions=["change"])
-    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[CountedPerson]) -> None:
         """Into the one with the most photos (then the oldest); its typed name wins, else the first typed one."""
         ordered = list(queryset.order_by("-photo_count", "id").values_list("pk", flat=True))
         if len(ordered) < 2:

@@ -4,6 +4,8 @@ share is in ``photosearch/api.py`` and ``search/api_serializers.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
@@ -243,8 +245,8 @@ class PhotoDetailApi(ApiView):
             )
 
         @extend_schema_field(FaceOutputSerializer(many=True))
-        def get_faces(self, photo) -> list:
-            return FaceOutputSerializer(faces_shown(photo_id=photo.pk), many=True).data
+        def get_faces(self, photo) -> list[dict[str, Any]]:
+            return list(FaceOutputSerializer(faces_shown(photo_id=photo.pk), many=True).data)
 
     @extend_schema(
         operation_id="photo_retrieve", summary="A photo", responses={200: OutputSerializer, **error_responses(401, 404)}

@@ -23,7 +23,7 @@ from photosearch.api import ApiView, CursorField, NullableCharField, WritePermis
 from photosearch.errors import StateConflict
 from search.api_serializers import TakenAtField, absolute_thumbnail_url
 from search.models import Person
-from search.people_selectors import ShownFace, faces_enabled, person_get, person_list, person_photos
+from search.people_selectors import faces_enabled, person_get, person_list, person_photos
 from search.selectors import MAX_LIMIT, MAX_OFFSET
 from search.services.person_edits import MERGE_MAX, NAME_MAX_LENGTH, person_hide, person_rename, persons_merge
 
@@ -47,7 +47,7 @@ class FacePersonOutputSerializer(serializers.Serializer[Any]):
     name = NullableCharField(help_text="The typed name, else @handle found on its photos; null: unnamed.")
 
 
-class FaceOutputSerializer(serializers.Serializer[ShownFace]):
+class FaceOutputSerializer(serializers.Serializer[Any]):
     """A face in a photo: where, and whose (null: no person, or a hidden one)."""
 
     box = serializers.ListField(
@@ -74,13 +74,14 @@ class PersonOutputSerializer(serializers.Serializer[Person]):
     photos_url = serializers.SerializerMethodField()
 
     def get_url(self, person: Person) -> str:
-        return self.context["request"].build_absolute_uri(reverse("api-person", kwargs={"person_id": person.pk}))
+        return str(self.context["request"].build_absolute_uri(reverse("api-person", kwargs={"person_id": person.pk})))
 
     def get_cover_url(self, person: Person) -> str | None:
         return crop_url(self.context["request"], getattr(person, "cover_crop", None))
 
     def get_photos_url(self, person: Person) -> str:
-        return self.context["request"].build_absolute_uri(reverse("api-person-photos", kwargs={"person_id": person.pk}))
+        request: Request = self.context["request"]
+        return request.build_absolute_uri(reverse("api-person-photos", kwargs={"person_id": person.pk}))
 
 
 class PageInputSerializer(serializers.Serializer[Any]):
@@ -97,12 +98,13 @@ class PersonPhotoOutputSerializer(serializers.Serializer[Any]):
     url = serializers.SerializerMethodField()
     profile = serializers.CharField(source="profile.handle")
     thumbnail_url = serializers.SerializerMethodField()
-    taken_at = TakenAtField(source="*")
+    taken_at = TakenAtField(source="*")  # type: ignore[no-untyped-call]  # search.api_serializers: not strict yet
     face_id = serializers.IntegerField(help_text="The person's face in it.")
     face_url = serializers.SerializerMethodField(help_text="A picture of that face; null: none kept.")
 
     def get_url(self, photo: Any) -> str:
-        return self.context["request"].build_absolute_uri(reverse("api-photo", kwargs={"photo_id": photo.pk}))
+        request: Request = self.context["request"]
+        return request.build_absolute_uri(reverse("api-photo", kwargs={"photo_id": photo.pk}))
 
     def get_thumbnail_url(self, photo: Any) -> str | None:
         return absolute_thumbnail_url(self.context["request"], photo)

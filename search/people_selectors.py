@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import (
@@ -25,6 +26,9 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 
 from profiles.models import Photo
 from search.models import Face, FaceScan, Person
+
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement
+    from django_stubs_ext import WithAnnotations
 
 
 def photos_pending_faces(
@@ -90,7 +94,20 @@ def faces_enabled() -> bool:
     return settings.PHOTOSEARCH_FACES != "none"
 
 
-def persons_with_counts() -> QuerySet[Person]:
+class PersonCounts(TypedDict):
+    face_count: int
+    photo_count: int
+    cover_crop: str | None
+    cover_face_id: int | None
+
+
+if TYPE_CHECKING:
+    CountedPerson = WithAnnotations[Person, PersonCounts]
+else:
+    CountedPerson = Person
+
+
+def persons_with_counts() -> QuerySet[CountedPerson]:
     """Persons with ``face_count``, ``photo_count`` (originals holding their faces) and a cover: the crop (and its
     face's id) of their best face, most confident first, then largest."""
     best = Face.objects.filter(person=OuterRef("pk")).exclude(crop="").order_by("-quality", "-size", "id")
@@ -102,7 +119,7 @@ def persons_with_counts() -> QuerySet[Person]:
     )
 
 
-def person_list(*, query: str = "", include_hidden: bool = False) -> QuerySet[Person]:
+def person_list(*, query: str = "", include_hidden: bool = False) -> QuerySet[CountedPerson]:
     """Persons holding faces (annotated as ``persons_with_counts``), named first (a typed name or a handle), then most
     photos, then oldest. ``query``: part of the typed name or of the handle (a leading ``@`` ignored), any case.
     Hidden persons only when asked."""
@@ -119,7 +136,7 @@ def person_list(*, query: str = "", include_hidden: bool = False) -> QuerySet[Pe
     return queryset.annotate(unnamed=unnamed).order_by("unnamed", "-photo_count", "id")
 
 
-def person_get(*, person_id: int) -> Person | None:
+def person_get(*, person_id: int) -> CountedPerson | None:
     """One person (hidden ones too), annotated as in ``person_list``; None when there is none."""
     return persons_with_counts().filter(pk=person_id).first()
 

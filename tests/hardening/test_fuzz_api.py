@@ -31,8 +31,12 @@ from schemathesis.checks import (
 
 from profiles.models import ImportJob, Photo, Profile
 from profiles.services.imports import folder_import
+from search.models import Face, Person
 from search.services.embedding import photos_embed
+from search.services.faces import photos_find_faces
+from search.services.persons import persons_update
 from tests.hardening.conftest import INPUTS_SENT
+from tests.search.people import folder_of, photos_of
 from tests.support.api import make_tokens, multipart
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -219,14 +223,19 @@ def junk_params(names: list[str]):
 
 
 @pytest.fixture
-def library(photo_folder, encoder, no_throttle) -> dict:
-    """Two profiles with a few embedded photos, one photo not embedded, tokens of a staff and an ordinary user."""
+def library(photo_folder, encoder, no_throttle, settings, tmp_path) -> dict:
+    """Two profiles with a few embedded photos, one photo not embedded, three real photos of one person's face
+    (faces on: one person), tokens of a staff and an ordinary user."""
+    settings.PHOTOSEARCH_FACES = "dlib"
     folder_import(
         path=photo_folder({"a.jpg": 1, "b.jpg": 2, "c.jpg": 3, "c.txt": "harbour at night #boat"}), profile_name="coast"
     )
     folder_import(path=photo_folder({"d.jpg": 4}, name="other"), profile_name="hills")
+    folder_import(path=folder_of(tmp_path / "faces", photos_of("john_salley")[:3]), profile_name="faces")
     photos_embed()
     pending = folder_import(path=photo_folder({"e.jpg": 5}, name="pending"), profile_name="pending")
+    photos_find_faces()
+    persons_update()
     from django.contrib.auth import get_user_model
 
     return {
@@ -234,6 +243,7 @@ def library(photo_folder, encoder, no_throttle) -> dict:
         "pending_photo": Photo.objects.get(profile__handle="pending").pk,
         "profile": Profile.objects.get(handle="coast").pk,
         "job": pending.pk,
+        "person": Person.objects.get().pk,
         "tokens": make_tokens(get_user_model()),
     }
 
@@ -279,8 +289,14 @@ OPERATIONS = [
     "GET /api/v1/places/",
     "POST /api/v1/profiles/",
     "POST /api/v1/profiles/{profile_id}/imports/",
+    "GET /api/v1/people/",
+    "GET /api/v1/people/{person_id}/",
+    "GET /api/v1/people/{person_id}/photos/",
+    "PATCH /api/v1/people/{person_id}/",
+    "POST /api/v1/people/{person_id}/merge/",
 ]
 WRITES = [label for label in OPERATIONS if label.startswith("POST /api/v1/profiles")]
+PEOPLE_WRITES = ["PATCH /api/v1/people/{person_id}/", "POST /api/v1/people/{person_id}/merge/"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -291,7 +307,7 @@ def test_the_schema_lists_every_operation_fuzzed_here(live_server):
 
 def _aim_at_existing(case, library, flip: bool) -> None:
     """Half the time aim at objects that exist, so generated queries reach the code behind the 404."""
-    for name, key in (("photo_id", "photo"), ("profile_id", "profile"), ("job_id", "job")):
+    for name, key in (("photo_id", "photo"), ("profile_id", "profile"), ("job_id", "job"), ("person_id", "person")):
         if flip and case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = library[key]
 
@@ -368,7 +384,19 @@ def test_schemathesis_staff_writes_never_get_a_server_error(live_server, library
     # Some were accepted, and each was queued, not run: no import of a generated path happened.
     assert ImportJob.objects.count() > jobs_before
     assert not ImportJob.objects.exclude(status=ImportJob.Status.QUEUED).filter(pk__gt=library["job"]).exists()
-    assert Photo.objects.count() == 5
+    assert Photo.objects.count() == 8
+
+
+def test_schemathesis_staff_people_edits_never_get_a_server_error(live_server, library):
+    for label in PEOPLE_WRITES:
+        _fuzz_operation(
+            live_server, library, label, who="staff", headers={"Authorization": f"Token {library['tokens']['staff']}"}
+        )
+        assert INPUTS_SENT[f"schemathesis staff {label}"] >= 2 * EXAMPLES
+    # Renamed and hidden, perhaps, but still there: a person is never merged into itself, nor with one that is not.
+    assert (
+        Person.objects.filter(pk=library["person"]).exists() and Face.objects.filter(person__isnull=False).count() == 3
+    )
 
 
 # --- hypothesis: junk at every parameter of the API -----------------------------------------------------------------
@@ -453,10 +481,14 @@ def test_photo_api_answers_bad_ids_and_filters_with_a_4xx_json_error(http, libra
 
 
 @JUNK
-@given(kind=st.sampled_from(["profiles", "jobs"]), object_id=junk_id, params=junk_params(["x", "cursor", "limit"]))
+@given(
+    kind=st.sampled_from(["profiles", "jobs", "people", "people/{}/photos"]),
+    object_id=junk_id,
+    params=junk_params(["x", "cursor", "limit", "q"]),
+)
 def test_profile_and_job_apis_answer_bad_ids_with_a_4xx_json_error(http, library, kind, object_id, params):
-    path = f"/api/v1/{kind}/{object_id}/"
-    response = _get(http, path, params, "hypothesis GET /api/v1/{profiles,jobs}/ID/")
+    path = f"/api/v1/{kind.format(object_id)}/" if "{}" in kind else f"/api/v1/{kind}/{object_id}/"
+    response = _get(http, path, params, "hypothesis GET /api/v1/{profiles,jobs,people}/ID/")
     assert_clear_answer(response, f"{path} {params!r}")
     assert response.headers["Content-Type"].startswith("application/json"), (path, response.status_code)
 
@@ -611,7 +643,7 @@ def test_search_page_answers_junk_with_a_page_that_says_what_is_wrong(http, libr
 @JUNK
 @given(
     photo_id=junk_id,
-    page=st.sampled_from(["photos/{}/", "profiles/", "photos/{}", "search/image/"]),
+    page=st.sampled_from(["photos/{}/", "profiles/", "photos/{}", "search/image/", "people/", "people/{}/"]),
     params=junk_params(["x", "offset", "q"]),
 )
 def test_photo_and_profile_pages_answer_bad_ids_with_a_4xx_page(http, library, photo_id, page, params):

@@ -409,8 +409,13 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
         "/api/v1/profiles/{profile_id}/imports/",
         "/api/v1/jobs/{job_id}/",
         "/api/v1/places/",
+        "/api/v1/people/",
+        "/api/v1/people/{person_id}/",
+        "/api/v1/people/{person_id}/photos/",
+        "/api/v1/people/{person_id}/merge/",
     }
     assert set(schema["paths"]["/api/v1/profiles/"]) == {"get", "post"}
+    assert set(schema["paths"]["/api/v1/people/{person_id}/"]) == {"get", "patch"}
     by_image = schema["paths"]["/api/v1/search/by-image/"]["post"]
     assert by_image["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].endswith(
         "SearchByImageInputRequest"
