@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from photosearch.errors import InvalidInput, StateConflict
 from search.models import Face, Person
 from search.people_selectors import faces_enabled
+from search.query.understanding import vocabulary_forget
 from search.services.person_names import persons_name
 from search.services.persons import PERSONS_LOCK
 
@@ -31,6 +32,7 @@ def person_rename(*, person_id: int, name: str) -> Person:
         person = _person_locked(person_id=person_id)
         person.name = name
         person.save(update_fields=["name", "updated_at"])
+        transaction.on_commit(vocabulary_forget)  # the query parser knows persons by name
     return person
 
 
@@ -40,6 +42,7 @@ def person_hide(*, person_id: int, hidden: bool) -> Person:
         person = _person_locked(person_id=person_id)
         person.hidden = hidden
         person.save(update_fields=["hidden", "updated_at"])
+        transaction.on_commit(vocabulary_forget)  # the query parser knows persons by name
     return person
 
 
@@ -71,6 +74,7 @@ def persons_merge(*, into_id: int, from_ids: Sequence[int]) -> Person:
         Person.objects.filter(pk__in=others).delete()
         persons_name()
         into.refresh_from_db()
+        transaction.on_commit(vocabulary_forget)  # the query parser knows persons by name
     return into
 
 

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from pgvector.django import L2Distance
 
 from search.models import Face, FaceScan, Person
+from search.query.understanding import vocabulary_forget
 from search.services.person_names import persons_name
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def persons_update() -> PersonsSummary:
         _grouping_lock()
         _group(rules=rules, summary=summary)
         summary.named = persons_name()
+        if summary.joined or summary.created or summary.named:
+            transaction.on_commit(vocabulary_forget)  # queries must know the persons' names at once
     return summary
 
 
@@ -106,6 +109,7 @@ def persons_recluster() -> PersonsSummary:
         summary.lost_names = sorted(name for name in gone.values_list("name", flat=True) if name)
         gone.delete()
         summary.named = persons_name()
+        transaction.on_commit(vocabulary_forget)
     return summary
 
 
@@ -117,6 +121,7 @@ def faces_forget() -> dict[str, int]:
         faces = Face.objects.all().delete()[0]
         scans = FaceScan.objects.all().delete()[0]
         persons = Person.objects.all().delete()[0]
+        transaction.on_commit(vocabulary_forget)
     return {"faces": faces, "scans": scans, "persons": persons}
 
 
