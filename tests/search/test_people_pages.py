@@ -54,6 +54,11 @@ def test_the_people_page_shows_a_face_per_person_named_first_and_leads_to_their_
     )
     assert page.locator("form.rename").count() == 0 and page.locator("form.not-person").count() == 0  # anonymous
 
+    page.click("text=Search among their photos")  # the person filter: their faces, or their handle on a post
+    page.wait_for_load_state()
+    found = page.locator("#results li.tile").evaluate_all("els => els.map(e => +e.dataset.photoId)")
+    assert sorted(found) == sorted(photo.pk for photo in people.salley_photos)
+
     page.goto(live_server.url + "/people/?q=%40jsal")
     assert page.locator("#people .person-card").count() == 1
 
