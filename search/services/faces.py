@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from profiles.models import Photo
 from search.ml.faces import DetectedFace, FaceEngine, get_face_engine
 from search.models import Face, FaceScan
 from search.people_selectors import photos_pending_faces
+from search.services.renditions import renditions_prefetched
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def photos_find_faces(
                 chunk = _claimed(pending.exclude(id__in=seen), chunk_size=chunk_size)
                 if not chunk:
                     break
-                for photo, image, reason in _prefetched(pool, chunk):
+                for photo, image, reason in renditions_prefetched(pool=pool, photos=chunk):
                     seen.add(photo.pk)
                     _photo_faces_write(photo=photo, image=image, reason=reason, engine=engine, summary=summary)
                     if on_photo is not None:
@@ -198,32 +199,3 @@ def _file_delete(name: str) -> None:
         default_storage.delete(name)
     except Exception:
         logger.warning("Could not delete face crop %s.", name, exc_info=True)
-
-
-def _prefetched(pool: ThreadPoolExecutor, photos: list[Photo]) -> Iterator[tuple[Photo, Image.Image | None, str]]:
-    """Yield (photo, RGB image or None, reason it could not be read) with the next image decoding meanwhile."""
-    ahead: list[tuple[Photo, Future[Image.Image]]] = []
-    for photo in photos:
-        ahead.append((photo, pool.submit(face_image_load, photo=photo)))
-        if len(ahead) > 1:
-            yield _loaded(*ahead.pop(0))
-    while ahead:
-        yield _loaded(*ahead.pop(0))
-
-
-def _loaded(photo: Photo, future: Future[Image.Image]) -> tuple[Photo, Image.Image | None, str]:
-    try:
-        return photo, future.result(), ""
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return photo, None, f"cannot read image {(photo.text_image.name or photo.thumbnail.name)!r} ({exc})"
-
-
-def face_image_load(*, photo: Photo) -> Image.Image:
-    """The image faces are found in: the photo's kept rendition, else its thumbnail."""
-    name = photo.text_image.name or photo.thumbnail.name
-    if not name:
-        raise ValueError("no image stored")
-    with default_storage.open(name, "rb") as fh:
-        image = Image.open(fh)
-        image.load()
-    return image.convert("RGB")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
 from profiles.models import Photo
 from profiles.sources.text import text_clean
 from search.ml.ocr import OcrEngine, get_ocr_engine
 from search.selectors import photos_pending_text_reading
 from search.services.index_builds import text_index_flush
+from search.services.renditions import renditions_prefetched
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +71,7 @@ def photos_read_text(
                 if not chunk:
                     break
                 done = []
-                for photo, image, reason in _prefetched_images(pool, chunk):
+                for photo, image, reason in renditions_prefetched(pool=pool, photos=chunk):
                     if image is not None:
                         try:
                             photo.ocr_text = text_clean(engine.read(image))
@@ -95,32 +92,3 @@ def photos_read_text(
     if summary.with_text:
         text_index_flush()
     return summary
-
-
-def _prefetched_images(pool: ThreadPoolExecutor, photos: list[Photo]):
-    """Yield (photo, RGB image or None, reason it could not be read) with the next image decoding meanwhile."""
-    ahead: deque[tuple[Photo, Future[Any]]] = deque()
-    for photo in photos:
-        ahead.append((photo, pool.submit(text_image_load, photo=photo)))
-        if len(ahead) > 1:
-            yield _loaded(*ahead.popleft())
-    while ahead:
-        yield _loaded(*ahead.popleft())
-
-
-def _loaded(photo: Photo, future) -> tuple[Photo, Image.Image | None, str]:
-    try:
-        return photo, future.result(), ""
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return photo, None, f"cannot read image {(photo.text_image.name or photo.thumbnail.name)!r} ({exc})"
-
-
-def text_image_load(*, photo: Photo) -> Image.Image:
-    """The image words are read from: the photo's text image, else its thumbnail (photos imported with OCR off)."""
-    name = photo.text_image.name or photo.thumbnail.name
-    if not name:
-        raise ValueError("no image stored")
-    with default_storage.open(name, "rb") as fh:
-        image = Image.open(fh)
-        image.load()
-    return image.convert("RGB")
