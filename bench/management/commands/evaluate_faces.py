@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bench.faces import DEFAULT_FOLDER, evaluate_faces
+from bench.faces_persons import DEFAULT_DATABASE, persons_evaluate
 from bench.report import figures_text
 from search.ml.faces import SAME_PERSON_DISTANCE, DlibFaceEngine, dlib_available
 
@@ -41,7 +42,9 @@ class Command(BaseCommand):
     help = (
         "Evaluate the dlib face engine on a labelled folder of real photos (default: tests/data/faces): detection "
         "rate, verification accuracy of every pair of portraits at the threshold, the same- and different-person "
-        "distance distributions, and the threshold that maximises accuracy. Nothing is written to the database."
+        "distance distributions, and the threshold that maximises accuracy; then the folder imported into a "
+        "database of its own (--database, emptied on every run) and grouped into persons by the real faces stage and "
+        "persons_update: pairwise precision/recall against the portraits' identities, persons per identity."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,6 +52,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threshold", type=float, default=SAME_PERSON_DISTANCE, help="Same person below (default: %(default)s)."
         )
+        parser.add_argument(
+            "--database",
+            default=DEFAULT_DATABASE,
+            help="Bench database for the persons part, emptied on every run, not the real one (%(default)s).",
+        )
+        parser.add_argument("--no-persons", action="store_true", help="Skip the persons part (no database).")
 
     def handle(
         self, *args: Any, folder: Path, detector: str, image_size: int, upsample: int, threshold: float, **options: Any
@@ -56,4 +65,9 @@ class Command(BaseCommand):
         engine = face_engine(detector=detector, image_size=image_size, upsample=upsample)
         say = (lambda message: None) if options["json"] else (lambda message: self.stderr.write(f"… {message}"))
         figures = evaluate_faces(engine=engine, folder=folder, threshold=threshold, on_step=say)
+        if not options["no_persons"]:
+            if options["database"] == settings.DATABASES["default"]["NAME"]:
+                raise CommandError("--database must not be the project's own database: the persons part empties it.")
+            persons = persons_evaluate(engine=engine, folder=folder, database=options["database"], on_step=say)
+            figures.update({f"persons_{key}": value for key, value in persons.items()})
         self.stdout.write(figures_text(figures, as_json=options["json"]))
