@@ -141,7 +141,6 @@ def persons_evaluate(
                 largest[name] = max(largest.get(name, (size, -face_id)), (size, -face_id))
         identity = {-face: portraits[name] for name, (_, face) in largest.items()}
         figures = {
-            "clustering_distance": settings.PHOTOSEARCH_FACES_DISTANCE,
             "min_group": settings.PHOTOSEARCH_FACES_MIN_GROUP,
             "faces_found": found.faces,
             "faces_total_unassigned": sum(owner is None for owner in person.values()),

@@ -112,12 +112,12 @@ def test_evaluate_faces_groups_the_folder_into_persons_in_a_database_of_its_own(
     )
 
     # Salley (4) and Savage (3) each one person; Biden (1) too few to found one; the group photo's faces unlabelled.
-    assert (figures["persons_labelled_faces"], figures["persons_identities"]) == (8, 3)
-    assert (figures["persons_pairwise_precision"], figures["persons_pairwise_recall"]) == (1.0, 1.0)
-    assert (figures["persons_identities_3plus"], figures["persons_identities_3plus_one_person"]) == (2, 2)
-    assert figures["persons_persons_per_identity"] == 1.0 and figures["persons_persons_mixing_identities"] == 0
-    assert figures["persons_faces_unassigned"] == 1  # Biden's portrait
-    assert figures["persons_faces_found"] == 10 and figures["persons_portraits_without_a_face"] == 0
+    assert (figures["clustering_labelled_faces"], figures["clustering_identities"]) == (8, 3)
+    assert (figures["clustering_pairwise_precision"], figures["clustering_pairwise_recall"]) == (1.0, 1.0)
+    assert (figures["clustering_identities_3plus"], figures["clustering_identities_3plus_one_person"]) == (2, 2)
+    assert figures["clustering_persons_per_identity"] == 1.0 and figures["clustering_persons_mixing_identities"] == 0
+    assert figures["clustering_faces_unassigned"] == 1  # Biden's portrait
+    assert figures["clustering_faces_found"] == 10 and figures["clustering_portraits_without_a_face"] == 0
     assert not Photo.objects.exists() and not Face.objects.exists()  # the test database itself was left alone
 
 

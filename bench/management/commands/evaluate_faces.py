@@ -69,5 +69,5 @@ class Command(BaseCommand):
             if options["database"] == settings.DATABASES["default"]["NAME"]:
                 raise CommandError("--database must not be the project's own database: the persons part empties it.")
             persons = persons_evaluate(engine=engine, folder=folder, database=options["database"], on_step=say)
-            figures.update({f"persons_{key}": value for key, value in persons.items()})
+            figures.update({f"clustering_{key}": value for key, value in persons.items()})
         self.stdout.write(figures_text(figures, as_json=options["json"]))
