@@ -2,7 +2,9 @@
 ordered by id so the same faces give the same persons.
 
 1. **Join**: a lone face joins the person most of its ``NEIGHBOURS`` nearest assigned faces within the distance
-   belong to, unless that person is already in the photo or the face was marked "not this person".
+   belong to, if it is within the distance of more than half of that person's faces among them (of
+   ``min(NEIGHBOURS, faces of the person)``), unless that person is already in the photo or the face was marked
+   "not this person".
 2. **Seed**: good lone faces (``PHOTOSEARCH_FACES_SEED_*``) form a new person from ``PHOTOSEARCH_FACES_MIN_GROUP``
    faces each within the distance of *every* member, one per photo: look-alikes do not chain into one person.
 3. **Join** again, so the faces too poor to seed may join the new persons.
@@ -17,8 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
-from pgvector.django import L2Distance
+from django.db.models import Count
 
 from search.models import Face, FaceScan, Person
 from search.query.understanding import vocabulary_forget
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 NEIGHBOURS = 10  # assigned faces asked of the index per lone face: the vote of its nearest
 SEED_CANDIDATES = 64  # lone faces asked of the index per seed; a group is rarely this big in one pass
+CHUNK = 1_000  # lone faces whose nearest faces one statement asks of the index
 PERSONS_LOCK = 0x50455253  # "PERS": advisory lock held while persons are grouped
 
 
@@ -131,6 +133,9 @@ def _grouping_lock() -> None:
 
 
 def _group(*, rules: _Rules, summary: PersonsSummary) -> None:
+    with connection.cursor() as cursor:
+        # The searches below filter the graph walk (assigned faces, good lone faces): walk on until enough pass.
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
     summary.joined += _faces_join(rules=rules)
     created = _persons_seed(rules=rules)
     summary.created += created
@@ -139,85 +144,161 @@ def _group(*, rules: _Rules, summary: PersonsSummary) -> None:
 
 
 def _faces_join(*, rules: _Rules) -> int:
-    """Step 1 (see the module): each lone face, oldest first, joins the person its nearest assigned faces vote for."""
+    """Step 1 (see the module): each lone face, oldest first, joins the person its nearest assigned faces vote for.
+    The nearest assigned faces of ``CHUNK`` lone faces come from one statement (the descriptor index per face)."""
     lone = list(
         Face.objects.filter(person__isnull=True).order_by("id").values_list("id", "photo_id", "rejected_person_id")
     )
     if not lone or not Face.objects.filter(person__isnull=False).exists():
         return 0
+    _statistics_refresh()
     # Who is already in each of these photos: a person is in a photo once.
     present: dict[int, set[int]] = defaultdict(set)
     for photo_id, person_id in Face.objects.filter(
         photo_id__in={photo for _, photo, _ in lone}, person__isnull=False
     ).values_list("photo_id", "person_id"):
         present[photo_id].add(person_id)
-    joined = 0
-    for face_id, photo_id, rejected in lone:
-        descriptor = Face.objects.filter(pk=face_id).values_list("descriptor", flat=True).get()
-        near = (
+    sizes = Counter(
+        dict(
             Face.objects.filter(person__isnull=False)
-            .annotate(distance=L2Distance("descriptor", descriptor))
-            .order_by("distance")
-            .values_list("person_id", "distance")[:NEIGHBOURS]
+            .values("person_id")
+            .annotate(n=Count("id"))
+            .values_list("person_id", "n")
         )
-        votes: dict[int, list[float]] = defaultdict(list)
-        for person_id, distance in near:
-            if distance <= rules.distance and person_id != rejected and person_id not in present[photo_id]:
-                votes[person_id].append(distance)
-        if not votes:
-            continue
-        person_id = min(votes, key=lambda p: (-len(votes[p]), sum(votes[p]) / len(votes[p]), p))
-        Face.objects.filter(pk=face_id).update(person_id=person_id)
-        present[photo_id].add(person_id)
-        joined += 1
+    )
+    joined = 0
+    for start in range(0, len(lone), CHUNK):
+        chunk = lone[start : start + CHUNK]
+        near = _nearest(
+            ids=[face_id for face_id, _, _ in chunk],
+            among="g.person_id IS NOT NULL",
+            column="g.person_id",
+            limit=NEIGHBOURS,
+            distance=rules.distance,
+        )
+        moves: list[tuple[int, int]] = []
+        for face_id, photo_id, rejected in chunk:
+            votes: dict[int, list[float]] = defaultdict(list)
+            for person_id, distance in near.get(face_id, ()):
+                if person_id != rejected and person_id not in present[photo_id]:
+                    votes[person_id].append(distance)
+            # Close to most of the person's nearest faces, not to one: a stranger near its edge stays alone.
+            votes = {p: gaps for p, gaps in votes.items() if len(gaps) > min(NEIGHBOURS, sizes[p]) // 2}
+            if not votes:
+                continue
+            person_id = min(votes, key=lambda p: (-len(votes[p]), sum(votes[p]) / len(votes[p]), p))
+            moves.append((face_id, person_id))
+            present[photo_id].add(person_id)
+            sizes[person_id] += 1
+        _faces_assign(moves)
+        joined += len(moves)
     return joined
 
 
 def _persons_seed(*, rules: _Rules) -> int:
-    """Step 2 (see the module): new persons from mutually close good lone faces; returns how many."""
+    """Step 2 (see the module): new persons from mutually close good lone faces; returns how many. A seed that
+    step 1's rule would put in a person of this pass founds none: it is left for the join (step 3), so an identity
+    with more faces than ``SEED_CANDIDATES`` stays one person."""
     good = Face.objects.filter(person__isnull=True, size__gte=rules.seed_size, quality__gte=rules.seed_quality)
-    seeds = list(good.order_by("id").values_list("id", "descriptor"))
-    if len(seeds) < rules.min_group:
+    rows = list(good.order_by("id").values_list("id", "photo_id", "descriptor"))
+    if len(rows) < rules.min_group:
         return 0
-    density = {
-        face_id: sum(1 for _, distance in _near_lone(good=good, descriptor=descriptor) if distance <= rules.distance)
-        for face_id, descriptor in seeds
-    }
-    taken: set[int] = set()
-    created = 0
-    for seed_id, descriptor in sorted(seeds, key=lambda item: (-density[item[0]], item[0])):
-        if seed_id in taken or density[seed_id] < rules.min_group:  # density counts the seed itself
-            continue
-        candidates = [
-            face_id
-            for face_id, distance in _near_lone(good=good, descriptor=descriptor)
-            if distance <= rules.distance and face_id not in taken and face_id != seed_id
-        ]
-        rows = {
-            face_id: (photo_id, np.asarray(vector, dtype=np.float32))
-            for face_id, photo_id, vector in Face.objects.filter(pk__in=[seed_id, *candidates]).values_list(
-                "id", "photo_id", "descriptor"
+    photo_of = {face_id: photo_id for face_id, photo_id, _ in rows}
+    index_of = {face_id: i for i, (face_id, _, _) in enumerate(rows)}
+    vectors = np.asarray([vector for _, _, vector in rows], dtype=np.float32)
+    _statistics_refresh()
+    neighbours: dict[int, list[tuple[int, float]]] = {}
+    for start in range(0, len(rows), CHUNK):
+        neighbours.update(
+            _nearest(
+                ids=[face_id for face_id, _, _ in rows[start : start + CHUNK]],
+                among="g.person_id IS NULL AND g.size >= %(size)s AND g.quality >= %(quality)s",
+                column="g.id",
+                limit=SEED_CANDIDATES,
+                distance=rules.distance,
+                params={"size": rules.seed_size, "quality": rules.seed_quality},
             )
-        }
+        )
+    density = {face_id: len(neighbours.get(face_id, ())) for face_id in photo_of}  # counts the seed itself
+    taken: dict[int, int] = {}  # face → its group (the index in ``groups``)
+    groups: list[list[int]] = []
+    for seed_id in sorted(photo_of, key=lambda face_id: (-density[face_id], face_id)):
+        if seed_id in taken or density[seed_id] < rules.min_group:
+            continue
+        near = [face_id for face_id, _ in neighbours[seed_id] if face_id != seed_id]
+        held = Counter(taken[face_id] for face_id in near if face_id in taken)
+        if any(count > min(NEIGHBOURS, len(groups[group])) // 2 for group, count in held.items()):
+            continue  # it would join a person of this pass (step 1's rule): the join decides
         members = [seed_id]
-        photos = {rows[seed_id][0]}
-        for face_id in candidates:  # closest first (the index's order), ties by id
-            photo_id, vector = rows[face_id]
-            if photo_id in photos:
+        photos = {photo_of[seed_id]}
+        for face_id in near:  # closest first, ties by id
+            if face_id in taken or photo_of[face_id] in photos:
                 continue
-            if all(float(np.linalg.norm(vector - rows[member][1])) <= rules.distance for member in members):
+            gaps = np.linalg.norm(
+                vectors[[index_of[member] for member in members]] - vectors[index_of[face_id]], axis=1
+            )
+            if float(gaps.max()) <= rules.distance:
                 members.append(face_id)
-                photos.add(photo_id)
+                photos.add(photo_of[face_id])
         if len(members) < rules.min_group:
             continue
-        person = Person.objects.create()
-        Face.objects.filter(pk__in=members).update(person=person)
-        taken.update(members)
-        created += 1
-    return created
+        taken.update(dict.fromkeys(members, len(groups)))
+        groups.append(members)
+    persons = Person.objects.bulk_create([Person() for _ in groups])
+    _faces_assign(
+        [(face_id, person.pk) for person, members in zip(persons, groups, strict=True) for face_id in members]
+    )
+    return len(groups)
 
 
-def _near_lone(*, good: QuerySet[Face], descriptor: np.ndarray) -> list[tuple[int, float]]:
-    """The good lone faces nearest ``descriptor`` (itself included), closest first, ties by id."""
-    near = good.annotate(distance=L2Distance("descriptor", descriptor)).order_by("distance")  # the index's order
-    return sorted(near.values_list("id", "distance")[:SEED_CANDIDATES], key=lambda row: (row[1], row[0]))
+def _nearest(
+    *,
+    ids: list[int],
+    among: str,
+    column: str,
+    limit: int,
+    distance: float,
+    params: dict[str, int | float] | None = None,
+) -> dict[int, list[tuple[int, float]]]:
+    """For each face of ``ids``: ``column`` of its ``limit`` nearest faces ``g`` passing ``among`` (a fixed SQL
+    condition of this module) within ``distance``, closest first, ties by that column; one statement, the
+    descriptor index walked once per face."""
+    sql = f"""
+        SELECT f.id, n.value, n.distance
+        FROM search_face f
+        CROSS JOIN LATERAL (
+            SELECT {column} AS value, g.descriptor <-> f.descriptor AS distance
+            FROM search_face g
+            WHERE {among}
+            ORDER BY g.descriptor <-> f.descriptor
+            LIMIT %(limit)s
+        ) n
+        WHERE f.id = ANY(%(ids)s) AND n.distance <= %(distance)s
+    """
+    found: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**(params or {}), "ids": ids, "limit": limit, "distance": distance})
+        for face_id, value, gap in cursor.fetchall():
+            found[face_id].append((value, gap))
+    for near in found.values():
+        near.sort(key=lambda row: (row[1], row[0]))  # relaxed order from the index: sorted here
+    return found
+
+
+def _faces_assign(moves: list[tuple[int, int]]) -> None:
+    """Put each face of ``moves`` (face id, person id) in its person, in one statement."""
+    if not moves:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE search_face f SET person_id = m.person FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, person) "
+            "WHERE f.id = m.id",
+            [[face for face, _ in moves], [person for _, person in moves]],
+        )
+
+
+def _statistics_refresh() -> None:
+    """The planner must know how many faces are assigned now (else it sorts every assigned face, per face,
+    instead of walking the descriptor index)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_face")
