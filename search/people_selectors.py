@@ -64,27 +64,6 @@ def faces_of_photo(*, photo_id: int) -> QuerySet[Face]:
     return Face.objects.filter(photo_id=original_id).select_related("person").order_by("-size", "id")
 
 
-def persons_listed(*, include_hidden: bool = False) -> QuerySet[Person]:
-    """Persons with their ``face_count`` and ``photo_count``, most photos first; hidden ones only when asked."""
-    queryset = Person.objects.annotate(
-        face_count=Count("faces", distinct=True), photo_count=Count("faces__photo", distinct=True)
-    ).filter(face_count__gt=0)
-    if not include_hidden:
-        queryset = queryset.filter(hidden=False)
-    return queryset.order_by("-photo_count", "id")
-
-
-def photos_with_person(*, person_id: int) -> QuerySet[Photo]:
-    """Photos showing the person: the originals holding its faces and their duplicates, newest first."""
-    holding = Face.objects.filter(person_id=person_id).values("photo_id")
-    return Photo.objects.filter(Q(id__in=holding) | Q(duplicate_of_id__in=holding))
-
-
-def faces_unscanned_count(*, engine_id: str) -> int:
-    """How many photos the faces stage has still to look at (progress on a status page)."""
-    return photos_pending_faces(engine_id=engine_id).count()
-
-
 # --- The People pages and API ---------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ With ``PHOTOSEARCH_FACES=none`` the People page says faces are off and how to tu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -19,30 +19,16 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from photosearch.errors import InvalidInput, StateConflict
-from search.inputs import offset_parse
+from search.inputs import clean_offset, offset_parse
 from search.people_selectors import faces_enabled, person_get, person_list, person_photos
-from search.selectors import MAX_OFFSET, InvalidQuery
+from search.selectors import InvalidQuery
 from search.services.person_edits import face_not_person, person_hide, person_rename, persons_merge
-from search.views import require_GET as _require_GET
-from search.views import require_POST as _require_POST
+from search.views import require_GET, require_POST
 
 PEOPLE_PAGE_SIZE = 60
 PHOTOS_PAGE_SIZE = 24
 MERGE_CHOICES = 500  # persons offered in the merge form's list
 EDIT_PERMISSION = "search.change_person"
-
-
-_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
-
-
-def require_GET(view: _View) -> _View:  # the name search.views gives it
-    """search.views' ``require_GET`` (a 405 page for another method), typed."""
-    return cast(_View, _require_GET(view))
-
-
-def require_POST(view: _View) -> _View:
-    """search.views' ``require_POST``, typed."""
-    return cast(_View, _require_POST(view))
 
 
 def may_edit_people(user: Any) -> bool:
@@ -93,10 +79,7 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 def _offset(request: HttpRequest) -> int:
-    offset = offset_parse(request.GET.get("offset"))
-    if offset > MAX_OFFSET:
-        raise InvalidQuery(f"offset must be at most {MAX_OFFSET}.", field="offset")
-    return offset
+    return clean_offset(offset_parse(request.GET.get("offset")))
 
 
 def _edit(view: Callable[..., str]) -> Callable[..., HttpResponseBase]:

@@ -4,11 +4,12 @@ problem is an ``InvalidQuery`` whose message is shown on the page with status 40
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
@@ -52,15 +53,18 @@ HAS_TEXT_CHOICES = {"": "Any", "yes": "Has its own words", "no": "No words of it
 WORDS_CHOICES = {"": "Any of the words, best first", "all": "All the words"}
 
 
-def _allow(*methods: str):
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def _allow(*methods: str) -> Callable[[_View], _View]:
     """Like Django's ``require_http_methods``, but the 405 says so on a page of the site instead of an empty body."""
 
-    def decorator(view):
+    def decorator(view: _View) -> _View:
         checked = require_http_methods(methods)(view)
 
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             response = checked(request, *args, **kwargs)
-            if response.status_code == 405 and not response.content:
+            if isinstance(response, HttpResponse) and response.status_code == 405 and not response.content:
                 response.content = render_to_string(
                     "405.html", {"method": request.method, "allowed": ", ".join(methods)}, request=request
                 )
@@ -68,7 +72,7 @@ def _allow(*methods: str):
             return response
 
         wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
-        return wrapper
+        return cast(_View, wrapper)
 
     return decorator
 
